@@ -1,0 +1,107 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Deskpool",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "deskpool", targets: ["deskpool"]),
+        .library(name: "Libvirt", targets: ["Libvirt"]),
+        .library(name: "PAM", targets: ["PAM"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - C libraries, imported internally by their Swift faces
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPAM",
+            pkgConfig: "pam",
+            providers: [.apt(["libpam0g-dev"])]
+        ),
+
+        // MARK: - Swift faces of the C libraries (no broker concepts)
+        .target(
+            name: "Libvirt",
+            dependencies: [
+                "CLibvirt",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PAM",
+            dependencies: ["CPAM"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Deskpool
+        .target(
+            name: "DeskpoolCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DeskpoolLibvirt",
+            dependencies: ["DeskpoolCore", "Libvirt"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DeskpoolTesting",
+            dependencies: ["Libvirt", "DeskpoolCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "deskpool",
+            dependencies: [
+                "DeskpoolCore",
+                "DeskpoolLibvirt",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Benchmarks
+        .executableTarget(
+            name: "LibvirtBench",
+            dependencies: ["Libvirt"],
+            path: "Benchmarks/LibvirtBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "LibvirtTests",
+            dependencies: ["Libvirt", "DeskpoolTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PAMTests",
+            dependencies: ["PAM", "DeskpoolTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeskpoolCoreTests",
+            dependencies: ["DeskpoolCore", "DeskpoolLibvirt", "DeskpoolTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,56 @@
+import Foundation
+
+/// The tiers of Deskpool's tests that need something from the machine, and whether a test of
+/// that tier runs here.
+///
+/// Outside CI a tier whose needs are missing is skipped, and the skip says why. In CI
+/// (`CI=true`), where `.ci/run` installs and starts everything, every tier is enabled: a
+/// missing piece then fails the test loudly instead of skipping it.
+public enum TestTier: Sendable {
+    /// Real libvirtd at `qemu:///system` (started by `scripts/libvirtd start`).
+    case realLibvirt
+    /// Real PAM with pam_unix and real users (made by `scripts/pam-real-users create`).
+    case realPAM
+    /// In-process PAM through pam_wrapper (`LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1`).
+    case pamWrapper
+
+    public static var isCI: Bool {
+        ProcessInfo.processInfo.environment["CI"].map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
+    }
+
+    /// Whether tests of this tier run in this process.
+    public var isEnabled: Bool {
+        switch self {
+        case .pamWrapper:
+            // Only a process started with the preload can run these; scripts/test runs a
+            // second pass for them, so they are not forced on in CI.
+            return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
+        case .realLibvirt, .realPAM:
+            return Self.isCI || isAvailable
+        }
+    }
+
+    /// Whether the machine has what the tier needs, as far as can be seen without using it.
+    public var isAvailable: Bool {
+        switch self {
+        case .realLibvirt:
+            return FileManager.default.fileExists(atPath: "/run/libvirt/libvirt-sock")
+        case .realPAM:
+            return getuid() == 0 && FileManager.default.fileExists(atPath: RealPAMUsers.defaultFile)
+        case .pamWrapper:
+            return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
+        }
+    }
+
+    /// Why tests of this tier are skipped here.
+    public var skipReason: String {
+        switch self {
+        case .realLibvirt:
+            "SKIPPED: no libvirtd at qemu:///system; run `scripts/libvirtd start` as root (CI runs this tier)"
+        case .realPAM:
+            "SKIPPED: needs root and real PAM users; run `scripts/pam-real-users create` as root (CI runs this tier)"
+        case .pamWrapper:
+            "runs in the pam_wrapper pass of scripts/test (needs LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1)"
+        }
+    }
+}

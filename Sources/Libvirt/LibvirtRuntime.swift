@@ -1,0 +1,82 @@
+internal import CLibvirt
+import NIOPosix
+import Foundation
+
+/// Process-wide libvirt set-up: done once, before the first connection.
+///
+/// - The default event loop implementation is registered and run on a thread of its own, so
+///   event callbacks and keepalives work; `virEventRunDefaultImpl` blocks.
+/// - libvirt's default error handler (which prints every error to stderr) is silenced: errors
+///   are returned as `LibvirtError` and the caller decides what to log.
+/// - Calls that can block (everything that may talk to a daemon or touch storage) run on a
+///   dedicated thread pool, never on Swift's cooperative pool.
+enum LibvirtRuntime {
+    /// Threads for blocking libvirt calls. Starts and storage copies can take seconds each,
+    /// so this is sized for concurrency, not for cores. Override with
+    /// `DESKPOOL_LIBVIRT_THREADS`.
+    static let threadCount: Int = {
+        if let value = ProcessInfo.processInfo.environment["DESKPOOL_LIBVIRT_THREADS"],
+           let count = Int(value), count > 0 {
+            return count
+        }
+        return 16
+    }()
+
+    private static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: threadCount)
+        pool.start()
+        return pool
+    }()
+
+    private static let started: Bool = {
+        _ = virInitialize()
+        virSetErrorFunc(nil, silenceErrors)
+        guard virEventRegisterDefaultImpl() == 0 else { return false }
+        let thread = Thread {
+            while true {
+                if virEventRunDefaultImpl() < 0 { Thread.sleep(forTimeInterval: 0.05) }
+            }
+        }
+        thread.name = "libvirt-events"
+        thread.start()
+        return true
+    }()
+
+    /// Makes sure the runtime is set up; cheap after the first call.
+    static func ensureStarted() {
+        _ = started
+    }
+
+    /// Runs `body` on a libvirt thread without waiting for it.
+    static func submit(_ body: @escaping @Sendable () -> Void) {
+        ensureStarted()
+        pool.submit { state in
+            if case .active = state { body() }
+        }
+    }
+
+    /// Runs `body` on a libvirt thread and returns its result. `body` reads libvirt's error
+    /// on that same thread.
+    static func run<T: Sendable>(
+        _ body: @escaping @Sendable () throws(LibvirtError) -> T
+    ) async throws(LibvirtError) -> T {
+        ensureStarted()
+        let result: Result<T, LibvirtError> = await withCheckedContinuation { continuation in
+            pool.submit { state in
+                guard case .active = state else {
+                    continuation.resume(returning: .failure(
+                        LibvirtError(code: .internalError, message: "libvirt thread pool is shut down")))
+                    return
+                }
+                do throws(LibvirtError) {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+}
+
+private func silenceErrors(_ userData: UnsafeMutableRawPointer?, _ error: virErrorPtr?) {}

@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+
+/// Runs blocking jobs on dedicated threads, at most `limit` at a time, each with a deadline.
+///
+/// A job that waits for a slot past its deadline is dropped without running. A job that runs
+/// past its deadline keeps its thread and slot until the C call returns (a thread in C
+/// cannot be cancelled), but its caller gets `nil` at the deadline. So a hung PAM module
+/// costs at most `limit` threads, never an unbounded number.
+final class BlockingRunner: Sendable {
+    let limit: Int
+    private let state: Mutex<State>
+
+    private struct State {
+        var running = 0
+        var waiting: [any RunnableJob] = []
+    }
+
+    init(limit: Int) {
+        precondition(limit > 0, "limit must be positive")
+        self.limit = limit
+        self.state = Mutex(State())
+    }
+
+    /// How many jobs run right now (for tests and metrics).
+    var runningCount: Int { state.withLock { $0.running } }
+
+    /// Runs `body` on a dedicated thread; `nil` when `timeout` passed first.
+    func run<T: Sendable>(timeout: Duration, _ body: @escaping @Sendable () -> T) async -> T? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            let job = Job(body: body, continuation: continuation)
+            let startNow = state.withLock { state -> Bool in
+                if state.running < limit {
+                    state.running += 1
+                    return true
+                }
+                state.waiting.append(job)
+                return false
+            }
+            if startNow { start(job) }
+            let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in
+                state.withLock { $0.waiting.removeAll { $0 === job } }
+                job.expire()
+            }
+        }
+    }
+
+    private func start(_ job: any RunnableJob) {
+        let thread = Thread { [self] in
+            job.execute()
+            let next = state.withLock { state -> (any RunnableJob)? in
+                if state.waiting.isEmpty {
+                    state.running -= 1
+                    return nil
+                }
+                return state.waiting.removeFirst()
+            }
+            if let next { start(next) }
+        }
+        thread.name = "deskpool-blocking"
+        thread.start()
+    }
+}
+
+private protocol RunnableJob: AnyObject, Sendable {
+    func execute()
+    func expire()
+}
+
+/// One job: resumes its caller exactly once, with the result or with `nil` at the deadline.
+private final class Job<T: Sendable>: RunnableJob, @unchecked Sendable {
+    // @unchecked: `body` and `continuation` are guarded by `lock`.
+    private let lock = NSLock()
+    private var body: (@Sendable () -> T)?
+    private var continuation: CheckedContinuation<T?, Never>?
+
+    init(body: @escaping @Sendable () -> T, continuation: CheckedContinuation<T?, Never>) {
+        self.body = body
+        self.continuation = continuation
+    }
+
+    func execute() {
+        // Take the body so whatever it captured (a password) goes away with the call.
+        guard let body = lock.withLock({ () -> (@Sendable () -> T)? in
+            defer { self.body = nil }
+            return continuation == nil ? nil : self.body
+        }) else { return }
+        let value = body()
+        resume(value)
+    }
+
+    func expire() {
+        lock.withLock { body = nil }
+        resume(nil)
+    }
+
+    private func resume(_ value: T?) {
+        let waiting = lock.withLock { () -> CheckedContinuation<T?, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        waiting?.resume(returning: value)
+    }
+}
