@@ -28,6 +28,10 @@ public enum LibvirtXML {
 
     /// A small domain with a qcow2 disk, SPICE graphics on 127.0.0.1 (autoport), QXL video
     /// and a guest agent channel. `type` is `qemu` (TCG), `kvm` or `test`.
+    ///
+    /// The display gets a random initial password: qemu starts SPICE with ticketing disabled
+    /// when the definition has none, and then refuses every later live password change
+    /// ("Could not set password").
     public static func spiceDomain(name: String, type: String, diskPath: String, memoryMiB: Int = 64) -> String {
         element("domain", ["type": type], [
             element("name", text: name),
@@ -40,7 +44,7 @@ public enum LibvirtXML {
                     element("source", ["file": diskPath]),
                     element("target", ["dev": "vda", "bus": "virtio"]),
                 ]),
-                element("graphics", ["type": "spice", "autoport": "yes"], [
+                element("graphics", ["type": "spice", "autoport": "yes", "passwd": randomPassword()], [
                     element("listen", ["type": "address", "address": "127.0.0.1"]),
                 ]),
                 element("video", [:], [element("model", ["type": "qxl"])]),
@@ -61,6 +65,11 @@ public enum LibvirtXML {
             "type": "spice", "port": port, "autoport": autoport,
             "passwd": password, "passwdValidTo": validTo, "connected": connected,
         ], [element("listen", ["type": "address", "address": listenAddress])]).xmlString
+    }
+
+    /// 128 random bits as hex.
+    static func randomPassword() -> String {
+        (0..<2).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
     }
 
     /// The values at `xpath` in `xml` (attributes or element text).
