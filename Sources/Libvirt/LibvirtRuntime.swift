@@ -28,6 +28,32 @@ enum LibvirtRuntime {
         return pool
     }()
 
+    /// Marks the pool's threads, so a call made on one of them runs in place.
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Whether the current thread is one of libvirt's threads (where blocking is fine).
+    static var isOnLibvirtThread: Bool { pthread_getspecific(threadKey) != nil }
+
+    private static func markCurrentThread() {
+        if pthread_getspecific(threadKey) == nil {
+            pthread_setspecific(threadKey, UnsafeRawPointer(bitPattern: 1))
+        }
+    }
+
+    /// Runs a job on a libvirt thread.
+    static func execute(_ body: @escaping @Sendable () -> Void) {
+        ensureStarted()
+        pool.submit { state in
+            guard case .active = state else { return }
+            markCurrentThread()
+            body()
+        }
+    }
+
     private static let started: Bool = {
         _ = virInitialize()
         virSetErrorFunc(nil, silenceErrors)
@@ -49,18 +75,17 @@ enum LibvirtRuntime {
 
     /// Runs `body` on a libvirt thread without waiting for it.
     static func submit(_ body: @escaping @Sendable () -> Void) {
-        ensureStarted()
-        pool.submit { state in
-            if case .active = state { body() }
-        }
+        execute(body)
     }
 
     /// Runs `body` on a libvirt thread and returns its result. `body` reads libvirt's error
-    /// on that same thread.
+    /// on that same thread. Already on a libvirt thread (a task running on
+    /// `LibvirtExecutor.shared`), it runs in place, without a thread hop.
     static func run<T: Sendable>(
         _ body: @escaping @Sendable () throws(LibvirtError) -> T
     ) async throws(LibvirtError) -> T {
         ensureStarted()
+        if isOnLibvirtThread { return try body() }
         let result: Result<T, LibvirtError> = await withCheckedContinuation { continuation in
             pool.submit { state in
                 guard case .active = state else {
@@ -68,6 +93,7 @@ enum LibvirtRuntime {
                         LibvirtError(code: .internalError, message: "libvirt thread pool is shut down")))
                     return
                 }
+                markCurrentThread()
                 do throws(LibvirtError) {
                     continuation.resume(returning: .success(try body()))
                 } catch {
