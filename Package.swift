@@ -64,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "DeskpoolTesting",
-            dependencies: ["Libvirt", "DeskpoolCore"],
+            dependencies: ["Libvirt", "DeskpoolCore", "DeskpoolLibvirt"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -89,7 +89,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "LibvirtTests",
-            dependencies: ["Libvirt", "DeskpoolTesting"],
+            dependencies: ["Libvirt", "DeskpoolLibvirt", "DeskpoolTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import DeskpoolLibvirt
 public import Libvirt
 
 /// A place for one test's libvirt objects: every domain, storage pool and volume it makes is

@@ -1,4 +1,5 @@
 import DeskpoolCore
+import DeskpoolLibvirt
 import DeskpoolTesting
 import Foundation
 import Libvirt
@@ -34,7 +35,7 @@ struct QemuSystemTests {
 
             // A domain on the clone with SPICE on 127.0.0.1 (autoport).
             let lifecycle = try await connection.lifecycleEvents()
-            let domain = try await connection.defineDomain(xml: LibvirtXML.spiceDomain(
+            let domain = try await connection.defineDomain(xml: TestDomainXML.spiceDomain(
                 name: sandbox.name("vm"), type: acceleration.domainType, diskPath: clone.path))
             let graphics = try await connection.graphicsEvents(of: domain)
             try await domain.start()
@@ -108,7 +109,7 @@ struct QemuSystemTests {
                 let base = try await pool.createVolume(xml: LibvirtXML.qcow2Volume(name: "base.qcow2", capacityBytes: 16 * Self.mebibyte))
                 let clone = try await pool.createVolume(xml: LibvirtXML.qcow2Volume(
                     name: "clone.qcow2", capacityBytes: 16 * Self.mebibyte, backingPath: base.path))
-                let domain = try await sandbox.connection.defineDomain(xml: LibvirtXML.spiceDomain(
+                let domain = try await sandbox.connection.defineDomain(xml: TestDomainXML.spiceDomain(
                     name: sandbox.name("vm"), type: HostFacts.acceleration().domainType, diskPath: clone.path))
                 try await domain.start()
                 throw HalfWay()

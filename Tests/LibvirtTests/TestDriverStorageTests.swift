@@ -1,3 +1,4 @@
+import DeskpoolLibvirt
 import DeskpoolTesting
 import Foundation
 import Libvirt

@@ -1,3 +1,4 @@
+import DeskpoolLibvirt
 import DeskpoolTesting
 import Foundation
 import Libvirt
@@ -29,7 +30,7 @@ struct TestDriverTests {
         defer { Task { await connection.close() } }
         let name = "dp-lifecycle-\(UInt16.random(in: 0 ... .max))"
         let domain = try await connection.defineDomain(
-            xml: LibvirtXML.spiceDomain(name: name, type: "test", diskPath: "/nonexistent/disk.qcow2"))
+            xml: TestDomainXML.spiceDomain(name: name, type: "test", diskPath: "/nonexistent/disk.qcow2"))
         #expect(domain.name == name)
         #expect(UUID(uuidString: domain.uuid) != nil)
         #expect(try await connection.domain(named: name).uuid == domain.uuid)
@@ -66,7 +67,7 @@ struct TestDriverTests {
         let events = try await connection.lifecycleEvents()
         let name = "dp-events-\(UInt16.random(in: 0 ... .max))"
         let domain = try await connection.defineDomain(
-            xml: LibvirtXML.spiceDomain(name: name, type: "test", diskPath: "/nonexistent/disk.qcow2"))
+            xml: TestDomainXML.spiceDomain(name: name, type: "test", diskPath: "/nonexistent/disk.qcow2"))
         try await domain.start()
         try await domain.destroy()
         try await domain.undefine()
@@ -95,8 +96,8 @@ struct TestDriverTests {
     func filteredEvents() async throws {
         let connection = try await Connection.open("test:///default")
         defer { Task { await connection.close() } }
-        let a = try await connection.defineDomain(xml: LibvirtXML.spiceDomain(name: "dp-filter-a", type: "test", diskPath: "/x"))
-        let b = try await connection.defineDomain(xml: LibvirtXML.spiceDomain(name: "dp-filter-b", type: "test", diskPath: "/x"))
+        let a = try await connection.defineDomain(xml: TestDomainXML.spiceDomain(name: "dp-filter-a", type: "test", diskPath: "/x"))
+        let b = try await connection.defineDomain(xml: TestDomainXML.spiceDomain(name: "dp-filter-b", type: "test", diskPath: "/x"))
         let events = try await connection.lifecycleEvents(of: b)
         try await a.start()
         try await b.start()
@@ -117,7 +118,7 @@ struct TestDriverTests {
             for name in names {
                 group.addTask {
                     let domain = try await connection.defineDomain(
-                        xml: LibvirtXML.spiceDomain(name: name, type: "test", diskPath: "/x"))
+                        xml: TestDomainXML.spiceDomain(name: name, type: "test", diskPath: "/x"))
                     try await domain.start()
                     try await domain.destroy()
                     try await domain.undefine()

@@ -1,0 +1,60 @@
+import ArgumentParser
+import DeskpoolCore
+import DeskpoolLibvirt
+import Foundation
+
+/// `deskpool doctor`: can this host run Deskpool? Each check prints a verdict and a hint.
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check that this host can run Deskpool, and say what to fix.",
+        discussion: "Exits 1 when a required check fails. With --fix, creates the storage pool and installs the PAM service file when they are missing."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Create what is missing and safe to create: the storage pool (dir pool) and /etc/pam.d/<service>.")
+    var fix = false
+
+    func run() async throws {
+        let configuration: DeskpoolConfiguration
+        do {
+            let (loaded, source) = try options.load()
+            configuration = loaded
+            print("Configuration: \(source)")
+        } catch {
+            print("[FAIL] configuration  \(error)")
+            throw ExitCode(2)
+        }
+        if fix { try await applyFixes(configuration) }
+        let report = await DoctorProbe(configuration: configuration).run()
+        print(report.rendered())
+        if !report.isHealthy { throw ExitCode(report.exitStatus) }
+    }
+
+    private func applyFixes(_ configuration: DeskpoolConfiguration) async throws {
+        let service = configuration.authentication.pamService
+        let servicePath = "/etc/pam.d/\(service)"
+        if PAMServiceFile.searchDirectories.allSatisfy({ !FileManager.default.fileExists(atPath: "\($0)/\(service)") }) {
+            do {
+                try PAMServiceFile.contents.write(toFile: servicePath, atomically: true, encoding: .utf8)
+                print("fix: installed \(servicePath) (pam_unix)")
+            } catch {
+                print("fix: cannot write \(servicePath): \(error.localizedDescription)")
+            }
+        }
+        let inspector = HostInspector(configuration: configuration.hypervisor)
+        let (_, connection) = await inspector.observeLibvirt()
+        guard let connection else {
+            print("fix: libvirt does not answer at \(configuration.hypervisor.uri); cannot create the storage pool")
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.hypervisor.storagePath, withIntermediateDirectories: true)
+            for line in try await inspector.ensureStoragePool(connection) { print("fix: \(line)") }
+        } catch {
+            print("fix: cannot set up storage pool '\(configuration.hypervisor.storagePool)': \(error)")
+        }
+        await connection.close()
+    }
+}

@@ -1,0 +1,71 @@
+import DeskpoolCore
+import Foundation
+import Testing
+
+@Suite("Configuration file")
+struct ConfigurationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the shipped etc/deskpool.yaml decodes to the built-in defaults")
+    func shippedFileIsTheDefaults() throws {
+        let file = Self.repository.appendingPathComponent("etc/deskpool.yaml").path
+        let decoded = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, file: file)
+        #expect(decoded == DeskpoolConfiguration())
+    }
+
+    @Test("the shipped etc/pam.d/deskpool is what doctor --fix installs")
+    func shippedPAMFile() throws {
+        let file = Self.repository.appendingPathComponent("etc/pam.d/deskpool").path
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == PAMServiceFile.contents)
+    }
+
+    @Test("set values are taken, missing ones keep their defaults")
+    func partialFile() throws {
+        let yaml = """
+            hypervisor:
+              uri: test:///default
+              acceleration: tcg
+            authentication:
+              pamService: vdi-login
+              loginTimeoutSeconds: 20
+            """
+        let configuration = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: yaml)
+        #expect(configuration.hypervisor.uri == "test:///default")
+        #expect(configuration.hypervisor.acceleration == .tcg)
+        #expect(configuration.hypervisor.storagePool == "deskpool")
+        #expect(configuration.authentication.pamService == "vdi-login")
+        #expect(configuration.authentication.loginTimeoutSeconds == 20)
+        #expect(configuration.authentication.maxConcurrentLogins == 8)
+        #expect(configuration.stateDirectory == "/var/lib/deskpool")
+    }
+
+    @Test("bad files are rejected whole, with the line and the reason", arguments: [
+        ("hypervisor:\n  uri: qemu:///system\n  storagPool: x\n", ConfigurationError.Code.unknownKey, 3, "storagPool"),
+        ("stateDirectory: relative/path\n", .invalidValue, 1, "absolute"),
+        ("hypervisor:\n  acceleration: fast\n", .invalidValue, 2, "auto, kvm or tcg"),
+        ("hypervisor:\n  storagePool: \"../etc\"\n", .invalidValue, 2, "storagePool"),
+        ("authentication:\n  pamService: \"de skpool\"\n", .invalidValue, 2, "pamService"),
+        ("authentication:\n  maxConcurrentLogins: many\n", .invalidValue, 2, "maxConcurrentLogins"),
+        ("authentication:\n\n  loginTimeoutSeconds: 0\n", .invalidValue, 3, "between 1 and 300"),
+        ("hypervisor: [\n", .malformed, 2, "not valid YAML"),
+        ("", .malformed, 1, "empty"),
+    ])
+    func rejected(yaml: String, code: ConfigurationError.Code, line: Int, mention: String) throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            _ = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: yaml, file: "deskpool.yaml")
+        }
+        #expect(error?.code == code)
+        #expect(error?.line == line)
+        #expect(error?.description.contains(mention) == true)
+        #expect(error?.description.hasPrefix("deskpool.yaml:") == true)
+    }
+
+    @Test("safe names", arguments: [
+        ("deskpool", true), ("eng-pool_1.a", true), ("9lives", true),
+        ("", false), ("-x", false), ("../x", false), ("a/b", false), ("a b", false), ("é", false),
+        (String(repeating: "a", count: 65), false),
+    ])
+    func safeNames(name: String, safe: Bool) {
+        #expect(DeskpoolConfiguration.isSafeName(name) == safe)
+    }
+}
