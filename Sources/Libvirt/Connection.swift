@@ -116,9 +116,8 @@ public final class Connection: @unchecked Sendable {
         try await run { pointer throws(LibvirtError) in
             var info = virNodeInfo()
             try check(virNodeGetInfo(pointer, &info))
-            var free: UInt64 = 0
-            // Some drivers cannot tell free memory; report 0 rather than fail.
-            free = virNodeGetFreeMemory(pointer)
+            // Some drivers cannot tell free memory: libvirt returns 0 then, and so do we.
+            let free = virNodeGetFreeMemory(pointer)
             let model = withUnsafeBytes(of: info.model) { bytes in
                 String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
             }

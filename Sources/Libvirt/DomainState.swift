@@ -19,14 +19,6 @@ public struct DomainState: Sendable, Hashable, CustomStringConvertible {
         self.init(kind: Kind(rawValue: rawState) ?? .noState, reason: reason)
     }
 
-    /// A paused domain whose guest hit an internal hypervisor error: under nested KVM a Linux
-    /// guest can stop this way ("KVM internal error"); it must not be treated as healthy.
-    public var isPausedByHypervisorError: Bool {
-        kind == .paused && (reason == Int32(VIR_DOMAIN_PAUSED_IOERROR.rawValue)
-            || reason == Int32(VIR_DOMAIN_PAUSED_CRASHED.rawValue)
-            || reason == Int32(VIR_DOMAIN_PAUSED_UNKNOWN.rawValue))
-    }
-
     public var description: String {
         switch kind {
         case .noState: "nostate"

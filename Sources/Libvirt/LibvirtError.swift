@@ -21,6 +21,7 @@ public struct LibvirtError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let xmlError = Code(VIR_ERR_XML_ERROR)
         public static let xmlDetail = Code(VIR_ERR_XML_DETAIL)
         public static let operationInvalid = Code(VIR_ERR_OPERATION_INVALID)
+        public static let operationDenied = Code(VIR_ERR_OPERATION_DENIED)
         public static let operationTimeout = Code(VIR_ERR_OPERATION_TIMEOUT)
         public static let operationUnsupported = Code(VIR_ERR_OPERATION_UNSUPPORTED)
         public static let systemError = Code(VIR_ERR_SYSTEM_ERROR)

@@ -24,6 +24,18 @@ struct TestDriverTests {
         await #expect(throws: LibvirtError.self) { _ = try await connection.listDomains() }
     }
 
+    @Test("a read-only connection reads but cannot change")
+    func readOnly() async throws {
+        let connection = try await Connection.open("test:///default", readOnly: true)
+        #expect(connection.isReadOnly)
+        #expect(try await connection.listDomains().isEmpty == false)
+        let error = await #expect(throws: LibvirtError.self) {
+            _ = try await connection.defineDomain(xml: TestDomainXML.spiceDomain(name: "dp-readonly", type: "test", diskPath: "/x"))
+        }
+        #expect(error?.code == .operationDenied)
+        await connection.close()
+    }
+
     @Test("domains: define, look up, start, metadata, destroy, undefine")
     func domainLifecycle() async throws {
         let connection = try await Connection.open("test:///default")
