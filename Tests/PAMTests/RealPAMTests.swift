@@ -37,30 +37,16 @@ struct RealPAMTests {
         #expect(error?.code == .unknownUser)
     }
 
-    @Test("an expired account (chage -E 0) is accountExpired, even with the right password")
-    func expired() async throws {
-        let user = try RealPAMUsers().user("expired")
+    @Test("an account that may not log in is refused with its reason, even with the right password", arguments: [
+        ("expired", PAMError.Code.accountExpired),      // chage -E 0
+        ("locked", .accountLocked),                      // usermod -L
+        ("mustchange", .passwordExpired),                // chage -d 0
+    ])
+    func refused(role: String, code: PAMError.Code) async throws {
+        let user = try RealPAMUsers().user(role)
         let error = await #expect(throws: PAMError.self) {
             _ = try await authenticator.authenticate(user: user.name, password: user.password)
         }
-        #expect(error?.code == .accountExpired)
-    }
-
-    @Test("a locked account (usermod -L) is accountLocked, even with the right password")
-    func locked() async throws {
-        let user = try RealPAMUsers().user("locked")
-        let error = await #expect(throws: PAMError.self) {
-            _ = try await authenticator.authenticate(user: user.name, password: user.password)
-        }
-        #expect(error?.code == .accountLocked)
-    }
-
-    @Test("a password that must be changed (chage -d 0) is passwordExpired")
-    func mustChange() async throws {
-        let user = try RealPAMUsers().user("mustchange")
-        let error = await #expect(throws: PAMError.self) {
-            _ = try await authenticator.authenticate(user: user.name, password: user.password)
-        }
-        #expect(error?.code == .passwordExpired)
+        #expect(error?.code == code)
     }
 }
