@@ -139,7 +139,48 @@ struct QemuSystemTests {
         await connection.close()
     }
 
+    @Test("when libvirtd stops answering, keepalive closes the connection and tells the caller")
+    func closeNotification() async throws {
+        let connection = try await Connection.open(Self.uri)
+        #expect(try await connection.setKeepAlive(interval: 1, count: 1))
+        let closed = connection.closeNotifications()
+        let daemon = try #require(Self.libvirtdPID(), "no libvirtd process found")
+        // Freeze the daemon (not kill it): keepalive probes go unanswered.
+        kill(daemon, SIGSTOP)
+        let reason: Connection.CloseReason?
+        do {
+            reason = try await withTimeout(.seconds(60), "the close notification") {
+                for await reason in closed { return reason }
+                return nil
+            }
+        } catch {
+            kill(daemon, SIGCONT)
+            throw error
+        }
+        kill(daemon, SIGCONT)
+        #expect(reason == .keepalive)
+        #expect(await connection.isAlive == false)
+        // A new connection works once the daemon answers again.
+        let again = try await Connection.open(Self.uri)
+        #expect(await again.isAlive)
+        await again.close()
+        await connection.close()
+    }
+
     // MARK: - Helpers
+
+    /// The oldest process named libvirtd.
+    static func libvirtdPID() -> pid_t? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        process.arguments = ["-o", "-x", "libvirtd"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return pid_t(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 
     static func expectNothingLeft(prefix: String) async throws {
         let connection = try await Connection.open(uri)
