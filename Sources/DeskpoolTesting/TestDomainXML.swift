@@ -9,12 +9,26 @@ public enum TestDomainXML {
     /// The display gets a random initial password: qemu starts SPICE with ticketing disabled
     /// when the definition has none, and then refuses every later live password change
     /// ("Could not set password").
-    public static func spiceDomain(name: String, type: String, diskPath: String, memoryMiB: Int = 64) -> String {
-        LibvirtXML.element("domain", ["type": type], [
+    ///
+    /// With `smbiosProduct`, the guest finds that text as its SMBIOS product name (the tiny
+    /// test guest takes it as its own name).
+    public static func spiceDomain(
+        name: String, type: String, diskPath: String, memoryMiB: Int = 64, smbiosProduct: String? = nil
+    ) -> String {
+        var os = [LibvirtXML.element("type", ["arch": "x86_64"], text: "hvm"), LibvirtXML.element("boot", ["dev": "hd"])]
+        var sysinfo: [XMLElement] = []
+        if let smbiosProduct {
+            os.append(LibvirtXML.element("smbios", ["mode": "sysinfo"]))
+            sysinfo = [LibvirtXML.element("sysinfo", ["type": "smbios"], [
+                LibvirtXML.element("system", [:], [LibvirtXML.element("entry", ["name": "product"], text: smbiosProduct)]),
+            ])]
+        }
+        return LibvirtXML.element("domain", ["type": type], [
             LibvirtXML.element("name", text: name),
             LibvirtXML.element("memory", ["unit": "MiB"], text: String(memoryMiB)),
             LibvirtXML.element("vcpu", text: "1"),
-            LibvirtXML.element("os", [:], [LibvirtXML.element("type", ["arch": "x86_64"], text: "hvm"), LibvirtXML.element("boot", ["dev": "hd"])]),
+        ] + sysinfo + [
+            LibvirtXML.element("os", [:], os),
             LibvirtXML.element("devices", [:], [
                 LibvirtXML.element("disk", ["type": "file", "device": "disk"], [
                     LibvirtXML.element("driver", ["name": "qemu", "type": "qcow2"]),

@@ -11,11 +11,18 @@ public enum TestTier: Sendable {
     case realLibvirt
     /// Real PAM with pam_unix and real users (made by `scripts/pam-real-users create`).
     case realPAM
+    /// A real guest booted from the tiny test image (templates/tiny-linux) on qemu:///system.
+    case tinyGuest
     /// In-process PAM through pam_wrapper (`LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1`).
     case pamWrapper
 
     public static var isCI: Bool {
         ProcessInfo.processInfo.environment["CI"].map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
+    }
+
+    /// The tiny test guest image (`DESKPOOL_TINY_IMAGE`, default as scripts/test builds it).
+    public static var tinyImagePath: String {
+        ProcessInfo.processInfo.environment["DESKPOOL_TINY_IMAGE"] ?? "/var/tmp/deskpool/tiny-linux.qcow2"
     }
 
     /// Whether tests of this tier run in this process.
@@ -25,7 +32,7 @@ public enum TestTier: Sendable {
             // Only a process started with the preload can run these; scripts/test runs a
             // second pass for them, so they are not forced on in CI.
             return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
-        case .realLibvirt, .realPAM:
+        case .realLibvirt, .realPAM, .tinyGuest:
             return Self.isCI || isAvailable
         }
     }
@@ -37,6 +44,8 @@ public enum TestTier: Sendable {
             return FileManager.default.fileExists(atPath: "/run/libvirt/libvirt-sock")
         case .realPAM:
             return getuid() == 0 && FileManager.default.fileExists(atPath: RealPAMUsers.defaultFile)
+        case .tinyGuest:
+            return TestTier.realLibvirt.isAvailable && FileManager.default.fileExists(atPath: Self.tinyImagePath)
         case .pamWrapper:
             return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
         }
@@ -49,6 +58,8 @@ public enum TestTier: Sendable {
             "SKIPPED: no libvirtd at qemu:///system; run `scripts/libvirtd start` as root (CI runs this tier)"
         case .realPAM:
             "SKIPPED: needs root and real PAM users; run `scripts/pam-real-users create` as root (CI runs this tier)"
+        case .tinyGuest:
+            "SKIPPED: needs libvirtd and the tiny guest image at \(Self.tinyImagePath); run `templates/tiny-linux/build-image \(Self.tinyImagePath)` (CI runs this tier)"
         case .pamWrapper:
             "runs in the pam_wrapper pass of scripts/test (needs LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1)"
         }
