@@ -157,7 +157,7 @@ extension Connection {
     /// Runs `body` on a libvirt thread without waiting, unless the connection is closed.
     func detached(_ body: @escaping @Sendable (virConnectPtr) -> Void) {
         guard !isClosed else { return }
-        LibvirtRuntime.submit { [self] in body(self.pointer) }
+        LibvirtRuntime.execute { [self] in body(self.pointer) }
     }
 }
 

@@ -44,7 +44,7 @@ enum LibvirtRuntime {
         }
     }
 
-    /// Runs a job on a libvirt thread.
+    /// Runs `body` on a libvirt thread without waiting for it.
     static func execute(_ body: @escaping @Sendable () -> Void) {
         ensureStarted()
         pool.submit { state in
@@ -71,11 +71,6 @@ enum LibvirtRuntime {
     /// Makes sure the runtime is set up; cheap after the first call.
     static func ensureStarted() {
         _ = started
-    }
-
-    /// Runs `body` on a libvirt thread without waiting for it.
-    static func submit(_ body: @escaping @Sendable () -> Void) {
-        execute(body)
     }
 
     /// Runs `body` on a libvirt thread and returns its result. `body` reads libvirt's error
