@@ -8,13 +8,12 @@ import Synchronization
 /// that may block run on libvirt's own threads (see `LibvirtRuntime`). The connection is
 /// closed by `close()` or, failing that, when the last reference goes away.
 public final class Connection: @unchecked Sendable {
-    // @unchecked: the pointer is only handed to libvirt, which locks internally; `state`
-    // is guarded by `lock`.
+    // @unchecked: the pointer is only handed to libvirt, which locks internally; the
+    // mutable state is in Mutexes.
     let pointer: virConnectPtr
     public let uri: String
     public let isReadOnly: Bool
-    private let lock = NSLock()
-    private var closed = false
+    private let closed = Mutex(false)
     private let closeBroadcaster = CloseBroadcaster()
     /// One hub per event type (keyed by libvirt's event id), ended when the connection closes.
     let eventHubs = Mutex<[Int32: any ClosableEventHub]>([:])
@@ -26,7 +25,7 @@ public final class Connection: @unchecked Sendable {
     }
 
     deinit {
-        if !closed { virConnectClose(pointer) }
+        if !isClosed { virConnectClose(pointer) }
     }
 
     /// Opens a connection. `readOnly` opens the read-only socket (no changes allowed).
@@ -42,7 +41,7 @@ public final class Connection: @unchecked Sendable {
     /// Closes the connection. Objects obtained from it (domains, pools) stop working; event
     /// streams end. Closing twice is harmless.
     public func close() async {
-        let shouldClose = lock.withLock { () -> Bool in
+        let shouldClose = closed.withLock { closed -> Bool in
             defer { closed = true }
             return !closed
         }
@@ -59,7 +58,7 @@ public final class Connection: @unchecked Sendable {
         closeBroadcaster.fire(.client)
     }
 
-    var isClosed: Bool { lock.withLock { closed } }
+    var isClosed: Bool { closed.withLock { $0 } }
 
     /// Runs `body` with the raw pointer on a libvirt thread.
     func run<T: Sendable>(

@@ -171,14 +171,7 @@ struct QemuSystemTests {
 
     /// The oldest process named libvirtd.
     static func libvirtdPID() -> pid_t? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-        process.arguments = ["-o", "-x", "libvirtd"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        guard let data = try? Command.output("/usr/bin/pgrep", ["-o", "-x", "libvirtd"]) else { return nil }
         return pid_t(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
@@ -212,14 +205,6 @@ enum QemuImage {
     }
 
     static func info(_ path: String) throws -> Info {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
-        process.arguments = ["info", "-U", "--output=json", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return try JSONDecoder().decode(Info.self, from: data)
+        try JSONDecoder().decode(Info.self, from: Command.output("/usr/bin/qemu-img", ["info", "-U", "--output=json", path]))
     }
 }

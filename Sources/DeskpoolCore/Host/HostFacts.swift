@@ -5,10 +5,9 @@ public enum HostFacts {
     /// KVM facts of this host.
     public static func virtualization() -> VirtualizationFacts {
         let flags = cpuFlags().intersection(["vmx", "svm", "hypervisor"])
-        let modules = (try? String(contentsOfFile: "/proc/modules", encoding: .utf8))
-            .map { $0.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) } } ?? []
-        let sysModules = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/module")) ?? []
-        let kvmModules = Set((modules + sysModules).filter { $0.hasPrefix("kvm") })
+        // /sys/module lists every loaded module (and built-in ones with parameters).
+        let modules = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/module")) ?? []
+        let kvmModules = Set(modules.filter { $0.hasPrefix("kvm") })
         let present = FileManager.default.fileExists(atPath: "/dev/kvm")
         let accessible = present && access("/dev/kvm", R_OK | W_OK) == 0
         return VirtualizationFacts(kvmDevicePresent: present, kvmDeviceAccessible: accessible,
