@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         // MARK: - C libraries, imported internally by their Swift faces
@@ -54,6 +57,8 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -63,8 +68,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DeskpoolStore",
+            dependencies: [
+                "DeskpoolCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "DeskpoolTesting",
-            dependencies: ["Libvirt", "DeskpoolCore", "DeskpoolLibvirt"],
+            dependencies: ["Libvirt", "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -72,6 +85,7 @@ let package = Package(
             dependencies: [
                 "DeskpoolCore",
                 "DeskpoolLibvirt",
+                "DeskpoolStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,8 +112,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DeskpoolStoreTests",
+            dependencies: ["DeskpoolStore", "DeskpoolTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DeskpoolCoreTests",
-            dependencies: ["DeskpoolCore", "DeskpoolLibvirt", "DeskpoolTesting"],
+            dependencies: ["DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,0 +1,106 @@
+/// One hypervisor host as the broker sees it: linked-clone desktops with Deskpool metadata,
+/// base volumes, and events. Implemented over libvirt (`LibvirtHypervisor`, for qemu:///system
+/// and the test driver) and in memory (`FakeHypervisor`, for fast tests). All of them pass
+/// `HypervisorConformance`.
+///
+/// Every operation is idempotent where the broker may repeat it after a crash: creating a
+/// desktop that already exists with the same identity succeeds, destroying one that is gone
+/// succeeds.
+public protocol Hypervisor: Sendable {
+    /// The host's name in `etc/deskpool.yaml`.
+    var host: String { get }
+
+    /// Imports an image into the storage pool as a template version's read-only base volume.
+    func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError)
+    func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool
+    /// Deletes a base volume (or an orphan clone volume); a missing volume is not an error.
+    func deleteVolume(named volume: String) async throws(DeskpoolError)
+    /// Names of the volumes Deskpool owns in the storage pool (`dp-` prefix, `.qcow2`).
+    func deskpoolVolumes() async throws(DeskpoolError) -> [String]
+
+    /// Creates the desktop's linked clone (on `base`) and defines its domain, with Deskpool
+    /// metadata. If a domain with that name exists and carries the same desktop id and
+    /// incarnation, does nothing; a leftover volume of the same name is replaced.
+    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError)
+    /// Starts the desktop's domain; one already running is fine.
+    func startDesktop(named name: String) async throws(DeskpoolError)
+    /// Whether the guest is up: its agent answers (or, where a host has no agent support, the
+    /// domain runs). A domain that stopped, crashed or paused on an error is `.broken`.
+    func probe(named name: String) async throws(DeskpoolError) -> GuestProbe
+    /// Stops (hard) and undefines the domain and deletes `volume`; parts already gone are fine.
+    func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError)
+    /// Shows a line of text on the desktop's console (through the guest agent).
+    func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError)
+
+    /// Every domain on the host, with its Deskpool metadata if it has some.
+    func observe() async throws(DeskpoolError) -> [ObservedDomain]
+    /// Free capacity, for placement.
+    func capacity() async throws(DeskpoolError) -> HostCapacity
+    /// Lifecycle and console events of Deskpool's domains until the host connection ends.
+    func events() -> AsyncStream<HypervisorEvent>
+}
+
+/// Where a template version's image comes from.
+public enum ImageSource: Sendable, Hashable {
+    /// A qcow2 or raw file on the host.
+    case file(String)
+    /// An existing volume in the host's storage pool.
+    case volume(String)
+    /// The first disk of an existing (shut off) domain.
+    case domainDisk(String)
+}
+
+/// What a domain on the host looks like.
+public struct ObservedDomain: Sendable, Hashable {
+    public var name: String
+    /// Deskpool's metadata; nil for domains Deskpool did not create (never touched).
+    public var identity: DesktopIdentity?
+    public var run: RunState
+
+    public init(name: String, identity: DesktopIdentity?, run: RunState) {
+        self.name = name
+        self.identity = identity
+        self.run = run
+    }
+
+    public enum RunState: Sendable, Hashable {
+        case running
+        case stopped
+        /// Paused or crashed for a reason other than Deskpool's request (e.g. a KVM internal error).
+        case broken(String)
+    }
+}
+
+public enum GuestProbe: Sendable, Hashable {
+    case ready
+    case booting
+    case broken(String)
+}
+
+public struct HostCapacity: Sendable, Hashable {
+    public var freeMemoryMiB: Int
+    public var freeDiskMiB: Int
+    public init(freeMemoryMiB: Int, freeDiskMiB: Int) {
+        self.freeMemoryMiB = freeMemoryMiB
+        self.freeDiskMiB = freeDiskMiB
+    }
+}
+
+public struct HypervisorEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case started
+        case stopped(String)
+        case broken(String)
+        case consoleConnected
+        case consoleDisconnected
+        case agentConnected
+    }
+    public var host: String
+    public var domain: String
+    public var kind: Kind
+    public init(host: String, domain: String, kind: Kind) {
+        self.host = host
+        self.domain = domain
+        self.kind = kind
+    }
+}

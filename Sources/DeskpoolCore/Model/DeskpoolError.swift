@@ -1,0 +1,40 @@
+/// A broker operation that cannot be done, with a stable code and a message safe to show an
+/// admin (it never holds a password or console ticket). `field` names the offending input
+/// when the caller's input is at fault.
+public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        private init(_ name: String) { self.name = name }
+        /// A definition or request field is missing, malformed or out of range.
+        public static let invalidInput = Code("invalidInput")
+        /// The named template, version, pool, host or desktop does not exist.
+        public static let notFound = Code("notFound")
+        /// The name is already taken.
+        public static let alreadyExists = Code("alreadyExists")
+        /// A template version still used by desktops or pinned by a pool.
+        public static let versionInUse = Code("versionInUse")
+        /// The user is not entitled to the pool.
+        public static let notEntitled = Code("notEntitled")
+        /// The record changed under us (another request or broker won the race).
+        public static let conflict = Code("conflict")
+        /// The hypervisor refused or failed an operation.
+        public static let hypervisorFailed = Code("hypervisorFailed")
+        /// The store failed (disk full, corrupt file, lost database).
+        public static let storeFailed = Code("storeFailed")
+        public var description: String { name }
+    }
+
+    public let code: Code
+    public let message: String
+    public var field: String?
+
+    public init(_ code: Code, _ message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String {
+        field.map { "\($0): \(message)" } ?? message
+    }
+}

@@ -1,0 +1,153 @@
+/// What an admin wants of a pool. Loaded from a pool file (`deskpool pool apply FILE`);
+/// unknown keys, bad sizes and bad names are refused with the field named.
+public struct PoolSpec: Sendable, Hashable, Codable {
+    public enum Assignment: String, Sendable, Hashable, Codable, CaseIterable {
+        /// A desktop per session, refreshed from the current version at logoff.
+        case floating
+        /// The user keeps their desktop across sessions.
+        case dedicated
+    }
+
+    public enum VersionChoice: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// The template's newest version at the time each desktop is cloned.
+        case latest
+        case pinned(Int)
+
+        public var description: String {
+            switch self {
+            case .latest: "latest"
+            case .pinned(let n): String(n)
+            }
+        }
+    }
+
+    public var name: String
+    public var template: String
+    public var version: VersionChoice = .latest
+    public var assignment: Assignment = .floating
+    /// Desktops that exist at least, assigned or not.
+    public var min = 0
+    /// Desktops that may exist at most; requests beyond it are told the pool is exhausted.
+    public var max = 10
+    /// Ready, running, unassigned desktops kept waiting for users.
+    public var spare = 1
+    public var naming: NamePattern
+    /// PAM users entitled to the pool.
+    public var users: [String] = []
+    /// PAM groups whose members are entitled.
+    public var groups: [String] = []
+    public var maxPerUser = 1
+    /// Hosts (names from `etc/deskpool.yaml`) the pool may use; empty means all.
+    public var hosts: [String] = []
+    /// Bumped by the store each time the spec changes.
+    public var generation = 1
+
+    public init(name: String, template: String, version: VersionChoice = .latest, assignment: Assignment = .floating,
+                min: Int = 0, max: Int = 10, spare: Int = 1, naming: NamePattern? = nil, users: [String] = [],
+                groups: [String] = [], maxPerUser: Int = 1, hosts: [String] = [], generation: Int = 1) {
+        self.name = name
+        self.template = template
+        self.version = version
+        self.assignment = assignment
+        self.min = min
+        self.max = max
+        self.spare = spare
+        self.naming = naming ?? NamePattern("\(name)-{n:03}")!
+        self.users = users
+        self.groups = groups
+        self.maxPerUser = maxPerUser
+        self.hosts = hosts
+        self.generation = generation
+    }
+
+    /// Whether a user (with their groups) may use the pool.
+    public func entitles(user: String, groups userGroups: [String]) -> Bool {
+        users.contains(user) || userGroups.contains { groups.contains($0) }
+    }
+
+    /// Checks that need no store: sizes and their relations. Throws naming the field.
+    public func validate() throws(DeskpoolError) {
+        guard DeskpoolConfiguration.isSafeName(name) else { throw DeskpoolError(.invalidInput, "must be letters, digits, '.', '_' or '-' (at most 64)", field: "name") }
+        guard DeskpoolConfiguration.isSafeName(template) else { throw DeskpoolError(.invalidInput, "must be a template name", field: "template") }
+        if case .pinned(let n) = version, n < 1 { throw DeskpoolError(.invalidInput, "must be latest or a version number from 1", field: "version") }
+        guard min >= 0 else { throw DeskpoolError(.invalidInput, "must not be negative", field: "min") }
+        guard max >= 1 else { throw DeskpoolError(.invalidInput, "must be at least 1", field: "max") }
+        guard spare >= 0 else { throw DeskpoolError(.invalidInput, "must not be negative", field: "spare") }
+        guard min <= max else { throw DeskpoolError(.invalidInput, "min (\(min)) must not exceed max (\(max))", field: "min") }
+        guard spare <= max else { throw DeskpoolError(.invalidInput, "spare (\(spare)) must not exceed max (\(max))", field: "spare") }
+        guard maxPerUser >= 1 else { throw DeskpoolError(.invalidInput, "must be at least 1", field: "maxPerUser") }
+        for (field, names) in [("users", users), ("groups", groups), ("hosts", hosts)] {
+            if let bad = names.first(where: { !DeskpoolConfiguration.isSafeName($0) }) {
+                throw DeskpoolError(.invalidInput, "'\(bad)' is not a valid name", field: field)
+            }
+        }
+    }
+}
+
+// MARK: - Decoding a pool file
+
+extension PoolSpec {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, generation
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self, in: "the pool")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        template = try c.decode(String.self, forKey: .template)
+        naming = try c.decodeIfPresent(NamePattern.self, forKey: .naming) ?? NamePattern("\(name)-{n:03}") ?? NamePattern("desktop-{n:03}")!
+        if let text = try c.decodeIfPresent(String.self, forKey: .version) {
+            if text == "latest" { version = .latest }
+            else if let n = Int(text), n >= 1 { version = .pinned(n) }
+            else { throw try c.superDecoder(forKey: .version).invalid("version must be latest or a version number from 1, not '\(text)'") }
+        }
+        if let text = try c.decodeIfPresent(String.self, forKey: .assignment) {
+            guard let value = Assignment(rawValue: text) else {
+                throw try c.superDecoder(forKey: .assignment).invalid("assignment must be floating or dedicated, not '\(text)'")
+            }
+            assignment = value
+        }
+        for (key, path) in [(CodingKeys.min, \PoolSpec.min), (.max, \.max), (.spare, \.spare), (.maxPerUser, \.maxPerUser)] {
+            if let value = try c.decodeIfPresent(Int.self, forKey: key) {
+                guard value >= 0 else { throw try c.superDecoder(forKey: key).invalid("\(key.stringValue) must not be negative, not \(value)") }
+                self[keyPath: path] = value
+            }
+        }
+        users = try c.decodeIfPresent([String].self, forKey: .users) ?? []
+        groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? []
+        hosts = try c.decodeIfPresent([String].self, forKey: .hosts) ?? []
+        generation = try c.decodeIfPresent(Int.self, forKey: .generation) ?? 1
+        do {
+            try validate()
+        } catch {
+            let key = error.field.flatMap(CodingKeys.init(stringValue:))
+            let line = key.flatMap { try? c.superDecoder(forKey: $0).mark?.line }
+            throw ConfigurationError(code: .invalidValue, line: line, message: error.description)
+        }
+    }
+
+    /// Reads a pool file.
+    public static func load(file: String) throws(ConfigurationError) -> PoolSpec {
+        try YAMLConfigDecoder.decode(PoolSpec.self, file: file)
+    }
+}
+
+extension PoolSpec {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(template, forKey: .template)
+        try c.encode(version.description, forKey: .version)
+        try c.encode(assignment.rawValue, forKey: .assignment)
+        try c.encode(min, forKey: .min)
+        try c.encode(max, forKey: .max)
+        try c.encode(spare, forKey: .spare)
+        try c.encode(naming, forKey: .naming)
+        try c.encode(users, forKey: .users)
+        try c.encode(groups, forKey: .groups)
+        try c.encode(maxPerUser, forKey: .maxPerUser)
+        try c.encode(hosts, forKey: .hosts)
+        try c.encode(generation, forKey: .generation)
+    }
+}

@@ -1,0 +1,50 @@
+/// The broker's persistent intent: templates and versions, pools, desktops with their
+/// assignments, and the audit log. SQLite (`SQLiteStore`) is the embedded default; every
+/// implementation passes `StoreConformance`.
+///
+/// Desktop changes are compare-and-set (`transition(_:from:...)`) so two requests, or two
+/// broker replicas, never both win; every state change and admin action is appended to the
+/// audit log in the same transaction.
+public protocol Store: Sendable {
+    // MARK: Templates and versions
+    func putTemplate(_ template: TemplateDefinition, actor: String) async throws(DeskpoolError)
+    func template(named name: String) async throws(DeskpoolError) -> TemplateDefinition?
+    func templates() async throws(DeskpoolError) -> [TemplateDefinition]
+    /// Records the intent to publish the next version (one past the highest ever used; numbers
+    /// are never reused), unpublished until `publishVersion`.
+    func beginVersion(template: String, note: String, actor: String) async throws(DeskpoolError) -> TemplateVersion
+    func publishVersion(template: String, number: Int, actor: String) async throws(DeskpoolError)
+    /// Published and unpublished versions, oldest first.
+    func versions(template: String) async throws(DeskpoolError) -> [TemplateVersion]
+    /// Deletes a version's record. Refused with `.versionInUse` while any desktop uses it or a
+    /// pool pins it.
+    func deleteVersion(template: String, number: Int, actor: String) async throws(DeskpoolError)
+
+    // MARK: Pools
+    /// Creates or replaces a pool; the generation goes up by one when the spec changes.
+    @discardableResult
+    func putPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec
+    func pool(named name: String) async throws(DeskpoolError) -> PoolSpec?
+    func pools() async throws(DeskpoolError) -> [PoolSpec]
+
+    // MARK: Desktops
+    /// Inserts a desktop record. With `limit`, inserts only if the pool holds fewer than `limit`
+    /// desktops (in any state but `deleting`) and returns false otherwise. A taken name throws
+    /// `.alreadyExists`.
+    func insertDesktop(_ desktop: Desktop, actor: String, limit: Int?) async throws(DeskpoolError) -> Bool
+    func desktop(id: String) async throws(DeskpoolError) -> Desktop?
+    /// Desktops of one pool, or of all pools, ordered by name.
+    func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop]
+    /// Applies `change` if the desktop is in one of `from`; returns the new record, or nil if
+    /// the desktop is gone or in another state. Stamps `updatedAt`; audits a state change.
+    func transition(_ id: String, from: Set<DesktopState>, actor: String, change: @Sendable (inout Desktop) -> Void) async throws(DeskpoolError) -> Desktop?
+    /// Atomically assigns one ready desktop of the pool to `user` (oldest ready first).
+    func claimReady(pool: String, user: String, actor: String) async throws(DeskpoolError) -> Desktop?
+    /// Removes the record (after its domain and volume are gone).
+    func deleteDesktop(id: String, actor: String) async throws(DeskpoolError)
+
+    // MARK: Audit
+    func audit(_ entry: AuditEntry) async throws(DeskpoolError)
+    /// Newest first.
+    func auditLog(subject: String?, limit: Int) async throws(DeskpoolError) -> [AuditEntry]
+}

@@ -1,0 +1,1 @@
+// Placeholder until the SQLite store lands in this target.
