@@ -1,1 +1,133 @@
-// Placeholder until the SQLite store lands in this target.
+public import DeskpoolCore
+import Foundation
+import GRDB
+
+/// The embedded `Store`: one SQLite file through GRDB.
+///
+/// A file store is a WAL-mode `DatabasePool`, so the `deskpool` CLI and `deskpool serve` can
+/// open the same file at once: readers never block the writer, and a writer waits (up to the
+/// busy timeout) for another process's write instead of failing. Every write is one
+/// transaction that also appends its audit entry.
+public final class SQLiteStore: Store {
+    /// `DatabasePool` for a file, `DatabaseQueue` in memory; the code never cares which.
+    let writer: any DatabaseWriter
+
+    private init(writer: any DatabaseWriter) throws(DeskpoolError) {
+        self.writer = writer
+        do {
+            try Migrations.migrate(writer)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Opens (creating if needed) the store file at `path`, and its parent directory.
+    public convenience init(path: String) throws(DeskpoolError) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw DeskpoolError(.storeFailed, "the store failed: cannot create the directory \(directory): \(error.localizedDescription)")
+        }
+        var configuration = Configuration()
+        // Another process may hold the write lock for a moment: wait rather than fail.
+        configuration.busyMode = .timeout(5)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw Self.storeError(error)
+        }
+        try self.init(writer: pool)
+    }
+
+    /// A private, empty store that lives as long as the returned object (for tests and
+    /// dry runs).
+    public static func inMemory() throws(DeskpoolError) -> SQLiteStore {
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue()
+        } catch {
+            throw storeError(error)
+        }
+        return try SQLiteStore(writer: queue)
+    }
+
+    /// The schema migrations applied to this store, oldest first (for `deskpool doctor`).
+    public func appliedMigrations() async throws(DeskpoolError) -> [String] {
+        try await read { db in try Migrations.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: - Helpers
+
+    /// Runs `body` in one write transaction (IMMEDIATE for a pool, so the reads inside it see
+    /// the latest data of every process); a thrown error rolls everything back.
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(DeskpoolError) -> T {
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(DeskpoolError) -> T {
+        do {
+            return try await writer.read(body)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Passes a `DeskpoolError` thrown inside a transaction through; anything else is a store
+    /// failure. Only SQLite's message is kept: never the SQL's bound values.
+    static func storeError(_ error: any Error) -> DeskpoolError {
+        switch error {
+        case let error as DeskpoolError:
+            return error
+        case let error as DatabaseError:
+            return DeskpoolError(.storeFailed, "the store failed: \(error.message ?? "\(error.resultCode)")")
+        case is DecodingError, is EncodingError:
+            return DeskpoolError(.storeFailed, "the store failed: a stored record cannot be read or written (\(type(of: error)))")
+        default:
+            return DeskpoolError(.storeFailed, "the store failed: \(error.localizedDescription)")
+        }
+    }
+
+    /// Appends an audit entry inside the caller's transaction.
+    static func appendAudit(_ db: Database, actor: String, action: String, subject: String, detail: String = "", at: Date = Date()) throws {
+        try db.execute(
+            sql: "INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (?, ?, ?, ?, 'ok', ?)",
+            arguments: [millis(at), actor, action, subject, detail])
+    }
+
+    // MARK: - Dates
+
+    // Dates are whole milliseconds since 1970 (an integer column, like PostgreSQL will keep
+    // them). A record the store returns carries the date as read back, so it equals what a
+    // later read returns.
+
+    static func millis(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(_ millis: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(millis) / 1000)
+    }
+
+    /// `date` as it reads back from the store.
+    static func stored(_ date: Date) -> Date {
+        self.date(millis(date))
+    }
+
+    // MARK: - JSON
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, json: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(json.utf8))
+    }
+}

@@ -1,0 +1,77 @@
+import GRDB
+
+/// The store's schema. A migration, once released, is never edited: a change is a new one.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Definitions and specs are kept whole as JSON: the broker reads them whole, and a
+            // new field needs no migration.
+            try db.create(table: "template") { t in
+                t.primaryKey("name", .text)
+                t.column("definition", .text).notNull()
+            }
+            try db.create(table: "templateVersion") { t in
+                t.column("template", .text).notNull()
+                t.column("number", .integer).notNull()
+                t.column("volume", .text).notNull()
+                t.column("note", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("createdBy", .text).notNull()
+                t.column("published", .boolean).notNull()
+                t.primaryKey(["template", "number"])
+            }
+            // The highest version number ever handed out, kept when versions are deleted: a
+            // number names a base volume, and a reused name could mean a different image.
+            try db.create(table: "templateCounter") { t in
+                t.primaryKey("template", .text)
+                t.column("lastNumber", .integer).notNull()
+            }
+            try db.create(table: "pool") { t in
+                t.primaryKey("name", .text)
+                t.column("spec", .text).notNull()
+                t.column("generation", .integer).notNull()
+            }
+            try db.create(table: "desktop") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull().unique()
+                t.column("pool", .text).notNull()
+                t.column("host", .text).notNull()
+                t.column("template", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("reason", .text)
+                t.column("user", .text)
+                t.column("incarnation", .integer).notNull()
+                t.column("generation", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+            try db.create(index: "desktop_pool_state", on: "desktop", columns: ["pool", "state"])
+            try db.create(index: "desktop_user", on: "desktop", columns: ["user"])
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("subject", .text).notNull()
+                t.column("result", .text).notNull()
+                t.column("detail", .text).notNull()
+            }
+            try db.create(index: "audit_subject", on: "audit", columns: ["subject", "id"])
+        }
+        return migrator
+    }
+
+    /// Applies the pending migrations.
+    static func migrate(_ writer: any DatabaseWriter) throws {
+        do {
+            try migrator.migrate(writer)
+        } catch {
+            // GRDB reads the applied migrations before it takes the write lock, so when two
+            // processes open a new file at once the slower one re-runs "v1" and fails. By
+            // then the faster one has committed: a second pass finds nothing to do.
+            try migrator.migrate(writer)
+        }
+    }
+}

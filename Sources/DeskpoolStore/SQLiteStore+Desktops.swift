@@ -1,0 +1,134 @@
+public import DeskpoolCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func insertDesktop(_ desktop: Desktop, actor: String, limit: Int?) async throws(DeskpoolError) -> Bool {
+        try await write { db in
+            if let limit {
+                let count = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM desktop WHERE pool = ? AND state <> ?",
+                    arguments: [desktop.pool, DesktopState.deleting.rawValue]) ?? 0
+                guard count < limit else { return false }
+            }
+            // Checked inside the transaction, so no other writer can take the name in between;
+            // a constraint error would only say which column clashed, not in a user's terms.
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM desktop WHERE name = ?", arguments: [desktop.name]) != nil {
+                throw DeskpoolError(.alreadyExists, "a desktop named '\(desktop.name)' already exists", field: "name")
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM desktop WHERE id = ?", arguments: [desktop.id]) != nil {
+                throw DeskpoolError(.alreadyExists, "a desktop with id '\(desktop.id)' already exists", field: "id")
+            }
+            try DesktopRow(desktop).insert(db)
+            var detail = "state: \(desktop.state.rawValue) host: \(desktop.host)"
+            if let user = desktop.user { detail += " user: \(user)" }
+            try Self.appendAudit(db, actor: actor, action: "desktop.create", subject: "desktop/\(desktop.name)", detail: detail)
+            return true
+        }
+    }
+
+    public func desktop(id: String) async throws(DeskpoolError) -> Desktop? {
+        try await read { db in try DesktopRow.fetchOne(db, key: id)?.desktop }
+    }
+
+    public func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop] {
+        try await read { db in
+            var request = DesktopRow.order(Column("name"))
+            if let pool { request = request.filter(Column("pool") == pool) }
+            return try request.fetchAll(db).map(\.desktop)
+        }
+    }
+
+    public func transition(
+        _ id: String, from: Set<DesktopState>, actor: String, change: @Sendable (inout Desktop) -> Void
+    ) async throws(DeskpoolError) -> Desktop? {
+        try await write { db in
+            guard let old = try DesktopRow.fetchOne(db, key: id)?.desktop, from.contains(old.state) else { return nil }
+            var new = old
+            change(&new)
+            new.id = old.id  // The id is the record's identity; a change must not move it.
+            new.updatedAt = Self.stored(Date())
+            try DesktopRow(new).update(db)
+            if new.state != old.state {
+                try Self.appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)",
+                                     detail: Self.stateDetail(old.state, new))
+            }
+            return new
+        }
+    }
+
+    public func claimReady(pool: String, user: String, actor: String) async throws(DeskpoolError) -> Desktop? {
+        try await write { db in
+            // One write transaction: the pick and the update cannot interleave with another
+            // claim, in this process or (IMMEDIATE transactions) another one.
+            guard var desktop = try DesktopRow
+                .filter(Column("pool") == pool && Column("state") == DesktopState.ready.rawValue && Column("user") == nil)
+                .order(Column("updatedAt"), Column("name"))
+                .fetchOne(db)?.desktop
+            else { return nil }
+            desktop.state = .assigned
+            desktop.user = user
+            desktop.updatedAt = Self.stored(Date())
+            try DesktopRow(desktop).update(db)
+            try Self.appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(desktop.name)",
+                                 detail: "ready -> assigned user: \(user)")
+            return desktop
+        }
+    }
+
+    public func deleteDesktop(id: String, actor: String) async throws(DeskpoolError) {
+        try await write { db in
+            guard let desktop = try DesktopRow.fetchOne(db, key: id)?.desktop else {
+                throw DeskpoolError(.notFound, "no desktop with id '\(id)'", field: "id")
+            }
+            try DesktopRow.deleteOne(db, key: id)
+            try Self.appendAudit(db, actor: actor, action: "desktop.delete", subject: "desktop/\(desktop.name)",
+                                 detail: "state: \(desktop.state.rawValue)")
+        }
+    }
+
+    static func stateDetail(_ old: DesktopState, _ new: Desktop) -> String {
+        var detail = "\(old.rawValue) -> \(new.state.rawValue)"
+        if let reason = new.reason { detail += " reason: \(reason)" }
+        if let user = new.user { detail += " user: \(user)" }
+        return detail
+    }
+}
+
+// MARK: - Row
+
+/// A `desktop` row: dates as milliseconds, the state as its raw value.
+private struct DesktopRow: FetchableRecord, PersistableRecord {
+    static let databaseTableName = "desktop"
+    var desktop: Desktop
+
+    init(_ desktop: Desktop) { self.desktop = desktop }
+
+    init(row: Row) throws {
+        let stateName: String = row["state"]
+        guard let state = DesktopState(rawValue: stateName) else {
+            throw DeskpoolError(.storeFailed, "the store failed: desktop '\(row["name"] as String)' has an unknown state '\(stateName)'")
+        }
+        desktop = Desktop(
+            id: row["id"], name: row["name"], pool: row["pool"], host: row["host"], template: row["template"],
+            version: row["version"], state: state, reason: row["reason"], user: row["user"],
+            incarnation: row["incarnation"], generation: row["generation"],
+            createdAt: SQLiteStore.date(row["createdAt"]), updatedAt: SQLiteStore.date(row["updatedAt"]))
+    }
+
+    func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = desktop.id
+        container["name"] = desktop.name
+        container["pool"] = desktop.pool
+        container["host"] = desktop.host
+        container["template"] = desktop.template
+        container["version"] = desktop.version
+        container["state"] = desktop.state.rawValue
+        container["reason"] = desktop.reason
+        container["user"] = desktop.user
+        container["incarnation"] = desktop.incarnation
+        container["generation"] = desktop.generation
+        container["createdAt"] = SQLiteStore.millis(desktop.createdAt)
+        container["updatedAt"] = SQLiteStore.millis(desktop.updatedAt)
+    }
+}

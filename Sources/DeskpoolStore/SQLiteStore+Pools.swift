@@ -1,0 +1,60 @@
+public import DeskpoolCore
+import GRDB
+
+extension SQLiteStore {
+    @discardableResult
+    public func putPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec {
+        try spec.validate()
+        return try await write { db in
+            var stored = spec
+            let detail: String
+            if let old = try Self.pool(db, named: spec.name) {
+                stored.generation = old.generation
+                if stored == old {
+                    // Applying the same file again is not a change: desktops stay current.
+                    detail = "unchanged, generation \(old.generation)"
+                    try Self.appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
+                    return old
+                }
+                stored.generation = old.generation + 1
+                detail = "changed, generation \(stored.generation)"
+            } else {
+                stored.generation = 1
+                detail = "created, generation 1"
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO pool (name, spec, generation) VALUES (?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, generation = excluded.generation
+                    """,
+                arguments: [stored.name, try Self.json(stored), stored.generation])
+            try Self.appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
+            return stored
+        }
+    }
+
+    public func pool(named name: String) async throws(DeskpoolError) -> PoolSpec? {
+        try await read { db in try Self.pool(db, named: name) }
+    }
+
+    public func pools() async throws(DeskpoolError) -> [PoolSpec] {
+        try await read { db in try Self.allPools(db) }
+    }
+
+    // MARK: - Rows
+
+    static func pool(_ db: Database, named name: String) throws -> PoolSpec? {
+        try Row.fetchOne(db, sql: "SELECT spec, generation FROM pool WHERE name = ?", arguments: [name]).map(poolSpec)
+    }
+
+    static func allPools(_ db: Database) throws -> [PoolSpec] {
+        try Row.fetchAll(db, sql: "SELECT spec, generation FROM pool ORDER BY name").map(poolSpec)
+    }
+
+    /// The column, not the JSON, holds the generation of record.
+    private static func poolSpec(_ row: Row) throws -> PoolSpec {
+        var spec = try decode(PoolSpec.self, json: row["spec"])
+        spec.generation = row["generation"]
+        return spec
+    }
+}

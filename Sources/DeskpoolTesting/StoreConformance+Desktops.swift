@@ -1,0 +1,68 @@
+public import DeskpoolCore
+
+extension StoreConformance {
+    /// With a limit, a desktop is inserted only while the pool holds fewer (deleting ones
+    /// aside); desktops are listed by name.
+    public static func insertDesktopWithLimit(_ store: any Store) async throws {
+        try expect(try await store.insertDesktop(desktop("eng-002"), actor: admin, limit: 2), "first insert under the limit")
+        try expect(try await store.insertDesktop(desktop("eng-001"), actor: admin, limit: 2), "second insert under the limit")
+        try expect(try await store.insertDesktop(desktop("art-001", pool: "art"), actor: admin, limit: 1), "another pool's own limit")
+        try await expectAudit(store, subject: "desktop/eng-001", action: "desktop.create", detail: "state: provisioning host: host1")
+        try expect(!(try await store.insertDesktop(desktop("eng-003"), actor: admin, limit: 2)), "an insert at the limit")
+        try expectEqual(try await store.desktop(id: "id-eng-003"), nil, "the desktop refused by the limit")
+
+        _ = try await store.transition("id-eng-002", from: [.provisioning], actor: "broker") { $0.state = .deleting }
+        try expect(try await store.insertDesktop(desktop("eng-003"), actor: admin, limit: 2), "an insert once one is deleting")
+        try expectEqual(try await store.desktops(pool: "eng").map(\.name), ["eng-001", "eng-002", "eng-003"], "desktops, by name")
+        try expectEqual(try await store.desktops(pool: nil).count, 4, "desktops of all pools")
+        try expectEqual(try await store.desktop(id: "id-eng-001"), desktop("eng-001"), "a desktop read back")
+    }
+
+    /// A taken name is refused, whatever the limit.
+    public static func duplicateDesktopName(_ store: any Store) async throws {
+        try expect(try await store.insertDesktop(desktop("eng-001"), actor: admin, limit: nil), "the first insert")
+        var twin = desktop("eng-001")
+        twin.id = "another-id"
+        try await expectError(.alreadyExists, field: "name", "a second desktop with the same name") {
+            try await store.insertDesktop(twin, actor: admin, limit: 10)
+        }
+        try expectEqual(try await store.desktops(pool: nil).count, 1, "desktops after the refused insert")
+    }
+
+    /// A transition applies only from the expected states, keeps the id, stamps updatedAt and
+    /// audits a state change.
+    public static func transitionCompareAndSet(_ store: any Store) async throws {
+        let original = desktop("eng-001", state: .starting)
+        _ = try await store.insertDesktop(original, actor: admin, limit: nil)
+        let refused = try await store.transition(original.id, from: [.ready, .provisioning], actor: "broker") { $0.state = .failed }
+        try expectEqual(refused, nil, "a transition from the wrong state")
+        try expectEqual(try await store.desktop(id: original.id), original, "the desktop after a refused transition")
+        try expectEqual(try await store.transition("missing", from: [.starting], actor: "broker") { $0.state = .failed }, nil,
+                        "a transition of a missing desktop")
+
+        let failed = try require(try await store.transition(original.id, from: [.starting], actor: "broker") {
+            $0.state = .failed
+            $0.reason = "boom"
+            $0.id = "hijacked"
+        }, "a transition from the right state")
+        try expectEqual(failed.id, original.id, "the id after a change that tried to move it")
+        try expectEqual(failed.state, .failed, "the new state")
+        try expect(failed.updatedAt > original.updatedAt, "updatedAt is stamped")
+        try expectEqual(try await store.desktop(id: original.id), failed, "the returned record against a fresh read")
+        try await expectAudit(store, subject: "desktop/eng-001", action: "desktop.state", actor: "broker", detail: "starting -> failed reason: boom")
+
+        let before = try await store.auditLog(subject: "desktop/eng-001", limit: 100).count
+        _ = try await store.transition(original.id, from: [.failed], actor: "broker") { $0.host = "host2" }
+        try expectEqual(try await store.desktop(id: original.id)?.host, "host2", "a change without a state change")
+        try expectEqual(try await store.auditLog(subject: "desktop/eng-001", limit: 100).count, before, "audit entries without a state change")
+    }
+
+    /// A deleted desktop is gone; deleting a missing one is `notFound`.
+    public static func deleteDesktop(_ store: any Store) async throws {
+        _ = try await store.insertDesktop(desktop("eng-001"), actor: admin, limit: nil)
+        try await store.deleteDesktop(id: "id-eng-001", actor: "broker")
+        try expectEqual(try await store.desktop(id: "id-eng-001"), nil, "a deleted desktop")
+        try await expectAudit(store, subject: "desktop/eng-001", action: "desktop.delete", actor: "broker")
+        try await expectError(.notFound, "deleting a missing desktop") { try await store.deleteDesktop(id: "id-eng-001", actor: "broker") }
+    }
+}

@@ -1,0 +1,135 @@
+import DeskpoolCore
+import DeskpoolStore
+import DeskpoolTesting
+import Foundation
+import Testing
+
+/// `StoreConformance` against SQLite, in memory and in a file, plus what only a file store
+/// has: two processes sharing it, reopening, migrations.
+@Suite struct SQLiteStoreTests {
+    enum Backend: String, CaseIterable, CustomTestStringConvertible {
+        case memory, file
+        var testDescription: String { rawValue }
+    }
+
+    /// Runs `body` on a fresh store; a file store's directory is removed afterwards.
+    func withStore(_ backend: Backend, _ body: (any Store) async throws -> Void) async throws {
+        switch backend {
+        case .memory:
+            try await body(try SQLiteStore.inMemory())
+        case .file:
+            try await withTemporaryDirectory { directory in
+                // A missing parent directory is created by the store.
+                try await body(try SQLiteStore(path: "\(directory)/var/deskpool.sqlite"))
+            }
+        }
+    }
+
+    func withTemporaryDirectory(_ body: (String) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await body(directory)
+    }
+
+    // MARK: - Conformance
+
+    @Test(arguments: Backend.allCases) func templates(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.templates)
+    }
+
+    @Test(arguments: Backend.allCases) func versionNumbering(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.versionNumbering)
+    }
+
+    @Test(arguments: Backend.allCases) func deleteVersionInUse(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.deleteVersionInUse)
+    }
+
+    @Test(arguments: Backend.allCases) func poolGeneration(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.poolGeneration)
+    }
+
+    @Test(arguments: Backend.allCases) func poolRejectsInvalidSpec(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.poolRejectsInvalidSpec)
+    }
+
+    @Test(arguments: Backend.allCases) func insertDesktopWithLimit(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.insertDesktopWithLimit)
+    }
+
+    @Test(arguments: Backend.allCases) func duplicateDesktopName(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.duplicateDesktopName)
+    }
+
+    @Test(arguments: Backend.allCases) func transitionCompareAndSet(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.transitionCompareAndSet)
+    }
+
+    @Test(arguments: Backend.allCases) func deleteDesktop(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.deleteDesktop)
+    }
+
+    @Test(arguments: Backend.allCases) func claimReadyOldestFirst(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.claimReadyOldestFirst)
+    }
+
+    @Test(arguments: Backend.allCases) func claimReadyConcurrent(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.claimReadyConcurrent)
+    }
+
+    @Test(arguments: Backend.allCases) func auditLog(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.auditLog)
+    }
+
+    @Test func runAllOnFreshStores() async throws {
+        try await StoreConformance.runAll { try SQLiteStore.inMemory() }
+    }
+
+    @Test func survivesReopening() async throws {
+        try await withTemporaryDirectory { directory in
+            try await StoreConformance.survivesReopening { try SQLiteStore(path: "\(directory)/deskpool.sqlite") }
+        }
+    }
+
+    // MARK: - A file shared by two processes
+
+    /// Two stores on one file stand for the CLI and the server: each sees the other's
+    /// commits, and a desktop is never claimed through both.
+    @Test func twoStoresShareOneFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = "\(directory)/deskpool.sqlite"
+            let cli = try SQLiteStore(path: path), server = try SQLiteStore(path: path)
+            try await cli.putTemplate(TemplateDefinition(name: "tiny", domainXML: "<domain/>"), actor: "admin:alice")
+            #expect(try await server.template(named: "tiny")?.name == "tiny")
+            let version = try await server.beginVersion(template: "tiny", note: "one", actor: "admin:alice")
+            #expect(try await cli.versions(template: "tiny") == [version])
+
+            try await StoreConformance.claimConcurrently(stores: [cli, server])
+            #expect(try await cli.auditLog(subject: nil, limit: 100) == (try await server.auditLog(subject: nil, limit: 100)))
+        }
+    }
+
+    // MARK: - Migrations
+
+    @Test func migrationsRunOnceAcrossReopening() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = "\(directory)/deskpool.sqlite"
+            do {
+                let store = try SQLiteStore(path: path)
+                #expect(try await store.appliedMigrations() == ["v1"])
+                try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
+            }
+            for _ in 1...2 {
+                let store = try SQLiteStore(path: path)
+                #expect(try await store.appliedMigrations() == ["v1"])
+                #expect(try await store.pool(named: "eng")?.generation == 1)
+            }
+        }
+    }
+
+    /// Opening a file in a directory that cannot be made is a store failure, not a crash.
+    @Test func unwritableDirectory() throws {
+        let error = #expect(throws: DeskpoolError.self) { try SQLiteStore(path: "/proc/deskpool/store.sqlite") }
+        #expect(error?.code == .storeFailed)
+    }
+}
