@@ -5,9 +5,9 @@ public import Libvirt
 /// Looks at a hypervisor host through libvirt for `deskpool doctor`, and sets up what the
 /// broker needs there (`--fix`).
 public struct HostInspector: Sendable {
-    public let configuration: HypervisorConfiguration
+    public let configuration: HostConfiguration
 
-    public init(configuration: HypervisorConfiguration) {
+    public init(configuration: HostConfiguration) {
         self.configuration = configuration
     }
 

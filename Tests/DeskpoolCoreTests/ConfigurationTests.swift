@@ -22,17 +22,21 @@ struct ConfigurationTests {
     @Test("set values are taken, missing ones keep their defaults")
     func partialFile() throws {
         let yaml = """
-            hypervisor:
-              uri: test:///default
-              acceleration: tcg
+            hosts:
+              - name: lab1
+                uri: test:///default
+                acceleration: tcg
             authentication:
               pamService: vdi-login
               loginTimeoutSeconds: 20
             """
         let configuration = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: yaml)
-        #expect(configuration.hypervisor.uri == "test:///default")
-        #expect(configuration.hypervisor.acceleration == .tcg)
-        #expect(configuration.hypervisor.storagePool == "deskpool")
+        #expect(configuration.hosts.map(\.name) == ["lab1"])
+        #expect(configuration.hosts[0].uri == "test:///default")
+        #expect(configuration.hosts[0].acceleration == .tcg)
+        #expect(configuration.hosts[0].storagePool == "deskpool")
+        #expect(configuration.hosts[0].maxConcurrentOperations == 4)
+        #expect(configuration.broker.backoffBaseSeconds == 5)
         #expect(configuration.authentication.pamService == "vdi-login")
         #expect(configuration.authentication.loginTimeoutSeconds == 20)
         #expect(configuration.authentication.maxConcurrentLogins == 8)
@@ -40,14 +44,19 @@ struct ConfigurationTests {
     }
 
     @Test("bad files are rejected whole, with the line and the reason", arguments: [
-        ("hypervisor:\n  uri: qemu:///system\n  storagPool: x\n", ConfigurationError.Code.unknownKey, 3, "storagPool"),
+        ("hosts:\n- uri: qemu:///system\n  storagePool: x\n  storagPol: x\n", ConfigurationError.Code.unknownKey, 4, "storagPol"),
+        ("hypervisor: qemu:///system\n", .unknownKey, 1, "hypervisor"),
+        ("hosts:\n- name: a\n- name: a\n", .invalidValue, 2, "used twice"),
+        ("hosts: []\n", .invalidValue, 1, "at least one host"),
+        ("hosts:\n- maxConcurrentOperations: 0\n", .invalidValue, 2, "between 1 and 64"),
+        ("broker:\n  backoffBaseSecs: 3\n", .unknownKey, 2, "backoffBaseSecs"),
         ("stateDirectory: relative/path\n", .invalidValue, 1, "absolute"),
-        ("hypervisor:\n  acceleration: fast\n", .invalidValue, 2, "auto, kvm or tcg"),
-        ("hypervisor:\n  storagePool: \"../etc\"\n", .invalidValue, 2, "storagePool"),
+        ("hosts:\n- acceleration: fast\n", .invalidValue, 2, "auto, kvm or tcg"),
+        ("hosts:\n- storagePool: \"../etc\"\n", .invalidValue, 2, "storagePool"),
         ("authentication:\n  pamService: \"de skpool\"\n", .invalidValue, 2, "pamService"),
         ("authentication:\n  maxConcurrentLogins: many\n", .invalidValue, 2, "maxConcurrentLogins"),
         ("authentication:\n\n  loginTimeoutSeconds: 0\n", .invalidValue, 3, "between 1 and 300"),
-        ("hypervisor: [\n", .malformed, 2, "not valid YAML"),
+        ("hosts: [\n", .malformed, 2, "not valid YAML"),
         ("", .malformed, 1, "empty"),
     ])
     func rejected(yaml: String, code: ConfigurationError.Code, line: Int, mention: String) throws {

@@ -9,7 +9,7 @@ import Testing
 struct HostInspectorTests {
     @Test("an unreachable URI is reported with libvirt's message")
     func unreachable() async {
-        var configuration = HypervisorConfiguration()
+        var configuration = HostConfiguration()
         configuration.uri = "qemu+unix:///system?socket=/nonexistent/libvirt-sock"
         let (observation, connection) = await HostInspector(configuration: configuration).observeLibvirt()
         #expect(connection == nil)
@@ -22,7 +22,7 @@ struct HostInspectorTests {
 
     @Test("a missing pool is missing; --fix defines and starts it; then it is active")
     func fixStoragePool() async throws {
-        var configuration = HypervisorConfiguration()
+        var configuration = HostConfiguration()
         configuration.uri = "test:///default"
         configuration.storagePool = "doctor-\(UInt16.random(in: 0 ... .max))"
         configuration.storagePath = NSTemporaryDirectory() + configuration.storagePool

@@ -3,13 +3,15 @@
 public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
     /// Where the broker keeps its state (the SQLite store, the secret).
     public var stateDirectory: String = "/var/lib/deskpool"
-    public var hypervisor = HypervisorConfiguration()
+    /// The hypervisor hosts desktops run on. Default: one host, `local`, at qemu:///system.
+    public var hosts: [HostConfiguration] = [HostConfiguration()]
     public var authentication = AuthenticationConfiguration()
+    public var broker = BrokerConfiguration()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateDirectory, hypervisor, authentication
+        case stateDirectory, hosts, authentication, broker
     }
 
     public init(from decoder: any Decoder) throws {
@@ -21,7 +23,17 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
             }
             stateDirectory = directory
         }
-        hypervisor = try container.decodeIfPresent(HypervisorConfiguration.self, forKey: .hypervisor) ?? hypervisor
+        if let hosts = try container.decodeIfPresent([HostConfiguration].self, forKey: .hosts) {
+            guard !hosts.isEmpty else {
+                throw try container.superDecoder(forKey: .hosts).invalid("hosts must list at least one host")
+            }
+            var seen = Set<String>()
+            for host in hosts where !seen.insert(host.name).inserted {
+                throw try container.superDecoder(forKey: .hosts).invalid("hosts: the name '\(host.name)' is used twice")
+            }
+            self.hosts = hosts
+        }
+        broker = try container.decodeIfPresent(BrokerConfiguration.self, forKey: .broker) ?? broker
         authentication = try container.decodeIfPresent(AuthenticationConfiguration.self, forKey: .authentication) ?? authentication
     }
 
@@ -37,8 +49,10 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
     }
 }
 
-/// How the broker reaches its hypervisor host.
-public struct HypervisorConfiguration: Sendable, Hashable, Decodable {
+/// One hypervisor host: how the broker reaches it and how hard it may be driven.
+public struct HostConfiguration: Sendable, Hashable, Decodable {
+    /// The host's name in pool files (`hosts:`) and desktop records.
+    public var name: String = "local"
     /// libvirt URI of the host.
     public var uri: String = "qemu:///system"
     /// `auto` (KVM where it can run real guests, else TCG), `kvm` or `tcg`.
@@ -47,41 +61,70 @@ public struct HypervisorConfiguration: Sendable, Hashable, Decodable {
     public var storagePool: String = "deskpool"
     /// The pool's directory, used when `deskpool doctor --fix` creates the pool.
     public var storagePath: String = "/var/lib/deskpool/images"
+    /// Clones, defines and starts that may run at once on this host (more wait their turn).
+    public var maxConcurrentOperations: Int = 4
+    /// The address the desktops' SPICE displays listen on.
+    public var consoleListen: String = "127.0.0.1"
 
-    public init() {}
+    public init(name: String = "local", uri: String = "qemu:///system") {
+        self.name = name
+        self.uri = uri
+    }
+
+    /// The libvirt domain type for this host's desktops: `kvm`, or `qemu` (TCG).
+    public func domainType(kvmUsable: Bool) -> String {
+        switch acceleration {
+        case .kvm: "kvm"
+        case .tcg: "qemu"
+        case .auto: kvmUsable ? "kvm" : "qemu"
+        }
+    }
 
     public enum AccelerationSetting: String, Sendable, Hashable, Decodable, CaseIterable {
         case auto, kvm, tcg
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case uri, acceleration, storagePool, storagePath
+        case name, uri, acceleration, storagePool, storagePath, maxConcurrentOperations, consoleListen
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self, in: "hypervisor")
+        try decoder.rejectUnknownKeys(CodingKeys.self, in: "a host")
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let name = try container.decodeIfPresent(String.self, forKey: .name) {
+            guard DeskpoolConfiguration.isSafeName(name) else {
+                throw try container.superDecoder(forKey: .name).invalid("hosts.name must be letters, digits, '.', '_' or '-' (at most 64)")
+            }
+            self.name = name
+        }
+        maxConcurrentOperations = try container.decodeBounded(.maxConcurrentOperations, 1...64) ?? maxConcurrentOperations
+        if let listen = try container.decodeIfPresent(String.self, forKey: .consoleListen) {
+            guard !listen.isEmpty, listen.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else {
+                throw try container.superDecoder(forKey: .consoleListen).invalid("hosts.consoleListen must be an IP address")
+            }
+            consoleListen = listen
+        }
         if let uri = try container.decodeIfPresent(String.self, forKey: .uri) {
             guard uri.contains(":///") || uri.contains("://") else {
-                throw try container.superDecoder(forKey: .uri).invalid("hypervisor.uri must be a libvirt URI such as qemu:///system")
+                throw try container.superDecoder(forKey: .uri).invalid("hosts.uri must be a libvirt URI such as qemu:///system")
             }
             self.uri = uri
         }
         if let text = try container.decodeIfPresent(String.self, forKey: .acceleration) {
             guard let setting = AccelerationSetting(rawValue: text) else {
-                throw try container.superDecoder(forKey: .acceleration).invalid("hypervisor.acceleration must be auto, kvm or tcg, not '\(text)'")
+                throw try container.superDecoder(forKey: .acceleration).invalid("hosts.acceleration must be auto, kvm or tcg, not '\(text)'")
             }
             acceleration = setting
         }
         if let pool = try container.decodeIfPresent(String.self, forKey: .storagePool) {
             guard DeskpoolConfiguration.isSafeName(pool) else {
-                throw try container.superDecoder(forKey: .storagePool).invalid("hypervisor.storagePool must be letters, digits, '.', '_' or '-' (at most 64)")
+                throw try container.superDecoder(forKey: .storagePool).invalid("hosts.storagePool must be letters, digits, '.', '_' or '-' (at most 64)")
             }
             storagePool = pool
         }
         if let path = try container.decodeIfPresent(String.self, forKey: .storagePath) {
             guard path.hasPrefix("/") else {
-                throw try container.superDecoder(forKey: .storagePath).invalid("hypervisor.storagePath must be an absolute path")
+                throw try container.superDecoder(forKey: .storagePath).invalid("hosts.storagePath must be an absolute path")
             }
             storagePath = path
         }
@@ -124,5 +167,32 @@ public struct AuthenticationConfiguration: Sendable, Hashable, Decodable {
                 self[keyPath: keyPath] = value
             }
         }
+    }
+}
+
+/// How the broker keeps pools at their size.
+public struct BrokerConfiguration: Sendable, Hashable, Decodable {
+    /// Seconds between full reconcile passes (events trigger passes in between).
+    public var sweepIntervalSeconds: Int = 10
+    /// First wait after a pool's provisioning fails; doubles per failure in a row.
+    public var backoffBaseSeconds: Int = 5
+    /// Longest wait between provisioning attempts of a failing pool.
+    public var backoffMaxSeconds: Int = 300
+    /// Seconds a clone volume or domain must be seen unowned before it is removed.
+    public var orphanGraceSeconds: Int = 300
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case sweepIntervalSeconds, backoffBaseSeconds, backoffMaxSeconds, orphanGraceSeconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self, in: "broker")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sweepIntervalSeconds = try c.decodeBounded(.sweepIntervalSeconds, 1...3600) ?? sweepIntervalSeconds
+        backoffBaseSeconds = try c.decodeBounded(.backoffBaseSeconds, 1...3600) ?? backoffBaseSeconds
+        backoffMaxSeconds = try c.decodeBounded(.backoffMaxSeconds, 1...86400) ?? backoffMaxSeconds
+        orphanGraceSeconds = try c.decodeBounded(.orphanGraceSeconds, 0...86400) ?? orphanGraceSeconds
     }
 }

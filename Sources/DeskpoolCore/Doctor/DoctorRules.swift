@@ -27,21 +27,21 @@ public enum DoctorRules {
         case let .unreachable(uri, message):
             return DoctorCheck(
                 name: "libvirt", verdict: .fail, detail: "\(uri) does not answer: \(message)",
-                hint: "start libvirtd (on hosts without systemd: scripts/libvirtd start), or fix hypervisor.uri in deskpool.yaml")
+                hint: "start libvirtd (on hosts without systemd: scripts/libvirtd start), or fix hosts[].uri in deskpool.yaml")
         }
     }
 
-    public static func acceleration(_ facts: VirtualizationFacts, setting: HypervisorConfiguration.AccelerationSetting) -> DoctorCheck {
+    public static func acceleration(_ facts: VirtualizationFacts, setting: HostConfiguration.AccelerationSetting) -> DoctorCheck {
         let (acceleration, reason) = facts.verdict
         switch (setting, acceleration) {
         case (.kvm, .tcg):
-            return DoctorCheck(name: "kvm", verdict: .fail, detail: "hypervisor.acceleration is kvm, but \(reason)",
+            return DoctorCheck(name: "kvm", verdict: .fail, detail: "hosts[].acceleration is kvm, but \(reason)",
                                hint: "use acceleration: auto (or tcg) on this host, or enable hardware virtualization")
         case (_, .kvm) where setting != .tcg:
             return DoctorCheck(name: "kvm", verdict: .pass, detail: "desktops run under KVM: \(reason)")
         case (.tcg, _):
             return DoctorCheck(name: "kvm", verdict: .warn, required: false,
-                               detail: "hypervisor.acceleration is tcg: desktops run emulated (TCG), 5-20x slower than KVM",
+                               detail: "hosts[].acceleration is tcg: desktops run emulated (TCG), 5-20x slower than KVM",
                                hint: "set acceleration: auto where KVM can run guests")
         default:
             return DoctorCheck(name: "kvm", verdict: .warn, required: false,

@@ -52,7 +52,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         self.min = min
         self.max = max
         self.spare = spare
-        self.naming = naming ?? NamePattern("\(name)-{n:03}")!
+        self.naming = naming ?? NamePattern("\(name)-{n:03}") ?? NamePattern("desktop-{n:03}")!
         self.users = users
         self.groups = groups
         self.maxPerUser = maxPerUser
@@ -149,5 +149,25 @@ extension PoolSpec {
         try c.encode(maxPerUser, forKey: .maxPerUser)
         try c.encode(hosts, forKey: .hosts)
         try c.encode(generation, forKey: .generation)
+    }
+}
+
+extension PoolSpec {
+    /// The version new desktops of this pool are cloned from, among a template's versions, or
+    /// why there is none.
+    public func currentVersion(among versions: [TemplateVersion]) -> Result<TemplateVersion, DeskpoolError> {
+        let published = versions.filter { $0.template == template && $0.published }
+        switch version {
+        case .latest:
+            guard let newest = published.max(by: { $0.number < $1.number }) else {
+                return .failure(DeskpoolError(.notFound, "template \(template) has no published version", field: "version"))
+            }
+            return .success(newest)
+        case .pinned(let number):
+            guard let pinned = published.first(where: { $0.number == number }) else {
+                return .failure(DeskpoolError(.notFound, "template \(template) has no published version \(number)", field: "version"))
+            }
+            return .success(pinned)
+        }
     }
 }

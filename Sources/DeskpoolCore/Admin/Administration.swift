@@ -1,0 +1,79 @@
+/// Admin actions on templates, versions and pools, with every check made before anything
+/// changes: a pool naming an unknown template, version or host is refused with the field, and
+/// a failed publish leaves no version and no volume behind.
+public struct Administration: Sendable {
+    let store: any Store
+    let hypervisors: [String: any Hypervisor]
+    let hostNames: Set<String>
+
+    /// - Parameter hostNames: the configured hosts, when not all of them are connected
+    ///   (pool changes need only their names); default: the hypervisors' hosts.
+    public init(store: any Store, hypervisors: [any Hypervisor], hostNames: [String]? = nil) {
+        self.store = store
+        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        self.hostNames = Set(hostNames ?? hypervisors.map(\.host))
+    }
+
+    public func applyTemplate(_ template: TemplateDefinition, actor: String) async throws(DeskpoolError) {
+        guard DeskpoolConfiguration.isSafeName(template.name) else {
+            throw DeskpoolError(.invalidInput, "must be letters, digits, '.', '_' or '-' (at most 64)", field: "name")
+        }
+        guard template.domainXML.contains("<domain") else {
+            throw DeskpoolError(.invalidInput, "the domain XML pattern has no <domain> element", field: "domain")
+        }
+        try await store.putTemplate(template, actor: actor)
+    }
+
+    /// Publishes the next version of a template: imports the image as a read-only base
+    /// volume on every host, then marks the version published. On any failure the volumes
+    /// imported so far and the version record are removed, and the error is rethrown.
+    public func publishVersion(template: String, from source: ImageSource, note: String, actor: String) async throws(DeskpoolError) -> TemplateVersion {
+        guard try await store.template(named: template) != nil else {
+            throw DeskpoolError(.notFound, "no template named \(template)", field: "template")
+        }
+        guard note.count <= 500, !note.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) }) else {
+            throw DeskpoolError(.invalidInput, "must be one line of at most 500 characters", field: "note")
+        }
+        let version = try await store.beginVersion(template: template, note: note, actor: actor)
+        var imported: [any Hypervisor] = []
+        do {
+            for hypervisor in hypervisors.values.sorted(by: { $0.host < $1.host }) {
+                try await hypervisor.importBaseVolume(named: version.volume, from: source)
+                imported.append(hypervisor)
+            }
+            try await store.publishVersion(template: template, number: version.number, actor: actor)
+        } catch {
+            for hypervisor in imported { try? await hypervisor.deleteVolume(named: version.volume) }
+            try? await store.deleteVersion(template: template, number: version.number, actor: actor)
+            throw error
+        }
+        var published = version
+        published.published = true
+        return published
+    }
+
+    /// Deletes a version no desktop uses and no pool pins, with its base volumes.
+    public func deleteVersion(template: String, number: Int, actor: String) async throws(DeskpoolError) {
+        guard let version = try await store.versions(template: template).first(where: { $0.number == number }) else {
+            throw DeskpoolError(.notFound, "template \(template) has no version \(number)", field: "version")
+        }
+        try await store.deleteVersion(template: template, number: number, actor: actor)
+        for hypervisor in hypervisors.values { try await hypervisor.deleteVolume(named: version.volume) }
+    }
+
+    /// Creates or changes a pool after checking its template, version and hosts exist.
+    @discardableResult
+    public func applyPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec {
+        try spec.validate()
+        guard try await store.template(named: spec.template) != nil else {
+            throw DeskpoolError(.notFound, "no template named \(spec.template)", field: "template")
+        }
+        if case .pinned = spec.version, case .failure(let error) = spec.currentVersion(among: try await store.versions(template: spec.template)) {
+            throw error
+        }
+        if let unknown = spec.hosts.first(where: { !hostNames.contains($0) }) {
+            throw DeskpoolError(.notFound, "no host named \(unknown) (hosts: \(hostNames.sorted().joined(separator: ", ")))", field: "hosts")
+        }
+        return try await store.putPool(spec, actor: actor)
+    }
+}

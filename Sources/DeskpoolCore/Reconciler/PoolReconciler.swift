@@ -1,0 +1,118 @@
+public import Foundation
+
+/// Decides what keeps one pool at its spec: which desktops to provision (and where), which
+/// half-done desktops to drive on, which spares to retire, which failed desktops to discard.
+/// A pure value-level function: no I/O, so every rule has a table test
+/// (`PoolReconcilerTests`). `ReconcilerService` runs the actions.
+public enum PoolReconciler {
+    public struct Input: Sendable {
+        public var pool: PoolSpec
+        /// The version new desktops are cloned from; nil when none can be used.
+        public var version: TemplateVersion?
+        /// Why `version` is nil.
+        public var versionProblem: String?
+        /// Memory of one desktop, for placement.
+        public var memoryMiB: Int
+        /// The pool's desktop records.
+        public var desktops: [Desktop]
+        /// Desktops with work in flight (never acted on twice).
+        public var busy: Set<String>
+        /// Hosts the pool may use and can reach, with free capacity.
+        public var hosts: [HostView]
+        /// Every desktop name in use (names are unique across pools).
+        public var takenNames: Set<String>
+        /// Provisioning failures in a row; while > 0, one desktop at a time tries.
+        public var failures: Int
+        /// No new provisioning before this (backoff after failures).
+        public var retryAt: Date?
+        public var now: Date
+
+        public init(pool: PoolSpec, version: TemplateVersion?, versionProblem: String? = nil, memoryMiB: Int, desktops: [Desktop],
+                    busy: Set<String> = [], hosts: [HostView], takenNames: Set<String>, failures: Int = 0, retryAt: Date? = nil, now: Date) {
+            self.pool = pool
+            self.version = version
+            self.versionProblem = versionProblem
+            self.memoryMiB = memoryMiB
+            self.desktops = desktops
+            self.busy = busy
+            self.hosts = hosts
+            self.takenNames = takenNames
+            self.failures = failures
+            self.retryAt = retryAt
+            self.now = now
+        }
+    }
+
+    public struct HostView: Sendable, Hashable {
+        public var name: String
+        public var freeMemoryMiB: Int
+        public init(name: String, freeMemoryMiB: Int) {
+            self.name = name
+            self.freeMemoryMiB = freeMemoryMiB
+        }
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Insert this record (the intent), then create and start it.
+        case provision(Desktop)
+        /// Carry a provisioning, starting, refreshing or deleting desktop to its next stable state.
+        case drive(Desktop)
+        /// Mark an unneeded ready desktop `deleting` and destroy it.
+        case retire(Desktop)
+        /// Destroy a failed, unassigned desktop so a fresh one can replace it.
+        case discardFailed(Desktop)
+        /// The pool is short of desktops and nothing can be done now, with the reason.
+        case blocked(String)
+    }
+
+    public static func plan(_ input: Input) -> [Action] {
+        let pool = input.pool
+        let idle = input.desktops.filter { !input.busy.contains($0.id) }
+        var actions: [Action] = idle.filter(\.state.isTransitional).map(Action.drive)
+
+        let backingOff = input.retryAt.map { input.now < $0 } ?? false
+        let failed = input.desktops.filter { $0.state == .failed }
+        let discardable = failed.filter { $0.user == nil && !input.busy.contains($0.id) }
+        if !backingOff { actions += discardable.map(Action.discardFailed) }
+
+        let live = input.desktops.filter { $0.state != .failed && $0.state != .deleting }
+        let inSession = live.filter { $0.user != nil }.count
+        let want = min(pool.max, max(pool.min, inSession + pool.spare))
+        let holding = live.count + failed.count - (backingOff ? 0 : discardable.count)
+
+        if live.count > want {
+            let spares = idle.filter { $0.state == .ready && $0.user == nil }
+                .sorted { ($0.version == input.version?.number ? 1 : 0, $1.name) < ($1.version == input.version?.number ? 1 : 0, $0.name) }
+            actions += spares.prefix(live.count - want).map(Action.retire)
+        }
+
+        var count = min(want - live.count, pool.max - holding)
+        guard count > 0 else { return actions }
+        if backingOff { return actions + [.blocked("provisioning backs off after \(input.failures) failure(s) in a row")] }
+        guard let version = input.version else {
+            return actions + [.blocked(input.versionProblem ?? "no published version of template \(pool.template)")]
+        }
+        if input.failures > 0 {
+            // After a failure, one desktop at a time tests whether the template works again.
+            let coming = live.contains { $0.state == .provisioning || $0.state == .starting || $0.state == .refreshing }
+            count = coming ? 0 : 1
+        }
+        var planned: [String: Int] = [:]
+        let names = pool.naming.freeNames(count, excluding: input.takenNames)
+        for name in names {
+            let host = input.hosts
+                .map { ($0.name, $0.freeMemoryMiB - planned[$0.name, default: 0] * input.memoryMiB) }
+                .filter { $0.1 >= input.memoryMiB }
+                .max { ($0.1, $1.0) < ($1.1, $0.0) }
+            guard let (hostName, _) = host else {
+                actions.append(.blocked("no allowed host has \(input.memoryMiB) MiB free for another desktop"))
+                break
+            }
+            planned[hostName, default: 0] += 1
+            actions.append(.provision(Desktop(
+                name: name, pool: pool.name, host: hostName, template: pool.template, version: version.number,
+                generation: pool.generation, createdAt: input.now)))
+        }
+        return actions
+    }
+}

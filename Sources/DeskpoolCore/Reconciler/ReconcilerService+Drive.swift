@@ -1,0 +1,157 @@
+import Foundation
+
+extension ReconcilerService {
+    static let actor = "broker"
+
+    /// Runs one piece of work and releases its desktop.
+    func perform(_ work: Work) async {
+        defer { if let id = work.desktopID { _ = memory.withLock { $0.busy.remove(id) } } }
+        do {
+            switch work {
+            case .pool(.provision(let desktop)):
+                let limit = try await store.pool(named: desktop.pool)?.max
+                guard try await store.insertDesktop(desktop, actor: Self.actor, limit: limit) else { return }
+                await drive(desktop)
+            case .pool(.drive(let desktop)):
+                await drive(desktop)
+            case .pool(.retire(let desktop)):
+                if let d = try await store.transition(desktop.id, from: [.ready], actor: Self.actor, change: { $0.state = .deleting; $0.reason = "not needed" }) {
+                    await drive(d)
+                }
+            case .pool(.discardFailed(let desktop)):
+                if let d = try await store.transition(desktop.id, from: [.failed], actor: Self.actor, change: { $0.state = .deleting }) {
+                    await drive(d)
+                }
+            case .pool(.blocked):
+                break
+            case .host(let host, .adopt(let identity)):
+                let desktop = Desktop(id: identity.id, name: identity.name, pool: identity.pool, host: host, template: identity.template,
+                                      version: identity.version, state: .starting, incarnation: identity.incarnation,
+                                      generation: identity.generation, createdAt: now())
+                logger.notice("adopting a Deskpool domain without a record", metadata: ["desktop": "\(identity.name)", "host": "\(host)"])
+                if try await store.insertDesktop(desktop, actor: Self.actor, limit: nil) { await drive(desktop) }
+            case .host(_, .markFailed(let desktop, let reason)):
+                logger.warning("desktop lost its domain", metadata: ["desktop": "\(desktop.name)", "reason": "\(reason)"])
+                _ = try await store.transition(desktop.id, from: [desktop.state], actor: Self.actor, change: { $0.state = .failed; $0.reason = reason })
+            case .host(let host, .removeDomain(let name, let volume)):
+                logger.notice("removing an orphan Deskpool domain", metadata: ["domain": "\(name)", "host": "\(host)"])
+                try await hypervisors[host]?.destroyDesktop(named: name, volume: volume)
+                try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "orphan.domain.remove", subject: "host/\(host)/\(name)"))
+            case .host(let host, .removeVolume(let volume)):
+                logger.notice("removing an orphan Deskpool volume", metadata: ["volume": "\(volume)", "host": "\(host)"])
+                try await hypervisors[host]?.deleteVolume(named: volume)
+                try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "orphan.volume.remove", subject: "host/\(host)/\(volume)"))
+            }
+        } catch {
+            logger.error("reconcile action failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Carries a desktop through its transitional states until it is stable, failed, or gone.
+    /// Every step is persisted before the next side effect, so a crash resumes here.
+    func drive(_ desktop: Desktop) async {
+        var current: Desktop? = desktop
+        let began = now()
+        while let d = current, !Task.isCancelled {
+            do {
+                switch d.state {
+                case .provisioning: current = try await provision(d)
+                case .starting: current = try await start(d, began: began)
+                case .refreshing: current = try await refresh(d)
+                case .deleting:
+                    try await destroy(d)
+                    current = nil
+                default: current = nil
+                }
+            } catch is CancellationError {
+                return  // shutting down: the state on record lets the next start resume
+            } catch {
+                current = await fail(d, reason: (error as? DeskpoolError)?.message ?? "\(error)")
+            }
+        }
+    }
+
+    private func destroy(_ d: Desktop) async throws {
+        try await limited(d.host) { try await $0.destroyDesktop(named: d.name, volume: d.volumeName) }
+        let stillThere = try await store.desktop(id: d.id) != nil
+        if stillThere { try await store.deleteDesktop(id: d.id, actor: Self.actor) }
+    }
+
+    private func provision(_ d: Desktop) async throws -> Desktop? {
+        guard let template = try await store.template(named: d.template),
+              let version = try await store.versions(template: d.template).first(where: { $0.number == d.version && $0.published })
+        else { throw DeskpoolError(.notFound, "template version \(d.template)/\(d.version) is gone") }
+        try await limited(d.host) { try await $0.createDesktop(d.identity, base: version.volume, template: template) }
+        return try await store.transition(d.id, from: [.provisioning], actor: Self.actor, change: { $0.state = .starting })
+    }
+
+    private func start(_ d: Desktop, began: Date) async throws -> Desktop? {
+        try await limited(d.host) { try await $0.startDesktop(named: d.name) }
+        let timeout = try await store.template(named: d.template)?.bootTimeoutSeconds ?? 300
+        let deadline = now().addingTimeInterval(TimeInterval(timeout))
+        while true {
+            guard let hypervisor = hypervisors[d.host] else { throw DeskpoolError(.notFound, "host \(d.host) is not configured") }
+            switch try await hypervisor.probe(named: d.name) {
+            case .ready:
+                estimator.record(pool: d.pool, seconds: now().timeIntervalSince(began))
+                memory.withLock { $0.health[d.pool, default: PoolHealth()].failures = 0; $0.health[d.pool]?.retryAt = nil }
+                logger.info("desktop ready", metadata: ["desktop": "\(d.name)", "pool": "\(d.pool)", "host": "\(d.host)"])
+                return try await store.transition(d.id, from: [.starting], actor: Self.actor) { record in
+                    record.state = record.user == nil ? .ready : .assigned
+                    record.reason = nil
+                }
+            case .broken(let reason):
+                throw DeskpoolError(.hypervisorFailed, "guest failed: \(reason)")
+            case .booting:
+                guard now() < deadline else { throw DeskpoolError(.hypervisorFailed, "guest did not become ready within \(timeout) s") }
+                try await Task.sleep(for: options.probeInterval)
+            }
+        }
+    }
+
+    private func refresh(_ d: Desktop) async throws -> Desktop? {
+        try await limited(d.host) { try await $0.destroyDesktop(named: d.name, volume: d.volumeName) }
+        let pool = try await store.pool(named: d.pool)
+        let versions = try await store.versions(template: d.template)
+        let version = (try? pool?.currentVersion(among: versions).get())?.number ?? d.version
+        return try await store.transition(d.id, from: [.refreshing], actor: Self.actor) { record in
+            record.incarnation += 1
+            record.version = version
+            record.generation = pool?.generation ?? record.generation
+            record.state = .provisioning
+            record.reason = nil
+            if pool?.assignment != .dedicated { record.user = nil }
+        }
+    }
+
+    /// Records a failure on the desktop and backs the pool off; the desktop's domain is kept
+    /// for inspection until the pool retries.
+    private func fail(_ d: Desktop, reason: String) async -> Desktop? {
+        let retryAt = memory.withLock { memory -> Date in
+            var health = memory.health[d.pool] ?? PoolHealth()
+            health.failures += 1
+            let delay = min(Double(options.broker.backoffMaxSeconds), Double(options.broker.backoffBaseSeconds) * pow(2, Double(health.failures - 1)))
+            health.retryAt = now().addingTimeInterval(delay)
+            health.lastError = reason
+            memory.health[d.pool] = health
+            return health.retryAt!
+        }
+        logger.error("desktop failed; the pool backs off", metadata: [
+            "desktop": "\(d.name)", "pool": "\(d.pool)", "reason": "\(reason)", "retryAt": "\(retryAt)"])
+        guard d.state != .deleting else { return nil }  // a failed delete is retried by the next pass
+        let undelivered = (d.state == .provisioning || d.state == .starting) && d.incarnation == 1
+        _ = try? await store.transition(d.id, from: [d.state], actor: Self.actor) { record in
+            record.state = .failed
+            record.reason = reason
+            if undelivered { record.user = nil }  // a reservation that never became a desktop is released
+        }
+        return nil
+    }
+
+    private func limited(_ host: String, _ body: @Sendable (any Hypervisor) async throws -> Void) async throws {
+        guard let hypervisor = hypervisors[host], let limiter = limiters[host] else {
+            throw DeskpoolError(.notFound, "host \(host) is not configured")
+        }
+        try await limiter.run { try await body(hypervisor) }
+    }
+}

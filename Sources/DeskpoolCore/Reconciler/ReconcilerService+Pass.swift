@@ -1,0 +1,132 @@
+import Foundation
+
+extension ReconcilerService {
+    enum Work: Sendable {
+        case pool(PoolReconciler.Action)
+        case host(String, HostRecovery.Action)
+
+        var desktopID: String? {
+            switch self {
+            case .pool(.provision(let d)), .pool(.drive(let d)), .pool(.retire(let d)), .pool(.discardFailed(let d)): d.id
+            case .host(_, .adopt(let identity)): identity.id
+            case .host(_, .markFailed(let d, _)): d.id
+            default: nil
+            }
+        }
+    }
+
+    struct HostObservation: Sendable {
+        var observed: [ObservedDomain]
+        var volumes: [String]
+        var capacity: HostCapacity
+    }
+
+    /// One reconcile pass: observe, decide, and claim the work (mark it busy). Returns the
+    /// work to run; a store or host failure skips what depends on it and is logged.
+    func pass() async -> [Work] {
+        // Snapshot the busy set before reading the store: a desktop whose work ends while we
+        // read stays "busy" for this pass instead of being acted on from a stale record.
+        var busy = memory.withLock { $0.busy }
+        do {
+            let pools = try await store.pools()
+            let desktops = try await store.desktops(pool: nil)
+            var templates: [String: TemplateDefinition] = [:]
+            var versions: [String: [TemplateVersion]] = [:]
+            for template in try await store.templates() {
+                templates[template.name] = template
+                versions[template.name] = try await store.versions(template: template.name)
+            }
+            let hosts = await observeHosts()
+            let now = now()
+            // Desktops on hosts we cannot reach are left alone until the host answers again.
+            busy.formUnion(desktops.filter { hosts[$0.host] == nil }.map(\.id))
+
+            var work: [Work] = []
+            let knownPools = Set(pools.map(\.name))
+            for (host, observation) in hosts {
+                let plan = HostRecovery.plan(HostRecovery.Input(
+                    host: host, records: desktops.filter { $0.host == host }, observed: observation.observed,
+                    volumes: observation.volumes, knownPools: knownPools, busy: busy,
+                    orphansSince: memory.withLock { $0.orphans[host] ?? [:] },
+                    grace: TimeInterval(options.broker.orphanGraceSeconds), now: now))
+                memory.withLock { $0.orphans[host] = plan.orphansSince }
+                work += plan.actions.map { .host(host, $0) }
+            }
+            busy.formUnion(work.compactMap(\.desktopID))
+
+            var free = hosts.mapValues(\.capacity.freeMemoryMiB)
+            var taken = Set(desktops.map(\.name))
+            for pool in pools {
+                let memoryMiB = templates[pool.template]?.memoryMiB ?? 0
+                var chosen: TemplateVersion?
+                var problem: String?
+                if templates[pool.template] == nil {
+                    problem = "template \(pool.template) does not exist"
+                } else {
+                    switch pool.currentVersion(among: versions[pool.template] ?? []) {
+                    case .success(let version): chosen = version
+                    case .failure(let error): problem = error.message
+                    }
+                }
+                let health = health(pool: pool.name)
+                let allowed = pool.hosts.isEmpty ? Array(free.keys) : pool.hosts.filter { free[$0] != nil }
+                let actions = PoolReconciler.plan(PoolReconciler.Input(
+                    pool: pool, version: chosen, versionProblem: problem, memoryMiB: memoryMiB,
+                    desktops: desktops.filter { $0.pool == pool.name }, busy: busy,
+                    hosts: allowed.sorted().map { PoolReconciler.HostView(name: $0, freeMemoryMiB: free[$0] ?? 0) },
+                    takenNames: taken, failures: health.failures, retryAt: health.retryAt, now: now))
+                var blocked: String?
+                for action in actions {
+                    switch action {
+                    case .blocked(let reason): blocked = reason
+                    case .provision(let desktop):
+                        taken.insert(desktop.name)
+                        free[desktop.host, default: 0] -= memoryMiB
+                        work.append(.pool(action))
+                    default: work.append(.pool(action))
+                    }
+                }
+                noteBlocked(pool: pool.name, reason: blocked)
+            }
+            return memory.withLock { memory in
+                memory.passes += 1
+                let claimed = work.filter { $0.desktopID.map { !memory.busy.contains($0) } ?? true }
+                memory.busy.formUnion(claimed.compactMap(\.desktopID))
+                return claimed
+            }
+        } catch {
+            if !Task.isCancelled { logger.error("reconcile pass failed", metadata: ["error": "\(error)"]) }
+            memory.withLock { $0.passes += 1 }
+            return []
+        }
+    }
+
+    /// Every reachable host's domains, volumes and capacity, observed concurrently.
+    private func observeHosts() async -> [String: HostObservation] {
+        await withTaskGroup(of: (String, HostObservation?).self) { group in
+            for (name, hypervisor) in hypervisors {
+                group.addTask {
+                    do {
+                        return (name, HostObservation(
+                            observed: try await hypervisor.observe(), volumes: try await hypervisor.deskpoolVolumes(),
+                            capacity: try await hypervisor.capacity()))
+                    } catch {
+                        self.logger.warning("host unreachable; its desktops are left as they are", metadata: ["host": "\(name)", "error": "\(error)"])
+                        return (name, nil)
+                    }
+                }
+            }
+            var result: [String: HostObservation] = [:]
+            for await (name, observation) in group { if let observation { result[name] = observation } }
+            return result
+        }
+    }
+
+    private func noteBlocked(pool: String, reason: String?) {
+        let changed = memory.withLock { memory in
+            defer { memory.health[pool, default: PoolHealth()].blocked = reason }
+            return memory.health[pool]?.blocked != reason
+        }
+        if changed, let reason { logger.warning("pool cannot grow", metadata: ["pool": "\(pool)", "reason": "\(reason)"]) }
+    }
+}

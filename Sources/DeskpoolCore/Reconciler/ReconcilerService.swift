@@ -1,0 +1,102 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import AsyncAlgorithms
+import Synchronization
+
+/// Keeps every pool at its spec and repairs what a crash left behind. Each pass reads the
+/// store and every host, asks `PoolReconciler` and `HostRecovery` what to do, and runs their
+/// actions concurrently (bounded per host by `OperationLimiter`). Passes run on a timer
+/// (`broker.sweepIntervalSeconds`), on hypervisor events and when `poke()` is called.
+public final class ReconcilerService: Service, Sendable {
+    public struct Options: Sendable {
+        public var broker: BrokerConfiguration
+        /// Operations at once per host.
+        public var hostLimits: [String: Int]
+        /// How often a booting guest is probed.
+        public var probeInterval: Duration
+
+        public init(broker: BrokerConfiguration = BrokerConfiguration(), hostLimits: [String: Int] = [:], probeInterval: Duration = .seconds(1)) {
+            self.broker = broker
+            self.hostLimits = hostLimits
+            self.probeInterval = probeInterval
+        }
+    }
+
+    /// A pool's provisioning health: failures in a row, the last error, the next attempt.
+    public struct PoolHealth: Sendable, Hashable {
+        public var failures = 0
+        public var lastError: String?
+        public var retryAt: Date?
+        /// Why the pool is short of desktops and nothing is being done, if it is.
+        public var blocked: String?
+    }
+
+    struct Memory {
+        var busy: Set<String> = []
+        var health: [String: PoolHealth] = [:]
+        var orphans: [String: [String: Date]] = [:]
+        var passes = 0
+    }
+
+    let store: any Store
+    let hypervisors: [String: any Hypervisor]
+    let limiters: [String: OperationLimiter]
+    let options: Options
+    let estimator: ReadyEstimator
+    let logger: Logger
+    let now: @Sendable () -> Date
+    let memory = Mutex(Memory())
+    private let pokes: AsyncStream<Void>
+    private let pokeContinuation: AsyncStream<Void>.Continuation
+
+    public init(store: any Store, hypervisors: [any Hypervisor], options: Options = Options(), estimator: ReadyEstimator = ReadyEstimator(),
+                logger: Logger = Logger(label: "deskpool.reconciler"), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        self.limiters = Dictionary(hypervisors.map { ($0.host, OperationLimiter(limit: options.hostLimits[$0.host] ?? 4)) }, uniquingKeysWith: { a, _ in a })
+        self.options = options
+        self.estimator = estimator
+        self.logger = logger
+        self.now = now
+        (pokes, pokeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for a pass soon (passes coalesce).
+    public func poke() {
+        pokeContinuation.yield()
+    }
+
+    public func health(pool: String) -> PoolHealth {
+        memory.withLock { $0.health[pool] ?? PoolHealth() }
+    }
+
+    /// Passes completed so far.
+    public var passes: Int { memory.withLock { $0.passes } }
+
+    public func run() async throws {
+        logger.info("reconciler started", metadata: ["hosts": "\(hypervisors.keys.sorted().joined(separator: ","))"])
+        let interval = Duration.seconds(options.broker.sweepIntervalSeconds)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() { self.poke() }
+            }
+            for hypervisor in hypervisors.values {
+                group.addTask {
+                    for await event in hypervisor.events().cancelOnGracefulShutdown() { await self.handle(event) }
+                }
+            }
+            poke()
+            for await _ in pokes.cancelOnGracefulShutdown() {
+                for work in await pass() {
+                    group.addTask {
+                        await self.perform(work)
+                        self.poke()
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+        logger.info("reconciler stopped")
+    }
+}

@@ -1,0 +1,114 @@
+public import Foundation
+
+/// Hands desktops to users: checks entitlement, gives a user back the desktop they hold,
+/// otherwise claims a ready one atomically, or reserves a new one ("preparing", with an
+/// estimate) while the pool is below its max, or says the pool is exhausted. At logoff,
+/// floating desktops are refreshed and dedicated ones stay with their user.
+public struct SessionBroker: Sendable {
+    /// Who asks: a user name and their groups (from PAM and the user database).
+    public struct Principal: Sendable, Hashable {
+        public var user: String
+        public var groups: [String]
+        public init(user: String, groups: [String] = []) {
+            self.user = user
+            self.groups = groups
+        }
+    }
+
+    public enum Answer: Sendable, Hashable {
+        /// The desktop is the user's and running.
+        case assigned(Desktop)
+        /// A desktop is being prepared for the user; ask again in about `estimateSeconds`.
+        case preparing(Desktop, estimateSeconds: Int)
+        /// The pool is at its max and nothing is free.
+        case exhausted
+    }
+
+    let store: any Store
+    let placement: @Sendable (PoolSpec) async -> String?
+    let estimator: ReadyEstimator
+    let onNewDesktop: @Sendable () -> Void
+    let now: @Sendable () -> Date
+
+    /// - Parameters:
+    ///   - placement: the host for a desktop the broker reserves for a user (nil: none has room).
+    ///   - onNewDesktop: called after a desktop is reserved, to wake the reconciler.
+    public init(store: any Store, estimator: ReadyEstimator, placement: @escaping @Sendable (PoolSpec) async -> String?,
+                onNewDesktop: @escaping @Sendable () -> Void = {}, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.estimator = estimator
+        self.placement = placement
+        self.onNewDesktop = onNewDesktop
+        self.now = now
+    }
+
+    public func request(_ principal: Principal, pool name: String) async throws(DeskpoolError) -> Answer {
+        guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.notFound, "no pool named \(name)", field: "pool") }
+        guard pool.entitles(user: principal.user, groups: principal.groups) else {
+            throw DeskpoolError(.notEntitled, "\(principal.user) is not entitled to pool \(name)", field: "pool")
+        }
+        for _ in 0..<20 {
+            let desktops = try await store.desktops(pool: name)
+            if let held = desktops.first(where: { $0.user == principal.user && $0.state != .failed && $0.state != .deleting }) {
+                return held.state.isInSession ? .assigned(held) : .preparing(held, estimateSeconds: estimator.estimate(pool: name))
+            }
+            if let claimed = try await store.claimReady(pool: name, user: principal.user, actor: principal.user) {
+                return .assigned(claimed)
+            }
+            switch try await reserve(pool, for: principal.user, taken: Set(try await store.desktops(pool: nil).map(\.name))) {
+            case .reserved(let answer): return answer
+            case .full: return .exhausted
+            case .nameTaken: continue
+            }
+        }
+        throw DeskpoolError(.conflict, "the pool changed too often while choosing a desktop; try again", field: "pool")
+    }
+
+    private enum Reservation {
+        case reserved(Answer)
+        /// At max, or no host has room.
+        case full
+        /// Another request took the chosen name: choose again.
+        case nameTaken
+    }
+
+    /// Inserts a provisioning desktop reserved for the user if the pool is below max.
+    private func reserve(_ pool: PoolSpec, for user: String, taken: Set<String>) async throws(DeskpoolError) -> Reservation {
+        guard let host = await placement(pool) else { return .full }
+        let versions = try await store.versions(template: pool.template)
+        let version: TemplateVersion
+        switch pool.currentVersion(among: versions) {
+        case .success(let v): version = v
+        case .failure(let error): throw error
+        }
+        // Concurrent requests pick among the lowest free names at random, so they rarely collide.
+        let name = pool.naming.freeNames(8, excluding: taken).randomElement()!
+        let desktop = Desktop(name: name, pool: pool.name, host: host, template: pool.template, version: version.number,
+                              user: user, generation: pool.generation, createdAt: now())
+        do {
+            guard try await store.insertDesktop(desktop, actor: user, limit: pool.max) else { return .full }
+        } catch where error.code == .alreadyExists {
+            return .nameTaken
+        }
+        onNewDesktop()
+        return .reserved(.preparing(desktop, estimateSeconds: estimator.estimate(pool: pool.name)))
+    }
+
+    /// Ends the user's session on a desktop: floating desktops are refreshed from the pool's
+    /// current version, dedicated ones stay assigned to their user.
+    @discardableResult
+    public func logoff(desktop id: String, by actor: String) async throws(DeskpoolError) -> Desktop {
+        guard let desktop = try await store.desktop(id: id) else { throw DeskpoolError(.notFound, "no desktop \(id)", field: "desktop") }
+        guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
+        let sessionStates: Set<DesktopState> = [.assigned, .connected, .disconnected]
+        let changed: Desktop?
+        if pool.assignment == .dedicated {
+            changed = try await store.transition(id, from: sessionStates, actor: actor) { $0.state = .assigned }
+        } else {
+            changed = try await store.transition(id, from: sessionStates, actor: actor) { $0.state = .refreshing; $0.user = nil }
+            onNewDesktop()
+        }
+        guard let changed else { throw DeskpoolError(.conflict, "desktop \(desktop.name) is \(desktop.state.rawValue), not in a session", field: "desktop") }
+        return changed
+    }
+}

@@ -1,0 +1,49 @@
+public import DeskpoolCore
+import Logging
+
+/// The broker's core wired up for a test: a store, hosts, the reconciler, the session broker
+/// and admin actions. `running` runs the reconciler for the duration of a body.
+public struct BrokerHarness: Sendable {
+    public let store: any Store
+    public let hypervisors: [any Hypervisor]
+    public let reconciler: ReconcilerService
+    public let broker: SessionBroker
+    public let admin: Administration
+
+    public init(store: any Store, hypervisors: [any Hypervisor], options: ReconcilerService.Options) {
+        self.store = store
+        self.hypervisors = hypervisors
+        var logger = Logger(label: "deskpool.test")
+        logger.logLevel = .warning
+        let estimator = ReadyEstimator()
+        let reconciler = ReconcilerService(store: store, hypervisors: hypervisors, options: options, estimator: estimator, logger: logger)
+        self.reconciler = reconciler
+        self.broker = SessionBroker(store: store, estimator: estimator, placement: { await reconciler.place($0) }, onNewDesktop: { reconciler.poke() })
+        self.admin = Administration(store: store, hypervisors: hypervisors)
+    }
+
+    /// Runs the reconciler while `body` runs, and stops it after.
+    public func running<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await reconciler.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+
+    /// Polls `condition` until it holds, failing with `TimeoutError` after `timeout`.
+    public func wait(for what: String, timeout: Duration, poll: Duration = .milliseconds(50),
+                     _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw TimeoutError(what: what, duration: timeout) }
+            reconciler.poke()
+            try await Task.sleep(for: poll)
+        }
+    }
+
+    /// The desktops of a pool in a state.
+    public func desktops(_ pool: String, in states: Set<DesktopState>) async throws -> [Desktop] {
+        try await store.desktops(pool: pool).filter { states.contains($0.state) }
+    }
+}

@@ -1,0 +1,171 @@
+public import DeskpoolCore
+import Synchronization
+
+/// An in-memory `Hypervisor` for fast tests of broker logic. It passes the same
+/// `HypervisorConformance` checks as the libvirt one, and can be told to fail.
+public final class FakeHypervisor: Hypervisor {
+    public let host: String
+
+    struct Domain {
+        var identity: DesktopIdentity?
+        var run: ObservedDomain.RunState
+        var volume: String?
+        var base: String?
+        var probes = 0
+    }
+
+    struct State {
+        var domains: [String: Domain] = [:]
+        var volumes: [String: String?] = [:]  // name -> backing volume
+        var brokenBases: [String: String] = [:]
+        var failingBases: [String: String] = [:]
+        var silentBases: Set<String> = []
+        var capacity = HostCapacity(freeMemoryMiB: 64 * 1024, freeDiskMiB: 1 << 20)
+        var continuations: [Int: AsyncStream<HypervisorEvent>.Continuation] = [:]
+        var nextContinuation = 0
+        var operations: [String] = []
+        var messages: [String: [String]] = [:]
+    }
+
+    let state = Mutex(State())
+    /// Probes a started guest answers `.booting` before it is `.ready`.
+    public let bootProbes: Int
+
+    public init(host: String = "fake", bootProbes: Int = 0) {
+        self.host = host
+        self.bootProbes = bootProbes
+    }
+
+    // MARK: - Test controls
+
+    /// Desktops cloned from `base` start but their guest fails with `reason`.
+    public func breakGuests(onBase base: String, reason: String) { state.withLock { $0.brokenBases[base] = reason } }
+    /// Desktops cloned from `base` start but their guest never answers.
+    public func silenceGuests(onBase base: String) { state.withLock { _ = $0.silentBases.insert(base) } }
+    /// Creating desktops on `base` fails with `reason`.
+    public func failCreates(onBase base: String, reason: String) { state.withLock { $0.failingBases[base] = reason } }
+    public func setCapacity(_ capacity: HostCapacity) { state.withLock { $0.capacity = capacity } }
+    /// A domain Deskpool did not create.
+    public func addForeignDomain(_ name: String) { state.withLock { $0.domains[name] = Domain(identity: nil, run: .running) } }
+    /// Removes a domain behind the broker's back.
+    public func vanish(_ name: String) { state.withLock { _ = $0.domains.removeValue(forKey: name) } }
+    public func addVolume(_ name: String, backing: String? = nil) { state.withLock { $0.volumes[name] = .some(backing) } }
+    /// Operations done so far, e.g. `create eng-001`, `start eng-001`, `destroy eng-001`.
+    public var operations: [String] { state.withLock { $0.operations } }
+    public func messages(on name: String) -> [String] { state.withLock { $0.messages[name] ?? [] } }
+    public func domainNames() -> Set<String> { state.withLock { Set($0.domains.keys) } }
+    public func volumeNames() -> Set<String> { state.withLock { Set($0.volumes.keys) } }
+    /// The volume a clone is backed by.
+    public func backing(of volume: String) -> String? { state.withLock { $0.volumes[volume] ?? nil } }
+
+    /// Sends an event as libvirt would.
+    public func emit(_ domain: String, _ kind: HypervisorEvent.Kind) {
+        let continuations = state.withLock { Array($0.continuations.values) }
+        for continuation in continuations { continuation.yield(HypervisorEvent(host: host, domain: domain, kind: kind)) }
+    }
+
+    // MARK: - Hypervisor
+
+    public func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
+        try state.withLock { (s: inout State) throws(DeskpoolError) in
+            guard s.volumes[volume] == nil else { throw DeskpoolError(.alreadyExists, "volume \(volume) already exists on \(host)") }
+            if case .volume(let from) = source, s.volumes[from] == nil {
+                throw DeskpoolError(.notFound, "source volume \(from) does not exist on \(host)")
+            }
+            s.volumes[volume] = .some(nil)
+        }
+    }
+
+    public func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool {
+        state.withLock { $0.volumes[volume] != nil }
+    }
+
+    public func deleteVolume(named volume: String) async throws(DeskpoolError) {
+        state.withLock { _ = $0.volumes.removeValue(forKey: volume) }
+    }
+
+    public func deskpoolVolumes() async throws(DeskpoolError) -> [String] {
+        state.withLock { $0.volumes.keys.filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted() }
+    }
+
+    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
+        try state.withLock { (s: inout State) throws(DeskpoolError) in
+            s.operations.append("create \(desktop.name)")
+            if let existing = s.domains[desktop.name] {
+                guard existing.identity?.id == desktop.id, existing.identity?.incarnation == desktop.incarnation else {
+                    throw DeskpoolError(.alreadyExists, "a domain named \(desktop.name) already exists on \(host)")
+                }
+                return
+            }
+            if let reason = s.failingBases[base] { throw DeskpoolError(.hypervisorFailed, reason) }
+            guard s.volumes[base] != nil else { throw DeskpoolError(.notFound, "base volume \(base) is missing on \(host)") }
+            s.volumes[desktop.volumeName] = .some(base)
+            s.domains[desktop.name] = Domain(identity: desktop, run: .stopped, volume: desktop.volumeName, base: base)
+        }
+    }
+
+    public func startDesktop(named name: String) async throws(DeskpoolError) {
+        let started = try state.withLock { (s: inout State) throws(DeskpoolError) -> Bool in
+            s.operations.append("start \(name)")
+            guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "no domain \(name) on \(host)") }
+            guard domain.run != .running else { return false }
+            domain.run = .running
+            if let base = domain.base, let reason = s.brokenBases[base] { domain.run = .broken(reason) }
+            domain.probes = 0
+            s.domains[name] = domain
+            return true
+        }
+        if started { emit(name, .started) }
+    }
+
+    public func probe(named name: String) async throws(DeskpoolError) -> GuestProbe {
+        state.withLock { s in
+            guard var domain = s.domains[name] else { return .broken("domain is missing") }
+            switch domain.run {
+            case .broken(let reason): return .broken(reason)
+            case .stopped: return .broken("stopped")
+            case .running:
+                if let base = domain.base, s.silentBases.contains(base) { return .booting }
+                domain.probes += 1
+                s.domains[name] = domain
+                return domain.probes > bootProbes ? .ready : .booting
+            }
+        }
+    }
+
+    public func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
+        state.withLock { s in
+            s.operations.append("destroy \(name)")
+            s.domains.removeValue(forKey: name)
+            s.volumes.removeValue(forKey: volume)
+        }
+    }
+
+    public func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
+        try state.withLock { (s: inout State) throws(DeskpoolError) in
+            guard s.domains[name]?.run == .running else { throw DeskpoolError(.hypervisorFailed, "\(name) is not running") }
+            s.messages[name, default: []].append(text)
+        }
+    }
+
+    public func observe() async throws(DeskpoolError) -> [ObservedDomain] {
+        state.withLock { s in
+            s.domains.map { ObservedDomain(name: $0.key, identity: $0.value.identity, run: $0.value.run) }.sorted { $0.name < $1.name }
+        }
+    }
+
+    public func capacity() async throws(DeskpoolError) -> HostCapacity { state.withLock { $0.capacity } }
+
+    public func events() -> AsyncStream<HypervisorEvent> {
+        let (stream, continuation) = AsyncStream<HypervisorEvent>.makeStream()
+        let key = state.withLock { s in
+            s.nextContinuation += 1
+            s.continuations[s.nextContinuation] = continuation
+            return s.nextContinuation
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.continuations.removeValue(forKey: key) }
+        }
+        return stream
+    }
+}
