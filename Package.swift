@@ -101,6 +101,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "BrokerBench",
+            dependencies: [
+                "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/BrokerBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "LibvirtTests",
@@ -115,6 +125,11 @@ let package = Package(
         .testTarget(
             name: "DeskpoolStoreTests",
             dependencies: ["DeskpoolStore", "DeskpoolTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeskpoolSystemTests",
+            dependencies: ["DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting", "Libvirt"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

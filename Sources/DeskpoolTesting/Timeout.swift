@@ -3,6 +3,11 @@ public struct TimeoutError: Error, CustomStringConvertible {
     public let what: String
     public let duration: Duration
     public var description: String { "timed out after \(duration) waiting for \(what)" }
+
+    public init(what: String, duration: Duration) {
+        self.what = what
+        self.duration = duration
+    }
 }
 
 /// Runs `body`, failing with `TimeoutError` if it takes longer than `duration`. For tests

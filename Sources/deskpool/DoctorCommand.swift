@@ -43,17 +43,21 @@ struct DoctorCommand: AsyncParsableCommand {
                 print("fix: cannot write \(servicePath): \(error.localizedDescription)")
             }
         }
-        let inspector = HostInspector(configuration: configuration.hypervisor)
+        for host in configuration.hosts { await fixStoragePool(host) }
+    }
+
+    private func fixStoragePool(_ host: HostConfiguration) async {
+        let inspector = HostInspector(configuration: host)
         let (_, connection) = await inspector.observeLibvirt()
         guard let connection else {
-            print("fix: libvirt does not answer at \(configuration.hypervisor.uri); cannot create the storage pool")
+            print("fix: libvirt does not answer at \(host.uri); cannot create the storage pool of host \(host.name)")
             return
         }
         do {
-            try FileManager.default.createDirectory(atPath: configuration.hypervisor.storagePath, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: host.storagePath, withIntermediateDirectories: true)
             for line in try await inspector.ensureStoragePool(connection) { print("fix: \(line)") }
         } catch {
-            print("fix: cannot set up storage pool '\(configuration.hypervisor.storagePool)': \(error)")
+            print("fix: cannot set up storage pool '\(host.storagePool)' of host \(host.name): \(error)")
         }
         await connection.close()
     }

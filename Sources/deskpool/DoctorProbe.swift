@@ -7,26 +7,37 @@ struct DoctorProbe {
     let configuration: DeskpoolConfiguration
 
     func run() async -> DoctorReport {
-        let hypervisor = configuration.hypervisor
-        let inspector = HostInspector(configuration: hypervisor)
+        var checks: [DoctorCheck] = []
+        for host in configuration.hosts {
+            checks += await hostChecks(host, named: configuration.hosts.count > 1)
+        }
+        let service = configuration.authentication.pamService
+        let serviceFile = PAMServiceFile.searchDirectories
+            .map { "\($0)/\(service)" }
+            .first { FileManager.default.fileExists(atPath: $0) }
+        return DoctorReport(checks: checks + [
+            DoctorRules.pamService(service, foundAt: serviceFile, searched: PAMServiceFile.searchDirectories),
+            DoctorRules.memory(availableBytes: HostFacts.availableMemoryBytes()),
+            DoctorRules.disk("state", path: configuration.stateDirectory, availableBytes: HostFacts.availableDiskBytes(at: configuration.stateDirectory)),
+        ])
+    }
+
+    /// The checks of one hypervisor host; with several hosts, each check names its host.
+    private func hostChecks(_ host: HostConfiguration, named: Bool) async -> [DoctorCheck] {
+        let inspector = HostInspector(configuration: host)
         let (libvirt, connection) = await inspector.observeLibvirt()
         var pool = DoctorRules.StoragePoolObservation.notChecked
         if let connection {
             pool = await inspector.observeStoragePool(connection)
             await connection.close()
         }
-        let service = configuration.authentication.pamService
-        let serviceFile = PAMServiceFile.searchDirectories
-            .map { "\($0)/\(service)" }
-            .first { FileManager.default.fileExists(atPath: $0) }
-        return DoctorReport(checks: [
+        let checks = [
             DoctorRules.libvirt(libvirt),
-            DoctorRules.acceleration(HostFacts.virtualization(), setting: hypervisor.acceleration),
-            DoctorRules.storagePool(pool, path: hypervisor.storagePath),
-            DoctorRules.pamService(service, foundAt: serviceFile, searched: PAMServiceFile.searchDirectories),
-            DoctorRules.memory(availableBytes: HostFacts.availableMemoryBytes()),
-            DoctorRules.disk("images", path: hypervisor.storagePath, availableBytes: HostFacts.availableDiskBytes(at: hypervisor.storagePath)),
-            DoctorRules.disk("state", path: configuration.stateDirectory, availableBytes: HostFacts.availableDiskBytes(at: configuration.stateDirectory)),
-        ])
+            DoctorRules.acceleration(HostFacts.virtualization(), setting: host.acceleration),
+            DoctorRules.storagePool(pool, path: host.storagePath),
+            DoctorRules.disk("images", path: host.storagePath, availableBytes: HostFacts.availableDiskBytes(at: host.storagePath)),
+        ]
+        guard named else { return checks }
+        return checks.map { DoctorCheck(name: "\($0.name)[\(host.name)]", verdict: $0.verdict, required: $0.required, detail: $0.detail, hint: $0.hint) }
     }
 }

@@ -91,6 +91,27 @@ struct BrokerTests {
         }
     }
 
+    @Test("maxPerUser: another desktop on request, up to the limit")
+    func maxPerUser() async throws {
+        let (h, _) = try await Self.harness()
+        var spec = Self.pool(spare: 0)
+        spec.maxPerUser = 2
+        try await h.admin.applyPool(spec, actor: "admin:test")
+        let alice = SessionBroker.Principal(user: "alice")
+        guard case .preparing(let first, _) = try await h.broker.request(alice, pool: "eng"),
+              case .preparing(let again, _) = try await h.broker.request(alice, pool: "eng"),
+              case .preparing(let second, _) = try await h.broker.request(alice, pool: "eng", another: true)
+        else {
+            Issue.record("expected reservations")
+            return
+        }
+        #expect(again.id == first.id)
+        #expect(second.id != first.id)
+        let error = await #expect(throws: DeskpoolError.self) { try await h.broker.request(alice, pool: "eng", another: true) }
+        #expect(error?.code == .conflict)
+        #expect(try await h.store.desktops(pool: "eng").count == 2)
+    }
+
     @Test("entitlement: users and groups; others are refused and nothing changes")
     func entitlement() async throws {
         let (h, _) = try await Self.harness()

@@ -74,6 +74,17 @@ public final class ReconcilerService: Service, Sendable {
     /// Passes completed so far.
     public var passes: Int { memory.withLock { $0.passes } }
 
+    /// One pass, with its work run to the end. For `deskpool reconcile --once`, tests and
+    /// benchmarks; `run()` is the service. Returns how many actions the pass took.
+    @discardableResult
+    public func reconcileOnce() async -> Int {
+        let work = await pass()
+        await withDiscardingTaskGroup { group in
+            for item in work { group.addTask { await self.perform(item) } }
+        }
+        return work.count
+    }
+
     public func run() async throws {
         logger.info("reconciler started", metadata: ["hosts": "\(hypervisors.keys.sorted().joined(separator: ","))"])
         let interval = Duration.seconds(options.broker.sweepIntervalSeconds)

@@ -42,15 +42,21 @@ public struct SessionBroker: Sendable {
         self.now = now
     }
 
-    public func request(_ principal: Principal, pool name: String) async throws(DeskpoolError) -> Answer {
+    /// Gives the user a desktop of the pool: the one they hold, if any; with `another`, one
+    /// more, up to the pool's `maxPerUser`.
+    public func request(_ principal: Principal, pool name: String, another: Bool = false) async throws(DeskpoolError) -> Answer {
         guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.notFound, "no pool named \(name)", field: "pool") }
         guard pool.entitles(user: principal.user, groups: principal.groups) else {
             throw DeskpoolError(.notEntitled, "\(principal.user) is not entitled to pool \(name)", field: "pool")
         }
         for _ in 0..<20 {
             let desktops = try await store.desktops(pool: name)
-            if let held = desktops.first(where: { $0.user == principal.user && $0.state != .failed && $0.state != .deleting }) {
-                return held.state.isInSession ? .assigned(held) : .preparing(held, estimateSeconds: estimator.estimate(pool: name))
+            let held = desktops.filter { $0.user == principal.user && $0.state != .failed && $0.state != .deleting }
+            if let first = held.first, !another {
+                return first.state.isInSession ? .assigned(first) : .preparing(first, estimateSeconds: estimator.estimate(pool: name))
+            }
+            guard held.count < pool.maxPerUser else {
+                throw DeskpoolError(.conflict, "\(principal.user) already holds \(held.count) desktop(s) of pool \(name), its maxPerUser", field: "pool")
             }
             if let claimed = try await store.claimReady(pool: name, user: principal.user, actor: principal.user) {
                 return .assigned(claimed)

@@ -1,0 +1,137 @@
+public import DeskpoolCore
+import Foundation
+public import FoundationXML
+
+/// A desktop's libvirt domain XML, made from its template's domain XML pattern by editing the
+/// parsed document (names and paths are escaped by the XML library, never concatenated).
+///
+/// Replaced per desktop: domain type, name, UUID (removed: libvirt makes one), memory, vCPUs,
+/// machine type, disks (one linked clone), SMBIOS product (the guest's name), Deskpool
+/// metadata and the SPICE console (autoport, listen address, a random initial password).
+/// Every other element of the pattern is kept.
+public struct DesktopDomainXML: Sendable {
+    /// The namespace of Deskpool's `<metadata>` element.
+    public static let namespace = "https://deskpool.dev/xmlns/desktop/1"
+    /// The prefix libvirt writes the metadata element with.
+    public static let prefix = "deskpool"
+
+    public var identity: DesktopIdentity
+    public var template: TemplateDefinition
+    /// `kvm` or `qemu` (TCG); `test` on libvirt's test driver.
+    public var domainType: String
+    /// The path of the desktop's disk volume (the linked clone).
+    public var volumePath: String
+    /// Where SPICE listens on the host.
+    public var consoleListen: String
+
+    public init(identity: DesktopIdentity, template: TemplateDefinition, domainType: String, volumePath: String, consoleListen: String) {
+        self.identity = identity
+        self.template = template
+        self.domainType = domainType
+        self.volumePath = volumePath
+        self.consoleListen = consoleListen
+    }
+
+    /// The domain XML; throws when the pattern is not XML or its root is not `<domain>`.
+    public func render() throws(DeskpoolError) -> String {
+        // XMLDocument (libxml2 in recover mode) turns broken XML into a partial tree without
+        // an error: check well-formedness strictly first, or devices could silently vanish.
+        // (swift-corelibs' XMLParser.parse() returns true even then: its parserError tells.)
+        let checker = XMLParser(data: Data(template.domainXML.utf8))
+        guard template.domainXML.contains("<"), checker.parse(), checker.parserError == nil else {
+            throw DeskpoolError(.invalidInput, "template \(template.name): the domain XML is not well-formed XML", field: "domain")
+        }
+        let document: XMLDocument
+        do {
+            document = try XMLDocument(xmlString: template.domainXML, options: [])
+        } catch {
+            throw DeskpoolError(.invalidInput, "template \(template.name): the domain XML does not parse: \(error.localizedDescription)", field: "domain")
+        }
+        guard let domain = document.rootElement(), domain.name == "domain" else {
+            throw DeskpoolError(.invalidInput, "template \(template.name): the domain XML's root element is not <domain>", field: "domain")
+        }
+        domain.setAttribute("type", domainType)
+        domain.removeChildren(named: "uuid")
+        domain.replaceChild(LibvirtXML.element("name", text: identity.name))
+        let memory = String(template.memoryMiB)
+        domain.replaceChild(LibvirtXML.element("memory", ["unit": "MiB"], text: memory))
+        domain.replaceChild(LibvirtXML.element("currentMemory", ["unit": "MiB"], text: memory))
+        let vcpu = domain.child(named: "vcpu") ?? domain.appending(XMLElement(name: "vcpu"))
+        vcpu.removeAttribute(forName: "current")  // a pattern's "current" could exceed the new count
+        vcpu.stringValue = String(template.vcpus)
+        setOS(in: domain)
+        setSMBIOSProduct(in: domain)
+        let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))
+        setDisk(in: devices)
+        setConsole(in: devices)
+        setMetadata(in: domain)
+        return domain.xmlString
+    }
+
+    private func setOS(in domain: XMLElement) {
+        let os = domain.child(named: "os") ?? domain.appending(XMLElement(name: "os"))
+        if os.child(named: "type") == nil {
+            os.prepend(LibvirtXML.element("type", ["arch": "x86_64"], text: "hvm"))
+        }
+        os.child(named: "type")?.setAttribute("machine", template.machine)
+        os.replaceChild(LibvirtXML.element("smbios", ["mode": "sysinfo"]))
+    }
+
+    /// The guest reads its name from the SMBIOS product (templates/tiny-linux does).
+    private func setSMBIOSProduct(in domain: XMLElement) {
+        let sysinfo = domain.children(named: "sysinfo").first { $0.attribute(forName: "type")?.stringValue == "smbios" }
+            ?? domain.appending(LibvirtXML.element("sysinfo", ["type": "smbios"]))
+        let system = sysinfo.child(named: "system") ?? sysinfo.appending(XMLElement(name: "system"))
+        for entry in system.children(named: "entry") where entry.attribute(forName: "name")?.stringValue == "product" {
+            entry.detach()
+        }
+        system.addChild(LibvirtXML.element("entry", ["name": "product"], text: identity.name))
+    }
+
+    private func setDisk(in devices: XMLElement) {
+        // A disk without `device` is a disk too (libvirt's default); CD-ROMs stay.
+        for disk in devices.children(named: "disk") where (disk.attribute(forName: "device")?.stringValue ?? "disk") == "disk" {
+            disk.detach()
+        }
+        // First, so that `<boot dev='hd'>` finds it first.
+        devices.prepend(LibvirtXML.element("disk", ["type": "file", "device": "disk"], [
+            LibvirtXML.element("driver", ["name": "qemu", "type": "qcow2"]),
+            LibvirtXML.element("source", ["file": volumePath]),
+            LibvirtXML.element("target", ["dev": "vda", "bus": "virtio"]),
+        ]))
+    }
+
+    /// A domain must be defined with a password: qemu starts SPICE without ticketing
+    /// otherwise, and then refuses every live password change.
+    private func setConsole(in devices: XMLElement) {
+        let graphics = devices.children(named: "graphics").first { $0.attribute(forName: "type")?.stringValue == "spice" }
+            ?? devices.appending(LibvirtXML.element("graphics", ["type": "spice"]))
+        for fixed in ["port", "tlsPort", "listen", "websocket"] { graphics.removeAttribute(forName: fixed) }
+        graphics.setAttribute("autoport", "yes")
+        graphics.setAttribute("passwd", Self.randomPassword())
+        graphics.removeChildren(named: "listen")
+        graphics.prepend(LibvirtXML.element("listen", ["type": "address", "address": consoleListen]))
+    }
+
+    private func setMetadata(in domain: XMLElement) {
+        let metadata = domain.child(named: "metadata") ?? domain.appending(XMLElement(name: "metadata"))
+        for element in metadata.children(named: "\(Self.prefix):desktop") { element.detach() }
+        metadata.addChild(Self.metadataElement(identity))
+    }
+
+    /// The metadata element, e.g. for `Domain.setMetadata`.
+    public static func metadataElement(_ identity: DesktopIdentity) -> XMLElement {
+        LibvirtXML.element("\(prefix):desktop", [
+            "xmlns:\(prefix)": namespace,
+            "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,
+            "version": String(identity.version), "incarnation": String(identity.incarnation),
+            "generation": String(identity.generation),
+        ])
+    }
+
+    /// 128 random bits as 32 hex digits.
+    static func randomPassword() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+}

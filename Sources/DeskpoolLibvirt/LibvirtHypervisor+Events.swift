@@ -1,0 +1,113 @@
+public import DeskpoolCore
+import Foundation
+import Libvirt
+
+extension LibvirtHypervisor {
+    public func observe() async throws(DeskpoolError) -> [ObservedDomain] {
+        let operation = "listing domains"
+        let listings = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.listDomains() }
+        var observed: [ObservedDomain] = []
+        for listing in listings {
+            do throws(DeskpoolError) {
+                let identity = try await identity(of: listing.domain, operation)
+                observed.append(ObservedDomain(name: listing.domain.name, identity: identity, run: listing.state.runState))
+            } catch {
+                // A domain undefined between listing and asking is simply gone.
+                if (try? await domain(named: listing.domain.name, operation)) == nil { continue }
+                throw error
+            }
+        }
+        return observed
+    }
+
+    /// Lifecycle, console and guest agent events of Deskpool's domains (those with Deskpool
+    /// metadata; events of domains already gone are passed on, since their owner cannot be
+    /// asked any more). Ends when the connection closes or the consumer stops.
+    ///
+    /// Subscribing to libvirt takes a moment after this returns: events before that are lost.
+    public func events() -> AsyncStream<HypervisorEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: HypervisorEvent.self, bufferingPolicy: .bufferingNewest(4096))
+        // The task lives exactly as long as the stream: ending either ends the other.
+        let task = Task { [self] in
+            await forwardEvents(to: continuation)
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// One libvirt event of any kind, before mapping.
+    private enum RawEvent: Sendable {
+        case lifecycle(LifecycleEvent)
+        case graphics(GraphicsEvent)
+        case agent(AgentLifecycleEvent)
+    }
+
+    private func forwardEvents(to continuation: AsyncStream<HypervisorEvent>.Continuation) async {
+        let (raw, rawContinuation) = AsyncStream.makeStream(of: RawEvent.self)
+        // A kind the driver cannot deliver is left out; the others still flow.
+        let lifecycle = try? await connection.lifecycleEvents()
+        let graphics = try? await connection.graphicsEvents()
+        let agent = try? await connection.agentLifecycleEvents()
+        guard lifecycle != nil || graphics != nil || agent != nil else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { sources in
+                    if let lifecycle { sources.addTask { for await event in lifecycle { rawContinuation.yield(.lifecycle(event)) } } }
+                    if let graphics { sources.addTask { for await event in graphics { rawContinuation.yield(.graphics(event)) } } }
+                    if let agent { sources.addTask { for await event in agent { rawContinuation.yield(.agent(event)) } } }
+                }
+                rawContinuation.finish()
+            }
+            // One loop maps and filters, so the ownership cache needs no lock.
+            var deskpoolDomains: [String: Bool] = [:]
+            for await event in raw {
+                guard let (domain, kind) = await map(event) else { continue }
+                if deskpoolDomains[domain.uuid] == nil, let owned = await isDeskpools(domain) {
+                    deskpoolDomains[domain.uuid] = owned
+                }
+                if deskpoolDomains[domain.uuid] ?? true {
+                    continuation.yield(HypervisorEvent(host: host, domain: domain.name, kind: kind))
+                }
+                if case .lifecycle(let lifecycle) = event, lifecycle.kind == .undefined {
+                    deskpoolDomains[domain.uuid] = nil
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func map(_ event: RawEvent) async -> (DomainIdentity, HypervisorEvent.Kind)? {
+        switch event {
+        case .lifecycle(let event):
+            switch event.kind {
+            case .started: return (event.domain, .started)
+            case .stopped: return (event.domain, .stopped(event.stoppedReason))
+            case .crashed: return (event.domain, .broken("crashed"))
+            case .suspended:
+                if let reason = event.errorPause { return (event.domain, .broken(reason)) }
+                // A plain pause is also how an internal error (e.g. KVM's) shows: ask the state.
+                let domain = try? await connection.domain(uuid: event.domain.uuid)
+                guard let state = try? await domain?.state(), let reason = state.brokenReason else { return nil }
+                return (event.domain, .broken(reason))
+            default: return nil
+            }
+        case .graphics(let event):
+            return (event.domain, event.phase == .disconnect ? .consoleDisconnected : .consoleConnected)
+        case .agent(let event):
+            return event.state == .connected ? (event.domain, .agentConnected) : nil
+        }
+    }
+
+    /// Whether the domain carries Deskpool metadata; nil when that cannot be told (gone).
+    private func isDeskpools(_ identity: DomainIdentity) async -> Bool? {
+        guard let domain = try? await connection.domain(uuid: identity.uuid) else { return nil }
+        let metadata: String?
+        do throws(LibvirtError) {
+            metadata = try await domain.metadata(namespaceURI: DesktopDomainXML.namespace)
+        } catch {
+            return nil
+        }
+        return metadata.flatMap(DesktopDomainXML.identity(fromMetadata:)) != nil
+    }
+}

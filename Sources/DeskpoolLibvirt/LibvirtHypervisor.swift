@@ -1,0 +1,143 @@
+public import DeskpoolCore
+import Foundation
+public import Libvirt
+
+/// `Hypervisor` over one libvirt connection: qemu:///system (or a remote URI) in production,
+/// the test driver in tests. Desktops are linked-clone qcow2 volumes in one storage pool plus
+/// persistent domains carrying Deskpool metadata (`DesktopDomainXML`).
+///
+/// libvirt errors become `DeskpoolError(.hypervisorFailed, "<operation> on <host>: <message>")`,
+/// except where the protocol gives a case its own code (`.notFound`, `.alreadyExists`).
+public final class LibvirtHypervisor: Hypervisor {
+    public let host: String
+    public let connection: Connection
+    /// The storage pool holding base and desktop volumes.
+    public let storagePool: String
+    /// `kvm` or `qemu` (TCG); `test` on the test driver.
+    public let domainType: String
+    /// Where desktops' SPICE consoles listen.
+    public let consoleListen: String
+
+    public init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1") {
+        self.host = host
+        self.connection = connection
+        self.storagePool = storagePool
+        self.domainType = domainType
+        self.consoleListen = consoleListen
+    }
+
+    /// Opens `uri` and returns a hypervisor over it.
+    public static func connect(
+        host: String, uri: String, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1"
+    ) async throws(DeskpoolError) -> LibvirtHypervisor {
+        do throws(LibvirtError) {
+            let connection = try await Connection.open(uri)
+            return LibvirtHypervisor(host: host, connection: connection, storagePool: storagePool,
+                                     domainType: domainType, consoleListen: consoleListen)
+        } catch {
+            throw DeskpoolError(.hypervisorFailed, "connecting to \(uri) on \(host): \(error.message)")
+        }
+    }
+
+    // MARK: - Desktops
+
+    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
+        let operation = "creating desktop \(desktop.name)"
+        if let existing = try await domain(named: desktop.name, operation) {
+            // A repeat after a crash finds its own domain: done. Anything else is a clash.
+            let identity = try await identity(of: existing, operation)
+            if let identity, identity.id == desktop.id, identity.incarnation == desktop.incarnation { return }
+            let owner = identity.map { "desktop \($0.id) incarnation \($0.incarnation)" } ?? "a domain Deskpool did not create"
+            throw DeskpoolError(.alreadyExists, "a domain named \(desktop.name) already exists on \(host) (\(owner))")
+        }
+        let pool = try await pool(operation)
+        guard let baseVolume = try await volume(named: base, in: pool, operation) else {
+            throw DeskpoolError(.notFound, "base volume \(base) is missing on \(host)")
+        }
+        if let leftover = try await volume(named: desktop.volumeName, in: pool, operation) {
+            try await libvirt(operation) { () async throws(LibvirtError) in try await leftover.delete() }
+        }
+        let clone = try await createClone(named: desktop.volumeName, of: baseVolume, in: pool, operation)
+        do throws(DeskpoolError) {
+            let xml = try DesktopDomainXML(identity: desktop, template: template, domainType: domainType,
+                                           volumePath: clone.path, consoleListen: consoleListen).render()
+            _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: xml) }
+        } catch {
+            // Leave nothing behind: a volume without its domain would only be found as an orphan.
+            try? await clone.delete()
+            throw error
+        }
+    }
+
+    public func startDesktop(named name: String) async throws(DeskpoolError) {
+        let operation = "starting desktop \(name)"
+        guard let domain = try await domain(named: name, operation) else {
+            throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)")
+        }
+        try await libvirt(operation) { () async throws(LibvirtError) in
+            guard try await !domain.isActive() else { return }
+            do throws(LibvirtError) {
+                try await domain.start()
+            } catch {
+                // Started by someone else between the check and the call: fine.
+                if error.code == .operationInvalid, (try? await domain.isActive()) == true { return }
+                throw error
+            }
+        }
+    }
+
+    public func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
+        let operation = "destroying desktop \(name)"
+        if let domain = try await domain(named: name, operation) {
+            try await libvirt(operation) { () async throws(LibvirtError) in
+                do throws(LibvirtError) {
+                    if try await domain.isActive() {
+                        do throws(LibvirtError) { try await domain.destroy() } catch where error.code == .operationInvalid {}  // stopped meanwhile
+                    }
+                    do throws(LibvirtError) {
+                        try await domain.undefine([.managedSave, .snapshotsMetadata, .nvram])
+                    } catch where [.invalidArgument, .noSupport, .operationUnsupported].contains(error.code) {
+                        // The test driver refuses the nvram flag; without flags it undefines.
+                        try await domain.undefine()
+                    }
+                } catch where error.code == .noDomain {}  // gone meanwhile
+            }
+        }
+        try await deleteVolume(named: volume)
+    }
+
+    // MARK: - Helpers
+
+    /// Runs libvirt calls, turning their error into a `DeskpoolError` that names the operation
+    /// and the host.
+    func libvirt<T: Sendable>(_ operation: String, _ body: () async throws(LibvirtError) -> T) async throws(DeskpoolError) -> T {
+        do throws(LibvirtError) {
+            return try await body()
+        } catch {
+            throw failure(operation, error)
+        }
+    }
+
+    func failure(_ operation: String, _ error: LibvirtError) -> DeskpoolError {
+        DeskpoolError(.hypervisorFailed, "\(operation) on \(host): \(error.message)")
+    }
+
+    /// The domain with this name, or nil when there is none.
+    func domain(named name: String, _ operation: String) async throws(DeskpoolError) -> Domain? {
+        do throws(LibvirtError) {
+            return try await connection.domain(named: name)
+        } catch where error.code == .noDomain {
+            return nil
+        } catch {
+            throw failure(operation, error)
+        }
+    }
+
+    /// The Deskpool identity in a domain's metadata; nil when it has none.
+    func identity(of domain: Domain, _ operation: String) async throws(DeskpoolError) -> DesktopIdentity? {
+        let xml = try await libvirt(operation) { () async throws(LibvirtError) in
+            try await domain.metadata(namespaceURI: DesktopDomainXML.namespace)
+        }
+        return xml.flatMap(DesktopDomainXML.identity(fromMetadata:))
+    }
+}

@@ -1,0 +1,130 @@
+public import DeskpoolCore
+
+/// An expectation of `HypervisorConformance` that an implementation did not meet.
+public struct ConformanceFailure: Error, CustomStringConvertible {
+    public let check: String
+    public let message: String
+    public var description: String { "\(check): \(message)" }
+}
+
+/// What every `Hypervisor` must do, as checks that any test can run against any
+/// implementation (swift-configuration's `ProviderCompatTest` does this for its providers).
+/// Each check throws `ConformanceFailure` for an unmet expectation and passes on the
+/// hypervisor's own errors. Checks leave the desktops they were given in place unless they
+/// are about destroying them.
+public enum HypervisorConformance {
+    /// A desktop identity for a check, incarnation 1.
+    public static func desktop(_ name: String, template: TemplateDefinition, pool: String = "conformance") -> DesktopIdentity {
+        DesktopIdentity(id: "id-\(name)", name: name, pool: pool, template: template.name, version: 1, incarnation: 1, generation: 1)
+    }
+
+    /// Creates and starts `desktop`, waits until it probes `.ready` (at most `deadline`), and
+    /// finds it running, with its identity, in `observe()`.
+    public static func createStartReady(
+        _ hypervisor: any Hypervisor, desktop: DesktopIdentity, base: String, template: TemplateDefinition, deadline: Duration
+    ) async throws {
+        try await hypervisor.createDesktop(desktop, base: base, template: template)
+        try await hypervisor.startDesktop(named: desktop.name)
+        try await hypervisor.startDesktop(named: desktop.name)  // already running: fine
+        try await waitUntilReady(hypervisor, name: desktop.name, deadline: deadline)
+        let observed = try await hypervisor.observe().first { $0.name == desktop.name }
+        try expect("createStartReady", observed?.identity == desktop, "observe() shows \(String(describing: observed?.identity)), not \(desktop)")
+        try expect("createStartReady", observed?.run == .running, "observe() shows \(String(describing: observed?.run)), not running")
+    }
+
+    /// Probes until `.ready`; fails on `.broken` or when `deadline` passes. Returns the time taken.
+    @discardableResult
+    public static func waitUntilReady(_ hypervisor: any Hypervisor, name: String, deadline: Duration) async throws -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var last = GuestProbe.booting
+        while clock.now - start < deadline {
+            last = try await hypervisor.probe(named: name)
+            switch last {
+            case .ready: return clock.now - start
+            case .broken(let reason): throw ConformanceFailure(check: "waitUntilReady", message: "\(name) is broken: \(reason)")
+            case .booting: try await Task.sleep(for: .milliseconds(250))  // the guest boots; ask again
+            }
+        }
+        throw ConformanceFailure(check: "waitUntilReady", message: "\(name) not ready within \(deadline) (last probe: \(last))")
+    }
+
+    /// Creating an existing desktop again with the same identity changes nothing; another
+    /// desktop (or incarnation) with the same name is refused with `.alreadyExists`.
+    public static func createIsIdempotent(
+        _ hypervisor: any Hypervisor, desktop: DesktopIdentity, base: String, template: TemplateDefinition
+    ) async throws {
+        let before = try await hypervisor.observe().first { $0.name == desktop.name }
+        try expect("createIsIdempotent", before?.identity == desktop, "the desktop must exist first")
+        try await hypervisor.createDesktop(desktop, base: base, template: template)
+        let after = try await hypervisor.observe().first { $0.name == desktop.name }
+        try expect("createIsIdempotent", after == before, "a repeated create changed \(String(describing: before)) into \(String(describing: after))")
+        var other = desktop
+        other.id += "-other"
+        try await expectError("createIsIdempotent", .alreadyExists, "a create of another desktop with the same name") {
+            try await hypervisor.createDesktop(other, base: base, template: template)
+        }
+        var next = desktop
+        next.incarnation += 1
+        try await expectError("createIsIdempotent", .alreadyExists, "a create of the next incarnation over the old domain") {
+            try await hypervisor.createDesktop(next, base: base, template: template)
+        }
+        try expect("createIsIdempotent", try await !hypervisor.volumeExists(named: next.volumeName), "the refused create left \(next.volumeName)")
+    }
+
+    /// `deskpoolVolumes()` lists the desktop's clone and the base.
+    public static func listsClone(_ hypervisor: any Hypervisor, desktop: DesktopIdentity, base: String) async throws {
+        let volumes = try await hypervisor.deskpoolVolumes()
+        try expect("listsClone", volumes.contains(desktop.volumeName), "\(desktop.volumeName) not in \(volumes)")
+        try expect("listsClone", try await hypervisor.volumeExists(named: desktop.volumeName), "volumeExists is false for the clone")
+        if base.hasPrefix("dp-") && base.hasSuffix(".qcow2") {
+            try expect("listsClone", volumes.contains(base), "base \(base) not in \(volumes)")
+        }
+        try expect("listsClone", volumes.allSatisfy { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }, "foreign names in \(volumes)")
+    }
+
+    /// Destroying removes the domain and the volume; destroying again is fine, and the
+    /// desktop then probes as broken (its domain is missing).
+    public static func destroyRemovesEverything(_ hypervisor: any Hypervisor, desktop: DesktopIdentity) async throws {
+        try await hypervisor.destroyDesktop(named: desktop.name, volume: desktop.volumeName)
+        try expect("destroyRemovesEverything", try await !hypervisor.observe().contains { $0.name == desktop.name }, "the domain is still there")
+        try expect("destroyRemovesEverything", try await !hypervisor.volumeExists(named: desktop.volumeName), "the volume is still there")
+        try await hypervisor.destroyDesktop(named: desktop.name, volume: desktop.volumeName)
+        let probe = try await hypervisor.probe(named: desktop.name)
+        try expect("destroyRemovesEverything", probe == .broken("domain is missing"), "probe of a destroyed desktop is \(probe)")
+        try await hypervisor.deleteVolume(named: desktop.volumeName)  // missing: fine
+    }
+
+    /// A desktop on a missing base volume fails with `.notFound` and leaves nothing behind.
+    public static func missingBaseFails(_ hypervisor: any Hypervisor, desktop: DesktopIdentity, template: TemplateDefinition) async throws {
+        try await expectError("missingBaseFails", .notFound, "a create on a missing base") {
+            try await hypervisor.createDesktop(desktop, base: "dp-base-missing-v1.qcow2", template: template)
+        }
+        try expect("missingBaseFails", try await !hypervisor.observe().contains { $0.name == desktop.name }, "a domain was left behind")
+        try expect("missingBaseFails", try await !hypervisor.volumeExists(named: desktop.volumeName), "a volume was left behind")
+    }
+
+    /// A domain Deskpool did not create (`domainName`, made by the caller) shows in
+    /// `observe()` with no identity.
+    public static func foreignDomainHasNoIdentity(_ hypervisor: any Hypervisor, domainName: String) async throws {
+        let observed = try await hypervisor.observe().first { $0.name == domainName }
+        try expect("foreignDomainHasNoIdentity", observed != nil, "\(domainName) is not observed")
+        try expect("foreignDomainHasNoIdentity", observed?.identity == nil, "\(domainName) has identity \(String(describing: observed?.identity))")
+    }
+
+    // MARK: - Helpers
+
+    static func expect(_ check: String, _ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw ConformanceFailure(check: check, message: message()) }
+    }
+
+    static func expectError(_ check: String, _ code: DeskpoolError.Code, _ what: String, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as DeskpoolError {
+            try expect(check, error.code == code, "\(what) failed with \(error.code) (\(error)), not \(code)")
+            return
+        }
+        throw ConformanceFailure(check: check, message: "\(what) succeeded; expected \(code)")
+    }
+}

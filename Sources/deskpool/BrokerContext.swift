@@ -1,0 +1,51 @@
+import DeskpoolCore
+import DeskpoolLibvirt
+import DeskpoolStore
+import Foundation
+import Logging
+
+/// What every broker command needs: the configuration, the store and the hosts.
+struct BrokerContext {
+    let configuration: DeskpoolConfiguration
+    let store: SQLiteStore
+    let hypervisors: [any Hypervisor]
+
+    /// The SQLite file under the state directory.
+    static func storePath(_ configuration: DeskpoolConfiguration) -> String {
+        URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("deskpool.sqlite").path
+    }
+
+    /// Loads the configuration and opens the store; connects the hosts if `connect`.
+    /// A host that cannot be reached is an error here (a running broker tolerates it).
+    static func open(_ options: ConfigOptions, connect: Bool = true) async throws -> BrokerContext {
+        let (configuration, _) = try options.load()
+        let store = try SQLiteStore(path: storePath(configuration))
+        var hypervisors: [any Hypervisor] = []
+        if connect {
+            for host in configuration.hosts { hypervisors.append(try await Self.connect(host)) }
+        }
+        return BrokerContext(configuration: configuration, store: store, hypervisors: hypervisors)
+    }
+
+    static func connect(_ host: HostConfiguration) async throws(DeskpoolError) -> LibvirtHypervisor {
+        // Whether KVM can run guests is known only for the local host; remote hosts are
+        // taken to have it unless the configuration says tcg.
+        let local = host.uri.hasPrefix("qemu:///") || host.uri.hasPrefix("test:///")
+        let kvmUsable = local ? HostFacts.acceleration() == .kvm : true
+        return try await LibvirtHypervisor.connect(
+            host: host.name, uri: host.uri, storagePool: host.storagePool,
+            domainType: host.domainType(kvmUsable: kvmUsable), consoleListen: host.consoleListen)
+    }
+
+    var admin: Administration { Administration(store: store, hypervisors: hypervisors) }
+
+    /// A logger that writes to standard error at `DESKPOOL_LOG_LEVEL` (default info).
+    static func bootstrapLogging() {
+        let level = ProcessInfo.processInfo.environment["DESKPOOL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}

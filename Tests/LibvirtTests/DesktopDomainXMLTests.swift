@@ -1,0 +1,120 @@
+import DeskpoolCore
+import DeskpoolLibvirt
+import Foundation
+import FoundationXML
+import Testing
+
+/// Rendering a desktop's domain XML from a template pattern (pure: no libvirt).
+@Suite("Desktop domain XML")
+struct DesktopDomainXMLTests {
+    static let templatesDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("templates").path
+
+    static func identity(_ name: String = "eng-001") -> DesktopIdentity {
+        DesktopIdentity(id: "3b1c-\(name)", name: name, pool: "engineering", template: "tiny-linux", version: 3, incarnation: 2, generation: 7)
+    }
+
+    static func render(_ identity: DesktopIdentity, pattern: String? = nil, path: String = "/var/lib/deskpool/images/dp-eng-001-2.qcow2") throws -> String {
+        var template = try TemplateDefinition.load(directory: templatesDirectory + "/tiny-linux")
+        if let pattern { template.domainXML = pattern }
+        template.memoryMiB = 384
+        template.vcpus = 2
+        template.machine = "q35"
+        return try DesktopDomainXML(identity: identity, template: template, domainType: "kvm", volumePath: path, consoleListen: "10.0.0.5").render()
+    }
+
+    static func values(_ xpath: String, _ xml: String) throws -> [String] { try LibvirtXML.values(xpath, in: xml) }
+
+    @Test("the tiny-linux template renders: type, name, memory, vCPUs, machine, SMBIOS, one disk, SPICE")
+    func tinyLinux() throws {
+        let xml = try Self.render(Self.identity())
+        #expect(try Self.values("/domain/@type", xml) == ["kvm"])
+        #expect(try Self.values("/domain/name", xml) == ["eng-001"])
+        #expect(try Self.values("/domain/uuid", xml) == [])
+        #expect(try Self.values("/domain/memory", xml) == ["384"])
+        #expect(try Self.values("/domain/memory/@unit", xml) == ["MiB"])
+        #expect(try Self.values("/domain/currentMemory", xml) == ["384"])
+        #expect(try Self.values("/domain/vcpu", xml) == ["2"])
+        #expect(try Self.values("/domain/os/type/@machine", xml) == ["q35"])
+        #expect(try Self.values("/domain/os/smbios/@mode", xml) == ["sysinfo"])
+        #expect(try Self.values("/domain/sysinfo[@type='smbios']/system/entry[@name='product']", xml) == ["eng-001"])
+        #expect(try Self.values("/domain/sysinfo/system/entry[@name='manufacturer']", xml) == ["Deskpool"], "other entries stay")
+        #expect(try Self.values("/domain/devices/disk/source/@file", xml) == ["/var/lib/deskpool/images/dp-eng-001-2.qcow2"])
+        #expect(try Self.values("/domain/devices/disk/driver/@type", xml) == ["qcow2"])
+        #expect(try Self.values("/domain/devices/disk/target/@dev", xml) == ["vda"])
+        #expect(try Self.values("/domain/devices/graphics/@autoport", xml) == ["yes"])
+        #expect(try Self.values("/domain/devices/graphics/listen/@address", xml) == ["10.0.0.5"])
+        let password = try #require(try Self.values("/domain/devices/graphics/@passwd", xml).first)
+        #expect(password.count == 32 && password.allSatisfy(\.isHexDigit))
+        #expect(try Self.values("/domain/devices/graphics/@passwd", try Self.render(Self.identity())) != [password], "random per render")
+        #expect(try Self.values("/domain/devices/channel/target/@name", xml) == ["org.qemu.guest_agent.0", "com.redhat.spice.0"])
+    }
+
+    @Test("every pattern disk is replaced by the clone; CD-ROMs, fixed ports and listen attributes are dropped or kept as due")
+    func disksReplaced() throws {
+        let pattern = """
+        <domain type='qemu'><name>golden</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>
+        <memory>1</memory><vcpu current='4'>8</vcpu><os><type>hvm</type></os>
+        <devices>
+          <disk type='file' device='disk'><source file='/golden/a.qcow2'/><target dev='vda'/></disk>
+          <disk type='file'><source file='/golden/b.qcow2'/><target dev='vdb'/></disk>
+          <disk type='file' device='cdrom'><target dev='hdc'/></disk>
+          <graphics type='spice' port='5901' autoport='no' listen='0.0.0.0'><listen type='address' address='0.0.0.0'/></graphics>
+        </devices></domain>
+        """
+        let xml = try Self.render(Self.identity(), pattern: pattern)
+        #expect(try Self.values("/domain/devices/disk[@device='disk']/source/@file", xml) == ["/var/lib/deskpool/images/dp-eng-001-2.qcow2"])
+        #expect(try Self.values("/domain/devices/disk/@device", xml).sorted() == ["cdrom", "disk"])
+        #expect(try Self.values("/domain/uuid", xml) == [])
+        #expect(try Self.values("/domain/vcpu/@current", xml) == [])
+        #expect(try Self.values("/domain/devices/graphics/@port", xml) == [])
+        #expect(try Self.values("/domain/devices/graphics/@listen", xml) == [])
+        #expect(try Self.values("/domain/devices/graphics/listen/@address", xml) == ["10.0.0.5"])
+        #expect(try Self.values("/domain/os/type/@machine", xml) == ["q35"])
+    }
+
+    @Test("a pattern without graphics, sysinfo or metadata gets them")
+    func minimalPattern() throws {
+        let xml = try Self.render(Self.identity(), pattern: "<domain type='kvm'><name>x</name><os><type>hvm</type></os><devices/></domain>")
+        #expect(try Self.values("/domain/devices/graphics/@type", xml) == ["spice"])
+        #expect(try Self.values("/domain/sysinfo/system/entry[@name='product']", xml) == ["eng-001"])
+        #expect(DesktopDomainXML.identity(fromDomainXML: xml) == Self.identity())
+    }
+
+    @Test("names with XML special characters are escaped, not injected")
+    func escaping() throws {
+        let hostile = #"a<b>&c"d'e</name><evil/>"#
+        let xml = try Self.render(Self.identity(hostile), path: "/images/x&y'.qcow2")
+        #expect(try Self.values("/domain/name", xml) == [hostile])
+        #expect(try Self.values("//evil", xml) == [])
+        #expect(try Self.values("/domain/sysinfo/system/entry[@name='product']", xml) == [hostile])
+        #expect(try Self.values("/domain/devices/disk/source/@file", xml) == ["/images/x&y'.qcow2"])
+        #expect(DesktopDomainXML.identity(fromDomainXML: xml)?.name == hostile)
+    }
+
+    @Test("metadata round-trips, from the element and from the whole domain")
+    func metadata() throws {
+        let identity = Self.identity()
+        let xml = try Self.render(identity)
+        #expect(DesktopDomainXML.identity(fromDomainXML: xml) == identity)
+        let element = DesktopDomainXML.metadataElement(identity).xmlString
+        #expect(element.contains(#"xmlns:deskpool="https://deskpool.dev/xmlns/desktop/1""#))
+        #expect(DesktopDomainXML.identity(fromMetadata: element) == identity)
+        // What libvirt hands back from virDomainGetMetadata: same element, its own formatting.
+        let fromLibvirt = #"<deskpool:desktop xmlns:deskpool="https://deskpool.dev/xmlns/desktop/1" id="i" name="n" pool="p" template="t" version="1" incarnation="2" generation="3"/>"#
+        #expect(DesktopDomainXML.identity(fromMetadata: fromLibvirt) == DesktopIdentity(id: "i", name: "n", pool: "p", template: "t", version: 1, incarnation: 2, generation: 3))
+        #expect(DesktopDomainXML.identity(fromMetadata: "<other/>") == nil)
+        #expect(DesktopDomainXML.identity(fromMetadata: #"<deskpool:desktop xmlns:deskpool="https://deskpool.dev/xmlns/desktop/1" id="i"/>"#) == nil)
+        #expect(DesktopDomainXML.identity(fromDomainXML: "<domain><name>x</name></domain>") == nil)
+    }
+
+    @Test("a pattern that is not a domain is refused as invalid input")
+    func badPattern() {
+        for pattern in ["<domain", "<domain><name>x</name>", "<domain><devices></domain>", "<pool/>", ""] {
+            let error = #expect(throws: DeskpoolError.self, "\(pattern)") { _ = try Self.render(Self.identity(), pattern: pattern) }
+            #expect(error?.code == .invalidInput)
+            #expect(error?.field == "domain")
+        }
+    }
+}
