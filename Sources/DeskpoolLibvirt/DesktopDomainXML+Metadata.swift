@@ -11,6 +11,13 @@ extension DesktopDomainXML {
         return identity(from: root)
     }
 
+    /// The broker instance named in Deskpool's metadata element; nil for metadata written
+    /// before instances existed (taken as the default instance by recovery).
+    public static func instance(fromMetadata xml: String) -> String? {
+        guard let root = try? XMLDocument(xmlString: xml, options: []).rootElement() else { return nil }
+        return root.attribute(forName: "instance")?.stringValue
+    }
+
     /// The desktop identity in a whole domain XML's `<metadata>`, or nil when it has none.
     public static func identity(fromDomainXML xml: String) -> DesktopIdentity? {
         guard let document = try? XMLDocument(xmlString: xml, options: []),

@@ -23,8 +23,12 @@ public struct DesktopDomainXML: Sendable {
     public var volumePath: String
     /// Where SPICE listens on the host.
     public var consoleListen: String
+    /// The broker installation the desktop belongs to (`broker.instance`).
+    public var instance: String
 
-    public init(identity: DesktopIdentity, template: TemplateDefinition, domainType: String, volumePath: String, consoleListen: String) {
+    public init(identity: DesktopIdentity, template: TemplateDefinition, domainType: String, volumePath: String, consoleListen: String,
+                instance: String = BrokerConfiguration.defaultInstance) {
+        self.instance = instance
         self.identity = identity
         self.template = template
         self.domainType = domainType
@@ -116,13 +120,13 @@ public struct DesktopDomainXML: Sendable {
     private func setMetadata(in domain: XMLElement) {
         let metadata = domain.child(named: "metadata") ?? domain.appending(XMLElement(name: "metadata"))
         for element in metadata.children(named: "\(Self.prefix):desktop") { element.detach() }
-        metadata.addChild(Self.metadataElement(identity))
+        metadata.addChild(Self.metadataElement(identity, instance: instance))
     }
 
     /// The metadata element, e.g. for `Domain.setMetadata`.
-    public static func metadataElement(_ identity: DesktopIdentity) -> XMLElement {
+    public static func metadataElement(_ identity: DesktopIdentity, instance: String = BrokerConfiguration.defaultInstance) -> XMLElement {
         LibvirtXML.element("\(prefix):desktop", [
-            "xmlns:\(prefix)": namespace,
+            "xmlns:\(prefix)": namespace, "instance": instance,
             "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,
             "version": String(identity.version), "incarnation": String(identity.incarnation),
             "generation": String(identity.generation),

@@ -9,8 +9,9 @@ extension LibvirtHypervisor {
         var observed: [ObservedDomain] = []
         for listing in listings {
             do throws(DeskpoolError) {
-                let identity = try await identity(of: listing.domain, operation)
-                observed.append(ObservedDomain(name: listing.domain.name, identity: identity, run: listing.state.runState))
+                let metadata = try await metadata(of: listing.domain, operation)
+                observed.append(ObservedDomain(name: listing.domain.name, identity: metadata?.identity,
+                                               instance: metadata?.instance, run: listing.state.runState))
             } catch {
                 // A domain undefined between listing and asking is simply gone.
                 if (try? await domain(named: listing.domain.name, operation)) == nil { continue }

@@ -18,7 +18,12 @@ public final class LibvirtHypervisor: Hypervisor {
     /// Where desktops' SPICE consoles listen.
     public let consoleListen: String
 
-    public init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1") {
+    /// The broker installation written into each new desktop's metadata.
+    public let instance: String
+
+    public init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
+                instance: String = BrokerConfiguration.defaultInstance) {
+        self.instance = instance
         self.host = host
         self.connection = connection
         self.storagePool = storagePool
@@ -28,12 +33,13 @@ public final class LibvirtHypervisor: Hypervisor {
 
     /// Opens `uri` and returns a hypervisor over it.
     public static func connect(
-        host: String, uri: String, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1"
+        host: String, uri: String, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
+        instance: String = BrokerConfiguration.defaultInstance
     ) async throws(DeskpoolError) -> LibvirtHypervisor {
         do throws(LibvirtError) {
             let connection = try await Connection.open(uri)
             return LibvirtHypervisor(host: host, connection: connection, storagePool: storagePool,
-                                     domainType: domainType, consoleListen: consoleListen)
+                                     domainType: domainType, consoleListen: consoleListen, instance: instance)
         } catch {
             throw DeskpoolError(.hypervisorFailed, "connecting to \(uri) on \(host): \(error.message)")
         }
@@ -60,7 +66,7 @@ public final class LibvirtHypervisor: Hypervisor {
         let clone = try await createClone(named: desktop.volumeName, of: baseVolume, in: pool, operation)
         do throws(DeskpoolError) {
             let xml = try DesktopDomainXML(identity: desktop, template: template, domainType: domainType,
-                                           volumePath: clone.path, consoleListen: consoleListen).render()
+                                           volumePath: clone.path, consoleListen: consoleListen, instance: instance).render()
             _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: xml) }
         } catch {
             // Leave nothing behind: a volume without its domain would only be found as an orphan.
@@ -135,9 +141,15 @@ public final class LibvirtHypervisor: Hypervisor {
 
     /// The Deskpool identity in a domain's metadata; nil when it has none.
     func identity(of domain: Domain, _ operation: String) async throws(DeskpoolError) -> DesktopIdentity? {
+        try await metadata(of: domain, operation)?.identity
+    }
+
+    /// The Deskpool identity and broker instance in a domain's metadata; nil when it has none.
+    func metadata(of domain: Domain, _ operation: String) async throws(DeskpoolError) -> (identity: DesktopIdentity, instance: String?)? {
         let xml = try await libvirt(operation) { () async throws(LibvirtError) in
             try await domain.metadata(namespaceURI: DesktopDomainXML.namespace)
         }
-        return xml.flatMap(DesktopDomainXML.identity(fromMetadata:))
+        guard let xml, let identity = DesktopDomainXML.identity(fromMetadata: xml) else { return nil }
+        return (identity, DesktopDomainXML.instance(fromMetadata: xml))
     }
 }

@@ -22,19 +22,19 @@ struct BrokerContext {
         let store = try SQLiteStore(path: storePath(configuration))
         var hypervisors: [any Hypervisor] = []
         if connect {
-            for host in configuration.hosts { hypervisors.append(try await Self.connect(host)) }
+            for host in configuration.hosts { hypervisors.append(try await Self.connect(host, instance: configuration.broker.instance)) }
         }
         return BrokerContext(configuration: configuration, store: store, hypervisors: hypervisors)
     }
 
-    static func connect(_ host: HostConfiguration) async throws(DeskpoolError) -> LibvirtHypervisor {
+    static func connect(_ host: HostConfiguration, instance: String) async throws(DeskpoolError) -> LibvirtHypervisor {
         // Whether KVM can run guests is known only for the local host; remote hosts are
         // taken to have it unless the configuration says tcg.
         let local = host.uri.hasPrefix("qemu:///") || host.uri.hasPrefix("test:///")
         let kvmUsable = local ? HostFacts.acceleration() == .kvm : true
         return try await LibvirtHypervisor.connect(
             host: host.name, uri: host.uri, storagePool: host.storagePool,
-            domainType: host.domainType(kvmUsable: kvmUsable), consoleListen: host.consoleListen)
+            domainType: host.domainType(kvmUsable: kvmUsable), consoleListen: host.consoleListen, instance: instance)
     }
 
     var admin: Administration { Administration(store: store, hypervisors: hypervisors) }

@@ -33,6 +33,17 @@ struct HostRecoveryTests {
         #expect(plan.orphansSince.isEmpty)
     }
 
+    @Test("domains of another broker instance are never touched, and their volumes count as owned")
+    func otherInstance() {
+        var other = Self.domain("theirs-001", pool: "gone")
+        other.instance = "lab-broker"
+        let plan = Self.plan(observed: [other], volumes: ["dp-theirs-001-1.qcow2"], grace: 0)
+        #expect(plan.actions.isEmpty)
+        var mine = Self.domain("old-001", pool: "gone")
+        mine.instance = BrokerConfiguration.defaultInstance
+        #expect(Self.plan(observed: [mine], grace: 0).actions == [.removeDomain(name: "old-001", volume: "dp-old-001-1.qcow2")])
+    }
+
     @Test("an orphan of an unknown pool waits out the grace period, then goes")
     func orphanDomain() {
         let orphan = Self.domain("old-001", pool: "gone")

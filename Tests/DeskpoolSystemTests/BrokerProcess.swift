@@ -33,6 +33,7 @@ final class BrokerProcess: @unchecked Sendable {
                 storagePath: \(sandbox.directory)
                 maxConcurrentOperations: 4
             broker:
+              instance: \(sandbox.prefix.dropLast())
               sweepIntervalSeconds: 1
               backoffBaseSeconds: 2
               orphanGraceSeconds: \(orphanGraceSeconds)

@@ -172,6 +172,11 @@ public struct AuthenticationConfiguration: Sendable, Hashable, Decodable {
 
 /// How the broker keeps pools at their size.
 public struct BrokerConfiguration: Sendable, Hashable, Decodable {
+    /// This broker installation's name, written into every desktop's metadata. Recovery
+    /// adopts and removes only domains of its own instance, so two installations (or a test
+    /// rig) can share a host. Replicas of one installation share the name.
+    public var instance: String = Self.defaultInstance
+    public static let defaultInstance = "deskpool"
     /// Seconds between full reconcile passes (events trigger passes in between).
     public var sweepIntervalSeconds: Int = 10
     /// First wait after a pool's provisioning fails; doubles per failure in a row.
@@ -184,12 +189,18 @@ public struct BrokerConfiguration: Sendable, Hashable, Decodable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case sweepIntervalSeconds, backoffBaseSeconds, backoffMaxSeconds, orphanGraceSeconds
+        case instance, sweepIntervalSeconds, backoffBaseSeconds, backoffMaxSeconds, orphanGraceSeconds
     }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self, in: "broker")
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let instance = try c.decodeIfPresent(String.self, forKey: .instance) {
+            guard DeskpoolConfiguration.isSafeName(instance) else {
+                throw try c.superDecoder(forKey: .instance).invalid("broker.instance must be letters, digits, '.', '_' or '-' (at most 64)")
+            }
+            self.instance = instance
+        }
         sweepIntervalSeconds = try c.decodeBounded(.sweepIntervalSeconds, 1...3600) ?? sweepIntervalSeconds
         backoffBaseSeconds = try c.decodeBounded(.backoffBaseSeconds, 1...3600) ?? backoffBaseSeconds
         backoffMaxSeconds = try c.decodeBounded(.backoffMaxSeconds, 1...86400) ?? backoffMaxSeconds

@@ -55,11 +55,15 @@ public struct ObservedDomain: Sendable, Hashable {
     public var name: String
     /// Deskpool's metadata; nil for domains Deskpool did not create (never touched).
     public var identity: DesktopIdentity?
+    /// The broker installation that created the domain (nil: written before instances
+    /// existed, taken as the default). Recovery touches only its own instance's domains.
+    public var instance: String?
     public var run: RunState
 
-    public init(name: String, identity: DesktopIdentity?, run: RunState) {
+    public init(name: String, identity: DesktopIdentity?, instance: String? = nil, run: RunState) {
         self.name = name
         self.identity = identity
+        self.instance = instance
         self.run = run
     }
 

@@ -8,6 +8,8 @@ public import Foundation
 public enum HostRecovery {
     public struct Input: Sendable {
         public var host: String
+        /// This broker's instance: domains of other instances are never touched.
+        public var instance: String = BrokerConfiguration.defaultInstance
         /// Records placed on this host.
         public var records: [Desktop]
         public var observed: [ObservedDomain]
@@ -65,7 +67,9 @@ public enum HostRecovery {
         }
 
         for domain in input.observed {
-            guard let identity = domain.identity else { continue }  // not ours: never touched
+            guard let identity = domain.identity,  // not Deskpool's: never touched
+                  (domain.instance ?? BrokerConfiguration.defaultInstance) == input.instance  // another installation's
+            else { continue }
             if recordsByID[identity.id] != nil || recordNames.contains(domain.name) { continue }
             if input.knownPools.contains(identity.pool) {
                 actions.append(.adopt(identity))

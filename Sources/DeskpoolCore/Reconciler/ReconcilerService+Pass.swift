@@ -44,11 +44,13 @@ extension ReconcilerService {
             var work: [Work] = []
             let knownPools = Set(pools.map(\.name))
             for (host, observation) in hosts {
-                let plan = HostRecovery.plan(HostRecovery.Input(
+                var input = HostRecovery.Input(
                     host: host, records: desktops.filter { $0.host == host }, observed: observation.observed,
                     volumes: observation.volumes, knownPools: knownPools, busy: busy,
                     orphansSince: memory.withLock { $0.orphans[host] ?? [:] },
-                    grace: TimeInterval(options.broker.orphanGraceSeconds), now: now))
+                    grace: TimeInterval(options.broker.orphanGraceSeconds), now: now)
+                input.instance = options.broker.instance
+                let plan = HostRecovery.plan(input)
                 memory.withLock { $0.orphans[host] = plan.orphansSince }
                 work += plan.actions.map { .host(host, $0) }
             }
