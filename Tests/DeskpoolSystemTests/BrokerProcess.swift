@@ -66,7 +66,7 @@ final class BrokerProcess: @unchecked Sendable {
 
     /// Starts `deskpool serve` in the background, appending to the log.
     func startServe() throws {
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         let process = Process()

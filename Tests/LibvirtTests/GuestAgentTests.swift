@@ -39,7 +39,7 @@ struct GuestAgentTests {
             let pong = try await domain.agentCommand(#"{"execute":"guest-ping"}"#, timeout: .seconds(30))
             #expect(try JSONSerialization.jsonObject(with: Data(pong.utf8)) as? [String: [String: String]] == ["return": [:]])
 
-            let output = try await Self.exec(domain, path: "/bin/cat", arguments: ["/run/deskpool-name"])
+            let output = try await GuestConsole.exec(domain, path: "/bin/cat", arguments: ["/run/deskpool-name"])
             #expect(output == name + "\n")
 
             let bad = await #expect(throws: LibvirtError.self) {
@@ -52,37 +52,5 @@ struct GuestAgentTests {
             return sandbox.prefix
         }
         try await QemuSystemTests.expectNothingLeft(prefix: prefix)
-    }
-
-    /// Runs a program in the guest through the agent and returns its standard output.
-    static func exec(_ domain: Domain, path: String, arguments: [String]) async throws -> String {
-        struct Started: Decodable { struct Return: Decodable { let pid: Int }; let `return`: Return }
-        struct Status: Decodable {
-            struct Return: Decodable {
-                let exited: Bool
-                let exitcode: Int?
-                let outData: String?
-                enum CodingKeys: String, CodingKey { case exited, exitcode, outData = "out-data" }
-            }
-            let `return`: Return
-        }
-        let request: [String: Any] = [
-            "execute": "guest-exec",
-            "arguments": ["path": path, "arg": arguments, "capture-output": true],
-        ]
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
-        let started = try JSONDecoder().decode(Started.self, from: Data(try await domain.agentCommand(json, timeout: .seconds(30)).utf8))
-        return try await withTimeout(.seconds(60), "\(path) to finish in the guest") {
-            while true {
-                let answer = try await domain.agentCommand(
-                    #"{"execute":"guest-exec-status","arguments":{"pid":\#(started.return.pid)}}"#, timeout: .seconds(30))
-                let status = try JSONDecoder().decode(Status.self, from: Data(answer.utf8)).return
-                if status.exited {
-                    #expect(status.exitcode == 0)
-                    return String(decoding: Data(base64Encoded: status.outData ?? "") ?? Data(), as: UTF8.self)
-                }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
     }
 }

@@ -54,27 +54,6 @@ extension HypervisorQemuTests {
         return log
     }
 
-    /// Takes screenshots until OCR finds `text` on one line of the console (a boot line or a
-    /// message may still be on its way to the screen).
-    static func waitForScreen(_ domain: Domain, toShow text: String, deadline: Duration = .seconds(60)) async throws {
-        try #require(ScreenOCR.isAvailable, "tesseract is missing: apt-get install tesseract-ocr (scripts/setup-host does)")
-        let last = Mutex("")
-        do {
-            try await withTimeout(deadline, "the console to show '\(text)'") {
-                while true {
-                    let shot = try await domain.screenshot()
-                    let screen = try ScreenOCR.text(mimeType: shot.mimeType, data: shot.data)
-                    if ScreenOCR.line(of: screen, shows: text) { return }
-                    last.withLock { $0 = screen }
-                    try await Task.sleep(for: .milliseconds(500))
-                }
-            }
-        } catch let error as TimeoutError {
-            Issue.record("\(error); OCR read:\n\(last.withLock { $0 })")
-            throw error
-        }
-    }
-
     /// The volume holds the file's bytes (libvirt may leave its own bytes past the end).
     static func expectSameImage(_ volumePath: String, as filePath: String) throws {
         let original = try #require(FileManager.default.contents(atPath: filePath))

@@ -46,9 +46,9 @@ struct HypervisorQemuTests {
                     #expect(try QemuImage.info(clone.path).backingFile == base.path)
                     #expect(try QemuImage.info(clone.path).format == "qcow2")
                     let domain = try await sandbox.connection.domain(named: desktop.name)
-                    #expect(try await GuestAgentTests.exec(domain, path: "/bin/cat", arguments: ["/run/deskpool-name"]) == desktop.name + "\n")
+                    #expect(try await GuestConsole.exec(domain, path: "/bin/cat", arguments: ["/run/deskpool-name"]) == desktop.name + "\n")
                     started = clock.now
-                    try await Self.waitForScreen(domain, toShow: "DESKPOOL-GUEST name=\(desktop.name)")
+                    try await GuestConsole.waitForScreen(domain, toShow: "DESKPOOL-GUEST name=\(desktop.name)")
                     print("[timing] \(desktop.name) console OCR: \(clock.now - started)")
                 }
                 let observed = try await hypervisor.observe().filter { $0.name.hasPrefix(names) }
@@ -61,7 +61,7 @@ struct HypervisorQemuTests {
                 let message = "Deskpool notice: session ends soon \(word)"
                 started = clock.now
                 try await hypervisor.showMessage(message, onDesktop: desktops[0].name)
-                try await Self.waitForScreen(try await sandbox.connection.domain(named: desktops[0].name), toShow: message)
+                try await GuestConsole.waitForScreen(try await sandbox.connection.domain(named: desktops[0].name), toShow: message)
                 print("[timing] message shown and read by OCR: \(clock.now - started)")
 
                 try await withTimeout(.seconds(60), "agent connected events of both desktops") {

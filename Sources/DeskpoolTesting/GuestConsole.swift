@@ -1,0 +1,67 @@
+import Foundation
+public import Libvirt
+import Synchronization
+
+/// What a test can see of a real guest: programs run through its agent, and text on its
+/// console read by OCR from a libvirt screenshot.
+public enum GuestConsole {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs a program in the guest through the agent (guest-exec) and returns its standard
+    /// output; a non-zero exit status is a `Failure`.
+    public static func exec(_ domain: Domain, path: String, arguments: [String]) async throws -> String {
+        struct Started: Decodable { struct Return: Decodable { let pid: Int }; let `return`: Return }
+        struct Status: Decodable {
+            struct Return: Decodable {
+                let exited: Bool
+                let exitcode: Int?
+                let outData: String?
+                enum CodingKeys: String, CodingKey { case exited, exitcode, outData = "out-data" }
+            }
+            let `return`: Return
+        }
+        let request: [String: Any] = [
+            "execute": "guest-exec",
+            "arguments": ["path": path, "arg": arguments, "capture-output": true],
+        ]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
+        let started = try JSONDecoder().decode(Started.self, from: Data(try await domain.agentCommand(json, timeout: .seconds(30)).utf8))
+        return try await withTimeout(.seconds(60), "\(path) to finish in the guest") {
+            while true {
+                let answer = try await domain.agentCommand(
+                    #"{"execute":"guest-exec-status","arguments":{"pid":\#(started.return.pid)}}"#, timeout: .seconds(30))
+                let status = try JSONDecoder().decode(Status.self, from: Data(answer.utf8)).return
+                if status.exited {
+                    guard status.exitcode == 0 else { throw Failure(description: "\(path) exited \(status.exitcode ?? -1) in the guest") }
+                    return String(decoding: Data(base64Encoded: status.outData ?? "") ?? Data(), as: UTF8.self)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// Takes screenshots until OCR finds `text` on one line of the console (a boot line or a
+    /// message may still be on its way to the screen). On timeout, the failure holds what OCR
+    /// read last.
+    public static func waitForScreen(_ domain: Domain, toShow text: String, deadline: Duration = .seconds(60)) async throws {
+        guard ScreenOCR.isAvailable else {
+            throw Failure(description: "tesseract is missing: apt-get install tesseract-ocr (scripts/setup-host does)")
+        }
+        let last = Mutex("")
+        do {
+            try await withTimeout(deadline, "the console to show '\(text)'") {
+                while true {
+                    let shot = try await domain.screenshot()
+                    let screen = try ScreenOCR.text(mimeType: shot.mimeType, data: shot.data)
+                    if ScreenOCR.line(of: screen, shows: text) { return }
+                    last.withLock { $0 = screen }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        } catch let error as TimeoutError {
+            throw Failure(description: "\(error); OCR read:\n\(last.withLock { $0 })")
+        }
+    }
+}
