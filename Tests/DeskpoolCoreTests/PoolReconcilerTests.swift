@@ -58,6 +58,8 @@ struct PoolReconcilerTests {
          ["retire eng-009"]),
         // A refreshing desktop (logoff) counts as a coming spare and is driven.
         ("refreshing", input(pool(spare: 1), desktops: desktops([(.refreshing, nil)])), ["drive eng-001"]),
+        // ... unless the pool has spares enough: then it is retired instead of re-cloned.
+        ("refresh not needed", input(pool(spare: 1), desktops: desktops([(.refreshing, nil), (.ready, nil)])), ["retire eng-001"]),
         // Deleting desktops are driven and do not count.
         ("deleting", input(pool(spare: 1), desktops: desktops([(.deleting, nil)])), ["drive eng-001", "provision eng-002@a v2"]),
     ])

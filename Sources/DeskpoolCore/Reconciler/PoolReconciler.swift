@@ -57,7 +57,7 @@ public enum PoolReconciler {
         case provision(Desktop)
         /// Carry a provisioning, starting, refreshing or deleting desktop to its next stable state.
         case drive(Desktop)
-        /// Mark an unneeded ready desktop `deleting` and destroy it.
+        /// Mark an unneeded ready (or logged-off, refreshing) desktop `deleting` and destroy it.
         case retire(Desktop)
         /// Destroy a failed, unassigned desktop so a fresh one can replace it.
         case discardFailed(Desktop)
@@ -68,22 +68,28 @@ public enum PoolReconciler {
     public static func plan(_ input: Input) -> [Action] {
         let pool = input.pool
         let idle = input.desktops.filter { !input.busy.contains($0.id) }
-        var actions: [Action] = idle.filter(\.state.isTransitional).map(Action.drive)
+        let live = input.desktops.filter { $0.state != .failed && $0.state != .deleting }
+        let inSession = live.filter { $0.user != nil }.count
+        let want = min(pool.max, max(pool.min, inSession + pool.spare))
+        var excess = max(0, live.count - want)
+
+        // A logged-off desktop the pool does not need is retired rather than re-cloned.
+        let unneededRefreshes = idle.filter { $0.state == .refreshing && $0.user == nil }.prefix(excess)
+        excess -= unneededRefreshes.count
+        var actions: [Action] = idle.filter { $0.state.isTransitional && !unneededRefreshes.contains($0) }.map(Action.drive)
+        actions += unneededRefreshes.map(Action.retire)
 
         let backingOff = input.retryAt.map { input.now < $0 } ?? false
         let failed = input.desktops.filter { $0.state == .failed }
         let discardable = failed.filter { $0.user == nil && !input.busy.contains($0.id) }
         if !backingOff { actions += discardable.map(Action.discardFailed) }
 
-        let live = input.desktops.filter { $0.state != .failed && $0.state != .deleting }
-        let inSession = live.filter { $0.user != nil }.count
-        let want = min(pool.max, max(pool.min, inSession + pool.spare))
         let holding = live.count + failed.count - (backingOff ? 0 : discardable.count)
 
-        if live.count > want {
+        if excess > 0 {
             let spares = idle.filter { $0.state == .ready && $0.user == nil }
                 .sorted { ($0.version == input.version?.number ? 1 : 0, $1.name) < ($1.version == input.version?.number ? 1 : 0, $0.name) }
-            actions += spares.prefix(live.count - want).map(Action.retire)
+            actions += spares.prefix(excess).map(Action.retire)
         }
 
         var count = min(want - live.count, pool.max - holding)

@@ -15,7 +15,7 @@ extension ReconcilerService {
             case .pool(.drive(let desktop)):
                 await drive(desktop)
             case .pool(.retire(let desktop)):
-                if let d = try await store.transition(desktop.id, from: [.ready], actor: Self.actor, change: { $0.state = .deleting; $0.reason = "not needed" }) {
+                if let d = try await store.transition(desktop.id, from: [.ready, .refreshing], actor: Self.actor, change: { $0.state = .deleting; $0.reason = "not needed" }) {
                     await drive(d)
                 }
             case .pool(.discardFailed(let desktop)):
