@@ -47,8 +47,8 @@ public final class ReconcilerService: Service, Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
     let memory = Mutex(Memory())
-    private let pokes: AsyncStream<Void>
-    private let pokeContinuation: AsyncStream<Void>.Continuation
+    /// The running loop's wake-up stream (one per `run()`, so the service can run again).
+    private let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
 
     public init(store: any Store, hypervisors: [any Hypervisor], options: Options = Options(), estimator: ReadyEstimator = ReadyEstimator(),
                 logger: Logger = Logger(label: "deskpool.reconciler"), now: @escaping @Sendable () -> Date = { Date() }) {
@@ -59,12 +59,11 @@ public final class ReconcilerService: Service, Sendable {
         self.estimator = estimator
         self.logger = logger
         self.now = now
-        (pokes, pokeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Asks for a pass soon (passes coalesce).
     public func poke() {
-        pokeContinuation.yield()
+        _ = pokeContinuation.withLock { $0?.yield() }
     }
 
     public func health(pool: String) -> PoolHealth {
@@ -88,6 +87,9 @@ public final class ReconcilerService: Service, Sendable {
     public func run() async throws {
         logger.info("reconciler started", metadata: ["hosts": "\(hypervisors.keys.sorted().joined(separator: ","))"])
         let interval = Duration.seconds(options.broker.sweepIntervalSeconds)
+        let (pokes, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        pokeContinuation.withLock { $0 = continuation }
+        defer { pokeContinuation.withLock { $0 = nil } }
         await withDiscardingTaskGroup { group in
             group.addTask {
                 for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() { self.poke() }
