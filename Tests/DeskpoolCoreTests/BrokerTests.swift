@@ -213,5 +213,10 @@ struct BrokerTests {
         let error = await #expect(throws: DeskpoolError.self) { try await h.admin.applyPool(spec, actor: "admin:test") }
         #expect(error?.field == field)
         #expect(try await h.store.pools().isEmpty)
+        // The refusal is in the audit log: who tried what, and why it was refused.
+        let entry = try await h.store.auditLog(subject: "pool/\(spec.name)", limit: 1).first
+        #expect(entry?.actor == "admin:test")
+        #expect(entry?.action == "pool.put")
+        #expect(entry?.result.hasPrefix("error: ") == true)
     }
 }

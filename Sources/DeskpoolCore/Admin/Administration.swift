@@ -1,3 +1,5 @@
+import Foundation
+
 /// Admin actions on templates, versions and pools, with every check made before anything
 /// changes: a pool naming an unknown template, version or host is refused with the field, and
 /// a failed publish leaves no version and no volume behind.
@@ -15,6 +17,7 @@ public struct Administration: Sendable {
     }
 
     public func applyTemplate(_ template: TemplateDefinition, actor: String) async throws(DeskpoolError) {
+        try await auditingRefusal("template.put", subject: "template/\(template.name)", actor: actor) { () async throws(DeskpoolError) in
         guard DeskpoolConfiguration.isSafeName(template.name) else {
             throw DeskpoolError(.invalidInput, "must be letters, digits, '.', '_' or '-' (at most 64)", field: "name")
         }
@@ -22,12 +25,14 @@ public struct Administration: Sendable {
             throw DeskpoolError(.invalidInput, "the domain XML pattern has no <domain> element", field: "domain")
         }
         try await store.putTemplate(template, actor: actor)
+        }
     }
 
     /// Publishes the next version of a template: imports the image as a read-only base
     /// volume on every host, then marks the version published. On any failure the volumes
     /// imported so far and the version record are removed, and the error is rethrown.
     public func publishVersion(template: String, from source: ImageSource, note: String, actor: String) async throws(DeskpoolError) -> TemplateVersion {
+        try await auditingRefusal("template.version.publish", subject: "template/\(template)", actor: actor) { () async throws(DeskpoolError) in
         guard try await store.template(named: template) != nil else {
             throw DeskpoolError(.notFound, "no template named \(template)", field: "template")
         }
@@ -36,7 +41,7 @@ public struct Administration: Sendable {
         }
         let version = try await store.beginVersion(template: template, note: note, actor: actor)
         var imported: [any Hypervisor] = []
-        do {
+        do throws(DeskpoolError) {
             for hypervisor in hypervisors.values.sorted(by: { $0.host < $1.host }) {
                 try await hypervisor.importBaseVolume(named: version.volume, from: source)
                 imported.append(hypervisor)
@@ -50,20 +55,24 @@ public struct Administration: Sendable {
         var published = version
         published.published = true
         return published
+        }
     }
 
     /// Deletes a version no desktop uses and no pool pins, with its base volumes.
     public func deleteVersion(template: String, number: Int, actor: String) async throws(DeskpoolError) {
+        try await auditingRefusal("template.version.delete", subject: "template/\(template)/\(number)", actor: actor) { () async throws(DeskpoolError) in
         guard let version = try await store.versions(template: template).first(where: { $0.number == number }) else {
             throw DeskpoolError(.notFound, "template \(template) has no version \(number)", field: "version")
         }
         try await store.deleteVersion(template: template, number: number, actor: actor)
         for hypervisor in hypervisors.values { try await hypervisor.deleteVolume(named: version.volume) }
+        }
     }
 
     /// Creates or changes a pool after checking its template, version and hosts exist.
     @discardableResult
     public func applyPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec {
+        try await auditingRefusal("pool.put", subject: "pool/\(spec.name)", actor: actor) { () async throws(DeskpoolError) in
         try spec.validate()
         guard try await store.template(named: spec.template) != nil else {
             throw DeskpoolError(.notFound, "no template named \(spec.template)", field: "template")
@@ -75,5 +84,18 @@ public struct Administration: Sendable {
             throw DeskpoolError(.notFound, "no host named \(unknown) (hosts: \(hostNames.sorted().joined(separator: ", ")))", field: "hosts")
         }
         return try await store.putPool(spec, actor: actor)
+        }
+    }
+
+    /// Runs an admin action; a refusal or failure is written to the audit log (who, what,
+    /// the error) before it is rethrown. Successes are audited by the store with the change.
+    private func auditingRefusal<T: Sendable>(_ action: String, subject: String, actor: String,
+                                              _ body: () async throws(DeskpoolError) -> T) async throws(DeskpoolError) -> T {
+        do throws(DeskpoolError) {
+            return try await body()
+        } catch {
+            try? await store.audit(AuditEntry(at: Date(), actor: actor, action: action, subject: subject, result: "error: \(error.code)", detail: error.description))
+            throw error
+        }
     }
 }
