@@ -1,2 +1,31 @@
-// Placeholder: the broker benchmarks (refill rate, scale) land here.
-print("BrokerBench: not written yet")
+// The broker benchmarks, run by scripts/bench-refill and scripts/bench-scale:
+//
+//   BrokerBench xml --template DIR --domain-type qemu --name NAME --volume PATH
+//       prints the domain XML Deskpool renders for a desktop (for the python3-libvirt floor)
+//   BrokerBench refill --uri qemu:///system --storage-pool P --image FILE --template DIR
+//                      --state-dir DIR --count N --concurrency C [--hold-probes 1] [--wait-ready 0]
+//       fills a pool of N desktops through the reconciler; prints started_s and ready_s
+//   BrokerBench scale --dir DIR --template DIR [--hosts 10] [--per-host 1000] [--passes 7]
+//                     [--build hypervisor|raw] [--profile 1]
+//       builds hosts x per-host desktops on test-driver hosts and times steady-state passes
+//       (--profile times the pieces of a pass and the memory each leaves behind)
+//
+// Machine-readable results are `key=value` lines on standard output; progress goes to
+// standard error.
+import Foundation
+
+let mode = CommandLine.arguments.dropFirst().first ?? ""
+let arguments = Arguments(CommandLine.arguments.dropFirst(2))
+do {
+    switch mode {
+    case "xml": try renderXML(arguments)
+    case "refill": try await RefillBench(arguments).run()
+    case "scale": try await ScaleBench(arguments).run()
+    default:
+        FileHandle.standardError.write(Data("usage: BrokerBench xml|refill|scale [--key value ...] (see main.swift)\n".utf8))
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("BrokerBench \(mode): \(error)\n".utf8))
+    exit(1)
+}

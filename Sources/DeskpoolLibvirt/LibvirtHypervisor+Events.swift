@@ -7,6 +7,8 @@ extension LibvirtHypervisor {
         let operation = "listing domains"
         let listings = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.listDomains() }
         var observed: [ObservedDomain] = []
+        observed.reserveCapacity(listings.count)
+        defer { metadataCache.keep(only: Set(listings.map(\.domain.uuid))) }
         for listing in listings {
             do throws(DeskpoolError) {
                 let metadata = try await metadata(of: listing.domain, operation)
@@ -63,15 +65,17 @@ extension LibvirtHypervisor {
             // One loop maps and filters, so the ownership cache needs no lock.
             var deskpoolDomains: [String: Bool] = [:]
             for await event in raw {
+                if case .lifecycle(let lifecycle) = event, lifecycle.kind == .undefined || lifecycle.kind == .defined {
+                    // Undefined, or redefined (its metadata may have changed): ask again next time.
+                    deskpoolDomains[lifecycle.domain.uuid] = nil
+                    metadataCache.forget(uuid: lifecycle.domain.uuid)
+                }
                 guard let (domain, kind) = await map(event) else { continue }
                 if deskpoolDomains[domain.uuid] == nil, let owned = await isDeskpools(domain) {
                     deskpoolDomains[domain.uuid] = owned
                 }
                 if deskpoolDomains[domain.uuid] ?? true {
                     continuation.yield(HypervisorEvent(host: host, domain: domain.name, kind: kind))
-                }
-                if case .lifecycle(let lifecycle) = event, lifecycle.kind == .undefined {
-                    deskpoolDomains[domain.uuid] = nil
                 }
             }
             group.cancelAll()
@@ -103,12 +107,10 @@ extension LibvirtHypervisor {
     /// Whether the domain carries Deskpool metadata; nil when that cannot be told (gone).
     private func isDeskpools(_ identity: DomainIdentity) async -> Bool? {
         guard let domain = try? await connection.domain(uuid: identity.uuid) else { return nil }
-        let metadata: String?
-        do throws(LibvirtError) {
-            metadata = try await domain.metadata(namespaceURI: DesktopDomainXML.namespace)
+        do throws(DeskpoolError) {
+            return try await metadata(of: domain, "reading metadata") != nil
         } catch {
             return nil
         }
-        return metadata.flatMap(DesktopDomainXML.identity(fromMetadata:)) != nil
     }
 }

@@ -20,6 +20,8 @@ public final class LibvirtHypervisor: Hypervisor {
 
     /// The broker installation written into each new desktop's metadata.
     public let instance: String
+    /// Deskpool metadata of the host's domains, read once per domain.
+    let metadataCache = DomainMetadataCache()
 
     public init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
                 instance: String = BrokerConfiguration.defaultInstance) {
@@ -145,11 +147,14 @@ public final class LibvirtHypervisor: Hypervisor {
     }
 
     /// The Deskpool identity and broker instance in a domain's metadata; nil when it has none.
-    func metadata(of domain: Domain, _ operation: String) async throws(DeskpoolError) -> (identity: DesktopIdentity, instance: String?)? {
+    /// Asks libvirt only for a domain not seen before (`DomainMetadataCache`).
+    func metadata(of domain: Domain, _ operation: String) async throws(DeskpoolError) -> DomainMetadata? {
+        if let known = metadataCache[domain.uuid] { return known }
         let xml = try await libvirt(operation) { () async throws(LibvirtError) in
             try await domain.metadata(namespaceURI: DesktopDomainXML.namespace)
         }
-        guard let xml, let identity = DesktopDomainXML.identity(fromMetadata: xml) else { return nil }
-        return (identity, DesktopDomainXML.instance(fromMetadata: xml))
+        let metadata = xml.flatMap(DomainMetadata.read)
+        metadataCache.store(metadata, uuid: domain.uuid)
+        return metadata
     }
 }

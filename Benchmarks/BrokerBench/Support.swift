@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+
+/// `--key value` options after the mode.
+struct Arguments {
+    private var values: [String: String] = [:]
+
+    init(_ arguments: ArraySlice<String>) {
+        var iterator = arguments.makeIterator()
+        while let key = iterator.next() {
+            guard key.hasPrefix("--") else { fatalError("unexpected argument \(key)") }
+            values[String(key.dropFirst(2))] = iterator.next() ?? ""
+        }
+    }
+
+    func string(_ key: String, _ fallback: String? = nil) -> String {
+        guard let value = values[key] ?? fallback else { fatalError("missing --\(key)") }
+        return value
+    }
+
+    func int(_ key: String, _ fallback: Int) -> Int { values[key].flatMap { Int($0) } ?? fallback }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// VmRSS and VmHWM of this process, MiB, from /proc/self/status.
+func memoryMiB() -> (rss: Double, hwm: Double) {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    func value(_ key: String) -> Double {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return 0 }
+        return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024  // kB
+    }
+    return (value("VmRSS"), value("VmHWM"))
+}
+
+/// The broker's logs at warning and above, on standard error.
+func benchLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .warning
+    return logger
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

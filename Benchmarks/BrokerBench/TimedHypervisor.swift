@@ -1,0 +1,95 @@
+import DeskpoolCore
+import Synchronization
+
+/// A `Hypervisor` that forwards every call to another one and records, per kind of call, how
+/// many were made and how long they took, and when each desktop's `startDesktop` returned.
+/// With `holdProbes`, probes answer `.booting` without asking the host until `releaseProbes()`
+/// (to see how much probing booting guests slows the starts of the others).
+final class TimedHypervisor: Hypervisor {
+    struct Tally: Sendable {
+        var count = 0
+        var total = Duration.zero
+    }
+
+    struct Record: Sendable {
+        var calls: [String: Tally] = [:]
+        var started: [String: ContinuousClock.Instant] = [:]
+        var probesHeld = false
+    }
+
+    let inner: any Hypervisor
+    private let record: Mutex<Record>
+
+    init(_ inner: any Hypervisor, holdProbes: Bool = false) {
+        self.inner = inner
+        self.record = Mutex(Record(probesHeld: holdProbes))
+    }
+
+    var host: String { inner.host }
+
+    var snapshot: Record { record.withLock { $0 } }
+
+    func releaseProbes() { record.withLock { $0.probesHeld = false } }
+
+    func reset() { record.withLock { $0.calls = [:]; $0.started = [:] } }
+
+    private func timed<T>(_ kind: String, _ body: () async throws(DeskpoolError) -> T) async throws(DeskpoolError) -> T {
+        let start = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - start
+            record.withLock { $0.calls[kind, default: Tally()].count += 1; $0.calls[kind, default: Tally()].total += elapsed }
+        }
+        return try await body()
+    }
+
+    func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
+        try await timed("importBaseVolume") { () async throws(DeskpoolError) in try await inner.importBaseVolume(named: volume, from: source) }
+    }
+
+    func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool {
+        try await timed("volumeExists") { () async throws(DeskpoolError) in try await inner.volumeExists(named: volume) }
+    }
+
+    func deleteVolume(named volume: String) async throws(DeskpoolError) {
+        try await timed("deleteVolume") { () async throws(DeskpoolError) in try await inner.deleteVolume(named: volume) }
+    }
+
+    func deskpoolVolumes() async throws(DeskpoolError) -> [String] {
+        try await timed("deskpoolVolumes") { () async throws(DeskpoolError) in try await inner.deskpoolVolumes() }
+    }
+
+    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
+        try await timed("createDesktop") { () async throws(DeskpoolError) in
+            try await inner.createDesktop(desktop, base: base, template: template)
+        }
+    }
+
+    func startDesktop(named name: String) async throws(DeskpoolError) {
+        try await timed("startDesktop") { () async throws(DeskpoolError) in try await inner.startDesktop(named: name) }
+        let now = ContinuousClock.now
+        record.withLock { $0.started[name] = $0.started[name] ?? now }
+    }
+
+    func probe(named name: String) async throws(DeskpoolError) -> GuestProbe {
+        if record.withLock({ $0.probesHeld }) { return .booting }
+        return try await timed("probe") { () async throws(DeskpoolError) in try await inner.probe(named: name) }
+    }
+
+    func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
+        try await timed("destroyDesktop") { () async throws(DeskpoolError) in try await inner.destroyDesktop(named: name, volume: volume) }
+    }
+
+    func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
+        try await timed("showMessage") { () async throws(DeskpoolError) in try await inner.showMessage(text, onDesktop: name) }
+    }
+
+    func observe() async throws(DeskpoolError) -> [ObservedDomain] {
+        try await timed("observe") { () async throws(DeskpoolError) in try await inner.observe() }
+    }
+
+    func capacity() async throws(DeskpoolError) -> HostCapacity {
+        try await timed("capacity") { () async throws(DeskpoolError) in try await inner.capacity() }
+    }
+
+    func events() -> AsyncStream<HypervisorEvent> { inner.events() }
+}
