@@ -37,7 +37,22 @@ public struct DesktopDomainXML: Sendable {
     }
 
     /// The domain XML; throws when the pattern is not XML or its root is not `<domain>`.
+    ///
+    /// The pattern is edited with the XML library once per template and host setting, with
+    /// random tokens where the per-desktop values go (`DesktopDomainXML+Skeleton.swift`); each
+    /// desktop then gets the tokens replaced by its XML-escaped values. On Linux every
+    /// `XMLDocument` parse leaks (swift-corelibs-foundation), so a parse per desktop would
+    /// grow the broker with every clone and refresh.
     public func render() throws(DeskpoolError) -> String {
+        try Self.skeleton(for: self).fill(values: [
+            "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,
+            "version": String(identity.version), "incarnation": String(identity.incarnation),
+            "generation": String(identity.generation), "volume": volumePath, "passwd": Self.randomPassword(),
+        ])
+    }
+
+    /// Edits the pattern with `values` (tokens, for a skeleton) in the per-desktop places.
+    func edit(values: [String: String]) throws(DeskpoolError) -> String {
         // XMLDocument (libxml2 in recover mode) turns broken XML into a partial tree without
         // an error: check well-formedness strictly first, or devices could silently vanish.
         // (swift-corelibs' XMLParser.parse() returns true even then: its parserError tells.)
@@ -56,7 +71,7 @@ public struct DesktopDomainXML: Sendable {
         }
         domain.setAttribute("type", domainType)
         domain.removeChildren(named: "uuid")
-        domain.replaceChild(LibvirtXML.element("name", text: identity.name))
+        domain.replaceChild(LibvirtXML.element("name", text: values["name"]!))
         let memory = String(template.memoryMiB)
         domain.replaceChild(LibvirtXML.element("memory", ["unit": "MiB"], text: memory))
         domain.replaceChild(LibvirtXML.element("currentMemory", ["unit": "MiB"], text: memory))
@@ -64,11 +79,11 @@ public struct DesktopDomainXML: Sendable {
         vcpu.removeAttribute(forName: "current")  // a pattern's "current" could exceed the new count
         vcpu.stringValue = String(template.vcpus)
         setOS(in: domain)
-        setSMBIOSProduct(in: domain)
+        setSMBIOSProduct(in: domain, name: values["name"]!)
         let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))
-        setDisk(in: devices)
-        setConsole(in: devices)
-        setMetadata(in: domain)
+        setDisk(in: devices, path: values["volume"]!)
+        setConsole(in: devices, password: values["passwd"]!)
+        setMetadata(in: domain, values: values)
         return domain.xmlString
     }
 
@@ -82,17 +97,17 @@ public struct DesktopDomainXML: Sendable {
     }
 
     /// The guest reads its name from the SMBIOS product (templates/tiny-linux does).
-    private func setSMBIOSProduct(in domain: XMLElement) {
+    private func setSMBIOSProduct(in domain: XMLElement, name: String) {
         let sysinfo = domain.children(named: "sysinfo").first { $0.attribute(forName: "type")?.stringValue == "smbios" }
             ?? domain.appending(LibvirtXML.element("sysinfo", ["type": "smbios"]))
         let system = sysinfo.child(named: "system") ?? sysinfo.appending(XMLElement(name: "system"))
         for entry in system.children(named: "entry") where entry.attribute(forName: "name")?.stringValue == "product" {
             entry.detach()
         }
-        system.addChild(LibvirtXML.element("entry", ["name": "product"], text: identity.name))
+        system.addChild(LibvirtXML.element("entry", ["name": "product"], text: name))
     }
 
-    private func setDisk(in devices: XMLElement) {
+    private func setDisk(in devices: XMLElement, path: String) {
         // A disk without `device` is a disk too (libvirt's default); CD-ROMs stay.
         for disk in devices.children(named: "disk") where (disk.attribute(forName: "device")?.stringValue ?? "disk") == "disk" {
             disk.detach()
@@ -100,37 +115,42 @@ public struct DesktopDomainXML: Sendable {
         // First, so that `<boot dev='hd'>` finds it first.
         devices.prepend(LibvirtXML.element("disk", ["type": "file", "device": "disk"], [
             LibvirtXML.element("driver", ["name": "qemu", "type": "qcow2"]),
-            LibvirtXML.element("source", ["file": volumePath]),
+            LibvirtXML.element("source", ["file": path]),
             LibvirtXML.element("target", ["dev": "vda", "bus": "virtio"]),
         ]))
     }
 
     /// A domain must be defined with a password: qemu starts SPICE without ticketing
     /// otherwise, and then refuses every live password change.
-    private func setConsole(in devices: XMLElement) {
+    private func setConsole(in devices: XMLElement, password: String) {
         let graphics = devices.children(named: "graphics").first { $0.attribute(forName: "type")?.stringValue == "spice" }
             ?? devices.appending(LibvirtXML.element("graphics", ["type": "spice"]))
         for fixed in ["port", "tlsPort", "listen", "websocket"] { graphics.removeAttribute(forName: fixed) }
         graphics.setAttribute("autoport", "yes")
-        graphics.setAttribute("passwd", Self.randomPassword())
+        graphics.setAttribute("passwd", password)
         graphics.removeChildren(named: "listen")
         graphics.prepend(LibvirtXML.element("listen", ["type": "address", "address": consoleListen]))
     }
 
-    private func setMetadata(in domain: XMLElement) {
+    private func setMetadata(in domain: XMLElement, values: [String: String]) {
         let metadata = domain.child(named: "metadata") ?? domain.appending(XMLElement(name: "metadata"))
         for element in metadata.children(named: "\(Self.prefix):desktop") { element.detach() }
-        metadata.addChild(Self.metadataElement(identity, instance: instance))
+        metadata.addChild(Self.metadataElement(values, instance: instance))
     }
 
     /// The metadata element, e.g. for `Domain.setMetadata`.
     public static func metadataElement(_ identity: DesktopIdentity, instance: String = BrokerConfiguration.defaultInstance) -> XMLElement {
-        LibvirtXML.element("\(prefix):desktop", [
-            "xmlns:\(prefix)": namespace, "instance": instance,
+        metadataElement([
             "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,
             "version": String(identity.version), "incarnation": String(identity.incarnation),
             "generation": String(identity.generation),
-        ])
+        ], instance: instance)
+    }
+
+    static func metadataElement(_ values: [String: String], instance: String) -> XMLElement {
+        var attributes = ["xmlns:\(prefix)": namespace, "instance": instance]
+        for key in ["id", "name", "pool", "template", "version", "incarnation", "generation"] { attributes[key] = values[key] }
+        return LibvirtXML.element("\(prefix):desktop", attributes)
     }
 
     /// 128 random bits as 32 hex digits.

@@ -117,4 +117,20 @@ struct DesktopDomainXMLTests {
             #expect(error?.field == "domain")
         }
     }
+
+    @Test("desktops of one template share the edited pattern but get their own name, disk, metadata and password")
+    func perDesktopValues() throws {
+        let first = try Self.render(Self.identity("eng-001"), path: "/images/dp-eng-001-1.qcow2")
+        let second = try Self.render(Self.identity("eng-002"), path: "/images/dp-eng-002-1.qcow2")
+        #expect(try Self.values("/domain/name", second) == ["eng-002"])
+        #expect(try Self.values("/domain/devices/disk/source/@file", second) == ["/images/dp-eng-002-1.qcow2"])
+        #expect(try Self.values("/domain/sysinfo/system/entry[@name='product']", second) == ["eng-002"])
+        let passwords = try Self.values("/domain/devices/graphics/@passwd", first) + Self.values("/domain/devices/graphics/@passwd", second)
+        #expect(passwords.count == 2 && passwords[0] != passwords[1] && passwords.allSatisfy { $0.count == 32 })
+        #expect(!first.contains("dptoken") && !second.contains("dptoken"))
+        // A pattern that happens to contain the word "dptoken" keeps it.
+        let pattern = "<domain type='kvm'><name>x</name><description>dptoken-name-</description><devices/></domain>"
+        let xml = try Self.render(Self.identity("eng-003"), pattern: pattern)
+        #expect(try Self.values("/domain/description", xml) == ["dptoken-name-"])
+    }
 }

@@ -1,0 +1,67 @@
+import DeskpoolCore
+import Foundation
+import Synchronization
+
+extension DesktopDomainXML {
+    /// A template's domain XML, edited once, with random tokens where each desktop's values
+    /// go. Filling it escapes every value for XML, so a value can never become markup.
+    struct Skeleton: Sendable {
+        let xml: String
+        /// Random per skeleton: cannot occur in a pattern by chance.
+        let marker: String
+
+        static let keys = ["id", "name", "pool", "template", "version", "incarnation", "generation", "volume", "passwd"]
+
+        func token(_ key: String) -> String { "\(marker)\(key)-" }
+
+        func fill(values: [String: String]) -> String {
+            var xml = self.xml
+            for key in Self.keys {
+                xml = xml.replacingOccurrences(of: token(key), with: DesktopDomainXML.escaped(values[key] ?? ""))
+            }
+            return xml
+        }
+    }
+
+    /// What a skeleton depends on: the pattern and the host's settings, not the desktop.
+    struct SkeletonKey: Hashable, Sendable {
+        let template: TemplateDefinition
+        let domainType: String
+        let consoleListen: String
+        let instance: String
+    }
+
+    /// Skeletons by template and host settings (few: one per template version in use and
+    /// host kind); the cache starts over when it holds 64.
+    private static let skeletons = Mutex<[SkeletonKey: Skeleton]>([:])
+
+    static func skeleton(for xml: DesktopDomainXML) throws(DeskpoolError) -> Skeleton {
+        let key = SkeletonKey(template: xml.template, domainType: xml.domainType, consoleListen: xml.consoleListen, instance: xml.instance)
+        if let cached = skeletons.withLock({ $0[key] }) { return cached }
+        let marker = "dptoken" + randomPassword() + "-"
+        let tokens = Dictionary(uniqueKeysWithValues: Skeleton.keys.map { ($0, "\(marker)\($0)-") })
+        let skeleton = Skeleton(xml: try xml.edit(values: tokens), marker: marker)
+        skeletons.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[key] = skeleton
+        }
+        return skeleton
+    }
+
+    /// Escapes text for XML content and attribute values (both quote kinds).
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&apos;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+}
