@@ -85,6 +85,11 @@ struct BrokerQemuTests {
                     let dedicated = try await h.desktops("dd", in: [.ready]).count
                     return floating == 1 && dedicated == 1
                 }
+            }
+            // Sessions run with the reconciler stopped, so that no pass acts on a record read
+            // before a logoff (it would provision a spare, then retire one: correct, but not
+            // the refresh under test).
+            do {
                 // Floating: assigned, then refreshed at logoff.
                 guard case .assigned(let desktop) = try await h.broker.request(.init(user: "alice"), pool: "fl") else {
                     Issue.record("expected an assignment")
@@ -96,9 +101,11 @@ struct BrokerQemuTests {
                 // Something the user left behind, which a refresh must not keep.
                 _ = try await GuestConsole.exec(oldDomain, path: "/bin/sh", arguments: ["-c", "echo secret > /run/left-behind"])
                 try await h.broker.logoff(desktop: desktop.id, by: "alice")
-                try await h.wait(for: "the refreshed desktop to be ready", timeout: .seconds(600), poll: .seconds(1)) {
-                    let d = try await h.store.desktop(id: desktop.id)
-                    return d?.state == .ready && d?.incarnation == 2
+                try await h.running {
+                    try await h.wait(for: "the refreshed desktop to be ready", timeout: .seconds(600), poll: .seconds(1)) {
+                        let d = try await h.store.desktop(id: desktop.id)
+                        return d?.state == .ready && d?.incarnation == 2
+                    }
                 }
                 let fresh = try await sandbox.connection.domain(named: desktop.name)
                 #expect(fresh.uuid != oldUUID)
