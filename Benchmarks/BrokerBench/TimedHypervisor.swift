@@ -91,5 +91,5 @@ final class TimedHypervisor: Hypervisor {
         try await timed("capacity") { () async throws(DeskpoolError) in try await inner.capacity() }
     }
 
-    func events() -> AsyncStream<HypervisorEvent> { inner.events() }
+    func events() async -> AsyncStream<HypervisorEvent> { await inner.events() }
 }

@@ -27,12 +27,15 @@ extension LibvirtHypervisor {
     /// metadata; events of domains already gone are passed on, since their owner cannot be
     /// asked any more). Ends when the connection closes or the consumer stops.
     ///
-    /// Subscribing to libvirt takes a moment after this returns: events before that are lost.
-    public func events() -> AsyncStream<HypervisorEvent> {
+    /// The libvirt subscriptions are in place when this returns: no later event is lost.
+    public func events() async -> AsyncStream<HypervisorEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: HypervisorEvent.self, bufferingPolicy: .bufferingNewest(4096))
+        // A kind the driver cannot deliver is left out; the others still flow.
+        let sources = Sources(lifecycle: try? await connection.lifecycleEvents(), graphics: try? await connection.graphicsEvents(),
+                              agent: try? await connection.agentLifecycleEvents())
         // The task lives exactly as long as the stream: ending either ends the other.
         let task = Task { [self] in
-            await forwardEvents(to: continuation)
+            await forwardEvents(from: sources, to: continuation)
             continuation.finish()
         }
         continuation.onTermination = { _ in task.cancel() }
@@ -46,12 +49,15 @@ extension LibvirtHypervisor {
         case agent(AgentLifecycleEvent)
     }
 
-    private func forwardEvents(to continuation: AsyncStream<HypervisorEvent>.Continuation) async {
+    private struct Sources: Sendable {
+        let lifecycle: AsyncStream<LifecycleEvent>?
+        let graphics: AsyncStream<GraphicsEvent>?
+        let agent: AsyncStream<AgentLifecycleEvent>?
+    }
+
+    private func forwardEvents(from sources: Sources, to continuation: AsyncStream<HypervisorEvent>.Continuation) async {
         let (raw, rawContinuation) = AsyncStream.makeStream(of: RawEvent.self)
-        // A kind the driver cannot deliver is left out; the others still flow.
-        let lifecycle = try? await connection.lifecycleEvents()
-        let graphics = try? await connection.graphicsEvents()
-        let agent = try? await connection.agentLifecycleEvents()
+        let (lifecycle, graphics, agent) = (sources.lifecycle, sources.graphics, sources.agent)
         guard lifecycle != nil || graphics != nil || agent != nil else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

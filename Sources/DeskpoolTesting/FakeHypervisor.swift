@@ -156,7 +156,7 @@ public final class FakeHypervisor: Hypervisor {
 
     public func capacity() async throws(DeskpoolError) -> HostCapacity { state.withLock { $0.capacity } }
 
-    public func events() -> AsyncStream<HypervisorEvent> {
+    public func events() async -> AsyncStream<HypervisorEvent> {
         let (stream, continuation) = AsyncStream<HypervisorEvent>.makeStream()
         let key = state.withLock { s in
             s.nextContinuation += 1

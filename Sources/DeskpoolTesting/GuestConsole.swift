@@ -64,4 +64,55 @@ public enum GuestConsole {
             throw Failure(description: "\(error); OCR read:\n\(last.withLock { $0 })")
         }
     }
+
+    /// Waits until the console shows the tiny guest's `DESKPOOL-GUEST name=NAME` line for
+    /// this name. tesseract misreads a letter now and then on the console font (w as u, c as
+    /// e), so the name read may differ from `name` by at most two letters, and its last
+    /// character (the desktop counter, which tells desktops of one pool apart) must match.
+    /// The exact name is checked through the guest agent as well.
+    public static func waitForName(_ domain: Domain, _ name: String, deadline: Duration = .seconds(120)) async throws {
+        guard ScreenOCR.isAvailable else {
+            throw Failure(description: "tesseract is missing: apt-get install tesseract-ocr (scripts/setup-host does)")
+        }
+        let last = Mutex("")
+        do {
+            try await withTimeout(deadline, "the console to show the name '\(name)'") {
+                while true {
+                    let shot = try await domain.screenshot()
+                    let screen = try ScreenOCR.text(mimeType: shot.mimeType, data: shot.data)
+                    if namesShown(on: screen).contains(where: { nearlyEqual($0, name) }) { return }
+                    last.withLock { $0 = screen }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        } catch let error as TimeoutError {
+            throw Failure(description: "\(error); OCR read:\n\(last.withLock { $0 })")
+        }
+    }
+
+    /// The values of `DESKPOOL-GUEST name=...` lines OCR found (spaces dropped, dashes as hyphens).
+    static func namesShown(on screen: String) -> [String] {
+        screen.split(separator: "\n").compactMap { line in
+            let text = ScreenOCR.normalized(String(line))
+            guard let range = text.range(of: "DESKPOOL-GUESTname=") else { return nil }
+            return String(text[range.upperBound...])
+        }
+    }
+
+    /// Whether an OCR reading of a name is this name: the same last character, at most two
+    /// letters inserted, dropped or changed.
+    public static func nearlyEqual(_ read: String, _ expected: String) -> Bool {
+        guard read.last == expected.last else { return false }
+        let a = Array(read), b = Array(expected)
+        // Levenshtein distance, one row at a time.
+        var row = Array(0...b.count)
+        for i in a.indices {
+            var next = [i + 1]
+            for j in b.indices {
+                next.append(min(row[j + 1] + 1, next[j] + 1, row[j] + (a[i] == b[j] ? 0 : 1)))
+            }
+            row = next
+        }
+        return row[b.count] <= 2
+    }
 }

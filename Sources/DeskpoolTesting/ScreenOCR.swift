@@ -29,7 +29,7 @@ public enum ScreenOCR {
         return screen.split(separator: "\n").contains { normalized(String($0)).contains(wanted) }
     }
 
-    static func normalized(_ text: String) -> String {
+    public static func normalized(_ text: String) -> String {
         String(text.compactMap { character -> Character? in
             if character.isWhitespace { return nil }
             return character == "\u{2014}" || character == "\u{2013}" ? "-" : character

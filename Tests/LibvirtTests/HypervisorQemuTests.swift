@@ -27,7 +27,7 @@ struct HypervisorQemuTests {
             #expect(mode == 0o444, "base volumes are read-only")
             print("[timing] base upload (\(base.path)): \(clock.now - started)")
 
-            let events = Self.collect(hypervisor.events())
+            let events = Self.collect(await hypervisor.events())
             // Names OCR can read exactly: the sandbox's hex token is misread ("a557" as "a55?").
             let names = Self.ocrFriendlyPrefix()
             try await Self.removingDomains(prefix: names, on: sandbox.connection) {
@@ -48,7 +48,7 @@ struct HypervisorQemuTests {
                     let domain = try await sandbox.connection.domain(named: desktop.name)
                     #expect(try await GuestConsole.exec(domain, path: "/bin/cat", arguments: ["/run/deskpool-name"]) == desktop.name + "\n")
                     started = clock.now
-                    try await GuestConsole.waitForScreen(domain, toShow: "DESKPOOL-GUEST name=\(desktop.name)")
+                    try await GuestConsole.waitForName(domain, desktop.name)
                     print("[timing] \(desktop.name) console OCR: \(clock.now - started)")
                 }
                 let observed = try await hypervisor.observe().filter { $0.name.hasPrefix(names) }
@@ -112,7 +112,7 @@ struct HypervisorQemuTests {
         try await Self.withHypervisor { tcg, sandbox, template in
             let hypervisor = LibvirtHypervisor(host: "local", connection: sandbox.connection, storagePool: tcg.storagePool, domainType: "kvm")
             try await hypervisor.importBaseVolume(named: Self.base, from: .file(TestTier.tinyImagePath))
-            let events = Self.collect(hypervisor.events())
+            let events = Self.collect(await hypervisor.events())
             let desktop = HypervisorConformance.desktop(sandbox.name("kvm"), template: template)
             try await hypervisor.createDesktop(desktop, base: Self.base, template: template)
             try await hypervisor.startDesktop(named: desktop.name)

@@ -126,7 +126,7 @@ struct HypervisorTestDriverTests {
             let desktop = HypervisorConformance.desktop("eng-001", template: template)
             try await hypervisor.createDesktop(desktop, base: Self.base, template: template)
             let foreign = try await hypervisor.connection.defineDomain(xml: TestDomainXML.spiceDomain(name: "foreign", type: "test", diskPath: "/x"))
-            let seen = HypervisorQemuTests.collect(hypervisor.events())
+            let seen = HypervisorQemuTests.collect(await hypervisor.events())
             func saw(_ kind: HypervisorEvent.Kind) -> Bool { seen.contains("eng-001", kind) }
 
             // events() subscribes in the background: start and stop both domains until the

@@ -37,7 +37,8 @@ public protocol Hypervisor: Sendable {
     /// Free capacity, for placement.
     func capacity() async throws(DeskpoolError) -> HostCapacity
     /// Lifecycle and console events of Deskpool's domains until the host connection ends.
-    func events() -> AsyncStream<HypervisorEvent>
+    /// Subscribed when it returns: no event after that is lost.
+    func events() async -> AsyncStream<HypervisorEvent>
 }
 
 /// Where a template version's image comes from.

@@ -96,7 +96,7 @@ public final class ReconcilerService: Service, Sendable {
             }
             for hypervisor in hypervisors.values {
                 group.addTask {
-                    for await event in hypervisor.events().cancelOnGracefulShutdown() { await self.handle(event) }
+                    for await event in await hypervisor.events().cancelOnGracefulShutdown() { await self.handle(event) }
                 }
             }
             poke()
