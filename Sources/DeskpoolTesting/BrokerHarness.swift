@@ -42,6 +42,29 @@ public struct BrokerHarness: Sendable {
         }
     }
 
+    /// What concurrent requests got.
+    public struct Answers: Sendable {
+        public var assigned: [Desktop] = []
+        public var preparing: [Desktop] = []
+        public var exhausted = 0
+    }
+
+    /// One request per user, all at once.
+    public func requestConcurrently(pool: String, users: [String], groups: [String]) async throws -> Answers {
+        try await withThrowingTaskGroup(of: SessionBroker.Answer.self) { group in
+            for user in users { group.addTask { try await broker.request(.init(user: user, groups: groups), pool: pool) } }
+            var answers = Answers()
+            for try await answer in group {
+                switch answer {
+                case .assigned(let d): answers.assigned.append(d)
+                case .preparing(let d, _): answers.preparing.append(d)
+                case .exhausted: answers.exhausted += 1
+                }
+            }
+            return answers
+        }
+    }
+
     /// The desktops of a pool in a state.
     public func desktops(_ pool: String, in states: Set<DesktopState>) async throws -> [Desktop] {
         try await store.desktops(pool: pool).filter { states.contains($0.state) }

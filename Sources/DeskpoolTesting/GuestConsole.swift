@@ -46,23 +46,7 @@ public enum GuestConsole {
     /// message may still be on its way to the screen). On timeout, the failure holds what OCR
     /// read last.
     public static func waitForScreen(_ domain: Domain, toShow text: String, deadline: Duration = .seconds(60)) async throws {
-        guard ScreenOCR.isAvailable else {
-            throw Failure(description: "tesseract is missing: apt-get install tesseract-ocr (scripts/setup-host does)")
-        }
-        let last = Mutex("")
-        do {
-            try await withTimeout(deadline, "the console to show '\(text)'") {
-                while true {
-                    let shot = try await domain.screenshot()
-                    let screen = try ScreenOCR.text(mimeType: shot.mimeType, data: shot.data)
-                    if ScreenOCR.line(of: screen, shows: text) { return }
-                    last.withLock { $0 = screen }
-                    try await Task.sleep(for: .milliseconds(500))
-                }
-            }
-        } catch let error as TimeoutError {
-            throw Failure(description: "\(error); OCR read:\n\(last.withLock { $0 })")
-        }
+        try await waitForOCR(domain, "the console to show '\(text)'", deadline: deadline) { ScreenOCR.line(of: $0, shows: text) }
     }
 
     /// Waits until the console shows the tiny guest's `DESKPOOL-GUEST name=NAME` line for
@@ -71,16 +55,22 @@ public enum GuestConsole {
     /// character (the desktop counter, which tells desktops of one pool apart) must match.
     /// The exact name is checked through the guest agent as well.
     public static func waitForName(_ domain: Domain, _ name: String, deadline: Duration = .seconds(120)) async throws {
+        try await waitForOCR(domain, "the console to show the name '\(name)'", deadline: deadline) { screen in
+            namesShown(on: screen).contains { nearlyEqual($0, name) }
+        }
+    }
+
+    private static func waitForOCR(_ domain: Domain, _ what: String, deadline: Duration, until found: @escaping @Sendable (String) -> Bool) async throws {
         guard ScreenOCR.isAvailable else {
             throw Failure(description: "tesseract is missing: apt-get install tesseract-ocr (scripts/setup-host does)")
         }
         let last = Mutex("")
         do {
-            try await withTimeout(deadline, "the console to show the name '\(name)'") {
+            try await withTimeout(deadline, what) {
                 while true {
                     let shot = try await domain.screenshot()
                     let screen = try ScreenOCR.text(mimeType: shot.mimeType, data: shot.data)
-                    if namesShown(on: screen).contains(where: { nearlyEqual($0, name) }) { return }
+                    if found(screen) { return }
                     last.withLock { $0 = screen }
                     try await Task.sleep(for: .milliseconds(500))
                 }

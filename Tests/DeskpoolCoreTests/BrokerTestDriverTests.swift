@@ -41,18 +41,8 @@ struct BrokerTestDriverTests {
             let hosts = Set(try await h.store.desktops(pool: "eng").map(\.host))
             #expect(hosts == ["td1", "td2"])
             // The reconciler is stopped: the pool cannot grow behind the requests' backs.
-            let answers = try await withThrowingTaskGroup(of: SessionBroker.Answer.self) { group in
-                for n in 0..<50 { group.addTask { try await h.broker.request(.init(user: "user\(n)", groups: ["staff"]), pool: "eng") } }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            var assigned: [Desktop] = [], preparing: [Desktop] = [], exhausted = 0
-            for answer in answers {
-                switch answer {
-                case .assigned(let d): assigned.append(d)
-                case .preparing(let d, _): preparing.append(d)
-                case .exhausted: exhausted += 1
-                }
-            }
+            let answers = try await h.requestConcurrently(pool: "eng", users: (0..<50).map { "user\($0)" }, groups: ["staff"])
+            let (assigned, preparing, exhausted) = (answers.assigned, answers.preparing, answers.exhausted)
             #expect(assigned.count == 20)
             #expect(Set(assigned.map(\.id)).count == 20)
             #expect(preparing.count == 10)
