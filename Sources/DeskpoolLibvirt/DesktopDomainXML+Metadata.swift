@@ -6,16 +6,7 @@ extension DesktopDomainXML {
     /// The desktop identity in Deskpool's metadata element (as `Domain.metadata` returns it),
     /// or nil when the element is not Deskpool's or lacks a field.
     public static func identity(fromMetadata xml: String) -> DesktopIdentity? {
-        guard let root = try? XMLDocument(xmlString: xml, options: []).rootElement(),
-              root.localName == "desktop" || root.name == "\(prefix):desktop" else { return nil }
-        return identity(from: root)
-    }
-
-    /// The broker instance named in Deskpool's metadata element; nil for metadata written
-    /// before instances existed (taken as the default instance by recovery).
-    public static func instance(fromMetadata xml: String) -> String? {
-        guard let root = try? XMLDocument(xmlString: xml, options: []).rootElement() else { return nil }
-        return root.attribute(forName: "instance")?.stringValue
+        DomainMetadata.read(xml)?.identity
     }
 
     /// The desktop identity in a whole domain XML's `<metadata>`, or nil when it has none.

@@ -10,7 +10,7 @@ struct DomainMetadata: Sendable, Hashable {
     var instance: String?
 
     /// Reads the metadata element as `Domain.metadata` returns it; nil when it is not
-    /// Deskpool's or lacks a field (the same rules as `DesktopDomainXML.identity(fromMetadata:)`).
+    /// Deskpool's or lacks a field. `DesktopDomainXML.identity(fromMetadata:)` is this.
     ///
     /// Reads with `XMLParser` (libxml2's SAX interface): on Linux every `XMLDocument` leaks a
     /// few KiB (swift-corelibs-foundation), which a broker that reads the metadata of

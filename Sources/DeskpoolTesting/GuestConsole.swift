@@ -5,6 +5,10 @@ import Synchronization
 /// What a test can see of a real guest: programs run through its agent, and text on its
 /// console read by OCR from a libvirt screenshot.
 public enum GuestConsole {
+    /// Words tesseract reads on the console font; names made of them (not hex) can be
+    /// checked on screen.
+    public static let ocrFriendlyWords = ["kestrel", "harbour", "meadow", "lantern", "violet", "copper", "falcon", "marble", "cedar", "pepper"]
+
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }

@@ -1,3 +1,4 @@
+import DeskpoolCore
 import Foundation
 
 /// The tiers of Deskpool's tests that need something from the machine, and whether a test of
@@ -63,5 +64,12 @@ public enum TestTier: Sendable {
         case .pamWrapper:
             "runs in the pam_wrapper pass of scripts/test (needs LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1)"
         }
+    }
+
+    /// Whether this host has /dev/kvm that cannot run Linux guests: KVM nested through
+    /// kvm_pvm, where firmware runs but Linux stops with "KVM internal error".
+    public static var kvmCannotRunLinuxGuests: Bool {
+        let facts = HostFacts.virtualization()
+        return facts.kvmDevicePresent && facts.kvmModules.contains("kvm_pvm")
     }
 }

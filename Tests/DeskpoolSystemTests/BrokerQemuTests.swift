@@ -20,7 +20,7 @@ struct BrokerQemuTests {
     /// A broker on a sandbox storage pool, with the tiny template published as version 1.
     /// Every domain named `words-` is removed afterwards, also after a failure.
     static func withBroker(bootTimeout: Int = 600, domainType: String = HostFacts.acceleration().domainType, _ body: (BrokerHarness, LibvirtSandbox, LibvirtHypervisor, String) async throws -> Void) async throws {
-        let words = ["kestrel", "harbour", "meadow", "lantern", "violet", "copper", "falcon", "marble", "cedar", "pepper"]
+        let words = GuestConsole.ocrFriendlyWords
         let prefix = "\(words.randomElement()!)-\(words.randomElement()!)-"
         try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
             let pool = try await sandbox.makeDirPool()
@@ -164,10 +164,7 @@ struct BrokerQemuTests {
 
     /// On this machine kind KVM is nested through kvm_pvm: firmware runs, Linux guests stop
     /// with "KVM internal error". A host configured for KVM there must not count them ready.
-    static var kvmIsBrokenHere: Bool {
-        let facts = HostFacts.virtualization()
-        return facts.kvmDevicePresent && facts.kvmModules.contains("kvm_pvm")
-    }
+    static var kvmIsBrokenHere: Bool { TestTier.kvmCannotRunLinuxGuests }
 
     @Test("a host whose KVM stops guests on an internal error: the desktop fails with that reason, not counted ready",
           .enabled(if: kvmIsBrokenHere, "only where /dev/kvm exists but is nested through kvm_pvm"))

@@ -24,7 +24,7 @@ extension HypervisorQemuTests {
     /// A domain name prefix of words only (e.g. `dpocr-kestrel-copper-`), which tesseract
     /// reads exactly on the console, unlike hex digits.
     static func ocrFriendlyPrefix() -> String {
-        let words = ["kestrel", "harbour", "meadow", "lantern", "violet", "copper", "falcon", "marble", "cedar", "pepper"]
+        let words = GuestConsole.ocrFriendlyWords
         return "dpocr-\(words.randomElement()!)-\(words.randomElement()!)-\(words.randomElement()!)-"
     }
 
@@ -43,8 +43,7 @@ extension HypervisorQemuTests {
 
     /// Whether this host has /dev/kvm that cannot run Linux guests (nested through kvm_pvm).
     static var kvmIsBrokenHere: Bool {
-        let facts = HostFacts.virtualization()
-        return TestTier.tinyGuest.isEnabled && facts.kvmDevicePresent && facts.kvmModules.contains("kvm_pvm")
+        TestTier.tinyGuest.isEnabled && TestTier.kvmCannotRunLinuxGuests
     }
 
     /// Collects a stream's events in the background until the stream ends.

@@ -82,7 +82,7 @@ public struct Desktop: Sendable, Hashable, Codable, Identifiable {
 
     /// The disk volume of this incarnation. Every volume Deskpool creates for a desktop starts
     /// with `dp-` and ends with `.qcow2`; recovery never touches other volumes.
-    public var volumeName: String { "dp-\(name)-\(incarnation).qcow2" }
+    public var volumeName: String { DesktopIdentity.volumeName(name: name, incarnation: incarnation) }
 
     /// What the hypervisor needs to build this desktop's domain.
     public var identity: DesktopIdentity {
@@ -111,5 +111,8 @@ public struct DesktopIdentity: Sendable, Hashable, Codable {
         self.generation = generation
     }
 
-    public var volumeName: String { "dp-\(name)-\(incarnation).qcow2" }
+    public var volumeName: String { Self.volumeName(name: name, incarnation: incarnation) }
+
+    /// The disk volume of a desktop's incarnation: `dp-NAME-INCARNATION.qcow2`.
+    public static func volumeName(name: String, incarnation: Int) -> String { "dp-\(name)-\(incarnation).qcow2" }
 }
