@@ -96,7 +96,10 @@ public enum GuestConsole {
     /// Whether an OCR reading of a name is this name: the same last character, at most two
     /// letters inserted, dropped or changed.
     public static func nearlyEqual(_ read: String, _ expected: String) -> Bool {
-        guard read.last == expected.last else { return false }
+        // A digit is expected last: letters tesseract reads for digits count as those digits.
+        let lookalikes: [Character: Character] = ["Z": "2", "z": "2", "l": "1", "I": "1", "|": "1", "O": "0", "o": "0", "S": "5", "B": "8"]
+        let lastRead = read.last.map { expected.last?.isNumber == true ? lookalikes[$0] ?? $0 : $0 }
+        guard lastRead == expected.last else { return false }
         let a = Array(read), b = Array(expected)
         // Levenshtein distance, one row at a time.
         var row = Array(0...b.count)
