@@ -56,7 +56,8 @@ public enum GuestConsole {
     /// Waits until the console shows the tiny guest's `DESKPOOL-GUEST name=NAME` line for
     /// this name. tesseract misreads a letter now and then on the console font (w as u, c as
     /// e), so the name read may differ from `name` by at most two letters, and its last
-    /// character (the desktop counter, which tells desktops of one pool apart) must match.
+    /// character (the desktop counter, which tells desktops of one pool apart) must match,
+    /// reading a letter tesseract mistakes for a digit (Z, l, O) as that digit.
     /// The exact name is checked through the guest agent as well.
     public static func waitForName(_ domain: Domain, _ name: String, deadline: Duration = .seconds(120)) async throws {
         try await waitForOCR(domain, "the console to show the name '\(name)'", deadline: deadline) { screen in
