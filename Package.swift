@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: - C libraries, imported internally by their Swift faces
@@ -29,6 +30,12 @@ let package = Package(
             name: "CLibvirt",
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
+        ),
+        // spice-protocol's headers (no library): the link message the gateway reads.
+        .systemLibrary(
+            name: "CSpiceProtocol",
+            pkgConfig: "spice-protocol",
+            providers: [.apt(["libspice-protocol-dev"])]
         ),
         .systemLibrary(
             name: "CPAM",
@@ -59,6 +66,19 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DeskpoolGateway",
+            dependencies: [
+                "DeskpoolCore",
+                "CSpiceProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -84,6 +104,7 @@ let package = Package(
             name: "deskpool",
             dependencies: [
                 "DeskpoolCore",
+                "DeskpoolGateway",
                 "DeskpoolLibvirt",
                 "DeskpoolStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -111,6 +132,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "GatewayBench",
+            dependencies: [
+                "DeskpoolCore", "DeskpoolGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/GatewayBench",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "LibvirtTests",
@@ -129,7 +162,14 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolSystemTests",
-            dependencies: ["DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting", "Libvirt"],
+            dependencies: ["DeskpoolCore", "DeskpoolGateway", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting", "Libvirt"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeskpoolGatewayTests",
+            dependencies: ["DeskpoolGateway", "DeskpoolCore", "CSpiceProtocol", "DeskpoolTesting",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

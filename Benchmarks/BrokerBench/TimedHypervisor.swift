@@ -1,4 +1,5 @@
 import DeskpoolCore
+import Foundation
 import Synchronization
 
 /// A `Hypervisor` that forwards every call to another one and records, per kind of call, how
@@ -77,6 +78,17 @@ final class TimedHypervisor: Hypervisor {
 
     func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
         try await timed("destroyDesktop") { () async throws(DeskpoolError) in try await inner.destroyDesktop(named: name, volume: volume) }
+    }
+
+    func setConsolePassword(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
+                            onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        try await timed("setConsolePassword") { () async throws(DeskpoolError) in
+            try await inner.setConsolePassword(ticket, validUntil: validUntil, disconnectClients: disconnectClients, onDesktop: name)
+        }
+    }
+
+    func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        try await timed("consoleEndpoint") { () async throws(DeskpoolError) in try await inner.consoleEndpoint(ofDesktop: name) }
     }
 
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {

@@ -9,6 +9,9 @@
 //                     [--build hypervisor|raw] [--profile 1]
 //       builds hosts x per-host desktops on test-driver hosts and times steady-state passes
 //       (--profile times the pieces of a pass and the memory each leaves behind)
+//   BrokerBench console --uri qemu:///system --storage-pool P --image FILE --template DIR
+//                       --state-dir DIR [--desktops 4] [--sequential 200] [--concurrent 50]
+//       time to console (request -> .vv) vs libvirt's live graphics update on the same desktops
 //
 // Machine-readable results are `key=value` lines on standard output; progress goes to
 // standard error.
@@ -21,8 +24,9 @@ do {
     case "xml": try renderXML(arguments)
     case "refill": try await RefillBench(arguments).run()
     case "scale": try await ScaleBench(arguments).run()
+    case "console": try await ConsoleBench(arguments).run()
     default:
-        FileHandle.standardError.write(Data("usage: BrokerBench xml|refill|scale [--key value ...] (see main.swift)\n".utf8))
+        FileHandle.standardError.write(Data("usage: BrokerBench xml|refill|scale|console [--key value ...] (see main.swift)\n".utf8))
         exit(2)
     }
 } catch {

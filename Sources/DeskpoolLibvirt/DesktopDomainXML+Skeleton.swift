@@ -38,7 +38,7 @@ extension DesktopDomainXML {
     static func skeleton(for xml: DesktopDomainXML) throws(DeskpoolError) -> Skeleton {
         let key = SkeletonKey(template: xml.template, domainType: xml.domainType, consoleListen: xml.consoleListen, instance: xml.instance)
         if let cached = skeletons.withLock({ $0[key] }) { return cached }
-        let marker = "dptoken" + randomPassword() + "-"
+        let marker = "dptoken" + ConsoleTicket.mint().secret + "-"
         let tokens = Dictionary(uniqueKeysWithValues: Skeleton.keys.map { ($0, "\(marker)\($0)-") })
         let skeleton = Skeleton(xml: try xml.edit(values: tokens), marker: marker)
         skeletons.withLock { cache in

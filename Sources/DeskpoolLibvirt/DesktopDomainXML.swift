@@ -47,7 +47,7 @@ public struct DesktopDomainXML: Sendable {
         try Self.skeleton(for: self).fill(values: [
             "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,
             "version": String(identity.version), "incarnation": String(identity.incarnation),
-            "generation": String(identity.generation), "volume": volumePath, "passwd": Self.randomPassword(),
+            "generation": String(identity.generation), "volume": volumePath, "passwd": ConsoleTicket.mint().secret,
         ])
     }
 
@@ -151,11 +151,5 @@ public struct DesktopDomainXML: Sendable {
         var attributes = ["xmlns:\(prefix)": namespace, "instance": instance]
         for key in ["id", "name", "pool", "template", "version", "incarnation", "generation"] { attributes[key] = values[key] }
         return LibvirtXML.element("\(prefix):desktop", attributes)
-    }
-
-    /// 128 random bits as 32 hex digits.
-    static func randomPassword() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
     }
 }

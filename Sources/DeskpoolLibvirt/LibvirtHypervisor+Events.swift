@@ -104,7 +104,12 @@ extension LibvirtHypervisor {
             default: return nil
             }
         case .graphics(let event):
-            return (event.domain, event.phase == .disconnect ? .consoleDisconnected : .consoleConnected)
+            let phase: ConsolePhase = switch event.phase {
+            case .connect: .connect
+            case .initialize: .initialize
+            case .disconnect: .disconnect
+            }
+            return (event.domain, .console(phase, client: event.remote.map(\.hostAndPort) ?? "unknown"))
         case .agent(let event):
             return event.state == .connected ? (event.domain, .agentConnected) : nil
         }

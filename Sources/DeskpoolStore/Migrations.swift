@@ -60,6 +60,14 @@ enum Migrations {
             }
             try db.create(index: "audit_subject", on: "audit", columns: ["subject", "id"])
         }
+        migrator.registerMigration("v2") { db in
+            // Sessions (issue 4): connect tokens name the session, timeouts count from its start.
+            try db.alter(table: "desktop") { t in
+                t.add(column: "sessionID", .text)
+                t.add(column: "sessionStartedAt", .integer)
+                t.add(column: "client", .text)
+            }
+        }
         return migrator
     }
 

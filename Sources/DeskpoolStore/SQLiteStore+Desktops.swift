@@ -31,6 +31,10 @@ extension SQLiteStore {
         try await read { db in try DesktopRow.fetchOne(db, key: id)?.desktop }
     }
 
+    public func desktop(named name: String) async throws(DeskpoolError) -> Desktop? {
+        try await read { db in try DesktopRow.filter(Column("name") == name).fetchOne(db)?.desktop }
+    }
+
     public func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop] {
         try await read { db in
             var request = DesktopRow.order(Column("name"))
@@ -69,6 +73,7 @@ extension SQLiteStore {
             desktop.state = .assigned
             desktop.user = user
             desktop.updatedAt = Self.stored(Date())
+            desktop.beginSession(at: desktop.updatedAt)
             try DesktopRow(desktop).update(db)
             try Self.appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(desktop.name)",
                                  detail: "ready -> assigned user: \(user)")
@@ -112,7 +117,8 @@ private struct DesktopRow: FetchableRecord, PersistableRecord {
         desktop = Desktop(
             id: row["id"], name: row["name"], pool: row["pool"], host: row["host"], template: row["template"],
             version: row["version"], state: state, reason: row["reason"], user: row["user"],
-            incarnation: row["incarnation"], generation: row["generation"],
+            incarnation: row["incarnation"], generation: row["generation"], sessionID: row["sessionID"],
+            sessionStartedAt: (row["sessionStartedAt"] as Int64?).map(SQLiteStore.date), client: row["client"],
             createdAt: SQLiteStore.date(row["createdAt"]), updatedAt: SQLiteStore.date(row["updatedAt"]))
     }
 
@@ -128,6 +134,9 @@ private struct DesktopRow: FetchableRecord, PersistableRecord {
         container["user"] = desktop.user
         container["incarnation"] = desktop.incarnation
         container["generation"] = desktop.generation
+        container["sessionID"] = desktop.sessionID
+        container["sessionStartedAt"] = desktop.sessionStartedAt.map(SQLiteStore.millis)
+        container["client"] = desktop.client
         container["createdAt"] = SQLiteStore.millis(desktop.createdAt)
         container["updatedAt"] = SQLiteStore.millis(desktop.updatedAt)
     }

@@ -1,16 +1,28 @@
 public import DeskpoolCore
 import Logging
 
-/// The broker's core wired up for a test: a store, hosts, the reconciler, the session broker
-/// and admin actions. `running` runs the reconciler for the duration of a body.
+/// The broker's core wired up for a test: a store, hosts, the reconciler, the session broker,
+/// consoles, the session service and admin actions. `running` runs the reconciler and the
+/// session service for the duration of a body.
 public struct BrokerHarness: Sendable {
     public let store: any Store
     public let hypervisors: [any Hypervisor]
     public let reconciler: ReconcilerService
     public let broker: SessionBroker
     public let admin: Administration
+    public let consoles: ConsoleBroker
+    public let sessions: SessionService
+    /// The gateway's record of which client is behind which tunnel.
+    public let addresses: ClientAddressBook
+    public let tokenKey: ConnectTokenKey
+    public let directory: BrokerConsoleDirectory
 
-    public init(store: any Store, hypervisors: [any Hypervisor], options: ReconcilerService.Options) {
+    /// - Parameters:
+    ///   - hosts: the hosts' configuration (console addresses); default: one per hypervisor, on 127.0.0.1.
+    ///   - gateway: with a configuration, `.vv` files point at the gateway.
+    public init(store: any Store, hypervisors: [any Hypervisor], options: ReconcilerService.Options, hosts: [HostConfiguration]? = nil,
+                gateway: GatewayConfiguration? = nil, sessionOptions: SessionService.Options = SessionService.Options(debounce: 0.3, tick: .milliseconds(50), reviewInterval: 0.2),
+                tls: [String: VirtViewerFile.TLS] = [:]) {
         self.store = store
         self.hypervisors = hypervisors
         var logger = Logger(label: "deskpool.test")
@@ -18,14 +30,26 @@ public struct BrokerHarness: Sendable {
         let estimator = ReadyEstimator()
         let reconciler = ReconcilerService(store: store, hypervisors: hypervisors, options: options, estimator: estimator, logger: logger)
         self.reconciler = reconciler
-        self.broker = SessionBroker(store: store, estimator: estimator, placement: { await reconciler.place($0) }, onNewDesktop: { reconciler.poke() })
+        let hosts = hosts ?? hypervisors.map { HostConfiguration(name: $0.host, uri: "test:///default") }
+        let tokenKey = ConnectTokenKey.random()
+        self.tokenKey = tokenKey
+        let consoles = ConsoleBroker(store: store, hypervisors: hypervisors, hosts: hosts, gateway: gateway, tokenKey: tokenKey, tls: tls, logger: logger)
+        self.consoles = consoles
+        self.directory = BrokerConsoleDirectory(store: store, hypervisors: hypervisors, hosts: hosts)
+        let broker = SessionBroker(store: store, estimator: estimator, placement: { await reconciler.place($0) }, onNewDesktop: { reconciler.poke() },
+                                   revokeConsole: { await consoles.revoke(desktop: $0) })
+        self.broker = broker
+        let addresses = ClientAddressBook()
+        self.addresses = addresses
+        self.sessions = SessionService(store: store, hypervisors: hypervisors, sessions: broker, addresses: addresses, options: sessionOptions, logger: logger)
         self.admin = Administration(store: store, hypervisors: hypervisors)
     }
 
-    /// Runs the reconciler while `body` runs, and stops it after.
+    /// Runs the reconciler and the session service while `body` runs, and stops them after.
     public func running<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await reconciler.run() }
+            group.addTask { try await sessions.run() }
             defer { group.cancelAll() }
             return try await body()
         }

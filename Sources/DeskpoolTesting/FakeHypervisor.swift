@@ -1,4 +1,5 @@
 public import DeskpoolCore
+public import Foundation
 import Synchronization
 
 /// An in-memory `Hypervisor` for fast tests of broker logic. It passes the same
@@ -12,6 +13,9 @@ public final class FakeHypervisor: Hypervisor {
         var volume: String?
         var base: String?
         var probes = 0
+        /// The console password, its expiry, and the port the display got at start.
+        var console: (ticket: ConsoleTicket, validUntil: Date)?
+        var port: Int?
     }
 
     struct State {
@@ -25,6 +29,9 @@ public final class FakeHypervisor: Hypervisor {
         var nextContinuation = 0
         var operations: [String] = []
         var messages: [String: [String]] = [:]
+        var nextPort = 5900
+        /// Clients dropped by a password change with `disconnectClients`.
+        var kicks: [String: Int] = [:]
     }
 
     let state = Mutex(State())
@@ -112,6 +119,8 @@ public final class FakeHypervisor: Hypervisor {
             domain.run = .running
             if let base = domain.base, let reason = s.brokenBases[base] { domain.run = .broken(reason) }
             domain.probes = 0
+            domain.port = s.nextPort
+            s.nextPort += 1
             s.domains[name] = domain
             return true
         }
@@ -147,6 +156,34 @@ public final class FakeHypervisor: Hypervisor {
             s.messages[name, default: []].append(text)
         }
     }
+
+    public func setConsolePassword(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
+                                   onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        try state.withLock { (s: inout State) throws(DeskpoolError) -> ConsoleEndpoint in
+            s.operations.append("console \(name)")
+            guard var domain = s.domains[name], domain.run == .running, let port = domain.port else {
+                throw DeskpoolError(.hypervisorFailed, "\(name) has no running SPICE display on \(host)")
+            }
+            domain.console = (ticket, validUntil)
+            s.domains[name] = domain
+            if disconnectClients { s.kicks[name, default: 0] += 1 }
+            return ConsoleEndpoint(port: port, tlsPort: nil)
+        }
+    }
+
+    public func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        try state.withLock { (s: inout State) throws(DeskpoolError) -> ConsoleEndpoint in
+            guard let domain = s.domains[name], domain.run == .running, let port = domain.port else {
+                throw DeskpoolError(.hypervisorFailed, "\(name) has no running SPICE display on \(host)")
+            }
+            return ConsoleEndpoint(port: port, tlsPort: nil)
+        }
+    }
+
+    /// The console password set on a desktop and until when it is valid.
+    public func consolePassword(of name: String) -> (ticket: ConsoleTicket, validUntil: Date)? { state.withLock { $0.domains[name]?.console } }
+    /// How many times a password change dropped the desktop's clients.
+    public func kicks(of name: String) -> Int { state.withLock { $0.kicks[name] ?? 0 } }
 
     public func observe() async throws(DeskpoolError) -> [ObservedDomain] {
         state.withLock { s in

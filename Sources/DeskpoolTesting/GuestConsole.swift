@@ -11,6 +11,7 @@ public enum GuestConsole {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Runs a program in the guest through the agent (guest-exec) and returns its standard
@@ -60,9 +61,12 @@ public enum GuestConsole {
     /// reading a letter tesseract mistakes for a digit (Z, l, O) as that digit.
     /// The exact name is checked through the guest agent as well.
     public static func waitForName(_ domain: Domain, _ name: String, deadline: Duration = .seconds(120)) async throws {
-        try await waitForOCR(domain, "the console to show the name '\(name)'", deadline: deadline) { screen in
-            namesShown(on: screen).contains { nearlyEqual($0, name) }
-        }
+        try await waitForOCR(domain, "the console to show the name '\(name)'", deadline: deadline) { shows(name: name, on: $0) }
+    }
+
+    /// Whether OCR text of a screen shows the guest's `DESKPOOL-GUEST name=NAME` line for `name`.
+    public static func shows(name: String, on screen: String) -> Bool {
+        namesShown(on: screen).contains { nearlyEqual($0, name) }
     }
 
     private static func waitForOCR(_ domain: Domain, _ what: String, deadline: Duration, until found: @escaping @Sendable (String) -> Bool) async throws {

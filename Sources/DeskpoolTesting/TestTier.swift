@@ -16,6 +16,10 @@ public enum TestTier: Sendable {
     case tinyGuest
     /// In-process PAM through pam_wrapper (`LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1`).
     case pamWrapper
+    /// A real guest plus remote-viewer under Xvfb (virt-viewer, xvfb, imagemagick, tesseract).
+    case viewer
+    /// `viewer`, with SPICE TLS on libvirtd (`scripts/spice-tls`, then a libvirtd restart).
+    case spiceTLS
 
     public static var isCI: Bool {
         ProcessInfo.processInfo.environment["CI"].map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
@@ -33,7 +37,7 @@ public enum TestTier: Sendable {
             // Only a process started with the preload can run these; scripts/test runs a
             // second pass for them, so they are not forced on in CI.
             return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
-        case .realLibvirt, .realPAM, .tinyGuest:
+        case .realLibvirt, .realPAM, .tinyGuest, .viewer, .spiceTLS:
             return Self.isCI || isAvailable
         }
     }
@@ -49,6 +53,10 @@ public enum TestTier: Sendable {
             return TestTier.realLibvirt.isAvailable && FileManager.default.fileExists(atPath: Self.tinyImagePath)
         case .pamWrapper:
             return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
+        case .viewer:
+            return TestTier.tinyGuest.isAvailable && VirtualDisplay.isAvailable && ScreenOCR.isAvailable
+        case .spiceTLS:
+            return TestTier.viewer.isAvailable && SpiceTLSRig.isActive
         }
     }
 
@@ -63,6 +71,10 @@ public enum TestTier: Sendable {
             "SKIPPED: needs libvirtd and the tiny guest image at \(Self.tinyImagePath); run `templates/tiny-linux/build-image \(Self.tinyImagePath)` (CI runs this tier)"
         case .pamWrapper:
             "runs in the pam_wrapper pass of scripts/test (needs LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1)"
+        case .viewer:
+            "SKIPPED: needs the tiny guest, remote-viewer, Xvfb, ImageMagick and tesseract; run scripts/setup-host as root (CI runs this tier)"
+        case .spiceTLS:
+            "SKIPPED: needs SPICE TLS on libvirtd: scripts/spice-tls DIR, then restart libvirtd (scripts/test does both on a fresh machine; CI runs this tier)"
         }
     }
 

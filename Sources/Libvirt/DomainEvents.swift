@@ -65,6 +65,15 @@ public struct GraphicsEvent: Sendable, Hashable {
         public let node: String
         /// The port or service.
         public let service: String
+
+        /// "ip:port" ("[ip]:port" for IPv6), or the socket path.
+        public var hostAndPort: String {
+            switch family {
+            case .ipv4: "\(node):\(service)"
+            case .ipv6: "[\(node)]:\(service)"
+            case .unix: node
+            }
+        }
     }
 
     public let domain: DomainIdentity

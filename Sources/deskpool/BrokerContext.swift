@@ -39,6 +39,29 @@ struct BrokerContext {
 
     var admin: Administration { Administration(store: store, hypervisors: hypervisors) }
 
+    /// The key that signs connect tokens for the SPICE gateway, created on first use in the
+    /// state directory (`console-token.key`, 0600) so the CLI and the running broker share it.
+    func tokenKey() throws(DeskpoolError) -> ConnectTokenKey {
+        try? FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        return try ConnectTokenKey.load(orCreateAt: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("console-token.key").path)
+    }
+
+    /// Issues console tickets and `.vv` files.
+    func consoles(logger: Logger = Logger(label: "deskpool.console")) throws -> ConsoleBroker {
+        var tls: [String: VirtViewerFile.TLS] = [:]
+        for host in configuration.hosts { if let spiceTLS = host.spiceTLS { tls[host.name] = try spiceTLS.load() } }
+        return ConsoleBroker(store: store, hypervisors: hypervisors, hosts: configuration.hosts, gateway: configuration.gateway,
+                             tokenKey: try tokenKey(), tls: tls, logger: logger)
+    }
+
+    /// Hands out and takes back desktops; `placement` picks a host for a reservation.
+    func sessions(consoles: ConsoleBroker, estimator: ReadyEstimator = ReadyEstimator(), placement: @escaping @Sendable (PoolSpec) async -> String?,
+                  onNewDesktop: @escaping @Sendable () -> Void = {}) -> SessionBroker {
+        SessionBroker(store: store, estimator: estimator, placement: placement, onNewDesktop: onNewDesktop,
+                      revokeConsole: { await consoles.revoke(desktop: $0) })
+    }
+
     /// A logger that writes to standard error at `DESKPOOL_LOG_LEVEL` (default info).
     static func bootstrapLogging() {
         let level = ProcessInfo.processInfo.environment["DESKPOOL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -6,7 +6,7 @@ struct Deskpool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deskpool",
         abstract: "A virtual desktop broker for Linux and KVM.",
-        subcommands: [DoctorCommand.self, ServeCommand.self, TemplateCommand.self, PoolCommand.self, DesktopsCommand.self, RequestCommand.self, LogoffCommand.self, AuditCommand.self]
+        subcommands: [DoctorCommand.self, ServeCommand.self, TemplateCommand.self, PoolCommand.self, DesktopsCommand.self, RequestCommand.self, ConsoleCommand.self, LogoffCommand.self, AuditCommand.self]
     )
 }
 

@@ -36,7 +36,7 @@ struct RequestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await BrokerContext.open(options)
-        let broker = SessionBroker(store: context.store, estimator: ReadyEstimator(), placement: { pool in
+        let broker = context.sessions(consoles: try context.consoles(), placement: { pool in
             // The running broker places its own desktops; here, the first allowed host with room.
             for hypervisor in context.hypervisors where pool.hosts.isEmpty || pool.hosts.contains(hypervisor.host) {
                 if (try? await hypervisor.capacity()) != nil { return hypervisor.host }
@@ -54,15 +54,41 @@ struct RequestCommand: AsyncParsableCommand {
 }
 
 struct LogoffCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logoff", abstract: "End the session on a desktop (floating: refresh; dedicated: keep).")
+    static let configuration = CommandConfiguration(commandName: "logoff", abstract: "End the session on a desktop with its pool's logoff action (floating: refresh; dedicated: keep, or refresh).")
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The desktop id.") var desktop: String
 
     func run() async throws {
-        let context = try await BrokerContext.open(options, connect: false)
-        let broker = SessionBroker(store: context.store, estimator: ReadyEstimator(), placement: { _ in nil })
+        let context = try await BrokerContext.open(options)
+        let broker = context.sessions(consoles: try context.consoles(), placement: { _ in nil })
         let d = try await broker.logoff(desktop: desktop, by: adminActor())
         print("\(d.name) \(d.state.rawValue)")
+    }
+}
+
+/// `deskpool console`: a fresh console ticket and the `.vv` file for a user's desktop (what
+/// the portal's Connect button will return).
+struct ConsoleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console", abstract: "Issue a console ticket for a user's desktop and write its .vv file.",
+        discussion: "The file holds a one-time password valid for the pool's console.ticketSeconds; remote-viewer deletes it after reading. Without --output it goes to standard output.")
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The desktop id.") var desktop: String
+    @Option(help: "The user who holds the desktop.") var user: String
+    @Option(help: "The client's IP address (picks the gateway address it can reach).") var client: String?
+    @Option(help: "Write the .vv file here (mode 0600) instead of standard output.") var output: String?
+
+    func run() async throws {
+        let context = try await BrokerContext.open(options)
+        let grant = try await context.consoles().open(desktop: desktop, for: user, clientAddress: client)
+        guard let output else {
+            print(grant.file.text, terminator: "")
+            return
+        }
+        guard FileManager.default.createFile(atPath: output, contents: Data(grant.file.text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(output)")
+        }
+        FileHandle.standardError.write(Data("\(grant.desktop.name): ticket valid until \(ISO8601DateFormatter().string(from: grant.expires))\n".utf8))
     }
 }
 

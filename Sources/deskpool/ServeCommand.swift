@@ -1,9 +1,11 @@
 import ArgumentParser
 import DeskpoolCore
+import DeskpoolGateway
 import Logging
 import ServiceLifecycle
 
-/// `deskpool serve`: runs the store, the reconciler and the event listeners until SIGTERM.
+/// `deskpool serve`: runs the reconciler, the session service and the SPICE gateway until
+/// SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -21,13 +23,28 @@ struct ServeCommand: AsyncParsableCommand {
             "store": "\(BrokerContext.storePath(context.configuration))",
             "hosts": "\(context.configuration.hosts.map { "\($0.name)=\($0.uri)" }.joined(separator: ","))",
         ])
-        let limits = Dictionary(context.configuration.hosts.map { ($0.name, $0.maxConcurrentOperations) }, uniquingKeysWith: { a, _ in a })
+        let configuration = context.configuration
+        let limits = Dictionary(configuration.hosts.map { ($0.name, $0.maxConcurrentOperations) }, uniquingKeysWith: { a, _ in a })
+        let estimator = ReadyEstimator()
         let reconciler = ReconcilerService(
             store: context.store, hypervisors: context.hypervisors,
-            options: .init(broker: context.configuration.broker, hostLimits: limits),
+            options: .init(broker: configuration.broker, hostLimits: limits), estimator: estimator,
             logger: Logger(label: "deskpool.reconciler"))
+        let consoles = try context.consoles()
+        let sessions = context.sessions(consoles: consoles, estimator: estimator, placement: { await reconciler.place($0) },
+                                        onNewDesktop: { reconciler.poke() })
+        let addresses = ClientAddressBook()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: reconciler),
+            .init(service: SessionService(store: context.store, hypervisors: context.hypervisors, sessions: sessions, addresses: addresses)),
+        ]
+        if configuration.gateway.enabled {
+            let directory = BrokerConsoleDirectory(store: context.store, hypervisors: context.hypervisors, hosts: configuration.hosts)
+            services.append(.init(service: SpiceGateway(configuration: configuration.gateway, key: try context.tokenKey(),
+                                                        directory: directory, addresses: addresses)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: reconciler)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

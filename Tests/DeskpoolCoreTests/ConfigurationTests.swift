@@ -56,6 +56,12 @@ struct ConfigurationTests {
         ("authentication:\n  pamService: \"de skpool\"\n", .invalidValue, 2, "pamService"),
         ("authentication:\n  maxConcurrentLogins: many\n", .invalidValue, 2, "maxConcurrentLogins"),
         ("authentication:\n\n  loginTimeoutSeconds: 0\n", .invalidValue, 3, "between 1 and 300"),
+        ("gateway:\n  listen: gw.example\n", .invalidValue, 2, "IP address"),
+        ("gateway:\n  maxTunnels: 0\n", .invalidValue, 2, "between 1 and"),
+        ("gateway:\n  publicAddresses:\n  - networks: [10.0.0.0/33]\n    proxy: http://gw:3128\n", .invalidValue, 3, "not a network"),
+        ("gateway:\n  publicAddresses:\n  - networks: [10.0.0.0/8]\n    proxy: \"http://gw:3128\\nx=y\"\n", .invalidValue, 4, "http://HOST:PORT"),
+        ("hosts:\n- consoleListen: 0.0.0.0\n", .invalidValue, 2, "consoleAddress"),
+        ("hosts:\n- spiceTLS:\n    caFile: ca.pem\n    hostSubject: CN=x\n", .invalidValue, 3, "absolute path"),
         ("hosts: [\n", .malformed, 2, "not valid YAML"),
         ("", .malformed, 1, "empty"),
     ])
@@ -67,6 +73,26 @@ struct ConfigurationTests {
         #expect(error?.line == line)
         #expect(error?.description.contains(mention) == true)
         #expect(error?.description.hasPrefix("deskpool.yaml:") == true)
+    }
+
+    @Test("the gateway's proxy address per client network")
+    func gatewayAddresses() throws {
+        let yaml = """
+            gateway:
+              listen: 0.0.0.0
+              port: 3128
+              publicAddresses:
+                - networks: [10.0.0.0/8, "fd00::/8"]
+                  proxy: http://gw.internal:3128
+                - networks: []
+                  proxy: http://gw.example.org:443
+            """
+        let gateway = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: yaml).gateway
+        #expect(gateway.proxy(forClient: "10.20.30.40") == "http://gw.internal:3128")
+        #expect(gateway.proxy(forClient: "fd12::1") == "http://gw.internal:3128")
+        #expect(gateway.proxy(forClient: "198.51.100.1") == "http://gw.example.org:443")
+        #expect(gateway.proxy(forClient: nil) == "http://gw.example.org:443")
+        #expect(GatewayConfiguration().proxy(forClient: "10.0.0.1") == "http://127.0.0.1:8081")
     }
 
     @Test("safe names", arguments: [

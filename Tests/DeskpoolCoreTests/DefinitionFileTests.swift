@@ -55,6 +55,14 @@ struct DefinitionFileTests {
         ("name: \"p q\"\ntemplate: t\n", .invalidValue, 1, "name"),
         ("name: p\ntemplate: t\nusers: [\"al ice\"]\n", .invalidValue, 3, "users"),
         ("template: t\n", .invalidValue, 1, "name is required"),
+        ("name: p\ntemplate: t\nconsole:\n  ticketSeconds: 301\n", .invalidValue, 4, "ticketSeconds must be between 1 and 300"),
+        ("name: p\ntemplate: t\nconsole:\n  takeover: steal\n", .invalidValue, 4, "disconnect or refuse"),
+        ("name: p\ntemplate: t\nconsole:\n  usbredirection: true\n", .unknownKey, 4, "usbredirection"),
+        ("name: p\ntemplate: t\nconsole:\n  secureAttentionKey: \"ctrl+alt+del\\nproxy=x\"\n", .invalidValue, 4, "keys joined by '+'"),
+        ("name: p\ntemplate: t\nconsole:\n  usbFilter: \"any\"\n", .invalidValue, 4, "usbFilter"),
+        ("name: p\ntemplate: t\nsession:\n  logoffAction: reboot\n", .invalidValue, 4, "refresh, shutdown or keep"),
+        ("name: p\ntemplate: t\nsession:\n  disconnectTimeoutSeconds: -1\n", .invalidValue, 4, "between 0 and"),
+        ("name: p\ntemplate: t\nsession:\n  logoffAction: keep\n", .invalidValue, 4, "floating pool"),
     ])
     func badPools(yaml: String, code: ConfigurationError.Code, line: Int, mention: String) {
         let error = #expect(throws: ConfigurationError.self) { _ = try YAMLConfigDecoder.decode(PoolSpec.self, yaml: yaml, file: "pool.yaml") }
@@ -80,6 +88,37 @@ struct DefinitionFileTests {
         #expect(error?.code == code)
         if let line { #expect(error?.line == line) }
         #expect(error?.description.contains(mention) == true, "\(error?.description ?? "")")
+    }
+
+    @Test("console and session policies: set values are taken, the rest keep their defaults")
+    func policies() throws {
+        let yaml = """
+            name: lab
+            template: win11
+            assignment: dedicated
+            console:
+              ticketSeconds: 60
+              takeover: refuse
+              usbRedirection: true
+              usbFilter: "0x08,-1,-1,-1,0|-1,-1,-1,-1,1"
+              microphone: false
+            session:
+              disconnectTimeoutSeconds: 3600
+              logoffAction: refresh
+              maxSessionSeconds: 28800
+            """
+        let pool = try YAMLConfigDecoder.decode(PoolSpec.self, yaml: yaml)
+        #expect(pool.console.ticketSeconds == 60)
+        #expect(pool.console.takeover == .refuse)
+        #expect(pool.console.forbiddenChannels == [.smartcard, .record])
+        #expect(pool.console.gateway)
+        #expect(pool.session.action(for: pool.assignment) == .refresh)
+        #expect(pool.session.maxSessionSeconds == 28800)
+        #expect(pool.session.unconnectedTimeoutSeconds == 600)
+        // Stored as JSON and read back whole.
+        let stored = try JSONDecoder().decode(PoolSpec.self, from: JSONEncoder().encode(pool))
+        #expect(stored == pool)
+        #expect(PoolSpec(name: "d", template: "t", assignment: .dedicated).session.action(for: .dedicated) == .keep)
     }
 
     @Test("naming patterns", arguments: [

@@ -19,7 +19,10 @@ struct BrokerQemuTests {
 
     /// A broker on a sandbox storage pool, with the tiny template published as version 1.
     /// Every domain named `words-` is removed afterwards, also after a failure.
-    static func withBroker(bootTimeout: Int = 600, domainType: String = HostFacts.acceleration().domainType, _ body: (BrokerHarness, LibvirtSandbox, LibvirtHypervisor, String) async throws -> Void) async throws {
+    static func withBroker(bootTimeout: Int = 600, domainType: String = HostFacts.acceleration().domainType, gateway: GatewayConfiguration? = nil,
+                           sessionOptions: SessionService.Options = .init(debounce: 2, tick: .milliseconds(100), reviewInterval: 0.5),
+                           tls: [String: VirtViewerFile.TLS] = [:],
+                           _ body: (BrokerHarness, LibvirtSandbox, LibvirtHypervisor, String) async throws -> Void) async throws {
         let words = GuestConsole.ocrFriendlyWords
         let prefix = "\(words.randomElement()!)-\(words.randomElement()!)-"
         try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
@@ -31,7 +34,8 @@ struct BrokerQemuTests {
             broker.backoffBaseSeconds = 600
             broker.sweepIntervalSeconds = 1
             let harness = BrokerHarness(store: try SQLiteStore.inMemory(), hypervisors: [hypervisor],
-                                        options: .init(broker: broker, hostLimits: ["local": 4], probeInterval: .milliseconds(500)))
+                                        options: .init(broker: broker, hostLimits: ["local": 4], probeInterval: .milliseconds(500)),
+                                        gateway: gateway, sessionOptions: sessionOptions, tls: tls)
             var template = try TemplateDefinition.load(directory: templateDirectory)
             template.bootTimeoutSeconds = bootTimeout
             try await harness.admin.applyTemplate(template, actor: "admin:test")

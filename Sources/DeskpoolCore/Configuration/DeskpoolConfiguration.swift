@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything in `etc/deskpool.yaml`. Every key is optional; a missing key takes the default
 /// documented next to it. Unknown keys are errors.
 public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
@@ -7,11 +9,12 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
     public var hosts: [HostConfiguration] = [HostConfiguration()]
     public var authentication = AuthenticationConfiguration()
     public var broker = BrokerConfiguration()
+    public var gateway = GatewayConfiguration()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateDirectory, hosts, authentication, broker
+        case stateDirectory, hosts, authentication, broker, gateway
     }
 
     public init(from decoder: any Decoder) throws {
@@ -35,6 +38,7 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
         }
         broker = try container.decodeIfPresent(BrokerConfiguration.self, forKey: .broker) ?? broker
         authentication = try container.decodeIfPresent(AuthenticationConfiguration.self, forKey: .authentication) ?? authentication
+        gateway = try container.decodeIfPresent(GatewayConfiguration.self, forKey: .gateway) ?? gateway
     }
 
     /// The file the broker reads when none is given, if it exists.
@@ -65,6 +69,15 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
     public var maxConcurrentOperations: Int = 4
     /// The address the desktops' SPICE displays listen on.
     public var consoleListen: String = "127.0.0.1"
+    /// The address clients (or the SPICE gateway) reach those displays at; default: the
+    /// listen address (which must then not be 0.0.0.0 or ::).
+    public var consoleAddress: String?
+
+    /// SPICE over TLS on this host (qemu.conf `spice_tls = 1`); nil: plain SPICE only.
+    public var spiceTLS: SpiceTLSConfiguration?
+
+    /// Where `.vv` files and the gateway connect to this host's consoles.
+    public var consoleReachableAddress: String { consoleAddress ?? consoleListen }
 
     public init(name: String = "local", uri: String = "qemu:///system") {
         self.name = name
@@ -85,7 +98,7 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, uri, acceleration, storagePool, storagePath, maxConcurrentOperations, consoleListen
+        case name, uri, acceleration, storagePool, storagePath, maxConcurrentOperations, consoleListen, consoleAddress, spiceTLS
     }
 
     public init(from decoder: any Decoder) throws {
@@ -103,6 +116,15 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
                 throw try container.superDecoder(forKey: .consoleListen).invalid("hosts.consoleListen must be an IP address")
             }
             consoleListen = listen
+        }
+        spiceTLS = try container.decodeIfPresent(SpiceTLSConfiguration.self, forKey: .spiceTLS)
+        if let address = try container.decodeIfPresent(String.self, forKey: .consoleAddress) {
+            guard !address.isEmpty, address.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) }) else {
+                throw try container.superDecoder(forKey: .consoleAddress).invalid("hosts.consoleAddress must be a host name or IP address")
+            }
+            consoleAddress = address
+        } else if consoleListen == "0.0.0.0" || consoleListen == "::" {
+            throw try container.superDecoder(forKey: .consoleListen).invalid("hosts.consoleListen is \(consoleListen): set hosts.consoleAddress to the address clients reach this host at")
         }
         if let uri = try container.decodeIfPresent(String.self, forKey: .uri) {
             guard uri.contains(":///") || uri.contains("://") else {
@@ -128,6 +150,42 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
             }
             storagePath = path
         }
+    }
+}
+
+/// A host's SPICE TLS, as clients must check it: the CA that signed the certificate in
+/// qemu.conf's `spice_tls_x509_cert_dir`, and that certificate's subject.
+public struct SpiceTLSConfiguration: Sendable, Hashable, Decodable {
+    /// The CA certificate (PEM) on the broker's machine, e.g. a copy of the host's ca-cert.pem.
+    public var caFile: String
+    /// The server certificate's subject as remote-viewer checks it, e.g. `C=DE,O=Example,CN=host1.example.org`.
+    public var hostSubject: String
+
+    public init(caFile: String, hostSubject: String) {
+        self.caFile = caFile
+        self.hostSubject = hostSubject
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case caFile, hostSubject }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self, in: "hosts.spiceTLS")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        caFile = try c.decode(String.self, forKey: .caFile)
+        guard caFile.hasPrefix("/") else { throw try c.superDecoder(forKey: .caFile).invalid("hosts.spiceTLS.caFile must be an absolute path") }
+        hostSubject = try c.decode(String.self, forKey: .hostSubject)
+        guard !hostSubject.isEmpty, hostSubject.allSatisfy({ !$0.isNewline && $0 != "\u{0}" }) else {
+            throw try c.superDecoder(forKey: .hostSubject).invalid("hosts.spiceTLS.hostSubject must be one line, such as C=DE,O=Example,CN=host1")
+        }
+    }
+
+    /// Reads the CA file: what a `.vv` file carries.
+    public func load() throws(DeskpoolError) -> VirtViewerFile.TLS {
+        guard let data = FileManager.default.contents(atPath: caFile), let pem = String(data: data, encoding: .utf8),
+              pem.contains("-----BEGIN CERTIFICATE-----") else {
+            throw DeskpoolError(.invalidInput, "hosts.spiceTLS.caFile \(caFile) is not a readable PEM certificate")
+        }
+        return VirtViewerFile.TLS(caPEM: pem, hostSubject: hostSubject)
     }
 }
 

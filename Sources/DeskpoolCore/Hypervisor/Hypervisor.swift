@@ -1,3 +1,5 @@
+public import Foundation
+
 /// One hypervisor host as the broker sees it: linked-clone desktops with Deskpool metadata,
 /// base volumes, and events. Implemented over libvirt (`LibvirtHypervisor`, for qemu:///system
 /// and the test driver) and in memory (`FakeHypervisor`, for fast tests). All of them pass
@@ -29,6 +31,13 @@ public protocol Hypervisor: Sendable {
     func probe(named name: String) async throws(DeskpoolError) -> GuestProbe
     /// Stops (hard) and undefines the domain and deletes `volume`; parts already gone are fine.
     func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError)
+    /// Sets a new console password on the desktop's SPICE display, valid until `validUntil`
+    /// (a live device update); with `disconnectClients`, clients connected now are dropped.
+    /// Returns where the display listens.
+    func setConsolePassword(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
+                            onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
+    /// Where the desktop's SPICE display listens now.
+    func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
     /// Shows a line of text on the desktop's console (through the guest agent).
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError)
 
@@ -91,13 +100,23 @@ public struct HostCapacity: Sendable, Hashable {
     }
 }
 
+/// One step of a console channel's connection.
+public enum ConsolePhase: String, Sendable, Hashable {
+    /// The TCP connection was accepted.
+    case connect
+    /// The client presented a valid ticket; the channel is up.
+    case initialize
+    case disconnect
+}
+
 public struct HypervisorEvent: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         case started
         case stopped(String)
         case broken(String)
-        case consoleConnected
-        case consoleDisconnected
+        /// A console (SPICE channel) connection changed; `client` is the connection's remote
+        /// end, "ip:port".
+        case console(ConsolePhase, client: String)
         case agentConnected
     }
     public var host: String

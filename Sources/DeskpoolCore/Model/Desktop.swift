@@ -57,13 +57,22 @@ public struct Desktop: Sendable, Hashable, Codable, Identifiable {
     public var incarnation: Int
     /// The pool's configuration generation the desktop was built with.
     public var generation: Int
+    /// The user's current session on the desktop: connect tokens name it, so they stop
+    /// working when the session ends. Set when the desktop is handed to a user.
+    public var sessionID: String?
+    /// When the desktop was handed to its user (the longest-session limit counts from here).
+    public var sessionStartedAt: Date?
+    /// The console client's address ("ip:port") while connected, as seen by the gateway or
+    /// the hypervisor.
+    public var client: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String = UUID().uuidString.lowercased(), name: String, pool: String, host: String, template: String,
         version: Int, state: DesktopState = .provisioning, reason: String? = nil, user: String? = nil,
-        incarnation: Int = 1, generation: Int = 1, createdAt: Date, updatedAt: Date? = nil
+        incarnation: Int = 1, generation: Int = 1, sessionID: String? = nil, sessionStartedAt: Date? = nil,
+        client: String? = nil, createdAt: Date, updatedAt: Date? = nil
     ) {
         self.id = id
         self.name = name
@@ -76,8 +85,25 @@ public struct Desktop: Sendable, Hashable, Codable, Identifiable {
         self.user = user
         self.incarnation = incarnation
         self.generation = generation
+        self.sessionID = sessionID
+        self.sessionStartedAt = sessionStartedAt
+        self.client = client
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
+    }
+
+    /// Starts a new session for the desktop's user.
+    public mutating func beginSession(at date: Date) {
+        sessionID = UUID().uuidString.lowercased()
+        sessionStartedAt = date
+        client = nil
+    }
+
+    /// Forgets the session (logoff, release, refresh).
+    public mutating func endSession() {
+        sessionID = nil
+        sessionStartedAt = nil
+        client = nil
     }
 
     /// The disk volume of this incarnation. Every volume Deskpool creates for a desktop starts

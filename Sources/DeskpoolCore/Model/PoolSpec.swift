@@ -39,12 +39,17 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     public var maxPerUser = 1
     /// Hosts (names from `etc/deskpool.yaml`) the pool may use; empty means all.
     public var hosts: [String] = []
+    /// Console tickets, takeover, gateway and what the `.vv` file allows.
+    public var console = ConsolePolicy()
+    /// Disconnect timeout, logoff action, session limits.
+    public var session = SessionPolicy()
     /// Bumped by the store each time the spec changes.
     public var generation = 1
 
     public init(name: String, template: String, version: VersionChoice = .latest, assignment: Assignment = .floating,
                 min: Int = 0, max: Int = 10, spare: Int = 1, naming: NamePattern? = nil, users: [String] = [],
-                groups: [String] = [], maxPerUser: Int = 1, hosts: [String] = [], generation: Int = 1) {
+                groups: [String] = [], maxPerUser: Int = 1, hosts: [String] = [], console: ConsolePolicy = ConsolePolicy(),
+                session: SessionPolicy = SessionPolicy(), generation: Int = 1) {
         self.name = name
         self.template = template
         self.version = version
@@ -57,6 +62,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         self.groups = groups
         self.maxPerUser = maxPerUser
         self.hosts = hosts
+        self.console = console
+        self.session = session
         self.generation = generation
     }
 
@@ -76,6 +83,12 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         guard min <= max else { throw DeskpoolError(.invalidInput, "min (\(min)) must not exceed max (\(max))", field: "min") }
         guard spare <= max else { throw DeskpoolError(.invalidInput, "spare (\(spare)) must not exceed max (\(max))", field: "spare") }
         guard maxPerUser >= 1 else { throw DeskpoolError(.invalidInput, "must be at least 1", field: "maxPerUser") }
+        if session.logoffAction == .shutdown {
+            throw DeskpoolError(.invalidInput, "logoffAction shutdown is not supported yet; use refresh or keep", field: "session")
+        }
+        if assignment == .floating, let action = session.logoffAction, action != .refresh {
+            throw DeskpoolError(.invalidInput, "a floating pool's desktops are refreshed at logoff; \(action.rawValue) is for dedicated pools", field: "session")
+        }
         for (field, names) in [("users", users), ("groups", groups), ("hosts", hosts)] {
             if let bad = names.first(where: { !DeskpoolConfiguration.isSafeName($0) }) {
                 throw DeskpoolError(.invalidInput, "'\(bad)' is not a valid name", field: field)
@@ -88,7 +101,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
 
 extension PoolSpec {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, generation
+        case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, console, session, generation
     }
 
     public init(from decoder: any Decoder) throws {
@@ -117,6 +130,8 @@ extension PoolSpec {
         users = try c.decodeIfPresent([String].self, forKey: .users) ?? []
         groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? []
         hosts = try c.decodeIfPresent([String].self, forKey: .hosts) ?? []
+        console = try c.decodeIfPresent(ConsolePolicy.self, forKey: .console) ?? ConsolePolicy()
+        session = try c.decodeIfPresent(SessionPolicy.self, forKey: .session) ?? SessionPolicy()
         generation = try c.decodeIfPresent(Int.self, forKey: .generation) ?? 1
         do {
             try validate()
@@ -148,6 +163,8 @@ extension PoolSpec {
         try c.encode(groups, forKey: .groups)
         try c.encode(maxPerUser, forKey: .maxPerUser)
         try c.encode(hosts, forKey: .hosts)
+        try c.encode(console, forKey: .console)
+        try c.encode(session, forKey: .session)
         try c.encode(generation, forKey: .generation)
     }
 }

@@ -96,9 +96,13 @@ extension ReconcilerService {
                 estimator.record(pool: d.pool, seconds: now().timeIntervalSince(began))
                 memory.withLock { $0.health[d.pool, default: PoolHealth()].failures = 0; $0.health[d.pool]?.retryAt = nil }
                 logger.info("desktop ready", metadata: ["desktop": "\(d.name)", "pool": "\(d.pool)", "host": "\(d.host)"])
+                let readyAt = now()
                 return try await store.transition(d.id, from: [.starting], actor: Self.actor) { record in
                     record.state = record.user == nil ? .ready : .assigned
                     record.reason = nil
+                    // A user's reservation: their session counts from now. (A dedicated desktop
+                    // refreshed at logoff has no session until its user opens it again.)
+                    if record.sessionID != nil { record.sessionStartedAt = readyAt }
                 }
             case .broken(let reason):
                 throw DeskpoolError(.hypervisorFailed, "guest failed: \(reason)")
@@ -120,6 +124,7 @@ extension ReconcilerService {
             record.generation = pool?.generation ?? record.generation
             record.state = .provisioning
             record.reason = nil
+            record.endSession()
             if pool?.assignment != .dedicated { record.user = nil }
         }
     }
@@ -143,7 +148,10 @@ extension ReconcilerService {
         _ = try? await store.transition(d.id, from: [d.state], actor: Self.actor) { record in
             record.state = .failed
             record.reason = reason
-            if undelivered { record.user = nil }  // a reservation that never became a desktop is released
+            if undelivered {  // a reservation that never became a desktop is released
+                record.user = nil
+                record.endSession()
+            }
         }
         return nil
     }

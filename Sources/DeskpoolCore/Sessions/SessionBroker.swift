@@ -28,17 +28,22 @@ public struct SessionBroker: Sendable {
     let placement: @Sendable (PoolSpec) async -> String?
     let estimator: ReadyEstimator
     let onNewDesktop: @Sendable () -> Void
+    let revokeConsole: @Sendable (Desktop) async -> Void
     let now: @Sendable () -> Date
 
     /// - Parameters:
     ///   - placement: the host for a desktop the broker reserves for a user (nil: none has room).
     ///   - onNewDesktop: called after a desktop is reserved, to wake the reconciler.
+    ///   - revokeConsole: called when a session ends on a desktop that stays as it is, to drop
+    ///     its console client and void its ticket (`ConsoleBroker.revoke`).
     public init(store: any Store, estimator: ReadyEstimator, placement: @escaping @Sendable (PoolSpec) async -> String?,
-                onNewDesktop: @escaping @Sendable () -> Void = {}, now: @escaping @Sendable () -> Date = { Date() }) {
+                onNewDesktop: @escaping @Sendable () -> Void = {}, revokeConsole: @escaping @Sendable (Desktop) async -> Void = { _ in },
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.estimator = estimator
         self.placement = placement
         self.onNewDesktop = onNewDesktop
+        self.revokeConsole = revokeConsole
         self.now = now
     }
 
@@ -89,8 +94,9 @@ public struct SessionBroker: Sendable {
         }
         // Concurrent requests pick among the lowest free names at random, so they rarely collide.
         let name = pool.naming.freeNames(8, excluding: taken).randomElement()!
-        let desktop = Desktop(name: name, pool: pool.name, host: host, template: pool.template, version: version.number,
+        var desktop = Desktop(name: name, pool: pool.name, host: host, template: pool.template, version: version.number,
                               user: user, generation: pool.generation, createdAt: now())
+        desktop.beginSession(at: now())  // the session's start moves to when the desktop is ready
         do {
             guard try await store.insertDesktop(desktop, actor: user, limit: pool.max) else { return .full }
         } catch where error.code == .alreadyExists {
@@ -100,19 +106,34 @@ public struct SessionBroker: Sendable {
         return .reserved(.preparing(desktop, estimateSeconds: estimator.estimate(pool: pool.name)))
     }
 
-    /// Ends the user's session on a desktop: floating desktops are refreshed from the pool's
-    /// current version, dedicated ones stay assigned to their user.
+    /// Ends the user's session on a desktop with its pool's logoff action: refresh (a floating
+    /// desktop goes back to the pool, a dedicated one to its user, cloned afresh) or keep (a
+    /// dedicated desktop stays its user's as it is; its console is revoked).
     @discardableResult
-    public func logoff(desktop id: String, by actor: String) async throws(DeskpoolError) -> Desktop {
+    public func logoff(desktop id: String, by actor: String, reason: String? = nil) async throws(DeskpoolError) -> Desktop {
         guard let desktop = try await store.desktop(id: id) else { throw DeskpoolError(.notFound, "no desktop \(id)", field: "desktop") }
         guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
         let sessionStates: Set<DesktopState> = [.assigned, .connected, .disconnected]
+        let floating = pool.assignment == .floating
         let changed: Desktop?
-        if pool.assignment == .dedicated {
-            changed = try await store.transition(id, from: sessionStates, actor: actor) { $0.state = .assigned }
-        } else {
-            changed = try await store.transition(id, from: sessionStates, actor: actor) { $0.state = .refreshing; $0.user = nil }
-            onNewDesktop()
+        switch pool.session.action(for: pool.assignment) {
+        case .refresh:
+            changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
+                d.state = .refreshing
+                d.reason = reason
+                d.endSession()
+                if floating { d.user = nil }
+            }
+            if changed != nil { onNewDesktop() }
+        case .shutdown:
+            throw DeskpoolError(.invalidInput, "logoffAction shutdown is not supported yet", field: "session")
+        case .keep:
+            changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
+                d.state = .assigned
+                d.reason = reason
+                d.endSession()
+            }
+            if let changed { await revokeConsole(changed) }
         }
         guard let changed else { throw DeskpoolError(.conflict, "desktop \(desktop.name) is \(desktop.state.rawValue), not in a session", field: "desktop") }
         return changed

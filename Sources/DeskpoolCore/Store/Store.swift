@@ -33,6 +33,8 @@ public protocol Store: Sendable {
     /// `.alreadyExists`.
     func insertDesktop(_ desktop: Desktop, actor: String, limit: Int?) async throws(DeskpoolError) -> Bool
     func desktop(id: String) async throws(DeskpoolError) -> Desktop?
+    /// The desktop with this (domain) name.
+    func desktop(named name: String) async throws(DeskpoolError) -> Desktop?
     /// Desktops of one pool, or of all pools, ordered by name.
     func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop]
     /// Applies `change` if the desktop is in one of `from`; returns the new record, or nil if

@@ -1,0 +1,107 @@
+public import Foundation
+public import Logging
+
+/// Opens a desktop's console for the user who holds it: mints a fresh one-time ticket, sets it
+/// live on the desktop's SPICE display (dropping an earlier client, or refusing, as the pool's
+/// console policy says) and returns the `.vv` file that carries it, pointing either at the
+/// SPICE gateway (with a signed connect token as its host) or straight at the hypervisor.
+public struct ConsoleBroker: Sendable {
+    /// What a console request returns.
+    public struct Grant: Sendable {
+        public var desktop: Desktop
+        public var file: VirtViewerFile
+        /// When the ticket stops opening the console.
+        public var expires: Date
+        public var viaGateway: Bool
+    }
+
+    let store: any Store
+    let hypervisors: [String: any Hypervisor]
+    let hosts: [String: HostConfiguration]
+    /// nil: no gateway runs; files point straight at the hypervisors.
+    let gateway: GatewayConfiguration?
+    let tokenKey: ConnectTokenKey
+    /// SPICE TLS per host (CA and certificate subject), for hosts that have it.
+    let tls: [String: VirtViewerFile.TLS]
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: any Store, hypervisors: [any Hypervisor], hosts: [HostConfiguration], gateway: GatewayConfiguration?,
+                tokenKey: ConnectTokenKey, tls: [String: VirtViewerFile.TLS] = [:],
+                logger: Logger = Logger(label: "deskpool.console"), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        self.hosts = Dictionary(hosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.gateway = gateway?.enabled == true ? gateway : nil
+        self.tokenKey = tokenKey
+        self.tls = tls
+        self.logger = logger
+        self.now = now
+    }
+
+    /// A fresh console for `user`'s desktop. `clientAddress` (the requester's IP) picks the
+    /// gateway address the client can reach.
+    public func open(desktop id: String, for user: String, clientAddress: String? = nil) async throws(DeskpoolError) -> Grant {
+        guard var desktop = try await store.desktop(id: id), desktop.user == user else {
+            // Someone else's desktop looks the same as a missing one: ids are not disclosed.
+            throw DeskpoolError(.notFound, "you hold no desktop \(id)", field: "desktop")
+        }
+        guard desktop.state.isInSession else {
+            throw DeskpoolError(.conflict, "desktop \(desktop.name) is \(desktop.state.rawValue), not ready for a console yet", field: "desktop")
+        }
+        guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
+        let policy = pool.console
+        if policy.takeover == .refuse, desktop.state == .connected {
+            throw DeskpoolError(.conflict, "someone is connected to desktop \(desktop.name); pool \(pool.name) does not allow taking a console over", field: "desktop")
+        }
+        if desktop.sessionID == nil {
+            // A dedicated desktop kept at the last logoff: this request starts a new session.
+            let start = now()
+            guard let started = try await store.transition(desktop.id, from: [desktop.state], actor: user, change: { $0.beginSession(at: start) }) else {
+                throw DeskpoolError(.conflict, "desktop \(desktop.name) changed while opening its console; try again", field: "desktop")
+            }
+            desktop = started
+        }
+        guard let hypervisor = hypervisors[desktop.host], let host = hosts[desktop.host] else {
+            throw DeskpoolError(.notFound, "host \(desktop.host) is not configured", field: "host")
+        }
+        let ticket = ConsoleTicket.mint()
+        let expires = now().addingTimeInterval(TimeInterval(policy.ticketSeconds))
+        let endpoint = try await hypervisor.setConsolePassword(ticket, validUntil: expires, disconnectClients: policy.takeover == .disconnect,
+                                                               onDesktop: desktop.name)
+        let viaGateway = gateway != nil && policy.gateway
+        let file = try self.file(for: desktop, pool: pool, host: host, endpoint: endpoint, ticket: ticket, clientAddress: clientAddress, viaGateway: viaGateway)
+        try await store.audit(AuditEntry(at: now(), actor: user, action: "console.open", subject: "desktop/\(desktop.name)",
+                                         detail: "ticket valid \(policy.ticketSeconds) s, \(viaGateway ? "through the gateway" : "direct")"))
+        logger.info("console ticket issued", metadata: ["desktop": "\(desktop.name)", "user": "\(user)", "gateway": "\(viaGateway)"])
+        return Grant(desktop: desktop, file: file, expires: expires, viaGateway: viaGateway)
+    }
+
+    private func file(for desktop: Desktop, pool: PoolSpec, host: HostConfiguration, endpoint: ConsoleEndpoint, ticket: ConsoleTicket,
+                      clientAddress: String?, viaGateway: Bool) throws(DeskpoolError) -> VirtViewerFile {
+        let tls = endpoint.tlsPort == nil ? nil : self.tls[host.name]
+        guard endpoint.port != nil || tls != nil else {
+            throw DeskpoolError(.hypervisorFailed, "desktop \(desktop.name) has only a TLS console and host \(host.name) has no SPICE TLS settings")
+        }
+        var target = host.consoleReachableAddress
+        var proxy: String?
+        if viaGateway, let gateway, let session = desktop.sessionID {
+            let token = ConnectToken(desktop: desktop.id, session: session, expires: now().addingTimeInterval(TimeInterval(gateway.tokenSeconds)))
+            target = token.signed(with: tokenKey)
+            proxy = gateway.proxy(forClient: clientAddress)
+        }
+        return VirtViewerFile(host: target, port: endpoint.port, tlsPort: endpoint.tlsPort, password: ticket, desktop: desktop.name,
+                              pool: pool.name, policy: pool.console, proxy: proxy, tls: tls)
+    }
+
+    /// Makes the desktop's console unusable (a random ticket that has already expired) and
+    /// drops connected clients: at logoff, when the desktop stays as it is.
+    public func revoke(desktop: Desktop) async {
+        guard let hypervisor = hypervisors[desktop.host] else { return }
+        do {
+            _ = try await hypervisor.setConsolePassword(.mint(), validUntil: now(), disconnectClients: true, onDesktop: desktop.name)
+        } catch {
+            logger.warning("cannot revoke the console", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,156 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import AsyncAlgorithms
+
+/// Follows sessions: console events (through `ConsoleTracker`) make desktops connected and
+/// disconnected and record refused tickets as security events; a periodic review (through
+/// `SessionSupervisor`) applies each pool's session policy: disconnect timeout, unconnected
+/// timeout, longest session with a warning.
+public final class SessionService: Service, Sendable {
+    public struct Options: Sendable {
+        /// Wait after a session's last channel closed before it counts as disconnected.
+        public var debounce: TimeInterval
+        /// How often debounces are checked.
+        public var tick: Duration
+        /// How often session policies are reviewed.
+        public var reviewInterval: TimeInterval
+
+        public init(debounce: TimeInterval = 2, tick: Duration = .milliseconds(250), reviewInterval: TimeInterval = 5) {
+            self.debounce = debounce
+            self.tick = tick
+            self.reviewInterval = reviewInterval
+        }
+    }
+
+    static let actor = "broker"
+
+    let store: any Store
+    let hypervisors: [any Hypervisor]
+    let sessions: SessionBroker
+    let addresses: ClientAddressBook
+    let options: Options
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, addresses: ClientAddressBook,
+                options: Options = Options(), logger: Logger = Logger(label: "deskpool.sessions"), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.hypervisors = hypervisors
+        self.sessions = sessions
+        self.addresses = addresses
+        self.options = options
+        self.logger = logger
+        self.now = now
+    }
+
+    /// What the loop reacts to.
+    private enum Input: Sendable {
+        /// A console event, with the real client resolved when it arrived (the gateway
+        /// forgets a tunnel once it closes).
+        case console(HypervisorEvent, phase: ConsolePhase, channel: String, client: String)
+        case tick
+    }
+
+    public func run() async throws {
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        await withDiscardingTaskGroup { group in
+            for hypervisor in hypervisors {
+                group.addTask { [addresses] in
+                    for await event in await hypervisor.events().cancelOnGracefulShutdown() {
+                        guard case .console(let phase, let channel) = event.kind else { continue }
+                        continuation.yield(.console(event, phase: phase, channel: channel, client: addresses.client(behind: channel)))
+                    }
+                }
+            }
+            group.addTask { [options] in
+                for await _ in AsyncTimerSequence(interval: options.tick, clock: .continuous).cancelOnGracefulShutdown() {
+                    continuation.yield(.tick)
+                }
+                continuation.finish()
+            }
+            // One loop owns the tracker: no lock, events handled in order.
+            var tracker = ConsoleTracker(debounce: options.debounce)
+            var warned: Set<String> = []
+            var lastReview = Date.distantPast
+            for await input in inputs.cancelOnGracefulShutdown() {
+                switch input {
+                case .console(let event, let phase, let channel, let client):
+                    let key = ConsoleTracker.Key(host: event.host, domain: event.domain)
+                    for action in tracker.handle(phase, on: key, channel: channel, client: client, at: now()) { await perform(action) }
+                case .tick:
+                    for action in tracker.tick(at: now()) { await perform(action) }
+                    if now().timeIntervalSince(lastReview) >= options.reviewInterval {
+                        lastReview = now()
+                        await review(warned: &warned)
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func perform(_ action: ConsoleTracker.Action) async {
+        do {
+            switch action {
+            case .connected(let key, let client):
+                guard let desktop = try await desktop(key) else { return }
+                if try await store.transition(desktop.id, from: [.assigned, .disconnected], actor: Self.actor, change: {
+                    $0.state = .connected
+                    $0.client = client
+                }) != nil {
+                    logger.info("console connected", metadata: ["desktop": "\(key.domain)", "user": "\(desktop.user ?? "")", "client": "\(client)"])
+                }
+            case .disconnected(let key):
+                guard let desktop = try await desktop(key) else { return }
+                if try await store.transition(desktop.id, from: [.connected], actor: Self.actor, change: { $0.state = .disconnected }) != nil {
+                    logger.info("console disconnected", metadata: ["desktop": "\(key.domain)", "user": "\(desktop.user ?? "")"])
+                }
+            case .failedTicket(let key, let client):
+                logger.warning("console connection refused: wrong, expired or replaced ticket",
+                               metadata: ["desktop": "\(key.domain)", "host": "\(key.host)", "client": "\(client)"])
+                try await store.audit(AuditEntry(at: now(), actor: "client:\(client)", action: "console.refused", subject: "desktop/\(key.domain)",
+                                                 result: "refused", detail: "a console channel presented a wrong, expired or replaced ticket"))
+            }
+        } catch {
+            logger.error("cannot record a console event", metadata: ["action": "\(action)", "error": "\(error)"])
+        }
+    }
+
+    private func desktop(_ key: ConsoleTracker.Key) async throws(DeskpoolError) -> Desktop? {
+        guard let desktop = try await store.desktop(named: key.domain), desktop.host == key.host else { return nil }
+        return desktop
+    }
+
+    /// Applies the pools' session policies once.
+    func review(warned: inout Set<String>) async {
+        do {
+            let pools = Dictionary(try await store.pools().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let desktops = try await store.desktops(pool: nil)
+            let live = Set(desktops.compactMap(\.sessionID))
+            warned.formIntersection(live)
+            for action in SessionSupervisor().review(desktops, pools: pools, warned: warned, now: now()) {
+                switch action {
+                case .logoff(let desktop, let reason):
+                    do {
+                        try await sessions.logoff(desktop: desktop.id, by: Self.actor, reason: reason)
+                        logger.info("session ended by policy", metadata: ["desktop": "\(desktop.name)", "user": "\(desktop.user ?? "")", "reason": "\(reason)"])
+                    } catch {
+                        logger.warning("cannot end a session", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+                    }
+                case .warn(let desktop, let message):
+                    if let session = desktop.sessionID { warned.insert(session) }
+                    guard let hypervisor = hypervisors.first(where: { $0.host == desktop.host }) else { continue }
+                    do {
+                        try await hypervisor.showMessage(message, onDesktop: desktop.name)
+                        try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "session.warn", subject: "desktop/\(desktop.name)", detail: message))
+                    } catch {
+                        logger.warning("cannot warn a user", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+                    }
+                }
+            }
+        } catch {
+            logger.error("cannot review sessions", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import DeskpoolCore
+import DeskpoolStore
+import DeskpoolTesting
+import Foundation
+import Testing
+
+/// Console tickets, `.vv` files, the gateway's directory and session tracking on the fake
+/// hypervisor and a real SQLite store. The same flows run on qemu:///system with
+/// remote-viewer in `ConsoleQemuTests`.
+@Suite("Consoles and sessions on a fake hypervisor")
+struct ConsoleBrokerTests {
+    static let template = TemplateDefinition(name: "tiny", vcpus: 1, memoryMiB: 256, bootTimeoutSeconds: 5, domainXML: "<domain/>")
+
+    static func harness(_ fake: FakeHypervisor, gateway: GatewayConfiguration? = nil) async throws -> BrokerHarness {
+        let harness = BrokerHarness(store: try SQLiteStore.inMemory(), hypervisors: [fake],
+                                    options: .init(probeInterval: .milliseconds(5)), gateway: gateway)
+        try await harness.admin.applyTemplate(template, actor: "admin:test")
+        _ = try await harness.admin.publishVersion(template: "tiny", from: .file("/images/tiny.qcow2"), note: "first", actor: "admin:test")
+        return harness
+    }
+
+    static func pool(_ assignment: PoolSpec.Assignment = .floating, configure: (inout PoolSpec) -> Void = { _ in }) -> PoolSpec {
+        var pool = PoolSpec(name: "eng", template: "tiny", assignment: assignment, max: 4, spare: 1, naming: NamePattern("eng-{n:03}"), users: ["alice", "bob"])
+        configure(&pool)
+        return pool
+    }
+
+    /// Runs the broker, waits for a ready desktop and assigns it to alice.
+    static func withAssigned<T: Sendable>(_ h: BrokerHarness, _ body: @Sendable (Desktop) async throws -> T) async throws -> T {
+        try await h.running {
+            try await h.wait(for: "a ready desktop", timeout: .seconds(10)) { try await !h.desktops("eng", in: [.ready]).isEmpty }
+            guard case .assigned(let desktop) = try await h.broker.request(.init(user: "alice"), pool: "eng") else {
+                throw TimeoutError(what: "an assigned desktop", duration: .zero)
+            }
+            return try await body(desktop)
+        }
+    }
+
+    static func value(_ key: String, in file: VirtViewerFile) -> String? { file.entries.first { $0.key == key }?.value }
+
+    @Test("a console request sets a fresh ticket valid for the pool's ticket time and returns a direct .vv")
+    func ticketAndFile() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool { $0.console.ticketSeconds = 45 }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            let before = Date()
+            let grant = try await h.consoles.open(desktop: desktop.id, for: "alice")
+            let set = try #require(fake.consolePassword(of: desktop.name))
+            #expect(Self.value("password", in: grant.file) == set.ticket.secret)
+            #expect(abs(set.validUntil.timeIntervalSince(before) - 45) < 2)
+            #expect(Self.value("host", in: grant.file) == "127.0.0.1")
+            #expect(Self.value("port", in: grant.file).flatMap(Int.init).map { $0 >= 5900 } == true)
+            #expect(Self.value("proxy", in: grant.file) == nil)
+            #expect(Self.value("title", in: grant.file) == "\(desktop.name) (eng) - Deskpool")
+            // A second request mints another ticket and (takeover: disconnect) drops the first client.
+            let second = try await h.consoles.open(desktop: desktop.id, for: "alice")
+            #expect(Self.value("password", in: second.file) != Self.value("password", in: grant.file))
+            #expect(fake.kicks(of: desktop.name) == 2)
+            // The ticket never reaches the audit log.
+            let audit = try await h.store.auditLog(subject: "desktop/\(desktop.name)", limit: 50)
+            #expect(audit.contains { $0.action == "console.open" })
+            #expect(!audit.contains { "\($0)".contains(set.ticket.secret) })
+        }
+    }
+
+    @Test("another user's desktop, or a desktop not in a session, gives no console")
+    func authorization() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool { $0.spare = 2 }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            await #expect(throws: DeskpoolError.self) { _ = try await h.consoles.open(desktop: desktop.id, for: "bob") }
+            let ready = try #require(try await h.desktops("eng", in: [.ready]).first)
+            let error = await #expect(throws: DeskpoolError.self) { _ = try await h.consoles.open(desktop: ready.id, for: "alice") }
+            #expect(error?.code == .notFound)
+            #expect(fake.consolePassword(of: ready.name) == nil)
+        }
+    }
+
+    @Test("takeover refuse: a second request while connected is refused and the first client keeps its console")
+    func takeoverRefused() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool { $0.console.takeover = .refuse }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            let first = try await h.consoles.open(desktop: desktop.id, for: "alice")
+            #expect(fake.kicks(of: desktop.name) == 0)
+            fake.emit(desktop.name, .console(.connect, client: "10.1.1.1:40000"))
+            fake.emit(desktop.name, .console(.initialize, client: "10.1.1.1:40000"))
+            try await h.wait(for: "connected", timeout: .seconds(5)) { try await h.store.desktop(id: desktop.id)?.state == .connected }
+            let error = await #expect(throws: DeskpoolError.self) { _ = try await h.consoles.open(desktop: desktop.id, for: "alice") }
+            #expect(error?.code == .conflict)
+            #expect(fake.consolePassword(of: desktop.name)?.ticket.secret == Self.value("password", in: first.file))
+        }
+    }
+
+    @Test("through the gateway: the .vv's host is a signed token for this desktop and session, the directory routes it until logoff")
+    func gatewayToken() async throws {
+        let fake = FakeHypervisor(host: "a")
+        var gateway = GatewayConfiguration()
+        gateway.publicAddresses = [.init(networks: [try #require(IPNetwork("192.168.0.0/16"))], proxy: "http://gw.lan:3128")]
+        let h = try await Self.harness(fake, gateway: gateway)
+        try await h.admin.applyPool(Self.pool { $0.console.usbRedirection = true }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            let lan = try await h.consoles.open(desktop: desktop.id, for: "alice", clientAddress: "192.168.7.9")
+            #expect(Self.value("proxy", in: lan.file) == "http://gw.lan:3128")
+            let other = try await h.consoles.open(desktop: desktop.id, for: "alice", clientAddress: "10.9.9.9")
+            #expect(Self.value("proxy", in: other.file) == "http://127.0.0.1:8081")
+            let text = try #require(Self.value("host", in: other.file))
+            let token = try ConnectToken.verify(text, key: h.tokenKey, now: Date())
+            let current = try #require(try await h.store.desktop(id: desktop.id))
+            #expect(token.desktop == desktop.id && token.session == current.sessionID)
+            let route = try await h.directory.route(for: token)
+            #expect(route.address == "127.0.0.1")
+            #expect(route.ports == [try #require(Self.value("port", in: other.file).flatMap(Int.init))])
+            #expect(route.forbiddenChannels == [.smartcard])
+            try await h.broker.logoff(desktop: desktop.id, by: "alice")
+            await #expect(throws: DeskpoolError.self) { _ = try await h.directory.route(for: token) }
+        }
+    }
+
+    @Test("console events: connected with the real client behind the gateway, disconnected after the debounce, refused tickets audited")
+    func tracking() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool { $0.session.disconnectTimeoutSeconds = 0 }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            try await Task.sleep(for: .milliseconds(200))  // the session service subscribes
+            h.addresses.record(gatewaySocket: "127.0.0.1:50001", client: "203.0.113.7:61000")
+            for phase in [ConsolePhase.connect, .initialize] { fake.emit(desktop.name, .console(phase, client: "127.0.0.1:50001")) }
+            try await h.wait(for: "connected", timeout: .seconds(5)) { try await h.store.desktop(id: desktop.id)?.state == .connected }
+            #expect(try await h.store.desktop(id: desktop.id)?.client == "203.0.113.7:61000")
+            fake.emit(desktop.name, .console(.disconnect, client: "127.0.0.1:50001"))
+            let closed = Date()
+            try await h.wait(for: "disconnected", timeout: .seconds(5)) { try await h.store.desktop(id: desktop.id)?.state == .disconnected }
+            #expect(Date().timeIntervalSince(closed) >= 0.3, "not before the debounce")
+            // A channel that never initialized: a refused ticket.
+            fake.emit(desktop.name, .console(.connect, client: "198.51.100.4:1234"))
+            fake.emit(desktop.name, .console(.disconnect, client: "198.51.100.4:1234"))
+            try await h.wait(for: "the security event", timeout: .seconds(5)) {
+                try await h.store.auditLog(subject: "desktop/\(desktop.name)", limit: 50).contains { $0.action == "console.refused" && $0.actor == "client:198.51.100.4:1234" }
+            }
+        }
+    }
+
+    @Test("disconnect timeout: a floating desktop is refreshed, a dedicated one kept with its console revoked")
+    func disconnectTimeout() async throws {
+        for assignment in [PoolSpec.Assignment.floating, .dedicated] {
+            let fake = FakeHypervisor(host: "a")
+            let h = try await Self.harness(fake)
+            try await h.admin.applyPool(Self.pool(assignment) { $0.session.disconnectTimeoutSeconds = 1 }, actor: "admin:test")
+            try await Self.withAssigned(h) { desktop in
+                try await Task.sleep(for: .milliseconds(200))
+                _ = try await h.consoles.open(desktop: desktop.id, for: "alice")
+                let kicks = fake.kicks(of: desktop.name)
+                for phase in [ConsolePhase.connect, .initialize, .disconnect] { fake.emit(desktop.name, .console(phase, client: "10.0.0.1:1")) }
+                try await h.wait(for: "disconnected", timeout: .seconds(5)) { try await h.store.desktop(id: desktop.id)?.state == .disconnected }
+                try await h.wait(for: "the logoff action", timeout: .seconds(10)) {
+                    let d = try await h.store.desktop(id: desktop.id)
+                    return assignment == .floating ? d?.user == nil : (d?.state == .assigned && d?.sessionID == nil)
+                }
+                let audit = try await h.store.auditLog(subject: "desktop/\(desktop.name)", limit: 50).map(\.detail)
+                if assignment == .dedicated {
+                    let after = try #require(try await h.store.desktop(id: desktop.id))
+                    #expect(after.user == "alice")
+                    #expect(fake.kicks(of: desktop.name) == kicks + 1, "the console was revoked")
+                    #expect(audit.contains { $0.contains("disconnected -> assigned") && $0.contains("disconnected for more than 1 s") })
+                } else {
+                    // Refreshed, and then (one spare too many) possibly retired.
+                    #expect(audit.contains { $0.contains("disconnected -> refreshing") && $0.contains("disconnected for more than 1 s") })
+                }
+            }
+        }
+    }
+
+    @Test("an assigned desktop nobody connects to is released after the unconnected timeout")
+    func unconnectedTimeout() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool { $0.session.unconnectedTimeoutSeconds = 1 }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            try await h.wait(for: "released", timeout: .seconds(10)) { try await h.store.desktop(id: desktop.id)?.user == nil }
+            let audit = try await h.store.auditLog(subject: "desktop/\(desktop.name)", limit: 50).map(\.detail)
+            #expect(audit.contains { $0.contains("nobody connected within 1 s") })
+        }
+    }
+}

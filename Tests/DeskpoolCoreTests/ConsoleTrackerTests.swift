@@ -1,0 +1,69 @@
+import DeskpoolCore
+import Foundation
+import Testing
+
+/// The session tracker's decisions, event by event.
+@Suite("Console tracker")
+struct ConsoleTrackerTests {
+    static let key = ConsoleTracker.Key(host: "a", domain: "eng-001")
+    static let t0 = Date(timeIntervalSince1970: 1_000)
+
+    /// Feeds (seconds, phase, channel) steps and collects the actions, ticking at every step.
+    static func run(_ steps: [(Double, ConsolePhase?, String)], debounce: TimeInterval = 2) -> [ConsoleTracker.Action] {
+        var tracker = ConsoleTracker(debounce: debounce)
+        var actions: [ConsoleTracker.Action] = []
+        for (at, phase, channel) in steps {
+            let now = t0.addingTimeInterval(at)
+            if let phase { actions += tracker.handle(phase, on: key, channel: channel, client: "client-of-\(channel)", at: now) }
+            actions += tracker.tick(at: now)
+        }
+        return actions
+    }
+
+    @Test("four channels: connected once, at the first initialize, with that channel's client")
+    func connectsOnce() {
+        let channels = ["c:1", "c:2", "c:3", "c:4"]
+        let steps = channels.map { (0.0, ConsolePhase.connect, $0) } + channels.map { (0.1, ConsolePhase.initialize, $0) }
+        #expect(Self.run(steps) == [.connected(Self.key, client: "client-of-c:1")])
+    }
+
+    @Test("all channels closed: disconnected only after the debounce")
+    func debounced() {
+        let steps: [(Double, ConsolePhase?, String)] = [
+            (0, .connect, "c:1"), (0, .initialize, "c:1"), (0, .connect, "c:2"), (0, .initialize, "c:2"),
+            (5, .disconnect, "c:1"), (5.5, .disconnect, "c:2"), (7.4, nil, ""), (7.6, nil, ""),
+        ]
+        #expect(Self.run(steps) == [.connected(Self.key, client: "client-of-c:1"), .disconnected(Self.key)])
+        // Still nothing at 7.4 (1.9 s after the last channel closed).
+        #expect(Self.run(Array(steps.prefix(7))) == [.connected(Self.key, client: "client-of-c:1")])
+    }
+
+    @Test("a false disconnect (channels reopen within the debounce) changes nothing")
+    func falseDisconnect() {
+        let steps: [(Double, ConsolePhase?, String)] = [
+            (0, .connect, "c:1"), (0, .initialize, "c:1"), (1, .disconnect, "c:1"),
+            (2, .connect, "c:9"), (2.2, .initialize, "c:9"), (10, nil, ""),
+        ]
+        #expect(Self.run(steps) == [.connected(Self.key, client: "client-of-c:1")])
+    }
+
+    @Test("connect then disconnect without initialize: a refused ticket, not a session")
+    func failedTicket() {
+        let steps: [(Double, ConsolePhase?, String)] = [(0, .connect, "c:1"), (0.1, .disconnect, "c:1"), (10, nil, "")]
+        #expect(Self.run(steps) == [.failedTicket(Self.key, client: "client-of-c:1")])
+    }
+
+    @Test("a new client after a real disconnect is connected again")
+    func reconnect() {
+        let steps: [(Double, ConsolePhase?, String)] = [
+            (0, .connect, "c:1"), (0, .initialize, "c:1"), (1, .disconnect, "c:1"), (4, nil, ""),
+            (5, .connect, "c:2"), (5, .initialize, "c:2"),
+        ]
+        #expect(Self.run(steps) == [.connected(Self.key, client: "client-of-c:1"), .disconnected(Self.key), .connected(Self.key, client: "client-of-c:2")])
+    }
+
+    @Test("a disconnect of an unknown channel (after a broker restart) is ignored")
+    func unknownChannel() {
+        #expect(Self.run([(0, .disconnect, "c:7"), (5, nil, "")]).isEmpty)
+    }
+}

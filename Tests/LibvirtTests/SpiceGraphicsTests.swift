@@ -1,0 +1,48 @@
+@testable import DeskpoolLibvirt
+import Foundation
+import FoundationXML
+import Testing
+
+/// The live `<graphics>` element read back and the password update built from it.
+@Suite("SPICE graphics updates")
+struct SpiceGraphicsTests {
+    static let live = """
+        <domain type='qemu' id='7'><name>eng-001</name><devices>
+          <graphics type='vnc' port='5900' autoport='yes'/>
+          <graphics type='spice' port='5901' tlsPort='5902' autoport='yes' listen='127.0.0.1' keymap='de'>
+            <listen type='address' address='127.0.0.1'/>
+            <image compression='off'/>
+          </graphics>
+          <video><model type='qxl'/></video>
+        </devices></domain>
+        """
+
+    @Test("the first SPICE display's ports, attributes and children are read; another device's are not")
+    func reads() throws {
+        let graphics = try #require(SpiceGraphics.read(fromDomainXML: Self.live))
+        #expect(graphics.port == 5901)
+        #expect(graphics.tlsPort == 5902)
+        #expect(graphics.attribute("keymap") == "de")
+        #expect(graphics.children.map(\.name) == ["listen", "image"])
+        #expect(SpiceGraphics.read(fromDomainXML: "<domain><devices><graphics type='vnc' port='5900'/></devices></domain>") == nil)
+    }
+
+    @Test("the update repeats every live setting and sets only the password, its expiry and what happens to clients")
+    func update() throws {
+        let graphics = try #require(SpiceGraphics.read(fromDomainXML: Self.live))
+        let validTo = Date(timeIntervalSince1970: 1_800_000_000)
+        let xml = graphics.update(password: "a'b<c>&\"d", validTo: validTo, disconnect: true)
+        #expect(xml.hasPrefix("<graphics autoport='yes' keymap='de' listen='127.0.0.1' port='5901' tlsPort='5902' type='spice'"))
+        #expect(xml.contains("passwd='a&apos;b&lt;c&gt;&amp;&quot;d'"), "escaped: no value breaks out of its attribute")
+        #expect(xml.contains("passwdValidTo='2027-01-15T08:00:00'"))
+        #expect(xml.contains("connected='disconnect'"))
+        #expect(xml.contains("<listen address='127.0.0.1' type='address'/><image compression='off'/>"))
+        // A live element that already has a password: it is replaced, not repeated.
+        let withPassword = Self.live.replacingOccurrences(of: "keymap='de'", with: "keymap='de' passwd='old' passwdValidTo='2020-01-01T00:00:00'")
+        let again = try #require(SpiceGraphics.read(fromDomainXML: withPassword)).update(password: "new", validTo: validTo, disconnect: false)
+        #expect(!again.contains("old") && !again.contains("2020"))
+        #expect(again.contains("connected='keep'"))
+        // The XML parses.
+        _ = try XMLDocument(xmlString: again)
+    }
+}
