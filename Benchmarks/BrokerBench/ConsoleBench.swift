@@ -9,36 +9,26 @@ import Libvirt
 /// the connect token and the file), side by side with libvirt's own live device update of the
 /// same `<graphics>` element on the same desktops (the floor), interleaved request by request.
 struct ConsoleBench {
-    let uri: String
-    let storagePool: String
-    let image: String
-    let templateDirectory: String
-    let stateDirectory: String
+    let host: BenchHost
     let desktops: Int
     let sequential: Int
     let concurrent: Int
-    let domainType: String
     static let instance = "bench-console"
 
     init(_ arguments: Arguments) {
-        uri = arguments.string("uri", "qemu:///system")
-        storagePool = arguments.string("storage-pool")
-        image = arguments.string("image")
-        templateDirectory = arguments.string("template")
-        stateDirectory = arguments.string("state-dir")
+        host = BenchHost(arguments)
         desktops = arguments.int("desktops", 4)
         sequential = arguments.int("sequential", 200)
         concurrent = arguments.int("concurrent", 50)
-        domainType = arguments.string("domain-type", "qemu")
     }
 
     func run() async throws {
-        let store = try SQLiteStore(path: stateDirectory + "/deskpool.sqlite")
-        let connection = try await Connection.open(uri)
-        let libvirt = LibvirtHypervisor(host: "local", connection: connection, storagePool: storagePool, domainType: domainType, instance: Self.instance)
+        let store = try SQLiteStore(path: host.stateDirectory + "/deskpool.sqlite")
+        let connection = try await Connection.open(host.uri)
+        let libvirt = LibvirtHypervisor(host: "local", connection: connection, storagePool: host.storagePool, domainType: host.domainType, instance: Self.instance)
         let admin = Administration(store: store, hypervisors: [libvirt])
-        try await admin.applyTemplate(try TemplateDefinition.load(directory: templateDirectory), actor: "bench")
-        let version = try await admin.publishVersion(template: "tiny-linux", from: .file(image), note: "bench", actor: "bench")
+        try await admin.applyTemplate(try TemplateDefinition.load(directory: host.templateDirectory), actor: "bench")
+        let version = try await admin.publishVersion(template: "tiny-linux", from: .file(host.image), note: "bench", actor: "bench")
         var broker = BrokerConfiguration()
         broker.instance = Self.instance
         let reconciler = ReconcilerService(store: store, hypervisors: [libvirt], options: .init(broker: broker, probeInterval: .milliseconds(500)),
@@ -79,7 +69,7 @@ struct ConsoleBench {
         }
         var gateway = GatewayConfiguration()
         gateway.enabled = true
-        let consoles = ConsoleBroker(store: store, hypervisors: [libvirt], hosts: [HostConfiguration(name: "local", uri: uri)], gateway: gateway,
+        let consoles = ConsoleBroker(store: store, hypervisors: [libvirt], hosts: [HostConfiguration(name: "local", uri: host.uri)], gateway: gateway,
                                      tokenKey: .random(), logger: benchLogger("deskpool.console"))
         // The floor's update: the same element Deskpool sends, prepared once per desktop.
         let floorUpdates = held.map { FloorUpdate(domain: $0.domain, liveXML: $0.graphics) }

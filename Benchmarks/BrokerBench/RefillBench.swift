@@ -9,48 +9,38 @@ import Libvirt
 /// (domain running), and separately until every desktop is `ready` in the store (its guest
 /// agent answered: the guests boot under TCG here, so that is mostly boot time).
 struct RefillBench {
-    let uri: String
-    let storagePool: String
-    let image: String
-    let templateDirectory: String
-    let stateDirectory: String
+    let host: BenchHost
     let count: Int
     let concurrency: Int
-    let domainType: String
     let holdProbes: Bool
     let waitReady: Bool
     let readyTimeout: Duration
     static let instance = "bench-refill"
 
     init(_ arguments: Arguments) {
-        uri = arguments.string("uri", "qemu:///system")
-        storagePool = arguments.string("storage-pool")
-        image = arguments.string("image")
-        templateDirectory = arguments.string("template")
-        stateDirectory = arguments.string("state-dir")
+        host = BenchHost(arguments)
         count = arguments.int("count", 20)
         concurrency = arguments.int("concurrency", 4)
-        domainType = arguments.string("domain-type", "qemu")
         holdProbes = arguments.int("hold-probes", 0) != 0
         waitReady = arguments.int("wait-ready", 1) != 0
         readyTimeout = .seconds(arguments.int("ready-timeout", 300))
     }
 
     func run() async throws {
-        let store = try SQLiteStore(path: stateDirectory + "/deskpool.sqlite")
-        let connection = try await Connection.open(uri)
-        let libvirt = LibvirtHypervisor(host: "local", connection: connection, storagePool: storagePool,
-                                        domainType: domainType, instance: Self.instance)
+        let store = try SQLiteStore(path: host.stateDirectory + "/deskpool.sqlite")
+        let connection = try await Connection.open(host.uri)
+        let libvirt = LibvirtHypervisor(host: "local", connection: connection, storagePool: host.storagePool,
+                                        domainType: host.domainType, instance: Self.instance)
         let hypervisor = TimedHypervisor(libvirt, holdProbes: holdProbes)
         let admin = Administration(store: store, hypervisors: [hypervisor])
-        var template = try TemplateDefinition.load(directory: templateDirectory)
+        var template = try TemplateDefinition.load(directory: host.templateDirectory)
         // N guests booting at once under TCG on 2 cores take far longer than one: the bench
         // measures how long, so it must not give up at the template's timeout.
         template.bootTimeoutSeconds = max(template.bootTimeoutSeconds, 1800)
         try await admin.applyTemplate(template, actor: "bench")
         let published = ContinuousClock.now
-        let version = try await admin.publishVersion(template: template.name, from: .file(image), note: "bench", actor: "bench")
-        progress("published \(version.volume) (\(image)) in \(String(format: "%.1f", (ContinuousClock.now - published).seconds)) s")
+        let version = try await admin.publishVersion(template: template.name, from: .file(host.image), note: "bench", actor: "bench")
+        progress("published \(version.volume) (\(host.image)) in \(String(format: "%.1f", (ContinuousClock.now - published).seconds)) s")
         sync()  // the upload's dirty pages must not be written back during the measurement
 
         var broker = BrokerConfiguration()

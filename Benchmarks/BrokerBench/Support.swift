@@ -46,3 +46,23 @@ struct BenchFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// The host a benchmark runs desktops on and what it clones them from: `--uri`,
+/// `--storage-pool`, `--image`, `--template`, `--state-dir`, `--domain-type`.
+struct BenchHost {
+    let uri: String
+    let storagePool: String
+    let image: String
+    let templateDirectory: String
+    let stateDirectory: String
+    let domainType: String
+
+    init(_ arguments: Arguments) {
+        uri = arguments.string("uri", "qemu:///system")
+        storagePool = arguments.string("storage-pool")
+        image = arguments.string("image")
+        templateDirectory = arguments.string("template")
+        stateDirectory = arguments.string("state-dir")
+        domainType = arguments.string("domain-type", "qemu")
+    }
+}
