@@ -91,6 +91,10 @@ final class TimedHypervisor: Hypervisor {
         try await timed("consoleEndpoint") { () async throws(DeskpoolError) in try await inner.consoleEndpoint(ofDesktop: name) }
     }
 
+    func stopDesktop(named name: String, timeout: Duration) async throws(DeskpoolError) {
+        try await timed("stopDesktop") { () async throws(DeskpoolError) in try await inner.stopDesktop(named: name, timeout: timeout) }
+    }
+
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         try await timed("showMessage") { () async throws(DeskpoolError) in try await inner.showMessage(text, onDesktop: name) }
     }

@@ -94,6 +94,33 @@ public final class LibvirtHypervisor: Hypervisor {
         }
     }
 
+    public func stopDesktop(named name: String, timeout: Duration) async throws(DeskpoolError) {
+        let operation = "stopping desktop \(name)"
+        guard let domain = try await domain(named: name, operation) else {
+            throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)")
+        }
+        guard try await libvirt(operation, { () async throws(LibvirtError) in try await domain.isActive() }) else { return }
+        // The agent's guest-shutdown never answers (the guest goes down at once): no error is
+        // an answer here. Without an agent, ACPI.
+        do throws(LibvirtError) {
+            _ = try await domain.agentCommand(#"{"execute":"guest-shutdown"}"#, timeout: .seconds(5))
+        } catch {
+            try? await domain.shutdown()
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard (try? await domain.isActive()) ?? false else { return }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        do throws(LibvirtError) {
+            try await domain.destroy()
+        } catch where error.code == .operationInvalid {
+            return  // it stopped meanwhile
+        } catch {
+            throw failure(operation, error)
+        }
+    }
+
     public func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
         let operation = "destroying desktop \(name)"
         if let domain = try await domain(named: name, operation) {

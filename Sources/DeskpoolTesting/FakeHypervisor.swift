@@ -142,6 +142,22 @@ public final class FakeHypervisor: Hypervisor {
         }
     }
 
+    public func stopDesktop(named name: String, timeout: Duration) async throws(DeskpoolError) {
+        let stopped = try state.withLock { (s: inout State) throws(DeskpoolError) -> Bool in
+            s.operations.append("stop \(name)")
+            guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "no domain \(name) on \(host)") }
+            guard domain.run != .stopped else { return false }
+            domain.run = .stopped
+            domain.port = nil
+            s.domains[name] = domain
+            return true
+        }
+        if stopped { emit(name, .stopped("shutdown")) }
+    }
+
+    /// Whether the desktop's domain runs.
+    public func isRunning(_ name: String) -> Bool { state.withLock { $0.domains[name]?.run == .running } }
+
     public func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
         state.withLock { s in
             s.operations.append("destroy \(name)")

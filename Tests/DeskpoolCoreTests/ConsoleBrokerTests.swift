@@ -174,6 +174,35 @@ struct ConsoleBrokerTests {
         }
     }
 
+    @Test("logoff action shutdown: a dedicated desktop is shut down at the disconnect timeout, stays its user's, and starts again at their next request")
+    func shutdownAtLogoff() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool(.dedicated) {
+            $0.session.disconnectTimeoutSeconds = 1
+            $0.session.logoffAction = .shutdown
+        }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            try await Task.sleep(for: .milliseconds(200))
+            for phase in [ConsolePhase.connect, .initialize, .disconnect] { fake.emit(desktop.name, .console(phase, client: "10.0.0.1:1")) }
+            try await h.wait(for: "off", timeout: .seconds(10)) { try await h.store.desktop(id: desktop.id)?.state == .off }
+            let off = try #require(try await h.store.desktop(id: desktop.id))
+            #expect(off.user == "alice" && off.sessionID == nil && off.incarnation == desktop.incarnation)
+            #expect(!fake.isRunning(desktop.name) && fake.domainNames().contains(desktop.name), "shut down, not destroyed")
+            await #expect(throws: DeskpoolError.self) { _ = try await h.consoles.open(desktop: desktop.id, for: "alice") }
+            // Nobody else gets it, and the spare stays a spare.
+            guard case .preparing(let again, _) = try await h.broker.request(.init(user: "alice"), pool: "eng") else {
+                throw TimeoutError(what: "preparing", duration: .zero)
+            }
+            #expect(again.id == desktop.id && again.state == .starting)
+            try await h.wait(for: "assigned again", timeout: .seconds(10)) { try await h.store.desktop(id: desktop.id)?.state == .assigned }
+            #expect(fake.isRunning(desktop.name))
+            let back = try #require(try await h.store.desktop(id: desktop.id))
+            #expect(back.sessionID != nil && back.sessionStartedAt != nil)
+            _ = try await h.consoles.open(desktop: desktop.id, for: "alice")
+        }
+    }
+
     @Test("an assigned desktop nobody connects to is released after the unconnected timeout")
     func unconnectedTimeout() async throws {
         let fake = FakeHypervisor(host: "a")

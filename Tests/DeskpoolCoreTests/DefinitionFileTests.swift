@@ -119,6 +119,8 @@ struct DefinitionFileTests {
         let stored = try JSONDecoder().decode(PoolSpec.self, from: JSONEncoder().encode(pool))
         #expect(stored == pool)
         #expect(PoolSpec(name: "d", template: "t", assignment: .dedicated).session.action(for: .dedicated) == .keep)
+        let shutdown = try YAMLConfigDecoder.decode(PoolSpec.self, yaml: "name: d\ntemplate: t\nassignment: dedicated\nsession:\n  logoffAction: shutdown\n")
+        #expect(shutdown.session.action(for: .dedicated) == .shutdown)
     }
 
     @Test("naming patterns", arguments: [

@@ -79,6 +79,39 @@ struct BrokerQemuTests {
         }
     }
 
+    @Test("logoff action shutdown: a dedicated desktop's guest shuts down through its agent, its domain and disk stay; the user's next request boots them again")
+    func shutdownAtLogoff() async throws {
+        try await Self.withBroker { h, sandbox, _, prefix in
+            var spec = Self.pool("off", prefix: prefix, assignment: .dedicated, spare: 1)
+            spec.session.logoffAction = .shutdown
+            try await h.admin.applyPool(spec, actor: "admin:test")
+            try await h.running {
+                try await h.wait(for: "a ready desktop", timeout: .seconds(600), poll: .seconds(1)) { try await h.desktops("off", in: [.ready]).count == 1 }
+                guard case .assigned(let desktop) = try await h.broker.request(.init(user: "bob"), pool: "off") else {
+                    Issue.record("expected an assignment")
+                    return
+                }
+                let domain = try await sandbox.connection.domain(named: desktop.name)
+                let uuid = domain.uuid
+                try await h.broker.logoff(desktop: desktop.id, by: "bob")
+                try await h.wait(for: "off", timeout: .seconds(120), poll: .seconds(1)) { try await h.store.desktop(id: desktop.id)?.state == .off }
+                #expect(try await domain.isActive() == false, "the guest is shut down")
+                #expect(try await sandbox.connection.domain(named: desktop.name).uuid == uuid, "the same domain is kept")
+                guard case .preparing(let starting, _) = try await h.broker.request(.init(user: "bob"), pool: "off") else {
+                    Issue.record("expected the desktop to start again")
+                    return
+                }
+                #expect(starting.id == desktop.id)
+                try await h.wait(for: "assigned again", timeout: .seconds(600), poll: .seconds(1)) { try await h.store.desktop(id: desktop.id)?.state == .assigned }
+                let back = try await sandbox.connection.domain(named: desktop.name)
+                #expect(back.uuid == uuid)
+                let record = try #require(try await h.store.desktop(id: desktop.id))
+                #expect(record.incarnation == desktop.incarnation && record.volumeName == desktop.volumeName, "the same disk, not a new clone")
+                #expect(try await GuestConsole.exec(back, path: "/bin/cat", arguments: ["/run/deskpool-name"]) == desktop.name + "\n")
+            }
+        }
+    }
+
     @Test("request -> assigned; logoff -> refreshed: the old domain and volume are gone, a new clean one is ready; a dedicated user gets the same desktop back")
     func sessions() async throws {
         try await Self.withBroker { h, sandbox, hypervisor, prefix in

@@ -29,6 +29,9 @@ public protocol Hypervisor: Sendable {
     /// Whether the guest is up: its agent answers (or, where a host has no agent support, the
     /// domain runs). A domain that stopped, crashed or paused on an error is `.broken`.
     func probe(named name: String) async throws(DeskpoolError) -> GuestProbe
+    /// Shuts the guest down and keeps its domain and disk: through its agent (or ACPI), hard
+    /// after `timeout`. A domain already stopped is fine.
+    func stopDesktop(named name: String, timeout: Duration) async throws(DeskpoolError)
     /// Stops (hard) and undefines the domain and deletes `volume`; parts already gone are fine.
     func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError)
     /// Sets a new console password on the desktop's SPICE display, valid until `validUntil`

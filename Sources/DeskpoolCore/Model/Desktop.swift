@@ -19,13 +19,18 @@ public enum DesktopState: String, Sendable, Hashable, Codable, CaseIterable {
     case refreshing
     /// Being destroyed for good.
     case deleting
+    /// A dedicated desktop being shut down at logoff (`session.logoffAction: shutdown`).
+    case stopping
+    /// A dedicated desktop shut down at logoff; still its user's, started again at their next
+    /// request.
+    case off
     /// Broken, with a reason; never counted as ready.
     case failed
 
     /// States the reconciler drives forward with side effects.
     public var isTransitional: Bool {
         switch self {
-        case .provisioning, .starting, .refreshing, .deleting: true
+        case .provisioning, .starting, .refreshing, .deleting, .stopping: true
         default: false
         }
     }

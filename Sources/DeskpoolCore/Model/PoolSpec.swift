@@ -83,9 +83,6 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         guard min <= max else { throw DeskpoolError(.invalidInput, "min (\(min)) must not exceed max (\(max))", field: "min") }
         guard spare <= max else { throw DeskpoolError(.invalidInput, "spare (\(spare)) must not exceed max (\(max))", field: "spare") }
         guard maxPerUser >= 1 else { throw DeskpoolError(.invalidInput, "must be at least 1", field: "maxPerUser") }
-        if session.logoffAction == .shutdown {
-            throw DeskpoolError(.invalidInput, "logoffAction shutdown is not supported yet; use refresh or keep", field: "session")
-        }
         if assignment == .floating, let action = session.logoffAction, action != .refresh {
             throw DeskpoolError(.invalidInput, "a floating pool's desktops are refreshed at logoff; \(action.rawValue) is for dedicated pools", field: "session")
         }

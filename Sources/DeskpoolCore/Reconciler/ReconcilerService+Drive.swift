@@ -58,6 +58,7 @@ extension ReconcilerService {
                 case .provisioning: current = try await provision(d)
                 case .starting: current = try await start(d, began: began)
                 case .refreshing: current = try await refresh(d)
+                case .stopping: current = try await stop(d)
                 case .deleting:
                     try await destroy(d)
                     current = nil
@@ -111,6 +112,13 @@ extension ReconcilerService {
                 try await Task.sleep(for: options.probeInterval)
             }
         }
+    }
+
+    /// Shuts a dedicated desktop down at logoff; it stays its user's, `off`.
+    private func stop(_ d: Desktop) async throws -> Desktop? {
+        try await limited(d.host) { try await $0.stopDesktop(named: d.name, timeout: .seconds(60)) }
+        _ = try await store.transition(d.id, from: [.stopping], actor: Self.actor) { $0.state = .off }
+        return nil
     }
 
     private func refresh(_ d: Desktop) async throws -> Desktop? {

@@ -57,7 +57,11 @@ public struct SessionBroker: Sendable {
         for _ in 0..<20 {
             let desktops = try await store.desktops(pool: name)
             let held = desktops.filter { $0.user == principal.user && $0.state != .failed && $0.state != .deleting }
-            if let first = held.first, !another {
+            if var first = held.first, !another {
+                if first.state == .off {
+                    guard let started = try await restart(first, for: principal.user) else { continue }
+                    first = started
+                }
                 return first.state.isInSession ? .assigned(first) : .preparing(first, estimateSeconds: estimator.estimate(pool: name))
             }
             guard held.count < pool.maxPerUser else {
@@ -73,6 +77,17 @@ public struct SessionBroker: Sendable {
             }
         }
         throw DeskpoolError(.conflict, "the pool changed too often while choosing a desktop; try again", field: "pool")
+    }
+
+    /// Starts a dedicated desktop that was shut down at logoff: a new session begins when it is up.
+    private func restart(_ desktop: Desktop, for user: String) async throws(DeskpoolError) -> Desktop? {
+        let start = now()
+        let started = try await store.transition(desktop.id, from: [.off], actor: user) { d in
+            d.state = .starting
+            d.beginSession(at: start)  // its start moves to when the desktop is up
+        }
+        if started != nil { onNewDesktop() }
+        return started
     }
 
     private enum Reservation {
@@ -107,8 +122,9 @@ public struct SessionBroker: Sendable {
     }
 
     /// Ends the user's session on a desktop with its pool's logoff action: refresh (a floating
-    /// desktop goes back to the pool, a dedicated one to its user, cloned afresh) or keep (a
-    /// dedicated desktop stays its user's as it is; its console is revoked).
+    /// desktop goes back to the pool, a dedicated one to its user, cloned afresh), keep (a
+    /// dedicated desktop stays its user's as it is; its console is revoked) or shutdown (a
+    /// dedicated desktop is shut down, and started again at its user's next request).
     @discardableResult
     public func logoff(desktop id: String, by actor: String, reason: String? = nil) async throws(DeskpoolError) -> Desktop {
         guard let desktop = try await store.desktop(id: id) else { throw DeskpoolError(.notFound, "no desktop \(id)", field: "desktop") }
@@ -126,7 +142,12 @@ public struct SessionBroker: Sendable {
             }
             if changed != nil { onNewDesktop() }
         case .shutdown:
-            throw DeskpoolError(.invalidInput, "logoffAction shutdown is not supported yet", field: "session")
+            changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
+                d.state = .stopping
+                d.reason = reason
+                d.endSession()
+            }
+            if changed != nil { onNewDesktop() }
         case .keep:
             changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
                 d.state = .assigned
