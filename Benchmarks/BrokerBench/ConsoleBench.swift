@@ -69,7 +69,8 @@ struct ConsoleBench {
         }
         var gateway = GatewayConfiguration()
         gateway.enabled = true
-        let consoles = ConsoleBroker(store: store, hypervisors: [libvirt], hosts: [HostConfiguration(name: "local", uri: host.uri)], gateway: gateway,
+        let timedHypervisor = TimedHypervisor(libvirt)
+        let consoles = ConsoleBroker(store: store, hypervisors: [timedHypervisor], hosts: [HostConfiguration(name: "local", uri: host.uri)], gateway: gateway,
                                      tokenKey: .random(), logger: benchLogger("deskpool.console"))
         // The floor's update: the same element Deskpool sends, prepared once per desktop.
         let floorUpdates = held.map { FloorUpdate(domain: $0.domain, liveXML: $0.graphics) }
@@ -84,15 +85,19 @@ struct ConsoleBench {
         // Warm-up: connections, statements, caches.
         for i in 0..<(2 * desktops) { try await floor(i); try await deskpool(i) }
 
+        timedHypervisor.reset()
         var floorSequential: [Double] = [], deskpoolSequential: [Double] = []
         for i in 0..<sequential {
             floorSequential.append(try await timed { try await floor(i) })
             deskpoolSequential.append(try await timed { try await deskpool(i) })
         }
         report("sequential", count: sequential, floor: floorSequential, deskpool: deskpoolSequential)
+        reportHypervisor("sequential", timedHypervisor)
 
         let floorConcurrent = try await concurrently(concurrent, floor)
+        timedHypervisor.reset()
         let deskpoolConcurrent = try await concurrently(concurrent, deskpool)
+        reportHypervisor("concurrent", timedHypervisor)
         report("concurrent", count: concurrent, floor: floorConcurrent.latencies, deskpool: deskpoolConcurrent.latencies)
         print(String(format: "concurrent_wall_ms floor=%.1f deskpool=%.1f", floorConcurrent.wall * 1000, deskpoolConcurrent.wall * 1000))
     }
@@ -122,6 +127,12 @@ struct ConsoleBench {
         let (f50, f99, d50, d99) = (percentile(floor, 0.5), percentile(floor, 0.99), percentile(deskpool, 0.5), percentile(deskpool, 0.99))
         print(String(format: "%@ n=%d floor_p50_ms=%.2f floor_p99_ms=%.2f deskpool_p50_ms=%.2f deskpool_p99_ms=%.2f added_p50_ms=%.2f ratio_p50=%.2f",
                      run, count, f50 * 1000, f99 * 1000, d50 * 1000, d99 * 1000, (d50 - f50) * 1000, d50 / f50))
+    }
+
+    /// How much of Deskpool's time is its hypervisor call (XML read + live update).
+    private func reportHypervisor(_ run: String, _ timed: TimedHypervisor) {
+        let tally = timed.snapshot.calls["setConsolePassword"] ?? TimedHypervisor.Tally()
+        print(String(format: "%@_hypervisor_mean_ms=%.2f", run, tally.total.seconds * 1000 / Double(max(1, tally.count))))
     }
 
     private func percentile(_ values: [Double], _ p: Double) -> Double {

@@ -22,6 +22,8 @@ public final class LibvirtHypervisor: Hypervisor {
     public let instance: String
     /// Deskpool metadata of the host's domains, read once per domain.
     let metadataCache = DomainMetadataCache()
+    /// Each running domain's SPICE display, read once per run.
+    let displayCache = DisplayCache()
 
     public init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
                 instance: String = BrokerConfiguration.defaultInstance) {

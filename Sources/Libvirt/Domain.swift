@@ -85,6 +85,15 @@ public final class Domain: @unchecked Sendable {
         try await run { pointer throws(LibvirtError) in try check(virDomainIsActive(pointer)) == 1 }
     }
 
+    /// The domain's id while it runs (`virDomainGetID`): a new one each time it starts, so it
+    /// tells one run from the next. nil when it is not running.
+    public func runID() async throws(LibvirtError) -> UInt32? {
+        try await run { pointer throws(LibvirtError) in
+            let id = virDomainGetID(pointer)
+            return id == UInt32.max ? nil : id
+        }
+    }
+
     /// Whether the domain has a persistent definition.
     public func isPersistent() async throws(LibvirtError) -> Bool {
         try await run { pointer throws(LibvirtError) in try check(virDomainIsPersistent(pointer)) == 1 }
