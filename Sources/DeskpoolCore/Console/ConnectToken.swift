@@ -1,5 +1,4 @@
 public import Foundation
-import Crypto
 
 /// What the SPICE gateway needs to let one client reach one desktop's console: the desktop,
 /// the session it was issued for, and when it stops being accepted; signed with the broker's
@@ -102,82 +101,5 @@ public struct ConnectToken: Sendable, Hashable {
             rest = rest.dropFirst(60)
         }
         return labels.joined(separator: ".")
-    }
-}
-
-/// The broker's secret for connect tokens: 32 random bytes, kept in the state directory
-/// (`console-token.key`, mode 0600) so tokens survive a restart and every broker replica
-/// sharing the directory accepts them.
-public struct ConnectTokenKey: Sendable {
-    let key: SymmetricKey
-
-    public init(bytes: some Collection<UInt8>) { key = SymmetricKey(data: Array(bytes)) }
-
-    /// A fresh random key (tests, or a broker without a state directory).
-    public static func random() -> ConnectTokenKey { ConnectTokenKey(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }) }
-
-    /// Reads the key file, creating it (0600) with a fresh key if it does not exist.
-    public static func load(orCreateAt path: String) throws(DeskpoolError) -> ConnectTokenKey {
-        if let data = FileManager.default.contents(atPath: path) {
-            guard data.count >= 32 else { throw DeskpoolError(.invalidInput, "\(path) holds \(data.count) bytes; a connect-token key has 32 (delete it to make a new one)") }
-            return ConnectTokenKey(bytes: data)
-        }
-        let fresh = random()
-        let bytes = fresh.key.withUnsafeBytes { Data($0) }
-        guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-            throw DeskpoolError(.invalidInput, "cannot create the connect-token key \(path)")
-        }
-        return fresh
-    }
-
-    func mac(_ bytes: [UInt8]) -> [UInt8] { Array(HMAC<SHA256>.authenticationCode(for: bytes, using: key)) }
-
-    func isValid(mac: [UInt8], for bytes: [UInt8]) -> Bool {
-        // Constant time: compare every byte whatever the first difference.
-        let expected = self.mac(bytes).prefix(mac.count)
-        return expected.count == mac.count && zip(expected, mac).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-}
-
-/// RFC 4648 base32, lower case, no padding.
-enum Base32 {
-    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count * 8 + 4) / 5)
-        var buffer = 0, bits = 0
-        for byte in bytes {
-            buffer = buffer << 8 | Int(byte)
-            bits += 8
-            while bits >= 5 {
-                out.append(alphabet[(buffer >> (bits - 5)) & 31])
-                bits -= 5
-            }
-            buffer &= (1 << bits) - 1
-        }
-        if bits > 0 { out.append(alphabet[(buffer << (5 - bits)) & 31]) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func decode(_ text: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var buffer = 0, bits = 0
-        for c in text.utf8 {
-            let value: Int
-            switch c {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = Int(c - UInt8(ascii: "a"))
-            case UInt8(ascii: "2")...UInt8(ascii: "7"): value = Int(c - UInt8(ascii: "2")) + 26
-            default: return nil
-            }
-            buffer = buffer << 5 | value
-            bits += 5
-            if bits >= 8 {
-                out.append(UInt8((buffer >> (bits - 8)) & 0xff))
-                bits -= 8
-                buffer &= (1 << bits) - 1
-            }
-        }
-        return out
     }
 }
