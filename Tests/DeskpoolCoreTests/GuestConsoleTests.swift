@@ -17,3 +17,17 @@ struct GuestConsoleTests {
         #expect(GuestConsole.nearlyEqual(read, expected) == same)
     }
 }
+
+@Suite("OCR text matching")
+struct ScreenOCRMatchingTests {
+    @Test("a message is found despite tesseract's slips, but not another message")
+    func lines() {
+        let screen = "DESKPOOL-GUEST agent=started\nbeskpool notice: session ends soon meadow\n"
+        #expect(ScreenOCR.line(of: screen, shows: "Deskpool notice: session ends soon meadow"))
+        #expect(ScreenOCR.line(of: "Desk pool notice:session ends soon meadow", shows: "Deskpool notice: session ends soon meadow"))
+        #expect(!ScreenOCR.line(of: screen, shows: "Deskpool notice: session ends soon copper"))
+        #expect(!ScreenOCR.line(of: screen, shows: "Deskpool notice: session ends soon lantern"))
+        #expect(ScreenOCR.approximateDistance(of: Array("abc"), in: Array("xxabcxx")) == 0)
+        #expect(ScreenOCR.approximateDistance(of: Array("abc"), in: Array("xxabxx")) == 1)
+    }
+}

@@ -67,6 +67,8 @@ extension ReconcilerService {
             } catch is CancellationError {
                 return  // shutting down: the state on record lets the next start resume
             } catch {
+                // The same, when a store or libvirt call reports the cancellation its own way.
+                if Task.isCancelled { return }
                 current = await fail(d, reason: (error as? DeskpoolError)?.message ?? "\(error)")
             }
         }
