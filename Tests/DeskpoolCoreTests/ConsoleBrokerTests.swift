@@ -203,6 +203,27 @@ struct ConsoleBrokerTests {
         }
     }
 
+    @Test("the longest session: the user is warned on the desktop, then logged off at the limit")
+    func longestSession() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool {
+            $0.session.maxSessionSeconds = 2
+            $0.session.warningSeconds = 1
+        }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            try await h.wait(for: "the warning", timeout: .seconds(10)) { !fake.messages(on: desktop.name).isEmpty }
+            #expect(fake.messages(on: desktop.name).count == 1)
+            #expect(fake.messages(on: desktop.name).first?.hasPrefix("Deskpool: this session ends in") == true)
+            #expect(try await h.store.desktop(id: desktop.id)?.user == "alice", "warned, not yet logged off")
+            try await h.wait(for: "the logoff", timeout: .seconds(10)) { try await h.store.desktop(id: desktop.id)?.user == nil }
+            let audit = try await h.store.auditLog(subject: "desktop/\(desktop.name)", limit: 50)
+            #expect(audit.contains { $0.action == "session.warn" })
+            #expect(audit.contains { $0.detail.contains("the session reached its limit of 2 s") })
+            #expect(fake.messages(on: desktop.name).count == 1, "warned once")
+        }
+    }
+
     @Test("an assigned desktop nobody connects to is released after the unconnected timeout")
     func unconnectedTimeout() async throws {
         let fake = FakeHypervisor(host: "a")
