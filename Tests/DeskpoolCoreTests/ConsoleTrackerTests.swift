@@ -62,8 +62,27 @@ struct ConsoleTrackerTests {
         #expect(Self.run(steps) == [.connected(Self.key, client: "client-of-c:1"), .disconnected(Self.key), .connected(Self.key, client: "client-of-c:2")])
     }
 
-    @Test("a disconnect of an unknown channel (after a broker restart) is ignored")
+    @Test("a disconnect of an unknown channel of a desktop not known to be connected is ignored")
     func unknownChannel() {
         #expect(Self.run([(0, .disconnect, "c:7"), (5, nil, "")]).isEmpty)
+    }
+
+    @Test("after a broker restart: a session connected before is disconnected when its old channels close, unless new ones come up")
+    func adopted() {
+        var tracker = ConsoleTracker(debounce: 2)
+        tracker.adopt(Self.key)
+        let at = { (s: Double) in Self.t0.addingTimeInterval(s) }
+        #expect(tracker.handle(.disconnect, on: Self.key, channel: "old:1", client: "old:1", at: at(1)).isEmpty)
+        #expect(tracker.handle(.disconnect, on: Self.key, channel: "old:2", client: "old:2", at: at(1.1)).isEmpty)
+        #expect(tracker.tick(at: at(2.5)).isEmpty)
+        #expect(tracker.tick(at: at(3.1)) == [.disconnected(Self.key)])
+
+        // Reconnected within the debounce (a new client): stays connected, nothing reported.
+        var again = ConsoleTracker(debounce: 2)
+        again.adopt(Self.key)
+        _ = again.handle(.disconnect, on: Self.key, channel: "old:1", client: "old:1", at: at(1))
+        _ = again.handle(.connect, on: Self.key, channel: "new:1", client: "new:1", at: at(1.5))
+        #expect(again.handle(.initialize, on: Self.key, channel: "new:1", client: "new:1", at: at(1.6)).isEmpty)
+        #expect(again.tick(at: at(10)).isEmpty)
     }
 }

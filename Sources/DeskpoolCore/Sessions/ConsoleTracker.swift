@@ -37,6 +37,9 @@ public struct ConsoleTracker: Sendable {
         var reported = false
         /// Since when no channel is open (while `reported`).
         var idleSince: Date?
+        /// Connected before this tracker started (a broker restart): its channels are unknown,
+        /// so the first disconnect of any channel counts as the session closing.
+        var adopted = false
     }
 
     public let debounce: TimeInterval
@@ -57,6 +60,7 @@ public struct ConsoleTracker: Sendable {
             let client = desktop.pending.removeValue(forKey: channel) ?? client
             desktop.open[channel] = client
             desktop.idleSince = nil
+            desktop.adopted = false  // its channels are known from here on
             guard !desktop.reported else { return [] }
             desktop.reported = true
             return [.connected(key, client: client)]
@@ -67,6 +71,9 @@ public struct ConsoleTracker: Sendable {
             }
             if let client = desktop.pending.removeValue(forKey: channel) {
                 return [.failedTicket(key, client: client)]
+            }
+            if desktop.adopted, desktop.reported, desktop.open.isEmpty, desktop.idleSince == nil {
+                desktop.idleSince = now  // a channel opened before the restart closed
             }
             return []
         }
@@ -83,6 +90,14 @@ public struct ConsoleTracker: Sendable {
             actions.append(.disconnected(key))
         }
         return actions.sorted { "\($0)" < "\($1)" }
+    }
+
+    /// Takes over a session that was connected before this tracker started (the store says
+    /// so after a broker restart). Its channels are unknown: when one of them closes and no
+    /// new one comes up within the debounce, the session is reported disconnected.
+    public mutating func adopt(_ key: Key) {
+        guard desktops[key] == nil else { return }
+        desktops[key] = Desktop(reported: true, adopted: true)
     }
 
     /// Forgets a desktop (logged off, refreshed): its later channel events start afresh.

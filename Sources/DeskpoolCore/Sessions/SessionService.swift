@@ -71,6 +71,10 @@ public final class SessionService: Service, Sendable {
             }
             // One loop owns the tracker: no lock, events handled in order.
             var tracker = ConsoleTracker(debounce: options.debounce)
+            // Sessions connected before a restart: their channels' disconnects must still count.
+            for desktop in (try? await store.desktops(pool: nil)) ?? [] where desktop.state == .connected {
+                tracker.adopt(ConsoleTracker.Key(host: desktop.host, domain: desktop.name))
+            }
             var warned: Set<String> = []
             var lastReview = Date.distantPast
             for await input in inputs.cancelOnGracefulShutdown() {
