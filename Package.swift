@@ -88,6 +88,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DeskpoolPAM",
+            dependencies: ["DeskpoolCore", "PAM"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "DeskpoolStore",
             dependencies: [
                 "DeskpoolCore",
@@ -152,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PAMTests",
-            dependencies: ["PAM", "DeskpoolTesting"],
+            dependencies: ["PAM", "DeskpoolPAM", "DeskpoolCore", "DeskpoolTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

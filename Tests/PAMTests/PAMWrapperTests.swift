@@ -1,3 +1,5 @@
+import DeskpoolCore
+import DeskpoolPAM
 import DeskpoolTesting
 import PAM
 import Testing
@@ -96,5 +98,26 @@ struct PAMWrapperTests {
         }
         #expect(outcomes.count == 24)
         #expect(outcomes.allSatisfy { $0 })
+    }
+}
+
+// MARK: - Deskpool's logins through PAM
+
+extension PAMWrapperTests {
+    @Test("PAMLogin: the right password gives the principal; a wrong password and an unknown user get the same answer")
+    func deskpoolLogin() async throws {
+        let login = PAMLogin(authenticator: authenticator)
+        let principal = try await login.authenticate(user: "alice", password: "alice-secret", from: "192.0.2.10")
+        #expect(principal.user == "alice")
+        let wrong = await #expect(throws: DeskpoolError.self) {
+            _ = try await login.authenticate(user: "alice", password: "not-alices-secret", from: nil)
+        }
+        let unknown = await #expect(throws: DeskpoolError.self) {
+            _ = try await PAMLogin(authenticator: PAMAuthenticator(configuration: .init(service: "deskpool-test-nss")))
+                .authenticate(user: "dptest-no-such-user", password: "whatever", from: nil)
+        }
+        #expect(wrong?.code == .unauthenticated && unknown?.code == .unauthenticated)
+        #expect(wrong?.message == unknown?.message, "which of user and password was wrong is never said")
+        #expect(wrong.map { !"\($0)".contains("not-alices-secret") } == true)
     }
 }

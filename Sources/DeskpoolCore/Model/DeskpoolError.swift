@@ -21,6 +21,14 @@ public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let hypervisorFailed = Code("hypervisorFailed")
         /// The store failed (disk full, corrupt file, lost database).
         public static let storeFailed = Code("storeFailed")
+        /// Wrong user name or password (which of the two is never said).
+        public static let unauthenticated = Code("unauthenticated")
+        /// The account may not log in now (expired, locked, password must be changed).
+        public static let accountUnusable = Code("accountUnusable")
+        /// Too many failed logins for this user or address: wait.
+        public static let throttled = Code("throttled")
+        /// A service the broker needs (PAM) did not answer or failed.
+        public static let unavailable = Code("unavailable")
         public var description: String { name }
     }
 
