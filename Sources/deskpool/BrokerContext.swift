@@ -47,12 +47,13 @@ struct BrokerContext {
         return try ConnectTokenKey.load(orCreateAt: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("console-token.key").path)
     }
 
-    /// Issues console tickets and `.vv` files.
-    func consoles(logger: Logger = Logger(label: "deskpool.console")) throws -> ConsoleBroker {
+    /// Issues console tickets and `.vv` files, signing connect tokens with `tokenKey` (default:
+    /// the state directory's key).
+    func consoles(tokenKey: ConnectTokenKey? = nil, logger: Logger = Logger(label: "deskpool.console")) throws -> ConsoleBroker {
         var tls: [String: VirtViewerFile.TLS] = [:]
         for host in configuration.hosts { if let spiceTLS = host.spiceTLS { tls[host.name] = try spiceTLS.load() } }
         return ConsoleBroker(store: store, hypervisors: hypervisors, hosts: configuration.hosts, gateway: configuration.gateway,
-                             tokenKey: try tokenKey(), tls: tls, logger: logger)
+                             tokenKey: try tokenKey ?? self.tokenKey(), tls: tls, logger: logger)
     }
 
     /// Hands out and takes back desktops; `placement` picks a host for a reservation.

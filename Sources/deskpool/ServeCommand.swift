@@ -30,7 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
             store: context.store, hypervisors: context.hypervisors,
             options: .init(broker: configuration.broker, hostLimits: limits), estimator: estimator,
             logger: Logger(label: "deskpool.reconciler"))
-        let consoles = try context.consoles()
+        // One key for the tokens the broker signs and the gateway checks.
+        let tokenKey = try context.tokenKey()
+        let consoles = try context.consoles(tokenKey: tokenKey)
         let sessions = context.sessions(consoles: consoles, estimator: estimator, placement: { await reconciler.place($0) },
                                         onNewDesktop: { reconciler.poke() })
         let addresses = ClientAddressBook()
@@ -40,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         if configuration.gateway.enabled {
             let directory = BrokerConsoleDirectory(store: context.store, hypervisors: context.hypervisors, hosts: configuration.hosts)
-            services.append(.init(service: SpiceGateway(configuration: configuration.gateway, key: try context.tokenKey(),
+            services.append(.init(service: SpiceGateway(configuration: configuration.gateway, key: tokenKey,
                                                         directory: directory, addresses: addresses)))
         }
         let group = ServiceGroup(configuration: .init(

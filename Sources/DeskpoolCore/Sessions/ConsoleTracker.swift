@@ -99,7 +99,4 @@ public struct ConsoleTracker: Sendable {
         guard desktops[key] == nil else { return }
         desktops[key] = Desktop(reported: true, adopted: true)
     }
-
-    /// Forgets a desktop (logged off, refreshed): its later channel events start afresh.
-    public mutating func forget(_ key: Key) { desktops[key] = nil }
 }

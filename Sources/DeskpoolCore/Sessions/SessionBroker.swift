@@ -130,33 +130,22 @@ public struct SessionBroker: Sendable {
         guard let desktop = try await store.desktop(id: id) else { throw DeskpoolError(.notFound, "no desktop \(id)", field: "desktop") }
         guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
         let sessionStates: Set<DesktopState> = [.assigned, .connected, .disconnected]
+        let action = pool.session.action(for: pool.assignment)
+        let next: DesktopState = switch action {
+        case .refresh: .refreshing
+        case .shutdown: .stopping
+        case .keep: .assigned
+        }
         let floating = pool.assignment == .floating
-        let changed: Desktop?
-        switch pool.session.action(for: pool.assignment) {
-        case .refresh:
-            changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
-                d.state = .refreshing
-                d.reason = reason
-                d.endSession()
-                if floating { d.user = nil }
-            }
-            if changed != nil { onNewDesktop() }
-        case .shutdown:
-            changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
-                d.state = .stopping
-                d.reason = reason
-                d.endSession()
-            }
-            if changed != nil { onNewDesktop() }
-        case .keep:
-            changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
-                d.state = .assigned
-                d.reason = reason
-                d.endSession()
-            }
-            if let changed { await revokeConsole(changed) }
+        let changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
+            d.state = next
+            d.reason = reason
+            d.endSession()
+            if action == .refresh, floating { d.user = nil }
         }
         guard let changed else { throw DeskpoolError(.conflict, "desktop \(desktop.name) is \(desktop.state.rawValue), not in a session", field: "desktop") }
+        // The reconciler refreshes or shuts the desktop down; a kept one only loses its console.
+        if action == .keep { await revokeConsole(changed) } else { onNewDesktop() }
         return changed
     }
 }
