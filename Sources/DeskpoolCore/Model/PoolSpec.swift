@@ -45,6 +45,10 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     public var session = SessionPolicy()
     /// Bumped by the store each time the spec changes.
     public var generation = 1
+    /// Being deleted (`DELETE /api/v1/admin/pools/NAME`): no new sessions, idle desktops go
+    /// now and the others at logoff; the store removes the pool once it has no desktops.
+    /// Kept by the store, not part of a pool file.
+    public var draining = false
 
     public init(name: String, template: String, version: VersionChoice = .latest, assignment: Assignment = .floating,
                 min: Int = 0, max: Int = 10, spare: Int = 1, naming: NamePattern? = nil, users: [String] = [],

@@ -1,0 +1,74 @@
+public import Foundation
+
+/// A desktop as the API shows it: the record without its session id (which connect tokens
+/// carry) or bookkeeping counters.
+public struct DesktopView: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var pool: String
+    public var host: String
+    public var template: String
+    public var version: Int
+    public var state: DesktopState
+    public var reason: String?
+    public var user: String?
+    public var sessionStartedAt: Date?
+    public var client: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(_ desktop: Desktop) {
+        id = desktop.id
+        name = desktop.name
+        pool = desktop.pool
+        host = desktop.host
+        template = desktop.template
+        version = desktop.version
+        state = desktop.state
+        reason = desktop.reason
+        user = desktop.user
+        sessionStartedAt = desktop.sessionStartedAt
+        client = desktop.client
+        createdAt = desktop.createdAt
+        updatedAt = desktop.updatedAt
+    }
+}
+
+/// The answer 202 to a desktop request while one is being prepared: ask `poll` again after
+/// about `estimateSeconds`.
+public struct PreparingAnswer: Sendable, Hashable, Codable {
+    public var state = "preparing"
+    public var desktop: DesktopView
+    public var estimateSeconds: Int
+    public var poll: String
+    public init(desktop: DesktopView, estimateSeconds: Int, poll: String) {
+        self.desktop = desktop
+        self.estimateSeconds = estimateSeconds
+        self.poll = poll
+    }
+}
+
+/// A pool as a user sees it (`GET /api/v1/pools`).
+public struct UserPoolView: Sendable, Hashable, Codable {
+    public var name: String
+    public var assignment: PoolSpec.Assignment
+    /// Ready desktops waiting for users.
+    public var available: Int
+    /// Seconds to prepare a new desktop when none is ready.
+    public var estimateSeconds: Int
+    /// The desktops of this pool the user holds.
+    public var desktops: [DesktopView]
+    public init(name: String, assignment: PoolSpec.Assignment, available: Int, estimateSeconds: Int, desktops: [DesktopView]) {
+        self.name = name
+        self.assignment = assignment
+        self.available = available
+        self.estimateSeconds = estimateSeconds
+        self.desktops = desktops
+    }
+}
+
+/// `POST /api/v1/admin/desktops/{id}/assign`.
+public struct AssignRequest: Sendable, Hashable, Codable {
+    public var user: String
+    public init(user: String) { self.user = user }
+}

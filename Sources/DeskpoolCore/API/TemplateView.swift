@@ -1,0 +1,52 @@
+public import Foundation
+
+/// A template with its versions, as admins see it (the domain XML is left out of lists).
+public struct TemplateView: Sendable, Hashable, Codable {
+    public var name: String
+    public var vcpus: Int
+    public var memoryMiB: Int
+    public var machine: String
+    public var bootTimeoutSeconds: Int
+    public var versions: [TemplateVersion]
+    public init(_ template: TemplateDefinition, versions: [TemplateVersion]) {
+        name = template.name
+        vcpus = template.vcpus
+        memoryMiB = template.memoryMiB
+        machine = template.machine
+        bootTimeoutSeconds = template.bootTimeoutSeconds
+        self.versions = versions
+    }
+}
+
+/// `PUT /api/v1/admin/templates/{name}`: a template definition (the keys of `template.yaml`,
+/// with the domain XML's text).
+public struct TemplateInput: Sendable, Hashable, Codable {
+    public var vcpus: Int?
+    public var memoryMiB: Int?
+    public var machine: String?
+    public var bootTimeoutSeconds: Int?
+    public var domainXML: String
+    public init(vcpus: Int? = nil, memoryMiB: Int? = nil, machine: String? = nil, bootTimeoutSeconds: Int? = nil, domainXML: String) {
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        self.machine = machine
+        self.bootTimeoutSeconds = bootTimeoutSeconds
+        self.domainXML = domainXML
+    }
+
+    public init(_ template: TemplateDefinition) {
+        self.init(vcpus: template.vcpus, memoryMiB: template.memoryMiB, machine: template.machine,
+                  bootTimeoutSeconds: template.bootTimeoutSeconds, domainXML: template.domainXML)
+    }
+}
+
+/// `POST /api/v1/admin/templates/{name}/versions`: publish the next version from an image
+/// file on the broker's host.
+public struct PublishRequest: Sendable, Hashable, Codable {
+    public var imagePath: String
+    public var note: String
+    public init(imagePath: String, note: String) {
+        self.imagePath = imagePath
+        self.note = note
+    }
+}
