@@ -95,6 +95,10 @@ final class TimedHypervisor: Hypervisor {
         try await timed("stopDesktop") { () async throws(DeskpoolError) in try await inner.stopDesktop(named: name, timeout: timeout) }
     }
 
+    func rebootDesktop(named name: String) async throws(DeskpoolError) {
+        try await timed("rebootDesktop") { () async throws(DeskpoolError) in try await inner.rebootDesktop(named: name) }
+    }
+
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         try await timed("showMessage") { () async throws(DeskpoolError) in try await inner.showMessage(text, onDesktop: name) }
     }

@@ -31,6 +31,14 @@ extension LibvirtHypervisor {
 
     /// Writes the text to the guest's console (`/dev/tty0`) with guest-exec. The text travels
     /// as the command's standard input (base64 `input-data`), never inside a command line.
+    public func rebootDesktop(named name: String) async throws(DeskpoolError) {
+        let operation = "rebooting desktop \(name)"
+        guard let domain = try await domain(named: name, operation) else {
+            throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)")
+        }
+        try await libvirt(operation) { () async throws(LibvirtError) in try await domain.reboot() }
+    }
+
     public func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         let operation = "showing a message on desktop \(name)"
         guard let domain = try await domain(named: name, operation) else {

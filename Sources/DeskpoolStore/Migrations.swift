@@ -68,6 +68,12 @@ enum Migrations {
                 t.add(column: "client", .text)
             }
         }
+        migrator.registerMigration("v3") { db in
+            // Pool deletion with drain (issue 5), and audit filters by actor and action.
+            try db.alter(table: "pool") { t in t.add(column: "draining", .boolean).notNull().defaults(to: false) }
+            try db.create(index: "audit_actor", on: "audit", columns: ["actor", "id"])
+            try db.create(index: "audit_action", on: "audit", columns: ["action", "id"])
+        }
         return migrator
     }
 

@@ -10,16 +10,24 @@ extension SQLiteStore {
         }
     }
 
-    public func auditLog(subject: String?, limit: Int) async throws(DeskpoolError) -> [AuditEntry] {
+    public func auditLog(_ query: AuditQuery) async throws(DeskpoolError) -> [AuditEntry] {
         try await read { db in
-            let rows: [Row]
             // The id, not `at`, orders the log: clocks step back, AUTOINCREMENT never does.
-            if let subject {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM audit WHERE subject = ? ORDER BY id DESC LIMIT ?", arguments: [subject, limit])
-            } else {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            for (column, value) in [("subject", query.subject), ("actor", query.actor), ("action", query.action)] {
+                if let value {
+                    conditions.append("\(column) = ?")
+                    arguments += [value]
+                }
             }
+            if let before = query.before {
+                conditions.append("id < ?")
+                arguments += [before]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments += [query.limit]
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
             return rows.map { row in
                 AuditEntry(id: row["id"], at: Self.date(row["at"]), actor: row["actor"], action: row["action"],
                            subject: row["subject"], result: row["result"], detail: row["detail"])

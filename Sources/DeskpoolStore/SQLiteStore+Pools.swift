@@ -9,6 +9,10 @@ extension SQLiteStore {
             var stored = spec
             let detail: String
             if let old = try Self.pool(db, named: spec.name) {
+                guard !old.draining else {
+                    throw DeskpoolError(.conflict, "pool \(spec.name) is being deleted", field: "name")
+                }
+                stored.draining = false
                 stored.generation = old.generation
                 if stored == old {
                     // Applying the same file again is not a change: desktops stay current.
@@ -41,20 +45,44 @@ extension SQLiteStore {
         try await read { db in try Self.allPools(db) }
     }
 
+    public func drainPool(named name: String, actor: String) async throws(DeskpoolError) -> PoolSpec {
+        try await write { db in
+            guard var pool = try Self.pool(db, named: name) else { throw DeskpoolError(.notFound, "no pool named \(name)", field: "pool") }
+            if !pool.draining {
+                try db.execute(sql: "UPDATE pool SET draining = 1 WHERE name = ?", arguments: [name])
+                try Self.appendAudit(db, actor: actor, action: "pool.delete", subject: "pool/\(name)", detail: "draining")
+                pool.draining = true
+            }
+            return pool
+        }
+    }
+
+    public func deleteDrainedPool(named name: String, actor: String) async throws(DeskpoolError) -> Bool {
+        try await write { db in
+            guard let pool = try Self.pool(db, named: name), pool.draining else { return false }
+            let left = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM desktop WHERE pool = ?", arguments: [name]) ?? 0
+            guard left == 0 else { return false }
+            try db.execute(sql: "DELETE FROM pool WHERE name = ?", arguments: [name])
+            try Self.appendAudit(db, actor: actor, action: "pool.delete", subject: "pool/\(name)", detail: "deleted, no desktops left")
+            return true
+        }
+    }
+
     // MARK: - Rows
 
     static func pool(_ db: Database, named name: String) throws -> PoolSpec? {
-        try Row.fetchOne(db, sql: "SELECT spec, generation FROM pool WHERE name = ?", arguments: [name]).map(poolSpec)
+        try Row.fetchOne(db, sql: "SELECT spec, generation, draining FROM pool WHERE name = ?", arguments: [name]).map(poolSpec)
     }
 
     static func allPools(_ db: Database) throws -> [PoolSpec] {
-        try Row.fetchAll(db, sql: "SELECT spec, generation FROM pool ORDER BY name").map(poolSpec)
+        try Row.fetchAll(db, sql: "SELECT spec, generation, draining FROM pool ORDER BY name").map(poolSpec)
     }
 
     /// The column, not the JSON, holds the generation of record.
     private static func poolSpec(_ row: Row) throws -> PoolSpec {
         var spec = try decode(PoolSpec.self, json: row["spec"])
         spec.generation = row["generation"]
+        spec.draining = row["draining"]
         return spec
     }
 }

@@ -166,6 +166,13 @@ public final class FakeHypervisor: Hypervisor {
         }
     }
 
+    public func rebootDesktop(named name: String) async throws(DeskpoolError) {
+        try state.withLock { (s: inout State) throws(DeskpoolError) in
+            guard s.domains[name]?.run == .running else { throw DeskpoolError(.hypervisorFailed, "\(name) is not running") }
+            s.operations.append("reboot \(name)")
+        }
+    }
+
     public func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             guard s.domains[name]?.run == .running else { throw DeskpoolError(.hypervisorFailed, "\(name) is not running") }

@@ -22,6 +22,21 @@ extension StoreConformance {
         try expectEqual(try await store.auditLog(subject: nil, limit: 1).first?.action, "template.put", "the newest entry after a put")
     }
 
+    /// Filters by actor and action combine, and `before` pages through older entries.
+    public static func auditQuery(_ store: any Store) async throws {
+        for n in 1...5 {
+            try await store.audit(AuditEntry(at: t0.addingTimeInterval(Double(n)), actor: n % 2 == 0 ? "bob" : "carol",
+                                             action: n <= 3 ? "desktop.state" : "pool.put", subject: "desktop/d\(n)", detail: "\(n)"))
+        }
+        try expectEqual(try await store.auditLog(AuditQuery(actor: "carol")).map(\.detail), ["5", "3", "1"], "entries of one actor")
+        try expectEqual(try await store.auditLog(AuditQuery(actor: "carol", action: "desktop.state")).map(\.detail), ["3", "1"],
+                        "entries of one actor and action")
+        let first = try await store.auditLog(AuditQuery(limit: 2))
+        try expectEqual(first.map(\.detail), ["5", "4"], "the first page")
+        let second = try await store.auditLog(AuditQuery(before: first.last?.id, limit: 2))
+        try expectEqual(second.map(\.detail), ["3", "2"], "the next page")
+    }
+
     /// What was written is there after the store is closed and opened again. `open` returns a
     /// store on the same data each time (a file, a database).
     public static func survivesReopening(_ open: () async throws -> any Store) async throws {

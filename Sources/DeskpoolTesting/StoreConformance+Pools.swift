@@ -34,4 +34,22 @@ extension StoreConformance {
         try expectEqual(try await store.pool(named: "eng"), nil, "the pool after a refused put")
         try expectEqual(try await store.auditLog(subject: nil, limit: 100).count, before, "audit entries after a refused put")
     }
+
+    /// A draining pool refuses changes and is deleted only once it has no desktops.
+    public static func poolDrain(_ store: any Store) async throws {
+        try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: admin)
+        _ = try await store.insertDesktop(desktop("eng-001", state: .ready), actor: admin, limit: nil)
+        try expect(try await !store.deleteDrainedPool(named: "eng", actor: admin), "a pool that is not draining is not deleted")
+        let drained = try await store.drainPool(named: "eng", actor: admin)
+        try expect(drained.draining, "the pool is draining")
+        try expect(try await store.pool(named: "eng")?.draining == true, "the stored pool is draining")
+        try await expectError(.conflict, field: "name", "a change to a draining pool") {
+            try await store.putPool(PoolSpec(name: "eng", template: "tiny", max: 3), actor: admin)
+        }
+        try expect(try await !store.deleteDrainedPool(named: "eng", actor: admin), "a pool with desktops left is kept")
+        try await store.deleteDesktop(id: "id-eng-001", actor: admin)
+        try expect(try await store.deleteDrainedPool(named: "eng", actor: admin), "an empty draining pool is deleted")
+        try expectEqual(try await store.pool(named: "eng"), nil, "the deleted pool")
+        try await expectError(.notFound, field: "pool", "draining a missing pool") { try await store.drainPool(named: "eng", actor: admin) }
+    }
 }

@@ -25,6 +25,8 @@ public enum StoreConformance {
         ("claimReadyOldestFirst", claimReadyOldestFirst),
         ("claimReadyConcurrent", claimReadyConcurrent),
         ("auditLog", auditLog),
+        ("auditQuery", auditQuery),
+        ("poolDrain", poolDrain),
     ]
 
     /// Runs every check, each on a store from `makeStore`; the first failure is thrown with

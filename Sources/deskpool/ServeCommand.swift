@@ -1,11 +1,15 @@
 import ArgumentParser
 import DeskpoolCore
 import DeskpoolGateway
+import DeskpoolPAM
+import DeskpoolServer
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
-/// `deskpool serve`: runs the reconciler, the session service and the SPICE gateway until
-/// SIGTERM.
+/// `deskpool serve`: runs the reconciler, the session service, the SPICE gateway and the
+/// HTTP API and portal until SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -40,11 +44,32 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: reconciler),
             .init(service: SessionService(store: context.store, hypervisors: context.hypervisors, sessions: sessions, addresses: addresses)),
         ]
+        var gateway: SpiceGateway?
         if configuration.gateway.enabled {
             let directory = BrokerConsoleDirectory(store: context.store, hypervisors: context.hypervisors, hosts: configuration.hosts)
-            services.append(.init(service: SpiceGateway(configuration: configuration.gateway, key: tokenKey,
-                                                        directory: directory, addresses: addresses)))
+            gateway = SpiceGateway(configuration: configuration.gateway, key: tokenKey, directory: directory, addresses: addresses)
+            services.append(.init(service: gateway!))
         }
+        // One Prometheus registry for the server's metrics and swift-metrics (the reconciler's).
+        let metrics = ServerMetrics()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        let http = DeskpoolHTTPServer(
+            services: BrokerServices(
+                store: context.store, sessions: sessions, consoles: consoles, admin: context.admin,
+                authenticator: PAMLogin(configuration: configuration.authentication), hypervisors: context.hypervisors,
+                hosts: configuration.hosts, estimator: estimator, adminGroup: configuration.authentication.adminGroup,
+                tunnels: { [gateway] in
+                    guard let statistics = await gateway?.statistics() else { return nil }
+                    return TunnelTotals(open: statistics.openTunnels, total: statistics.totalTunnels,
+                                        bytesClientToDesktop: statistics.bytesClientToDesktop,
+                                        bytesDesktopToClient: statistics.bytesDesktopToClient,
+                                        refused: statistics.refusals.values.reduce(0, +))
+                },
+                poke: { reconciler.poke() }),
+            configuration: configuration.http, metrics: metrics)
+        services.append(.init(service: try http.application(logger: Logger(label: "deskpool.http"))))
+        logger.info("portal and API", metadata: [
+            "url": "\(configuration.http.tls == nil ? "http" : "https")://\(configuration.http.listen):\(configuration.http.port)/"])
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -102,3 +102,14 @@ struct PoolReconcilerTests {
         #expect(Self.summary(PoolReconciler.plan(input)) == ["provision eng-002@a v2", "provision eng-004@a v2"])
     }
 }
+
+extension PoolReconcilerTests {
+    @Test("a draining pool retires what is idle (ready, off, unneeded refreshes), keeps sessions, provisions nothing")
+    func draining() {
+        var spec = Self.pool(min: 2, spare: 2)
+        spec.draining = true
+        let desktops = Self.desktops([(.ready, nil), (.assigned, "bob"), (.off, "carol"), (.refreshing, nil), (.connected, "dan")])
+        let actions = PoolReconciler.plan(Self.input(spec, desktops: desktops))
+        #expect(Self.summary(actions).sorted() == ["retire eng-001", "retire eng-003", "retire eng-004"])
+    }
+}

@@ -10,11 +10,12 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
     public var authentication = AuthenticationConfiguration()
     public var broker = BrokerConfiguration()
     public var gateway = GatewayConfiguration()
+    public var http = HTTPConfiguration()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateDirectory, hosts, authentication, broker, gateway
+        case stateDirectory, hosts, authentication, broker, gateway, http
     }
 
     public init(from decoder: any Decoder) throws {
@@ -39,6 +40,7 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
         broker = try container.decodeIfPresent(BrokerConfiguration.self, forKey: .broker) ?? broker
         authentication = try container.decodeIfPresent(AuthenticationConfiguration.self, forKey: .authentication) ?? authentication
         gateway = try container.decodeIfPresent(GatewayConfiguration.self, forKey: .gateway) ?? gateway
+        http = try container.decodeIfPresent(HTTPConfiguration.self, forKey: .http) ?? http
     }
 
     /// The file the broker reads when none is given, if it exists.

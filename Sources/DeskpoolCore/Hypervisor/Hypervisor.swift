@@ -42,6 +42,8 @@ public protocol Hypervisor: Sendable {
     /// Where the desktop's SPICE display listens now.
     func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
     /// Shows a line of text on the desktop's console (through the guest agent).
+    /// Reboots a running desktop's guest (ACPI, or the agent), as a user's "restart" would.
+    func rebootDesktop(named name: String) async throws(DeskpoolError)
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError)
 
     /// Every domain on the host, with its Deskpool metadata if it has some.

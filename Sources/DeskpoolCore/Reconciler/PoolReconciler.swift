@@ -70,7 +70,8 @@ public enum PoolReconciler {
         let idle = input.desktops.filter { !input.busy.contains($0.id) }
         let live = input.desktops.filter { $0.state != .failed && $0.state != .deleting }
         let inSession = live.filter { $0.user != nil }.count
-        let want = min(pool.max, max(pool.min, inSession + pool.spare))
+        // A draining pool (being deleted) wants nothing: what is idle goes now, the rest after logoff.
+        let want = pool.draining ? 0 : min(pool.max, max(pool.min, inSession + pool.spare))
         var excess = max(0, live.count - want)
 
         // A logged-off desktop the pool does not need is retired rather than re-cloned.
@@ -86,6 +87,9 @@ public enum PoolReconciler {
 
         let holding = live.count + failed.count - (backingOff ? 0 : discardable.count)
 
+        if pool.draining {
+            actions += idle.filter { $0.state == .off }.map(Action.retire)
+        }
         if excess > 0 {
             let spares = idle.filter { $0.state == .ready && $0.user == nil }
                 .sorted { ($0.version == input.version?.number ? 1 : 0, $1.name) < ($1.version == input.version?.number ? 1 : 0, $0.name) }

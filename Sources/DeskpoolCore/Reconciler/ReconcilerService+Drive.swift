@@ -1,3 +1,4 @@
+import Metrics
 import Foundation
 
 extension ReconcilerService {
@@ -15,7 +16,7 @@ extension ReconcilerService {
             case .pool(.drive(let desktop)):
                 await drive(desktop)
             case .pool(.retire(let desktop)):
-                if let d = try await store.transition(desktop.id, from: [.ready, .refreshing], actor: Self.actor, change: { $0.state = .deleting; $0.reason = "not needed" }) {
+                if let d = try await store.transition(desktop.id, from: [.ready, .refreshing, .off], actor: Self.actor, change: { $0.state = .deleting; $0.reason = "not needed" }) {
                     await drive(d)
                 }
             case .pool(.discardFailed(let desktop)):
@@ -151,6 +152,8 @@ extension ReconcilerService {
             memory.health[d.pool] = health
             return health.retryAt!
         }
+        // Exported at /metrics when `deskpool serve` bootstraps swift-metrics.
+        Counter(label: "deskpool_provisioning_failures_total", dimensions: [("pool", d.pool)]).increment()
         logger.error("desktop failed; the pool backs off", metadata: [
             "desktop": "\(d.name)", "pool": "\(d.pool)", "reason": "\(reason)", "retryAt": "\(retryAt)"])
         guard d.state != .deleting else { return nil }  // a failed delete is retried by the next pass

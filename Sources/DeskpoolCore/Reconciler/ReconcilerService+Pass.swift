@@ -59,6 +59,10 @@ extension ReconcilerService {
             var free = hosts.mapValues(\.capacity.freeMemoryMiB)
             var taken = Set(desktops.map(\.name))
             for pool in pools {
+                if pool.draining, !desktops.contains(where: { $0.pool == pool.name }) {
+                    _ = try await store.deleteDrainedPool(named: pool.name, actor: Self.actor)
+                    continue
+                }
                 let memoryMiB = templates[pool.template]?.memoryMiB ?? 0
                 var chosen: TemplateVersion?
                 var problem: String?

@@ -54,6 +54,7 @@ public struct SessionBroker: Sendable {
         guard pool.entitles(user: principal.user, groups: principal.groups) else {
             throw DeskpoolError(.notEntitled, "\(principal.user) is not entitled to pool \(name)", field: "pool")
         }
+        guard !pool.draining else { throw DeskpoolError(.conflict, "pool \(name) is being deleted", field: "pool") }
         for _ in 0..<20 {
             let desktops = try await store.desktops(pool: name)
             let held = desktops.filter { $0.user == principal.user && $0.state != .failed && $0.state != .deleting }
@@ -130,13 +131,14 @@ public struct SessionBroker: Sendable {
         guard let desktop = try await store.desktop(id: id) else { throw DeskpoolError(.notFound, "no desktop \(id)", field: "desktop") }
         guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
         let sessionStates: Set<DesktopState> = [.assigned, .connected, .disconnected]
-        let action = pool.session.action(for: pool.assignment)
+        // A draining pool's desktops are refreshed, and so given up, whatever the pool's action.
+        let action = pool.draining ? .refresh : pool.session.action(for: pool.assignment)
         let next: DesktopState = switch action {
         case .refresh: .refreshing
         case .shutdown: .stopping
         case .keep: .assigned
         }
-        let floating = pool.assignment == .floating
+        let floating = pool.assignment == .floating || pool.draining
         let changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
             d.state = next
             d.reason = reason

@@ -26,6 +26,10 @@ public protocol Store: Sendable {
     func putPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec
     func pool(named name: String) async throws(DeskpoolError) -> PoolSpec?
     func pools() async throws(DeskpoolError) -> [PoolSpec]
+    /// Marks a pool for deletion (`draining`): it takes no new sessions and shrinks to nothing.
+    func drainPool(named name: String, actor: String) async throws(DeskpoolError) -> PoolSpec
+    /// Deletes a draining pool that has no desktop records left; false otherwise.
+    func deleteDrainedPool(named name: String, actor: String) async throws(DeskpoolError) -> Bool
 
     // MARK: Desktops
     /// Inserts a desktop record. With `limit`, inserts only if the pool holds fewer than `limit`
@@ -47,6 +51,31 @@ public protocol Store: Sendable {
 
     // MARK: Audit
     func audit(_ entry: AuditEntry) async throws(DeskpoolError)
-    /// Newest first.
-    func auditLog(subject: String?, limit: Int) async throws(DeskpoolError) -> [AuditEntry]
+    /// Entries matching the query, newest first.
+    func auditLog(_ query: AuditQuery) async throws(DeskpoolError) -> [AuditEntry]
+}
+
+extension Store {
+    /// The newest entries, of one subject or all.
+    public func auditLog(subject: String?, limit: Int) async throws(DeskpoolError) -> [AuditEntry] {
+        try await auditLog(AuditQuery(subject: subject, limit: limit))
+    }
+}
+
+/// Which audit entries to read: filters (all optional, combined with AND) and a page.
+public struct AuditQuery: Sendable, Hashable {
+    public var subject: String?
+    public var actor: String?
+    public var action: String?
+    /// Only entries older than this id (the next page).
+    public var before: Int64?
+    public var limit: Int
+
+    public init(subject: String? = nil, actor: String? = nil, action: String? = nil, before: Int64? = nil, limit: Int = 100) {
+        self.subject = subject
+        self.actor = actor
+        self.action = action
+        self.before = before
+        self.limit = limit
+    }
 }

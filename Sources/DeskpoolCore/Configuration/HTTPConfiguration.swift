@@ -1,0 +1,105 @@
+/// The HTTP API and portal (`http:` in deskpool.yaml).
+public struct HTTPConfiguration: Sendable, Hashable, Decodable {
+    /// Address and port the API and portal listen on.
+    public var listen: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// HTTPS from a PEM certificate chain and key; nil: plain HTTP (loopback or behind a
+    /// TLS-terminating proxy only).
+    public var tls: TLS?
+    /// Largest request body accepted (bytes); larger ones get 413.
+    public var maxBodyBytes: Int = 1_048_576
+    /// A login session ends this many hours after the login ...
+    public var sessionHours: Int = 12
+    /// ... or after this many minutes without a request.
+    public var sessionIdleMinutes: Int = 60
+    /// Backoff and lockout after failed logins, per user name and per client address.
+    public var loginThrottle = LoginThrottleConfiguration()
+
+    public init() {}
+
+    public struct TLS: Sendable, Hashable, Decodable {
+        /// PEM file with the server certificate, then its intermediates.
+        public var certificateFile: String
+        /// PEM file with the private key (readable by the broker only).
+        public var keyFile: String
+
+        public init(certificateFile: String, keyFile: String) {
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case certificateFile, keyFile }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self, in: "http.tls")
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            certificateFile = try c.decode(String.self, forKey: .certificateFile)
+            keyFile = try c.decode(String.self, forKey: .keyFile)
+            for (key, path) in [(CodingKeys.certificateFile, certificateFile), (.keyFile, keyFile)] where !path.hasPrefix("/") {
+                throw try c.superDecoder(forKey: key).invalid("http.tls.\(key.stringValue) must be an absolute path")
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, port, tls, maxBodyBytes, sessionHours, sessionIdleMinutes, loginThrottle
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self, in: "http")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let listen = try c.decodeIfPresent(String.self, forKey: .listen) {
+            guard IPNetwork.Address(listen) != nil else {
+                throw try c.superDecoder(forKey: .listen).invalid("http.listen must be an IP address, not '\(listen)'")
+            }
+            self.listen = listen
+        }
+        port = try c.decodeBounded(.port, 1...65535) ?? port
+        tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
+        maxBodyBytes = try c.decodeBounded(.maxBodyBytes, 1024...(64 << 20)) ?? maxBodyBytes
+        sessionHours = try c.decodeBounded(.sessionHours, 1...720) ?? sessionHours
+        sessionIdleMinutes = try c.decodeBounded(.sessionIdleMinutes, 1...10080) ?? sessionIdleMinutes
+        loginThrottle = try c.decodeIfPresent(LoginThrottleConfiguration.self, forKey: .loginThrottle) ?? loginThrottle
+    }
+}
+
+/// `http.loginThrottle`: how failed logins slow further attempts (`LoginThrottle`).
+public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
+    /// Wait after the first failure; doubles with each further failure ...
+    public var baseDelaySeconds: Int = 1
+    /// ... up to this.
+    public var maxDelaySeconds: Int = 30
+    /// Failures in a row that lock a user name out ...
+    public var lockoutFailures: Int = 10
+    /// ... and a client address (higher: many users may share one address).
+    public var addressLockoutFailures: Int = 50
+    /// How long a lockout lasts; failures older than this are forgotten.
+    public var lockoutSeconds: Int = 900
+
+    public init() {}
+
+    public var policy: LoginThrottle.Policy {
+        var policy = LoginThrottle.Policy()
+        policy.baseDelay = Double(baseDelaySeconds)
+        policy.maxDelay = Double(maxDelaySeconds)
+        policy.lockoutFailures = lockoutFailures
+        policy.addressLockoutFailures = addressLockoutFailures
+        policy.lockout = Double(lockoutSeconds)
+        policy.window = Double(lockoutSeconds)
+        return policy
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case baseDelaySeconds, maxDelaySeconds, lockoutFailures, addressLockoutFailures, lockoutSeconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self, in: "http.loginThrottle")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        baseDelaySeconds = try c.decodeBounded(.baseDelaySeconds, 0...3600) ?? baseDelaySeconds
+        maxDelaySeconds = try c.decodeBounded(.maxDelaySeconds, 0...86400) ?? maxDelaySeconds
+        lockoutFailures = try c.decodeBounded(.lockoutFailures, 1...10000) ?? lockoutFailures
+        addressLockoutFailures = try c.decodeBounded(.addressLockoutFailures, 1...100_000) ?? addressLockoutFailures
+        lockoutSeconds = try c.decodeBounded(.lockoutSeconds, 1...86400) ?? lockoutSeconds
+    }
+}

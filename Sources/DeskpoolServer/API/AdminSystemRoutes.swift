@@ -1,0 +1,77 @@
+import DeskpoolCore
+import Foundation
+import Hummingbird
+
+/// `/api/v1/admin/hosts` (capacity and health) and `/api/v1/admin/audit` (paged, filtered).
+struct AdminSystemRoutes {
+    let services: BrokerServices
+
+    func add(to admin: RouterGroup<BrokerRequestContext>) {
+        admin.get("hosts") { request, context -> Response in
+            _ = try context.requireAdmin(request)
+            return try jsonResponse(try await hosts())
+        }
+        admin.get("audit") { request, context -> Response in
+            _ = try context.requireAdmin(request)
+            let query = try Self.auditQuery(request)
+            let entries = try await services.store.auditLog(query)
+            var next: String?
+            if entries.count == query.limit, let last = entries.last?.id {
+                var parts = ["before=\(last)", "limit=\(query.limit)"]
+                for (key, value) in [("subject", query.subject), ("actor", query.actor), ("action", query.action)] {
+                    if let value { parts.append("\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
+                }
+                next = "/api/v1/admin/audit?" + parts.joined(separator: "&")
+            }
+            return try jsonResponse(AuditPage(entries: entries, next: next))
+        }
+    }
+
+    /// Every configured host: reachable or not, and its free memory and disk.
+    func hosts() async throws -> [HostView] {
+        let desktops = try await services.store.desktops(pool: nil)
+        var views: [HostView] = []
+        for host in services.hosts {
+            var view = HostView(name: host.name, uri: host.uri, connected: false, desktops: desktops.filter { $0.host == host.name }.count,
+                                maxConcurrentOperations: host.maxConcurrentOperations)
+            if let hypervisor = services.hypervisor(host.name) {
+                do {
+                    let capacity = try await hypervisor.capacity()
+                    view.connected = true
+                    view.freeMemoryMiB = capacity.freeMemoryMiB
+                    view.freeDiskMiB = capacity.freeDiskMiB
+                } catch {
+                    view.error = "does not answer: \(error.code)"
+                }
+            } else {
+                view.error = "not connected"
+            }
+            views.append(view)
+        }
+        return views
+    }
+
+    static func auditQuery(_ request: Request) throws -> AuditQuery {
+        let parameters = request.uri.queryParameters
+        var query = AuditQuery()
+        for (key, keyPath) in [("subject", \AuditQuery.subject), ("actor", \.actor), ("action", \.action)] {
+            if let value = parameters[key[...]] {
+                guard value.count <= 200 else { throw APIFailure(.badRequest, code: "invalidInput", "at most 200 characters", field: key) }
+                query[keyPath: keyPath] = String(value)
+            }
+        }
+        if let text = parameters["before"[...]] {
+            guard let before = Int64(text), before > 0 else {
+                throw APIFailure(.badRequest, code: "invalidInput", "must be an entry id (a positive integer)", field: "before")
+            }
+            query.before = before
+        }
+        if let text = parameters["limit"[...]] {
+            guard let limit = Int(text), (1...500).contains(limit) else {
+                throw APIFailure(.badRequest, code: "invalidInput", "must be between 1 and 500", field: "limit")
+            }
+            query.limit = limit
+        }
+        return query
+    }
+}

@@ -1,0 +1,58 @@
+import DeskpoolCore
+import Foundation
+import Hummingbird
+import NIOConcurrencyHelpers
+
+/// A user's desktop request, shared by the API and the portal: the session broker's answer,
+/// then a console ticket and `.vv` when the desktop is the user's and running. Measures the
+/// time to desktop from the first request, across "preparing" polls.
+struct DesktopRequests: Sendable {
+    enum Answer: Sendable {
+        case file(ConsoleBroker.Grant)
+        case preparing(PreparingAnswer)
+    }
+
+    let services: BrokerServices
+    let metrics: ServerMetrics
+    /// When each desktop still being prepared was first asked for.
+    private let firstAsked = NIOLockedValueBox<[String: ContinuousClock.Instant]>([:])
+
+    init(services: BrokerServices, metrics: ServerMetrics) {
+        self.services = services
+        self.metrics = metrics
+    }
+
+    func request(pool: String, for principal: SessionBroker.Principal, another: Bool, clientAddress: String?) async throws -> Answer {
+        let start = ContinuousClock.now
+        let answer: SessionBroker.Answer
+        do {
+            answer = try await services.sessions.request(principal, pool: pool, another: another)
+        } catch {
+            metrics.desktopRequests["refused"]?.increment()
+            throw error
+        }
+        switch answer {
+        case .assigned(let desktop):
+            let grant = try await services.consoles.open(desktop: desktop.id, for: principal.user, clientAddress: clientAddress)
+            let first = firstAsked.withLockedValue { $0.removeValue(forKey: desktop.id) } ?? start
+            metrics.timeToDesktop.record(ContinuousClock.now - first)
+            metrics.desktopRequests["assigned"]?.increment()
+            return .file(grant)
+        case .preparing(let desktop, let estimate):
+            firstAsked.withLockedValue { asked in
+                if asked.count > 10_000 { asked.removeAll() }  // bounded: abandoned requests are forgotten
+                if asked[desktop.id] == nil { asked[desktop.id] = start }
+            }
+            metrics.desktopRequests["preparing"]?.increment()
+            return .preparing(PreparingAnswer(desktop: DesktopView(desktop), estimateSeconds: estimate,
+                                              poll: "/api/v1/pools/\(pool)/desktop"))
+        case .exhausted:
+            metrics.desktopRequests["exhausted"]?.increment()
+            throw APIFailure(.conflict, code: "exhausted", "pool \(pool) has no free desktop and is at its maximum size; try again later",
+                             field: "pool")
+        }
+    }
+
+    /// Seconds a client should wait before asking again: the estimate, polled at least every 5 s.
+    static func retryAfter(estimate: Int) -> Int { max(1, min(estimate, 5)) }
+}

@@ -1,0 +1,29 @@
+public import Hummingbird
+public import NIOCore
+
+/// Per request: the client's address and, once `AuthenticationMiddleware` ran, the login
+/// session and how it was presented.
+public struct BrokerRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// The logged-in user's session, if the request carried a live token.
+    public var session: LoginSession?
+    /// The token as presented (to end the session at logout).
+    var token: String?
+    /// The token came in the portal's cookie (not a bearer header): changes need the CSRF token.
+    var viaCookie = false
+    /// The request's `X-CSRF-Token` header matched the session's.
+    var csrfHeaderValid = false
+    /// Largest body read (`http.maxBodyBytes`, set by `BodyLimitMiddleware`).
+    var bodyLimit = 1_048_576
+
+    public var maxUploadSize: Int { bodyLimit }
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client's IP address, without the port.
+    public var clientAddress: String? { remoteAddress?.ipAddress }
+}

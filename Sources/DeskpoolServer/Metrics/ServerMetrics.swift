@@ -1,0 +1,44 @@
+import DeskpoolCore
+public import Prometheus
+
+/// The broker's Prometheus metrics. Counters and histograms live in `registry` (which
+/// `deskpool serve` also gives swift-metrics, for the reconciler's counters); what is a
+/// snapshot of state (desktops by state, gateway tunnels) is computed at each scrape by
+/// `MetricsRoutes`, so a deleted pool leaves no stale series.
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let timeToDesktop: DurationHistogram
+    let pamDuration: DurationHistogram
+    let loginsOK: Counter
+    let loginFailures: [String: Counter]
+    let desktopRequests: [String: Counter]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        let seconds: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                                   .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300)]
+        timeToDesktop = registry.makeDurationHistogram(
+            descriptor: .init(metricName: "deskpool_time_to_desktop", unitName: "seconds",
+                              helpText: "From a user's desktop request to the .vv file (preparing included)"),
+            buckets: seconds)
+        pamDuration = registry.makeDurationHistogram(
+            descriptor: .init(metricName: "deskpool_pam_duration", unitName: "seconds", helpText: "PAM authentication and account check"),
+            buckets: [.milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                      .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)])
+        loginsOK = registry.makeCounter(name: "deskpool_logins_total", labels: [("result", "ok")])
+        var failures: [String: Counter] = [:]
+        for reason in ["unauthenticated", "accountUnusable", "throttled", "unavailable", "invalidInput"] {
+            failures[reason] = registry.makeCounter(name: "deskpool_logins_total", labels: [("result", reason)])
+        }
+        loginFailures = failures
+        var requests: [String: Counter] = [:]
+        for answer in ["assigned", "preparing", "exhausted", "refused"] {
+            requests[answer] = registry.makeCounter(name: "deskpool_desktop_requests_total", labels: [("answer", answer)])
+        }
+        desktopRequests = requests
+    }
+
+    func loginFailed(_ code: DeskpoolError.Code) {
+        (loginFailures[code.name] ?? loginFailures["unavailable"])?.increment()
+    }
+}

@@ -1,0 +1,19 @@
+public import Hummingbird
+
+/// Sets the request's body limit (`http.maxBodyBytes`) and refuses a declared larger body
+/// with 413 before reading it; a chunked one is cut at the limit when collected.
+public struct BodyLimitMiddleware: RouterMiddleware {
+    public typealias Context = BrokerRequestContext
+    let limit: Int
+
+    public init(limit: Int) { self.limit = limit }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(limit) bytes")
+        }
+        var context = context
+        context.bodyLimit = limit
+        return try await next(request, context)
+    }
+}
