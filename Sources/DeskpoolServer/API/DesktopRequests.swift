@@ -1,6 +1,7 @@
 import DeskpoolCore
 import Foundation
 import Hummingbird
+import HTTPTypes
 import NIOConcurrencyHelpers
 
 /// A user's desktop request, shared by the API and the portal: the session broker's answer,
@@ -55,4 +56,13 @@ struct DesktopRequests: Sendable {
 
     /// Seconds a client should wait before asking again: the estimate, polled at least every 5 s.
     static func retryAfter(estimate: Int) -> Int { max(1, min(estimate, 5)) }
+
+    /// The `.vv` file as a download, for the API and the portal alike.
+    static func fileResponse(_ grant: ConsoleBroker.Grant) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = VirtViewerFile.mediaType
+        headers[.contentDisposition] = "attachment; filename=\"\(VirtViewerFile.fileName(desktop: grant.desktop.name))\""
+        headers[.init("Deskpool-Desktop")!] = grant.desktop.id
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: grant.file.text)))
+    }
 }

@@ -20,11 +20,7 @@ struct UserRoutes {
             let another = request.uri.queryParameters["another"].map { $0 == "true" || $0 == "1" } ?? false
             switch try await desktops.request(pool: pool, for: session.principal, another: another, clientAddress: context.clientAddress) {
             case .file(let grant):
-                var headers = HTTPFields()
-                headers[.contentType] = VirtViewerFile.mediaType
-                headers[.contentDisposition] = "attachment; filename=\"\(VirtViewerFile.fileName(desktop: grant.desktop.name))\""
-                headers[.init("Deskpool-Desktop")!] = grant.desktop.id
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: grant.file.text)))
+                return DesktopRequests.fileResponse(grant)
             case .preparing(let answer):
                 var headers = HTTPFields()
                 headers[.retryAfter] = String(DesktopRequests.retryAfter(estimate: answer.estimateSeconds))
