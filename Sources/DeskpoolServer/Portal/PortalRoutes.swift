@@ -1,12 +1,187 @@
 import DeskpoolCore
+import Foundation
 import Hummingbird
+import HTTPTypes
 
-/// The portal (HTML, server-rendered with Mustache): login, My desktops, admin pages.
-struct PortalRoutes {
+/// The portal (HTML, server-rendered with Mustache): login, My desktops, admin pages, and
+/// `/static`. Every page works without JavaScript. Forms that change something carry the
+/// login session's CSRF token in the field `csrf`; the login form carries a token of its own
+/// (double submit: the same random value in a short-lived cookie and in the form).
+struct PortalRoutes: Sendable {
+    typealias Handler = @Sendable (Request, BrokerRequestContext) async throws -> Response
+
+    static let loginCookieName = "deskpool_login_csrf"
+    /// How long a login form may be left open before it must be reloaded.
+    static let loginFormSeconds = 900
+
     let services: BrokerServices
     let auth: AuthRoutes
     let desktops: DesktopRequests
     let logins: LoginSessions
+    let renderer = PortalRenderer.shared
 
-    func add(to router: Router<BrokerRequestContext>) {}
+    func add(to router: Router<BrokerRequestContext>) {
+        router.get("/") { _, context -> Response in
+            .redirect(to: context.session == nil ? "/login" : "/desktops")
+        }
+        router.get("static/:file") { _, context -> Response in
+            guard let name = context.parameters.get("file"), let response = renderer.asset(name) else { throw HTTPError(.notFound) }
+            return response
+        }
+        addLogin(to: router)
+        addDesktops(to: router)
+        addAdmin(to: router)
+    }
+
+    // MARK: - Login and logout
+
+    private func addLogin(to router: Router<BrokerRequestContext>) {
+        router.get("login", use: html { request, context in
+            let next = PortalForm.safeNext(request.uri.queryParameters["next"].map(String.init))
+            if context.session != nil { return .redirect(to: next ?? "/desktops") }
+            return loginPage(next: next)
+        })
+        router.post("login", use: html { request, context in
+            let form = await PortalForm.read(request, context: context)
+            let next = PortalForm.safeNext(form["next"])
+            let user = form["user"] ?? ""
+            guard let token = request.cookies[Self.loginCookieName]?.value, form.carries(csrf: token) else {
+                return loginPage(status: .forbidden, alert: "This login form has expired. Please log in again.", user: user, next: next)
+            }
+            do {
+                let (token, _) = try await auth.login(user: user, password: form["password"] ?? "", context: context)
+                var response = Response.redirect(to: next ?? "/desktops")
+                response.setCookie(auth.sessionCookie(token))
+                response.setCookie(loginCookie("", maxAge: 0))
+                return response
+            } catch {
+                let failure = failure(error, request: request, context: context)
+                var message = Self.sentence(failure.body.error.message)
+                if let field = failure.body.error.field { message = Self.sentence("\(field == "user" ? "user name" : field): \(message)") }
+                var headers = HTTPFields()
+                if let retry = failure.headers[.retryAfter] {
+                    headers[.retryAfter] = retry
+                    message += " Try again in \(retry) seconds."
+                }
+                return loginPage(status: failure.status, alert: message, user: user, next: next, headers: headers)
+            }
+        })
+        router.post("logout", use: html { request, context in
+            if let session = context.session {
+                let form = await PortalForm.read(request, context: context)
+                guard form.carries(csrf: session.csrf) else { return csrfRefused(session) }
+                if let token = context.token { await logins.end(token: token) }
+            }
+            var response = Response.redirect(to: "/login")
+            response.setCookie(auth.sessionCookie("", maxAge: 0))
+            return response
+        })
+    }
+
+    /// The login form, with a fresh login token in the form and its cookie.
+    private func loginPage(status: HTTPResponse.Status = .ok, alert: String? = nil, user: String = "", next: String?,
+                           headers: HTTPFields = [:]) -> Response {
+        let token = LoginSessions.randomToken()
+        let content = LoginContent(loginToken: token, next: next, user: String(user.prefix(64)))
+        var response = renderer.response("login", PortalPage("Log in", session: nil, alert: alert, content: content), status: status,
+                                         headers: headers)
+        response.setCookie(loginCookie(token, maxAge: Self.loginFormSeconds))
+        return response
+    }
+
+    private func loginCookie(_ value: String, maxAge: Int) -> Cookie {
+        Cookie(name: Self.loginCookieName, value: value, maxAge: maxAge, path: "/login", secure: auth.configuration.tls != nil,
+               httpOnly: true, sameSite: .strict)
+    }
+
+    // MARK: - Shared by the pages
+
+    /// A page handler whose errors become an HTML page with the API's status and message.
+    func html(_ handler: @escaping Handler) -> Handler {
+        { request, context in
+            do {
+                return try await handler(request, context)
+            } catch {
+                return errorPage(failure(error, request: request, context: context), session: context.session)
+            }
+        }
+    }
+
+    /// A page for logged-in users: others are sent to log in (and come back here after).
+    func userPage(_ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession) async throws -> Response) -> Handler {
+        html { request, context in
+            guard let session = context.session else { return loginRedirect(request) }
+            return try await handler(request, context, session)
+        }
+    }
+
+    /// A change by a logged-in user: the form must carry the session's CSRF token.
+    func userChange(_ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession) async throws -> Response) -> Handler {
+        userPage { request, context, session in
+            guard await PortalForm.read(request, context: context).carries(csrf: session.csrf) else { return csrfRefused(session) }
+            return try await handler(request, context, session)
+        }
+    }
+
+    /// 303 to the login page; a GET comes back to its page after login.
+    func loginRedirect(_ request: Request) -> Response {
+        var location = "/login"
+        let target = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
+        if request.method == .get, let next = PortalForm.safeNext(target),
+           let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-._~"))) {
+            location += "?next=\(encoded)"
+        }
+        return .redirect(to: location)
+    }
+
+    func csrfRefused(_ session: LoginSession) -> Response {
+        errorPage(APIFailure.forbidden("This form has expired or did not come from this site. Reload the page and try again."), session: session)
+    }
+
+    /// An error page in the layout, with the failure's status and headers.
+    func errorPage(_ failure: APIFailure, session: LoginSession?) -> Response {
+        let heading = switch failure.status.code {
+        case 400: "That request is not valid"
+        case 401: "Please log in"
+        case 403: "Not allowed"
+        case 404: "Not found"
+        case 409: "Not possible right now"
+        case 429: "Too many attempts"
+        default: failure.status.code >= 500 ? "Something went wrong" : "That did not work"
+        }
+        let back = session == nil ? ("/login", "Go to the login page") : ("/desktops", "Back to My desktops")
+        let content = ErrorContent(heading: heading, status: failure.status.code, backLink: back.0, backText: back.1)
+        var headers = HTTPFields()
+        headers[.retryAfter] = failure.headers[.retryAfter]
+        return renderer.response("error", PortalPage(heading, session: session, alert: Self.sentence(failure.body.error.message), content: content),
+                                 status: failure.status, headers: headers)
+    }
+
+    /// Whatever a handler threw, as the API would answer it (broker errors keep their status
+    /// and message; anything else is logged and becomes a 500 that reveals nothing).
+    func failure(_ error: any Error, request: Request, context: BrokerRequestContext) -> APIFailure {
+        switch error {
+        case let failure as APIFailure:
+            return failure
+        case let error as DeskpoolError:
+            if error.code == .hypervisorFailed || error.code == .storeFailed || error.code == .unavailable {
+                context.logger.error("portal request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            }
+            return APIFailure(error)
+        case let error as HTTPError:
+            return APIErrorMiddleware<BrokerRequestContext>.translate(error)
+        case let error as any HTTPResponseError:
+            return APIFailure(error.status, code: APIErrorMiddleware<BrokerRequestContext>.code(error.status), error.status.reasonPhrase)
+        default:
+            context.logger.error("portal request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
+            return APIFailure(.internalServerError, code: "internal", "the broker failed to answer; its log says why")
+        }
+    }
+
+    /// A message as a sentence: capital first letter, final full stop.
+    static func sentence(_ text: String) -> String {
+        guard let first = text.first else { return text }
+        let body = first.uppercased() + text.dropFirst()
+        return body.hasSuffix(".") || body.hasSuffix("?") || body.hasSuffix("!") ? body : body + "."
+    }
 }

@@ -1,0 +1,59 @@
+import DeskpoolCore
+import Hummingbird
+
+/// The admin pages, read-only: pools with their capacity, one pool's desktops and sessions,
+/// hosts, templates, and the audit log.
+extension PortalRoutes {
+    func addAdmin(to router: Router<BrokerRequestContext>) {
+        router.get("admin", use: adminPage { _, _, session in
+            let content = PoolsContent(try await services.store.pools(), desktops: try await services.store.desktops(pool: nil))
+            return renderer.response("admin-pools", adminChrome("Pools", session, tab: \.pools, content))
+        })
+        router.get("admin/pools/:name", use: adminPage { _, context, session in
+            let name = try context.name("name")
+            guard let pool = try await services.store.pool(named: name) else {
+                throw APIFailure(.notFound, code: "notFound", "no pool named \(name)")
+            }
+            let content = PoolContent(pool, desktops: try await services.store.desktops(pool: name))
+            return renderer.response("admin-pool", adminChrome("Pool \(name)", session, tab: \.pools, content))
+        })
+        router.get("admin/hosts", use: adminPage { _, _, session in
+            let content = HostsContent(try await AdminSystemRoutes(services: services).hosts())
+            return renderer.response("admin-hosts", adminChrome("Hosts", session, tab: \.hosts, content))
+        })
+        router.get("admin/templates", use: adminPage { _, _, session in
+            var views: [TemplateView] = []
+            for template in try await services.store.templates() {
+                views.append(TemplateView(template, versions: try await services.store.versions(template: template.name)))
+            }
+            return renderer.response("admin-templates", adminChrome("Templates", session, tab: \.templates, TemplatesContent(views)))
+        })
+        router.get("admin/audit", use: adminPage { request, _, session in
+            var query = try AdminSystemRoutes.auditQuery(request)
+            // The filter form sends its empty fields: an empty filter is no filter.
+            if query.subject?.isEmpty == true { query.subject = nil }
+            if query.actor?.isEmpty == true { query.actor = nil }
+            if query.action?.isEmpty == true { query.action = nil }
+            let content = AuditContent(query, entries: try await services.store.auditLog(query))
+            return renderer.response("admin-audit", adminChrome("Audit log", session, tab: \.audit, content))
+        })
+    }
+
+    /// A page for admins: others get 403, and anyone logged out is sent to log in.
+    func adminPage(_ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession) async throws -> Response) -> Handler {
+        userPage { request, context, session in
+            guard session.admin else { return errorPage(APIFailure.forbidden("this page is for administrators"), session: session) }
+            return try await handler(request, context, session)
+        }
+    }
+
+    private func adminChrome<Content>(_ title: String, _ session: LoginSession, tab: WritableKeyPath<AdminTabs, Bool>,
+                                      _ content: Content) -> PortalPage<Content> {
+        var page = PortalPage(title, session: session, content: content)
+        page.onAdmin = true
+        var tabs = AdminTabs()
+        tabs[keyPath: tab] = true
+        page.adminTabs = tabs
+        return page
+    }
+}
