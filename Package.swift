@@ -181,6 +181,20 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "LoginStormBench",
+            dependencies: [
+                "DeskpoolCore", "DeskpoolServer", "DeskpoolPAM", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt", "PAM",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/LoginStormBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
             name: "GatewayBench",
             dependencies: [
                 "DeskpoolCore", "DeskpoolGateway",

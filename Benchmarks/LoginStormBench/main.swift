@@ -1,0 +1,1 @@
+print("LoginStormBench: not written yet")
