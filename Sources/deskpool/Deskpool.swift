@@ -6,12 +6,13 @@ struct Deskpool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deskpool",
         abstract: "A virtual desktop broker for Linux and KVM.",
-        subcommands: [DoctorCommand.self, ServeCommand.self, TemplateCommand.self, PoolCommand.self, DesktopsCommand.self, RequestCommand.self, ConsoleCommand.self, LogoffCommand.self, AuditCommand.self]
+        subcommands: [DoctorCommand.self, ServeCommand.self, LocalCommand.self]
     )
 }
 
-/// The `--config` option every command shares.
+/// The `--config` option every command on the broker's host shares.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "The configuration file (default: /etc/deskpool/deskpool.yaml if present, else built-in defaults).")
+    @Option(help: "The configuration file (default: /etc/deskpool/deskpool.yaml if present, else built-in defaults).",
+            completion: .file(extensions: ["yaml", "yml"]))
     var config: String?
 }
