@@ -104,6 +104,7 @@ let package = Package(
                 "DeskpoolCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -181,6 +182,20 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "LoginStormBench",
+            dependencies: [
+                "DeskpoolCore", "DeskpoolServer", "DeskpoolPAM", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt", "PAM",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/LoginStormBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
             name: "GatewayBench",
             dependencies: [
                 "DeskpoolCore", "DeskpoolGateway",
@@ -225,6 +240,11 @@ let package = Package(
             dependencies: ["DeskpoolServer", "DeskpoolClient", "DeskpoolCore", "DeskpoolStore", "DeskpoolTesting",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeskpoolClientTests",
+            dependencies: ["DeskpoolClient", "DeskpoolCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,7 +11,7 @@ public struct PAMLogin: Authenticator {
     public init(configuration: AuthenticationConfiguration) {
         authenticator = PAMAuthenticator(configuration: .init(
             service: configuration.pamService, maxConcurrent: configuration.maxConcurrentLogins,
-            timeout: .seconds(configuration.loginTimeoutSeconds)))
+            timeout: .seconds(configuration.loginTimeoutSeconds), maxWait: .seconds(configuration.maxLoginWaitSeconds)))
     }
 
     public init(authenticator: PAMAuthenticator) { self.authenticator = authenticator }

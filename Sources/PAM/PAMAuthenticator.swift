@@ -4,26 +4,30 @@ import Foundation
 /// the user's groups.
 ///
 /// PAM calls block (a module may ask a remote directory), so each login runs on a dedicated
-/// thread, at most `maxConcurrent` at once, and gives up after `timeout`. The password is
+/// thread, at most `maxConcurrent` at once (more wait up to `maxWait`), and gives up on one
+/// after `timeout`. The password is
 /// copied into memory that is wiped when the call ends; nothing secret is logged or kept.
 public final class PAMAuthenticator: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The PAM service: the file name under /etc/pam.d.
         public var service: String
-        /// Logins that may run at once; more wait (within `timeout`).
+        /// Logins that may run at once; more wait (within `maxWait`).
         public var maxConcurrent: Int
-        /// How long a login may take, waiting included.
+        /// How long one PAM conversation may take once it runs (a hung module or directory).
         public var timeout: Duration
+        /// How long a login may wait for one of the `maxConcurrent` slots (a login storm).
+        public var maxWait: Duration
         /// Where service files are looked up to refuse a missing service instead of silently
         /// falling back to PAM's `other`. `nil`: where libpam looks (pam_wrapper's directory
         /// when `PAM_WRAPPER=1`, else /etc/pam.d and /usr/lib/pam.d).
         public var serviceDirectories: [String]?
 
         public init(service: String = "deskpool", maxConcurrent: Int = 8, timeout: Duration = .seconds(10),
-                    serviceDirectories: [String]? = nil) {
+                    maxWait: Duration = .seconds(60), serviceDirectories: [String]? = nil) {
             self.service = service
             self.maxConcurrent = maxConcurrent
             self.timeout = timeout
+            self.maxWait = maxWait
             self.serviceDirectories = serviceDirectories
         }
     }
@@ -43,11 +47,16 @@ public final class PAMAuthenticator: Sendable {
         try checkServiceExists()
         let secret = SecretBytes(password)
         let service = configuration.service
-        let result = await runner.run(timeout: configuration.timeout) {
+        let asked = ContinuousClock.now
+        let result = await runner.run(wait: configuration.maxWait, timeout: configuration.timeout) {
             PAMTransaction.run(service: service, user: user, password: secret, remoteHost: remoteHost)
         }
         guard let result else {
-            throw PAMError(code: .timedOut, message: "PAM service \(service) did not answer within \(configuration.timeout)")
+            // Dropped from the queue, or started and then overran its timeout.
+            let waited = ContinuousClock.now - asked
+            throw PAMError(code: .timedOut, message: waited >= configuration.maxWait
+                ? "no free login slot within \(configuration.maxWait) (\(configuration.maxConcurrent) run at once): too many logins at once"
+                : "PAM service \(service) did not answer within \(configuration.timeout)")
         }
         return try result.get()
     }

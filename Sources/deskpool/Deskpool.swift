@@ -1,17 +1,28 @@
 import ArgumentParser
 
-/// The `deskpool` command: the broker and its admin tools.
+/// The `deskpool` command: the broker, its API client and its offline admin tools.
 @main
 struct Deskpool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deskpool",
         abstract: "A virtual desktop broker for Linux and KVM.",
-        subcommands: [DoctorCommand.self, ServeCommand.self, TemplateCommand.self, PoolCommand.self, DesktopsCommand.self, RequestCommand.self, ConsoleCommand.self, LogoffCommand.self, AuditCommand.self]
+        discussion: """
+            Start with deskpool login --server URL --user NAME; the other API commands use that login. \
+            Shell completion: deskpool --generate-completion-script bash|zsh|fish.
+            """,
+        groupedSubcommands: [
+            CommandGroup(name: "Users", subcommands: [ConnectCommand.self, LoginCommand.self, LogoutCommand.self, WhoamiCommand.self]),
+            CommandGroup(name: "Admin", subcommands: [
+                PoolsCommand.self, DesktopsCommand.self, SessionsCommand.self, TemplatesCommand.self, HostsCommand.self, AuditCommand.self,
+            ]),
+            CommandGroup(name: "Broker host", subcommands: [ServeCommand.self, DoctorCommand.self, LocalCommand.self]),
+        ]
     )
 }
 
-/// The `--config` option every command shares.
+/// The `--config` option every command on the broker's host shares.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "The configuration file (default: /etc/deskpool/deskpool.yaml if present, else built-in defaults).")
+    @Option(help: "The configuration file (default: /etc/deskpool/deskpool.yaml if present, else built-in defaults).",
+            completion: .file(extensions: ["yaml", "yml"]))
     var config: String?
 }

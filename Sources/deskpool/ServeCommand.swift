@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
                 authenticator: PAMLogin(configuration: configuration.authentication), hypervisors: context.hypervisors,
                 hosts: configuration.hosts, estimator: estimator, adminGroup: configuration.authentication.adminGroup,
                 tunnels: { [gateway] in
-                    guard let statistics = await gateway?.statistics() else { return nil }
+                    guard let statistics = gateway?.statistics() else { return nil }
                     return TunnelTotals(open: statistics.openTunnels, total: statistics.totalTunnels,
                                         bytesClientToDesktop: statistics.bytesClientToDesktop,
                                         bytesDesktopToClient: statistics.bytesDesktopToClient,

@@ -62,6 +62,12 @@ struct ConfigurationTests {
         ("gateway:\n  publicAddresses:\n  - networks: [10.0.0.0/8]\n    proxy: \"http://gw:3128\\nx=y\"\n", .invalidValue, 4, "http://HOST:PORT"),
         ("hosts:\n- consoleListen: 0.0.0.0\n", .invalidValue, 2, "consoleAddress"),
         ("hosts:\n- spiceTLS:\n    caFile: ca.pem\n    hostSubject: CN=x\n", .invalidValue, 3, "absolute path"),
+        ("http:\n  listen: portal.example\n", .invalidValue, 2, "IP address"),
+        ("http:\n  port: 0\n", .invalidValue, 2, "between 1 and 65535"),
+        ("http:\n  tls:\n    certificateFile: cert.pem\n    keyFile: /k.pem\n", .invalidValue, 3, "absolute path"),
+        ("http:\n  maxBodyBytes: 10\n", .invalidValue, 2, "between 1024"),
+        ("http:\n  loginThrottle:\n    baseDelaySeconds: 60\n    maxDelaySeconds: 30\n", .invalidValue, 3, "must not exceed"),
+        ("http:\n  sesionHours: 3\n", .unknownKey, 2, "sesionHours"),
         ("hosts: [\n", .malformed, 2, "not valid YAML"),
         ("", .malformed, 1, "empty"),
     ])

@@ -18,8 +18,8 @@ struct BrokerCrashTests {
             _ = try await sandbox.makeDirPool()
             let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
             defer { broker.removeState() }
-            try broker.run(["template", "apply", broker.templateDirectory])
-            try broker.run(["template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "crash test"])
+            try broker.run(["local", "template", "apply", broker.templateDirectory])
+            try broker.run(["local", "template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "crash test"])
             let poolFile = broker.state + "/pool.yaml"
             try """
                 name: crash
@@ -30,14 +30,14 @@ struct BrokerCrashTests {
                 naming: "\(sandbox.prefix)c{n:02}"
                 users: [alice, bob]
                 """.write(toFile: poolFile, atomically: true, encoding: .utf8)
-            try broker.run(["pool", "apply", poolFile])
+            try broker.run(["local", "pool", "apply", poolFile])
 
             try broker.startServe()
             let store = try broker.store()
             // Alice gets a desktop as soon as one is ready; bob asks while none may be ready.
             try await wait("a first ready desktop", .seconds(600), broker) { try await store.desktops(pool: "crash").contains { $0.state == .ready } }
-            let alice = try broker.run(["request", "--user", "alice", "--pool", "crash"])
-            let bob = try broker.run(["request", "--user", "bob", "--pool", "crash"])
+            let alice = try broker.run(["local", "request", "--user", "alice", "--pool", "crash"])
+            let bob = try broker.run(["local", "request", "--user", "bob", "--pool", "crash"])
             #expect(alice.hasPrefix("assigned "))
             // Kill while desktops are still being made.
             let before = try await store.desktops(pool: "crash")

@@ -13,7 +13,7 @@ struct BlockingRunnerTests {
         let results = await withTaskGroup(of: Int?.self) { group in
             for index in 0..<8 {
                 group.addTask {
-                    await runner.run(timeout: .seconds(30)) {
+                    await runner.run(wait: .seconds(30), timeout: .seconds(30)) {
                         peak.value.withLock { $0.current += 1; $0.peak = max($0.peak, $0.current) }
                         usleep(20_000)
                         peak.value.withLock { $0.current -= 1 }
@@ -32,7 +32,7 @@ struct BlockingRunnerTests {
         let runner = BlockingRunner(limit: 1)
         let release = DispatchSemaphore(value: 0)
         let started = ContinuousClock.now
-        let result = await runner.run(timeout: .milliseconds(200)) { () -> Int in
+        let result = await runner.run(wait: .seconds(1), timeout: .milliseconds(200)) { () -> Int in
             release.wait()
             return 1
         }
@@ -50,12 +50,12 @@ struct BlockingRunnerTests {
         let runner = BlockingRunner(limit: 1)
         let release = DispatchSemaphore(value: 0)
         let ran = Shared(false)
-        async let blocker = runner.run(timeout: .seconds(30)) { () -> Int in
+        async let blocker = runner.run(wait: .seconds(30), timeout: .seconds(30)) { () -> Int in
             release.wait()
             return 0
         }
         try await Task.sleep(for: .milliseconds(50))
-        let waiting = await runner.run(timeout: .milliseconds(100)) { () -> Int in
+        let waiting = await runner.run(wait: .milliseconds(100), timeout: .seconds(30)) { () -> Int in
             ran.value.withLock { $0 = true }
             return 1
         }
@@ -64,6 +64,19 @@ struct BlockingRunnerTests {
         #expect(await blocker == 0)
         try await Task.sleep(for: .milliseconds(100))
         #expect(ran.value.withLock { $0 } == false)
+    }
+
+    @Test("a queued job that waits longer than its run timeout, but within its wait, still runs: a queue is not a hang")
+    func queueIsNotAHang() async throws {
+        let runner = BlockingRunner(limit: 1)
+        async let blocker = runner.run(wait: .seconds(5), timeout: .seconds(5)) { () -> Int in
+            Thread.sleep(forTimeInterval: 0.4)
+            return 0
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let queued = await runner.run(wait: .seconds(5), timeout: .milliseconds(200)) { () -> Int in 1 }
+        #expect(queued == 1)
+        #expect(await blocker == 0)
     }
 }
 

@@ -163,13 +163,16 @@ public struct AuthenticationConfiguration: Sendable, Hashable, Decodable {
     public var adminGroup: String = "deskpool-admins"
     /// PAM logins that may run at once; more wait.
     public var maxConcurrentLogins: Int = 8
-    /// Seconds a PAM login may take, waiting included.
+    /// Seconds one PAM login may take once it runs (a hung module or directory).
     public var loginTimeoutSeconds: Int = 10
+    /// Seconds a login may wait for one of the `maxConcurrentLogins` slots (a login storm:
+    /// N logins at once wait about N / (logins per second) in the queue).
+    public var maxLoginWaitSeconds: Int = 60
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case pamService, adminGroup, maxConcurrentLogins, loginTimeoutSeconds
+        case pamService, adminGroup, maxConcurrentLogins, loginTimeoutSeconds, maxLoginWaitSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -183,7 +186,8 @@ public struct AuthenticationConfiguration: Sendable, Hashable, Decodable {
                 self[keyPath: keyPath] = name
             }
         }
-        for (key, keyPath, range) in [(CodingKeys.maxConcurrentLogins, \Self.maxConcurrentLogins, 1...256), (.loginTimeoutSeconds, \Self.loginTimeoutSeconds, 1...300)] {
+        for (key, keyPath, range) in [(CodingKeys.maxConcurrentLogins, \Self.maxConcurrentLogins, 1...256), (.loginTimeoutSeconds, \Self.loginTimeoutSeconds, 1...300),
+                                      (.maxLoginWaitSeconds, \Self.maxLoginWaitSeconds, 1...600)] {
             if let value = try container.decodeIfPresent(Int.self, forKey: key) {
                 guard range.contains(value) else {
                     throw try container.superDecoder(forKey: key).invalid("authentication.\(key.stringValue) must be between \(range.lowerBound) and \(range.upperBound)")

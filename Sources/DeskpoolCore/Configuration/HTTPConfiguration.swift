@@ -101,5 +101,8 @@ public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
         lockoutFailures = try c.decodeBounded(.lockoutFailures, 1...10000) ?? lockoutFailures
         addressLockoutFailures = try c.decodeBounded(.addressLockoutFailures, 1...100_000) ?? addressLockoutFailures
         lockoutSeconds = try c.decodeBounded(.lockoutSeconds, 1...86400) ?? lockoutSeconds
+        guard baseDelaySeconds <= maxDelaySeconds else {
+            throw try c.superDecoder(forKey: .baseDelaySeconds).invalid("http.loginThrottle.baseDelaySeconds (\(baseDelaySeconds)) must not exceed maxDelaySeconds (\(maxDelaySeconds))")
+        }
     }
 }

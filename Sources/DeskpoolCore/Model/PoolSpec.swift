@@ -1,4 +1,4 @@
-/// What an admin wants of a pool. Loaded from a pool file (`deskpool pool apply FILE`);
+/// What an admin wants of a pool. Loaded from a pool file (`deskpool pools create FILE`, `PUT /api/v1/admin/pools/NAME`);
 /// unknown keys, bad sizes and bad names are refused with the field named.
 public struct PoolSpec: Sendable, Hashable, Codable {
     public enum Assignment: String, Sendable, Hashable, Codable, CaseIterable {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import DeskpoolCore
 
-/// `deskpool pool ...`: pool definitions and their state.
-struct PoolCommand: AsyncParsableCommand {
+/// `deskpool local pool ...`: pool definitions and their state, in the store directly.
+struct LocalPoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
         abstract: "Create or change pools from pool files, and list them.",
@@ -10,9 +10,9 @@ struct PoolCommand: AsyncParsableCommand {
     )
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create or change a pool from a YAML pool file (see docs/pools.md).")
+        static let configuration = CommandConfiguration(abstract: "Create or change a pool from a YAML pool file (see docs/broker.md).")
         @OptionGroup var options: ConfigOptions
-        @Argument(help: "The pool file.") var file: String
+        @Argument(help: "The pool file.", completion: .file(extensions: ["yaml", "yml"])) var file: String
 
         func run() async throws {
             let spec = try PoolSpec.load(file: file)

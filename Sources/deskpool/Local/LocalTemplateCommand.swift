@@ -2,9 +2,9 @@ import ArgumentParser
 import DeskpoolCore
 import Foundation
 
-/// `deskpool template ...`: golden templates and their versions (a temporary admin CLI until
-/// the HTTP API; it works on the broker's store and hosts directly).
-struct TemplateCommand: AsyncParsableCommand {
+/// `deskpool local template ...`: golden templates and their versions, on the store and hosts
+/// directly.
+struct LocalTemplateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "template",
         abstract: "Define templates and publish, list and delete their versions.",
@@ -14,7 +14,7 @@ struct TemplateCommand: AsyncParsableCommand {
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or update a template from templates/NAME/ (template.yaml + domain XML).")
         @OptionGroup var options: ConfigOptions
-        @Argument(help: "The template directory.") var directory: String
+        @Argument(help: "The template directory.", completion: .directory) var directory: String
 
         func run() async throws {
             let template = try TemplateDefinition.load(directory: directory)
@@ -28,7 +28,7 @@ struct TemplateCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Publish the next version of a template from an image file, a volume or a domain's disk.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The template name.") var template: String
-        @Option(help: "A qcow2 or raw image file.") var file: String?
+        @Option(help: "A qcow2 or raw image file.", completion: .file()) var file: String?
         @Option(help: "A volume in the hosts' storage pool.") var volume: String?
         @Option(help: "A shut-off domain whose first disk becomes the image.") var domain: String?
         @Option(help: "What changed in this version (one line).") var note: String = ""
@@ -74,9 +74,4 @@ struct TemplateCommand: AsyncParsableCommand {
             print("deleted \(template) version \(number)")
         }
     }
-}
-
-/// Who runs an admin command, for the audit log.
-func adminActor() -> String {
-    "admin:\(ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root")"
 }

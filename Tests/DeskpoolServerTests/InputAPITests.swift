@@ -1,0 +1,65 @@
+import DeskpoolCore
+import DeskpoolServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("API: bad input gets a 4xx with a message, never a 500")
+struct InputAPITests {
+    @Test("malformed JSON, wrong types, missing fields, unknown keys, wrong media type", arguments: [
+        ("/api/v1/auth/login", "{", "not valid JSON"),
+        ("/api/v1/auth/login", "[]", "must be an object"),
+        ("/api/v1/auth/login", "{\"user\": \"alice\"}", "password is missing"),
+        ("/api/v1/auth/login", "{\"user\": 7, \"password\": \"x\"}", "user must be a string"),
+        ("/api/v1/auth/login", "{\"user\": null, \"password\": \"x\"}", "user must be a string, not null"),
+        ("/api/v1/admin/pools", "{\"name\": \"x\", \"template\": \"tiny\", \"mx\": 3}", "mx"),
+        ("/api/v1/admin/pools", "{\"name\": \"x\", \"template\": \"tiny\", \"max\": \"many\"}", "max must be an integer"),
+        ("/api/v1/admin/pools", "{\"name\": \"x y\", \"template\": \"tiny\"}", "letters, digits"),
+        ("/api/v1/admin/pools", "{\"name\": \"x\", \"template\": \"tiny\", \"min\": 5, \"max\": 2}", "must not exceed"),
+        ("/api/v1/admin/pools", "{\"name\": \"x\", \"template\": \"tiny\", \"console\": {\"ticketSeconds\": 9999}}", "ticketSeconds"),
+        ("/api/v1/admin/pools/eng/scale", "{\"spare\": -1}", "spare"),
+    ])
+    func badBodies(path: String, body: String, mention: String) async throws {
+        let rig = try await ServerTestRig()
+        try await rig.harness.admin.applyPool(PoolSpec(name: "eng", template: "tiny", groups: ["staff"]), actor: "admin:test")
+        try await rig.test { client in
+            let root = try await client.login("root")
+            let answer = try await client.call(.post, path, root.bearer, raw: body)
+            #expect(answer.status == .badRequest, "\(body)")
+            #expect(answer.body.errorCode == "invalidInput")
+            #expect(answer.body.text.contains(mention), "\(answer.body.text)")
+            #expect(!answer.body.text.contains("DecodingError") && !answer.body.text.contains("codingPath"))
+        }
+    }
+
+    @Test("a body above http.maxBodyBytes is 413, declared or chunked; a non-JSON media type 415")
+    func sizesAndTypes() async throws {
+        let rig = try await ServerTestRig { $0.maxBodyBytes = 2048 }
+        try await rig.test { client in
+            let huge = String(repeating: "x", count: 10_000)
+            let answer = try await client.call(.post, "/api/v1/auth/login", raw: "{\"user\": \"alice\", \"password\": \"\(huge)\"}")
+            #expect(answer.status == .contentTooLarge)
+            #expect(answer.body.errorCode == "tooLarge")
+            let form = try await client.call(.post, "/api/v1/auth/login", [.contentType: "text/plain"], raw: "user=alice")
+            #expect(form.status == .unsupportedMediaType)
+            #expect(rig.authenticator.attempts == 0)
+        }
+    }
+
+    @Test("unknown ids and names are 404s with a JSON body")
+    func unknownIDs() async throws {
+        let rig = try await ServerTestRig()
+        try await rig.test { client in
+            let root = try await client.login("root")
+            for path in ["/api/v1/admin/pools/nope", "/api/v1/admin/desktops/0000", "/api/v1/admin/templates/nope",
+                         "/api/v1/admin/pools/%3Cscript%3E", "/api/v1/admin/desktops/\(String(repeating: "a", count: 500))"] {
+                let answer = try await client.call(.get, path, root.bearer)
+                #expect(answer.status == .notFound, "\(path)")
+                #expect(answer.body.errorCode == "notFound")
+                #expect(!answer.body.text.contains("<script"))
+            }
+        }
+    }
+}
