@@ -42,7 +42,7 @@ extension PortalRoutes {
     /// A page for admins: others get 403, and anyone logged out is sent to log in.
     func adminPage(_ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession) async throws -> Response) -> Handler {
         userPage { request, context, session in
-            guard session.admin else { return errorPage(APIFailure.forbidden("this page is for administrators"), session: session) }
+            guard session.admin else { return errorPage(APIFailure.forbidden("This page is for administrators"), session: session) }
             return try await handler(request, context, session)
         }
     }

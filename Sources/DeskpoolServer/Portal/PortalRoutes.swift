@@ -178,10 +178,9 @@ struct PortalRoutes: Sendable {
         }
     }
 
-    /// A message as a sentence: capital first letter, final full stop.
+    /// A message as a sentence with a final full stop. Its first letter stays as it is: a
+    /// message may start with a user or pool name, and names are case-sensitive.
     static func sentence(_ text: String) -> String {
-        guard let first = text.first else { return text }
-        let body = first.uppercased() + text.dropFirst()
-        return body.hasSuffix(".") || body.hasSuffix("?") || body.hasSuffix("!") ? body : body + "."
+        text.hasSuffix(".") || text.hasSuffix("?") || text.hasSuffix("!") || text.isEmpty ? text : text + "."
     }
 }
