@@ -164,6 +164,9 @@ struct AdminAPITests {
             let badBounds = try await client.call(.put, "/api/v1/admin/templates/big", root.bearer, json: TemplateInput(vcpus: 500, domainXML: "<domain/>"))
             #expect(badBounds.status == .badRequest && badBounds.body.text.contains("vcpus"))
             #expect(try await client.call(.put, "/api/v1/admin/templates/big", root.bearer, json: TemplateInput(domainXML: "no xml")).status == .badRequest)
+            let broken = try await client.call(.put, "/api/v1/admin/templates/big", root.bearer, json: TemplateInput(domainXML: "<domain><name>x</domain>"))
+            #expect(broken.status == .badRequest && broken.body.text.contains("\"field\":\"domainXML\""))
+            #expect(try await client.call(.put, "/api/v1/admin/templates/big", root.bearer, json: TemplateInput(domainXML: "<pool/>")).status == .badRequest)
 
             let image = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-api-\(UUID().uuidString).qcow2").path
             try Data("QFI".utf8).write(to: URL(fileURLWithPath: image))

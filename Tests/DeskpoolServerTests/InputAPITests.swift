@@ -20,6 +20,8 @@ struct InputAPITests {
         ("/api/v1/admin/pools", "{\"name\": \"x\", \"template\": \"tiny\", \"min\": 5, \"max\": 2}", "must not exceed"),
         ("/api/v1/admin/pools", "{\"name\": \"x\", \"template\": \"tiny\", \"console\": {\"ticketSeconds\": 9999}}", "ticketSeconds"),
         ("/api/v1/admin/pools/eng/scale", "{\"spare\": -1}", "spare"),
+        ("/api/v1/admin/pools/eng/scale", "{\"max\": 288230376151711745}", "between 1 and 10000"),
+        ("/api/v1/admin/pools", "{\"name\": \"x\", \"template\": \"tiny\", \"maxPerUser\": 1000}", "between 1 and 100"),
     ])
     func badBodies(path: String, body: String, mention: String) async throws {
         let rig = try await ServerTestRig()
@@ -45,6 +47,24 @@ struct InputAPITests {
             let form = try await client.call(.post, "/api/v1/auth/login", [.contentType: "text/plain"], raw: "user=alice")
             #expect(form.status == .unsupportedMediaType)
             #expect(rig.authenticator.attempts == 0)
+        }
+    }
+
+    @Test("a library's own text never reaches a client: a hypervisor failure is answered in the broker's words")
+    func libraryTextStaysInTheLog() async throws {
+        let rig = try await ServerTestRig()
+        try await rig.withEngPool(ready: 1) {}
+        // The broker is stopped: nobody notices the domain is gone but the reboot.
+        let desktop = try #require(try await rig.harness.desktops("eng", in: [.ready]).first)
+        rig.fake.vanish(desktop.name)
+        try await rig.test { client in
+            let root = try await client.login("root")
+            let answer = try await client.call(.post, "/api/v1/admin/desktops/\(desktop.id)/reboot", root.bearer)
+            #expect(answer.status == .badGateway)
+            #expect(answer.body.errorCode == "hypervisorFailed")
+            #expect(!answer.body.text.contains(desktop.name) && answer.body.text.contains("the broker's log has the detail"))
+            let another = try await client.call(.post, "/api/v1/pools/eng/desktop?another=maybe", try await client.login("alice").bearer)
+            #expect(another.status == .badRequest && another.body.text.contains("another"))
         }
     }
 

@@ -21,8 +21,8 @@ public struct Administration: Sendable {
         guard DeskpoolConfiguration.isSafeName(template.name) else {
             throw DeskpoolError(.invalidInput, "must be letters, digits, '.', '_' or '-' (at most 64)", field: "name")
         }
-        guard template.domainXML.contains("<domain") else {
-            throw DeskpoolError(.invalidInput, "the domain XML pattern has no <domain> element", field: "domain")
+        guard template.hasWellFormedDomainXML else {
+            throw DeskpoolError(.invalidInput, "the domain XML pattern must be well-formed XML with a <domain> root element", field: "domain")
         }
         try await store.putTemplate(template, actor: actor)
         }

@@ -71,6 +71,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         self.generation = generation
     }
 
+    /// The most desktops one pool may have (a typo of a few digits must not start thousands).
+    public static let maxDesktops = 10_000
+
     /// Whether a user (with their groups) may use the pool.
     public func entitles(user: String, groups userGroups: [String]) -> Bool {
         users.contains(user) || userGroups.contains { groups.contains($0) }
@@ -82,11 +85,11 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         guard DeskpoolConfiguration.isSafeName(template) else { throw DeskpoolError(.invalidInput, "must be a template name", field: "template") }
         if case .pinned(let n) = version, n < 1 { throw DeskpoolError(.invalidInput, "must be latest or a version number from 1", field: "version") }
         guard min >= 0 else { throw DeskpoolError(.invalidInput, "must not be negative", field: "min") }
-        guard max >= 1 else { throw DeskpoolError(.invalidInput, "must be at least 1", field: "max") }
+        guard max >= 1, max <= Self.maxDesktops else { throw DeskpoolError(.invalidInput, "must be between 1 and \(Self.maxDesktops)", field: "max") }
         guard spare >= 0 else { throw DeskpoolError(.invalidInput, "must not be negative", field: "spare") }
         guard min <= max else { throw DeskpoolError(.invalidInput, "min (\(min)) must not exceed max (\(max))", field: "min") }
         guard spare <= max else { throw DeskpoolError(.invalidInput, "spare (\(spare)) must not exceed max (\(max))", field: "spare") }
-        guard maxPerUser >= 1 else { throw DeskpoolError(.invalidInput, "must be at least 1", field: "maxPerUser") }
+        guard maxPerUser >= 1, maxPerUser <= 100 else { throw DeskpoolError(.invalidInput, "must be between 1 and 100", field: "maxPerUser") }
         if assignment == .floating, let action = session.logoffAction, action != .refresh {
             throw DeskpoolError(.invalidInput, "a floating pool's desktops are refreshed at logoff; \(action.rawValue) is for dedicated pools", field: "session")
         }

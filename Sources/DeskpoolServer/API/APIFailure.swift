@@ -33,6 +33,13 @@ public struct APIFailure: HTTPResponseError, Sendable {
         }
     }
 
+    /// What a client is told when a service below the broker failed (the detail, which may
+    /// be libvirt's or SQLite's own text, goes to the log).
+    static let genericMessages: [DeskpoolError.Code: String] = [
+        .hypervisorFailed: "the hypervisor host failed this operation; the broker's log has the detail",
+        .storeFailed: "the broker's store failed; the broker's log has the detail",
+    ]
+
     static func unauthenticated() -> APIFailure {
         APIFailure(.unauthorized, code: "unauthenticated", "log in first (POST /api/v1/auth/login)")
     }

@@ -80,6 +80,9 @@ struct AdminTemplateRoutes {
         guard input.domainXML.utf8.count <= 262_144 else {
             throw APIFailure(.badRequest, code: "invalidInput", "must be at most 256 KiB", field: "domainXML")
         }
+        guard definition.hasWellFormedDomainXML else {
+            throw APIFailure(.badRequest, code: "invalidInput", "must be well-formed XML with a <domain> root element", field: "domainXML")
+        }
         return definition
     }
 

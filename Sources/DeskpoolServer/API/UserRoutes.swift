@@ -17,7 +17,12 @@ struct UserRoutes {
         api.post("pools/:pool/desktop") { request, context -> Response in
             let session = try context.requireSession(request)
             let pool = try context.name("pool")
-            let another = request.uri.queryParameters["another"].map { $0 == "true" || $0 == "1" } ?? false
+            let another: Bool
+            switch request.uri.queryParameters["another"] {
+            case nil, "false", "0": another = false
+            case "true", "1": another = true
+            default: throw APIFailure(.badRequest, code: "invalidInput", "another must be true or false", field: "another")
+            }
             switch try await desktops.request(pool: pool, for: session.principal, another: another, clientAddress: context.clientAddress) {
             case .file(let grant):
                 return DesktopRequests.fileResponse(grant)

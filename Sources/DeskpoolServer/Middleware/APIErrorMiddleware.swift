@@ -11,21 +11,30 @@ public struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let failure as APIFailure {
-            throw failure
-        } catch let error as DeskpoolError {
-            if error.code == .hypervisorFailed || error.code == .storeFailed || error.code == .unavailable {
-                context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            }
-            throw APIFailure(error)
-        } catch let error as HTTPError {
-            throw Self.translate(error)
-        } catch let error as any HTTPResponseError {
-            // Hummingbird's own errors (413 from a body limit among them), in our shape.
-            throw APIFailure(error.status, code: Self.code(error.status), error.status.reasonPhrase)
         } catch {
-            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
-            throw APIFailure(.internalServerError, code: "internal", "the broker failed to answer; its log says why")
+            throw Self.failure(error, path: request.uri.path, logger: context.logger)
+        }
+    }
+
+    /// Whatever a handler threw, as a client may see it (the API's JSON and the portal's
+    /// error pages both use this). Failures of libvirt, the store or PAM are logged with
+    /// their detail and answered with the broker's own words only.
+    static func failure(_ error: any Error, path: String, logger: Logger) -> APIFailure {
+        switch error {
+        case let failure as APIFailure:
+            return failure
+        case let error as DeskpoolError:
+            guard let generic = APIFailure.genericMessages[error.code] else { return APIFailure(error) }
+            logger.error("request failed", metadata: ["path": "\(path)", "code": "\(error.code)", "error": "\(error)"])
+            return APIFailure(APIFailure.status(of: error.code), code: error.code.name, generic)
+        case let error as HTTPError:
+            return translate(error)
+        case let error as any HTTPResponseError:
+            // Hummingbird's own errors (413 from a body limit among them), in our shape.
+            return APIFailure(error.status, code: code(error.status), error.status.reasonPhrase)
+        default:
+            logger.error("request failed", metadata: ["path": "\(path)", "error": "\(String(reflecting: error))"])
+            return APIFailure(.internalServerError, code: "internal", "the broker failed to answer; its log says why")
         }
     }
 

@@ -157,25 +157,9 @@ struct PortalRoutes: Sendable {
                                  status: failure.status, headers: headers)
     }
 
-    /// Whatever a handler threw, as the API would answer it (broker errors keep their status
-    /// and message; anything else is logged and becomes a 500 that reveals nothing).
+    /// Whatever a handler threw, as the API would answer it.
     func failure(_ error: any Error, request: Request, context: BrokerRequestContext) -> APIFailure {
-        switch error {
-        case let failure as APIFailure:
-            return failure
-        case let error as DeskpoolError:
-            if error.code == .hypervisorFailed || error.code == .storeFailed || error.code == .unavailable {
-                context.logger.error("portal request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            }
-            return APIFailure(error)
-        case let error as HTTPError:
-            return APIErrorMiddleware<BrokerRequestContext>.translate(error)
-        case let error as any HTTPResponseError:
-            return APIFailure(error.status, code: APIErrorMiddleware<BrokerRequestContext>.code(error.status), error.status.reasonPhrase)
-        default:
-            context.logger.error("portal request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
-            return APIFailure(.internalServerError, code: "internal", "the broker failed to answer; its log says why")
-        }
+        APIErrorMiddleware<BrokerRequestContext>.failure(error, path: request.uri.path, logger: context.logger)
     }
 
     /// A message as a sentence with a final full stop. Its first letter stays as it is: a
