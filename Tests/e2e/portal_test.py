@@ -1,0 +1,500 @@
+#!/usr/bin/env python3
+"""The portal end to end, in headless Chromium (Selenium), against a running broker.
+
+A user logs in through the form, sees their pool on "My desktops", clicks Connect, waits
+while the page says "preparing" (it re-submits by itself), receives a .vv download, and a
+real remote-viewer (on the X display $DISPLAY, Xvfb started by scripts/e2e) opens it through
+the SPICE gateway: its --debug output must show the main and display channels up. The user
+logs the desktop off and logs out. An admin logs in: the admin pools page shows the capacity
+the API reports, the pool page lists the pool's desktops, and a non-admin gets 403 on /admin.
+
+Environment (scripts/e2e sets it):
+  DESKPOOL_URL                    the broker, e.g. http://127.0.0.1:8080
+  E2E_POOL                        a pool whose desktops boot on qemu:///system
+  E2E_USER, E2E_PASSWORD          a pam_unix account entitled to E2E_POOL, not an admin
+  E2E_ADMIN, E2E_ADMIN_PASSWORD   an account in the admin group
+  DISPLAY                         an X display for remote-viewer
+  E2E_ARTIFACTS                   where a failing step leaves its screenshot, page and logs
+  E2E_CONNECT_SECONDS             how long Connect may take to give a .vv (default 420)
+
+  --screenshots DIR               also write login.png, desktops.png, admin-pools.png and
+                                  admin-pool.png (1280x800) to DIR (docs/screenshots)
+
+Exits 0 when every step passed; prints one line per step.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+
+os.environ.setdefault("SE_AVOID_STATS", "true")
+
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, WebDriverException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+REMOTE_VIEWER = "/usr/bin/remote-viewer"
+WINDOW = (1280, 800)
+
+# remote-viewer --debug lines that mean the console really opened (see
+# Tests/DeskpoolSystemTests/ConsoleQemuTests.swift; a wrong ticket prints "auth failure").
+# "Starting proxy connection" (GLib's debug output) shows it used the .vv's proxy= (the gateway).
+VIEWER_SUCCESS = ["Starting proxy connection", "main channel: opened", "SpiceDisplayChannel", "creating spice display"]
+VIEWER_FAILURE = ["auth failure", "Failed to connect", "Unable to connect"]
+
+
+class Failure(Exception):
+    pass
+
+
+def log(message):
+    print(f"portal: {message}", flush=True)
+
+
+class Portal:
+    def __init__(self, args):
+        self.url = args.url.rstrip("/")
+        self.pool = args.pool
+        self.screenshots = args.screenshots
+        self.artifacts = args.artifacts
+        self.connect_seconds = args.connect_seconds
+        self.work = tempfile.mkdtemp(prefix="deskpool-portal-")
+        self.downloads = os.path.join(self.work, "downloads")
+        os.makedirs(self.downloads)
+        os.makedirs(self.artifacts, exist_ok=True)
+        if self.screenshots:
+            os.makedirs(self.screenshots, exist_ok=True)
+        self.driver = None
+        self.viewer = None
+
+    # -- the browser ------------------------------------------------------------------------
+
+    def start_browser(self):
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         f"--window-size={WINDOW[0]},{WINDOW[1]}", "--lang=en-US",
+                         f"--user-data-dir={os.path.join(self.work, 'profile')}"]:
+            options.add_argument(argument)
+        options.add_experimental_option("prefs", {
+            "download.default_directory": self.downloads,
+            "download.prompt_for_download": False,
+            "safebrowsing.enabled": False,
+        })
+        service = Service(executable_path=CHROMEDRIVER, log_output=os.path.join(self.artifacts, "chromedriver.log"))
+        self.driver = webdriver.Chrome(service=service, options=options)
+        self.driver.set_window_size(*WINDOW)
+        self.driver.set_page_load_timeout(60)
+        # application/x-virt-viewer lands in the folder without a prompt.
+        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                                    {"behavior": "allow", "downloadPath": self.downloads})
+
+    def stop(self):
+        self.stop_viewer()
+        if self.driver:
+            with contextlib.suppress(Exception):
+                self.driver.quit()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def open(self, path):
+        self.driver.get(self.url + path)
+
+    def path(self):
+        return urllib.parse.urlsplit(self.driver.current_url).path
+
+    def find(self, css):
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css):
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def wait_for(self, what, condition, timeout=30, interval=0.25):
+        """Polls `condition` (a callable returning a truthy value) until it holds."""
+        deadline = time.monotonic() + timeout
+        last_error = None
+        while time.monotonic() < deadline:
+            try:
+                value = condition()
+                if value:
+                    return value
+            except (NoSuchElementException, WebDriverException) as error:
+                last_error = error
+            time.sleep(interval)
+        raise Failure(f"timed out after {timeout} s waiting for {what}" + (f" (last error: {last_error.msg if hasattr(last_error, 'msg') else last_error})" if last_error else ""))
+
+    def screenshot(self, name):
+        if self.screenshots:
+            self.driver.save_screenshot(os.path.join(self.screenshots, name))
+
+    def session_cookie(self):
+        cookie = self.driver.get_cookie("deskpool_session")
+        if not cookie:
+            raise Failure(f"no deskpool_session cookie after login; cookies: {[c['name'] for c in self.driver.get_cookies()]}")
+        return cookie["value"]
+
+    def alert_text(self):
+        alerts = [a for a in self.find_all('[role="alert"]') if a.is_displayed()]
+        return " / ".join(a.text.strip() for a in alerts)
+
+    def login(self, user, password, expect_success=True):
+        self.open("/login")
+        form = self.wait_for("form#login-form", lambda: self.find("form#login-form"))
+        form.find_element(By.CSS_SELECTOR, "input#user").clear()
+        form.find_element(By.CSS_SELECTOR, "input#user").send_keys(user)
+        form.find_element(By.CSS_SELECTOR, "input#password").send_keys(password)
+        form.find_element(By.CSS_SELECTOR, "button#login-submit").click()
+        if expect_success:
+            self.wait_for(f"/desktops after logging in as {user} (alert: {self.safe_alert()})",
+                          lambda: self.path() == "/desktops", timeout=30)
+        else:
+            self.wait_for("an element with role=alert after a failed login",
+                          lambda: self.alert_text(), timeout=30)
+
+    def safe_alert(self):
+        try:
+            return self.alert_text() or "none"
+        except Exception:
+            return "?"
+
+    # -- the API, with the browser's session cookie -------------------------------------------
+
+    def request(self, path, cookie=None, method="GET", accept="application/json"):
+        """Returns (status, headers, body bytes); redirects are not followed."""
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        opener = urllib.request.build_opener(NoRedirect)
+        request = urllib.request.Request(self.url + path, method=method, headers={"Accept": accept})
+        if cookie:
+            request.add_header("Cookie", f"deskpool_session={cookie}")
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+    def api(self, path, cookie):
+        status, _, body = self.request(path, cookie)
+        if status != 200:
+            raise Failure(f"GET {path} answered {status}: {body[:300]!r}")
+        return json.loads(body)
+
+    # -- the viewer -----------------------------------------------------------------------------
+
+    def start_viewer(self, vv_path):
+        self.viewer_log = os.path.join(self.artifacts, "remote-viewer.log")
+        environment = dict(os.environ, G_MESSAGES_DEBUG="all", NO_AT_BRIDGE="1")
+        with open(self.viewer_log, "wb") as output:
+            self.viewer = subprocess.Popen([REMOTE_VIEWER, "--debug", vv_path], stdout=output,
+                                           stderr=subprocess.STDOUT, env=environment,
+                                           start_new_session=True)
+
+    def viewer_output(self):
+        with open(self.viewer_log, encoding="utf-8", errors="replace") as file:
+            return file.read()
+
+    def stop_viewer(self):
+        """SIGTERM, then SIGKILL after a grace period (remote-viewer may ignore SIGTERM)."""
+        if not self.viewer or self.viewer.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.viewer.pid, signal.SIGTERM)
+        try:
+            self.viewer.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.viewer.pid, signal.SIGKILL)
+            self.viewer.wait(timeout=10)
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    def downloaded_vv(self):
+        names = [n for n in os.listdir(self.downloads)
+                 if not n.startswith(".org.chromium.") and not n.endswith(".crdownload")]
+        return [os.path.join(self.downloads, n) for n in names]
+
+    def connect(self):
+        """Clicks Connect and waits for the .vv download; returns its path and whether the
+        page said 'preparing' on the way."""
+        section = self.find(f'section.pool[data-pool="{self.pool}"]')
+        button = section.find_element(By.CSS_SELECTOR, "form.connect button")
+        button.click()
+        saw_preparing = False
+        deadline = time.monotonic() + self.connect_seconds
+        last_note = 0
+        while time.monotonic() < deadline:
+            files = self.downloaded_vv()
+            if files:
+                time.sleep(0.3)  # let Chromium finish its rename
+                files = self.downloaded_vv()
+                return files[0], saw_preparing
+            try:
+                if self.find_all("#preparing"):
+                    if not saw_preparing:
+                        log(f"  the page says preparing: {self.find('#preparing').text.strip()[:120]!r}")
+                    saw_preparing = True
+                alert = " / ".join(a.text.strip() for a in self.find_all('[role="alert"]')
+                                   if a.is_displayed() and not self.find_all('#preparing [role="alert"]'))
+                if alert:
+                    raise Failure(f"Connect answered with an alert: {alert}")
+            except WebDriverException:
+                pass  # the page is being replaced by its own re-submission
+            if time.monotonic() - last_note > 30:
+                last_note = time.monotonic()
+                log(f"  waiting for the .vv ({int(deadline - time.monotonic())} s left, page {self.path()})")
+            time.sleep(0.5)
+        raise Failure(f"no .vv download within {self.connect_seconds} s of Connect (preparing shown: {saw_preparing}; page {self.path()})")
+
+
+def parse_vv(text):
+    lines = [line.rstrip("\r") for line in text.splitlines() if line.strip()]
+    if not lines or lines[0] != "[virt-viewer]":
+        raise Failure(f"the .vv does not start with [virt-viewer]: {text[:200]!r}")
+    entries = {}
+    for line in lines[1:]:
+        key, _, value = line.partition("=")
+        entries[key.strip()] = value.strip()
+    return entries
+
+
+def run(portal, args):
+    steps = []
+
+    @contextlib.contextmanager
+    def step(name):
+        started = time.monotonic()
+        try:
+            yield
+        except Exception as error:
+            portal_failure(portal, name)
+            detail = str(error) if isinstance(error, Failure) else "".join(traceback.format_exception(error))
+            log(f"FAILED {name}: {detail}")
+            raise
+        steps.append(name)
+        log(f"ok   {name} ({time.monotonic() - started:.1f} s)")
+
+    with step("Chromium starts"):
+        portal.start_browser()
+
+    with step("/login has the login form"):
+        portal.open("/login")
+        portal.wait_for("form#login-form", lambda: portal.find("form#login-form"))
+        for css in ['input#user[name="user"]', 'input#password[name="password"]', "button#login-submit"]:
+            portal.find(css)
+        portal.screenshot("login.png")
+
+    with step("a wrong password shows an alert and stays on /login"):
+        portal.login(args.user, args.password + "-wrong", expect_success=False)
+        if portal.path() == "/desktops":
+            raise Failure("a wrong password led to /desktops")
+        # The login throttle asks the next attempt for this user to wait a second.
+        time.sleep(2.5)
+
+    with step(f"{args.user} logs in through the form and lands on My desktops"):
+        portal.login(args.user, args.password)
+        section = portal.wait_for(f'section.pool[data-pool="{portal.pool}"]',
+                                  lambda: portal.find(f'section.pool[data-pool="{portal.pool}"]'))
+        log(f"  pool state: {section.find_element(By.CSS_SELECTOR, '.pool-state').text.strip()!r}")
+        if portal.find_all("a#nav-admin"):
+            raise Failure("a non-admin sees the admin link a#nav-admin")
+        portal.find("form#logout button")
+        user_cookie = portal.session_cookie()
+
+    with step("a non-admin gets 403 on /admin and on the admin API"):
+        for path in ["/admin", "/admin/pools/" + portal.pool, "/api/v1/admin/pools"]:
+            status, _, _ = portal.request(path, user_cookie, accept="text/html" if not path.startswith("/api") else "application/json")
+            if status != 403:
+                raise Failure(f"GET {path} as {args.user} answered {status}, not 403")
+
+    with step("Connect gives a .vv download (after 'preparing' if no desktop was ready)"):
+        vv_path, saw_preparing = portal.connect()
+        with open(vv_path, encoding="utf-8") as file:
+            vv_text = file.read()
+        shutil.copy(vv_path, os.path.join(portal.artifacts, "portal.vv"))
+        log(f"  got {os.path.basename(vv_path)} ({len(vv_text)} bytes){' after preparing' if saw_preparing else ''}")
+
+    with step("the .vv is a SPICE connection file through the gateway, with a password"):
+        entries = parse_vv(vv_text)
+        if entries.get("type") != "spice":
+            raise Failure(f"type is {entries.get('type')!r}, not spice")
+        if not entries.get("password"):
+            raise Failure("no password= in the .vv")
+        if not entries.get("proxy", "").startswith("http://"):
+            raise Failure(f"no proxy=http://... (the gateway) in the .vv: {entries.get('proxy')!r}")
+        for key in ["host", "port"]:
+            if not entries.get(key):
+                raise Failure(f"no {key}= in the .vv")
+
+    with step("the API lists the session, and the page shows it"):
+        sessions = portal.api("/api/v1/sessions", user_cookie)
+        mine = [s for s in sessions if s.get("pool") == portal.pool]
+        if len(mine) != 1:
+            raise Failure(f"GET /api/v1/sessions: expected one desktop of {portal.pool}: {sessions}")
+        desktop = mine[0]
+        portal.open("/desktops")
+        portal.wait_for(f'li.session[data-desktop="{desktop["id"]}"]',
+                        lambda: portal.find(f'li.session[data-desktop="{desktop["id"]}"]'))
+        log(f"  desktop {desktop['name']} ({desktop['id']}) on {desktop.get('host')}, state {desktop.get('state')}")
+
+    with step("remote-viewer opens the console through the gateway"):
+        viewer_file = os.path.join(portal.work, "console.vv")  # remote-viewer deletes it (delete-this-file)
+        shutil.copy(vv_path, viewer_file)
+        portal.start_viewer(viewer_file)
+        deadline = time.monotonic() + 90
+        while True:
+            output = portal.viewer_output()
+            bad = [marker for marker in VIEWER_FAILURE if marker in output]
+            if bad:
+                raise Failure(f"remote-viewer printed {bad}; its log is {portal.viewer_log}:\n{output[-2000:]}")
+            if all(marker in output for marker in VIEWER_SUCCESS):
+                break
+            if portal.viewer.poll() is not None:
+                raise Failure(f"remote-viewer exited {portal.viewer.returncode}:\n{output[-2000:]}")
+            if time.monotonic() > deadline:
+                missing = [marker for marker in VIEWER_SUCCESS if marker not in output]
+                raise Failure(f"remote-viewer did not print {missing} within 90 s:\n{output[-2000:]}")
+            time.sleep(0.3)
+
+    with step("the session becomes connected"):
+        def connected():
+            listed = [s for s in portal.api("/api/v1/sessions", user_cookie) if s.get("id") == desktop["id"]]
+            return listed and listed[0].get("state") == "connected"
+        portal.wait_for(f"desktop {desktop['id']} to be connected (graphics events)", connected, timeout=45, interval=1)
+        portal.open("/desktops")
+        portal.wait_for("the session on the page", lambda: portal.find(f'li.session[data-desktop="{desktop["id"]}"]'))
+        portal.screenshot("desktops.png")
+        portal.stop_viewer()
+
+    with step("Log off ends the session"):
+        session = portal.find(f'li.session[data-desktop="{desktop["id"]}"]')
+        session.find_element(By.CSS_SELECTOR, "form.logoff button").click()
+        portal.wait_for("the session to leave the page",
+                        lambda: portal.path() == "/desktops" and not portal.find_all(f'li.session[data-desktop="{desktop["id"]}"]'),
+                        timeout=60)
+        remaining = [s for s in portal.api("/api/v1/sessions", user_cookie) if s.get("id") == desktop["id"]]
+        if remaining:
+            raise Failure(f"GET /api/v1/sessions still lists the desktop: {remaining}")
+
+    with step("Log out ends the portal session"):
+        portal.find("form#logout button").click()
+        portal.wait_for("/login after logging out", lambda: portal.path() == "/login")
+        status, headers, _ = portal.request("/desktops", user_cookie, accept="text/html")
+        if status not in (302, 303, 401) or (status in (302, 303) and "/login" not in headers.get("Location", "")):
+            raise Failure(f"GET /desktops with the old session answered {status} {headers.get('Location')}, not a redirect to /login")
+        status, _, _ = portal.request("/api/v1/sessions", user_cookie)
+        if status != 401:
+            raise Failure(f"GET /api/v1/sessions with the old session answered {status}, not 401")
+
+    with step(f"{args.admin} logs in and follows the admin link"):
+        portal.login(args.admin, args.admin_password)
+        portal.find("a#nav-admin").click()
+        portal.wait_for("/admin", lambda: portal.path() == "/admin")
+        portal.wait_for("table#pools", lambda: portal.find("table#pools"))
+        admin_cookie = portal.session_cookie()
+
+    with step("the admin pools page shows the capacity the API reports"):
+        keys = ["total", "ready", "assigned", "connected", "disconnected", "provisioning", "failed"]
+        last = None
+        for _ in range(20):  # the reconciler may change the pool between the page and the API
+            portal.open("/admin")
+            capacity = portal.find(f'table#pools tr[data-pool="{portal.pool}"] .capacity')
+            shown = {key: capacity.get_attribute(f"data-{key}") for key in keys}
+            pools = portal.api("/api/v1/admin/pools", admin_cookie)
+            pool = next((p for p in pools if (p.get("name") or p.get("spec", {}).get("name")) == portal.pool), None)
+            if pool is None:
+                raise Failure(f"GET /api/v1/admin/pools does not list {portal.pool}")
+            reported = {key: str(pool["capacity"][key]) for key in keys}
+            if shown == reported:
+                break
+            last = (shown, reported)
+            time.sleep(1.5)
+        else:
+            raise Failure(f"the page's capacity differs from the API's: page {last[0]}, API {last[1]}")
+        log(f"  capacity {reported}")
+        portal.screenshot("admin-pools.png")
+
+    with step("the admin pool page lists the pool's desktops"):
+        for _ in range(20):
+            portal.open(f"/admin/pools/{portal.pool}")
+            shown = {row.get_attribute("data-desktop") for row in portal.find_all("table#desktops tr[data-desktop]")}
+            reported = {d["id"] for d in portal.api(f"/api/v1/admin/desktops?pool={portal.pool}", admin_cookie)}
+            if shown == reported and shown:
+                break
+            time.sleep(1.5)
+        else:
+            raise Failure(f"table#desktops shows {sorted(shown)}, the API {sorted(reported)}")
+        portal.screenshot("admin-pool.png")
+
+    with step("/admin/hosts, /admin/templates and /admin/audit answer"):
+        for path in ["/admin/hosts", "/admin/templates", "/admin/audit"]:
+            status, _, body = portal.request(path, admin_cookie, accept="text/html")
+            if status != 200:
+                raise Failure(f"GET {path} as admin answered {status}: {body[:200]!r}")
+        portal.find("form#logout button").click()
+        portal.wait_for("/login after the admin logs out", lambda: portal.path() == "/login")
+
+    return steps
+
+
+def portal_failure(portal, name):
+    """Leaves the failing page's screenshot and source in the artifacts folder."""
+    if not portal.driver:
+        return
+    slug = "".join(c if c.isalnum() else "-" for c in name)[:60]
+    with contextlib.suppress(Exception):
+        portal.driver.save_screenshot(os.path.join(portal.artifacts, f"failed-{slug}.png"))
+        with open(os.path.join(portal.artifacts, f"failed-{slug}.html"), "w", encoding="utf-8") as file:
+            file.write(portal.driver.page_source)
+        log(f"  page {portal.driver.current_url}; screenshot and source in {portal.artifacts}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=os.environ.get("DESKPOOL_URL", "http://127.0.0.1:8080"))
+    parser.add_argument("--pool", default=os.environ.get("E2E_POOL"))
+    parser.add_argument("--user", default=os.environ.get("E2E_USER"))
+    parser.add_argument("--password", default=os.environ.get("E2E_PASSWORD"))
+    parser.add_argument("--admin", default=os.environ.get("E2E_ADMIN"))
+    parser.add_argument("--admin-password", default=os.environ.get("E2E_ADMIN_PASSWORD"))
+    parser.add_argument("--screenshots", help="write login/desktops/admin-pools/admin-pool.png here")
+    parser.add_argument("--artifacts", default=os.environ.get("E2E_ARTIFACTS") or tempfile.mkdtemp(prefix="deskpool-portal-artifacts-"))
+    parser.add_argument("--connect-seconds", type=int, default=int(os.environ.get("E2E_CONNECT_SECONDS", "420")))
+    args = parser.parse_args()
+    missing = [name for name in ["pool", "user", "password", "admin", "admin_password"] if not getattr(args, name)]
+    if missing:
+        parser.error("missing " + ", ".join(missing) + " (options or E2E_* variables)")
+    if not os.environ.get("DISPLAY"):
+        parser.error("DISPLAY is not set: remote-viewer needs an X display (scripts/e2e starts Xvfb)")
+    for tool in [CHROMIUM, CHROMEDRIVER, REMOTE_VIEWER]:
+        if not os.access(tool, os.X_OK):
+            parser.error(f"{tool} is missing (scripts/setup-host installs it)")
+
+    portal = Portal(args)
+    started = time.monotonic()
+    try:
+        steps = run(portal, args)
+    except Exception:
+        log(f"failed after {time.monotonic() - started:.0f} s; artifacts in {portal.artifacts}")
+        return 1
+    finally:
+        portal.stop()
+    log(f"all {len(steps)} steps passed in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
