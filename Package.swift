@@ -171,10 +171,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `--key value` options and report helpers shared by the benchmarks.
+        .target(
+            name: "BenchSupport",
+            path: "Benchmarks/BenchSupport",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "BrokerBench",
             dependencies: [
-                "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt",
+                "BenchSupport", "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/BrokerBench",
@@ -184,7 +191,7 @@ let package = Package(
         .executableTarget(
             name: "LoginStormBench",
             dependencies: [
-                "DeskpoolCore", "DeskpoolServer", "DeskpoolPAM", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt", "PAM",
+                "BenchSupport", "DeskpoolCore", "DeskpoolServer", "DeskpoolPAM", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt", "PAM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -198,7 +205,7 @@ let package = Package(
         .executableTarget(
             name: "GatewayBench",
             dependencies: [
-                "DeskpoolCore", "DeskpoolGateway",
+                "BenchSupport", "DeskpoolCore", "DeskpoolGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,29 +1,6 @@
+import BenchSupport
 import Foundation
 import Logging
-
-/// `--key value` options after the mode.
-struct Arguments {
-    private var values: [String: String] = [:]
-
-    init(_ arguments: ArraySlice<String>) {
-        var iterator = arguments.makeIterator()
-        while let key = iterator.next() {
-            guard key.hasPrefix("--") else { fatalError("unexpected argument \(key)") }
-            values[String(key.dropFirst(2))] = iterator.next() ?? ""
-        }
-    }
-
-    func string(_ key: String, _ fallback: String? = nil) -> String {
-        guard let value = values[key] ?? fallback else { fatalError("missing --\(key)") }
-        return value
-    }
-
-    func int(_ key: String, _ fallback: Int) -> Int { values[key].flatMap { Int($0) } ?? fallback }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
 
 /// VmRSS and VmHWM of this process, MiB, from /proc/self/status.
 func memoryMiB() -> (rss: Double, hwm: Double) {

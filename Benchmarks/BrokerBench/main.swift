@@ -1,3 +1,4 @@
+import BenchSupport
 // The broker benchmarks, run by scripts/bench-refill and scripts/bench-scale:
 //
 //   BrokerBench xml --template DIR --domain-type qemu --name NAME --volume PATH

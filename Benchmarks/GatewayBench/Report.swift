@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 
 func median(_ values: [Double]) -> Double {
@@ -29,6 +30,3 @@ func row(_ label: String, _ direct: String, _ gateway: String, _ comparison: Str
 
 private func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -1,3 +1,4 @@
+import BenchSupport
 // GatewayBench: what the SPICE gateway costs on loopback, direct vs through the gateway, in
 // one run: (a) throughput of a display stream (desktop -> client, SPICE's heavy direction)
 // and (b) round-trip latency of small messages (input events and their answers).

@@ -1,3 +1,4 @@
+import BenchSupport
 import DeskpoolCore
 import Foundation
 import PAM

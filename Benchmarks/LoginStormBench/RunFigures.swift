@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 
 /// One measured run: per-user latencies, the wall time from the first start to the last

@@ -1,3 +1,4 @@
+import BenchSupport
 import DeskpoolCore
 import DeskpoolLibvirt
 import DeskpoolPAM

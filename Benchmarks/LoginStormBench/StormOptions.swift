@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 
 /// The benchmark's settings (see main.swift for the options).

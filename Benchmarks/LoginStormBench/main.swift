@@ -1,3 +1,4 @@
+import BenchSupport
 // The login storm benchmark (issue 5), run by scripts/bench-login-storm (as root), which makes
 // the PAM accounts and the PAM service:
 //
