@@ -77,12 +77,15 @@ struct GatewayPolicyTests {
             let (client, status) = try await h.tunnel()
             #expect(status == 200)
             let link = SpiceLinkBytes.link(channelType: SPICE_CHANNEL_DISPLAY)
+            // The tunnel's last traffic is the gateway reading these bytes, which is after
+            // `sent`: the idle timeout counts from there (not from when the test saw them
+            // arrive upstream, which a busy machine may delay).
+            let sent = ContinuousClock.now
             try await client.send(link)
             let display = try await h.upstream.connection(0)
             try await display.waitForBytes(count: link.count)
-            let spliced = ContinuousClock.now
             try await client.waitUntilClosed(within: .seconds(10))
-            let idle = ContinuousClock.now - spliced
+            let idle = ContinuousClock.now - sent
             #expect(idle >= .milliseconds(900), "closed after \(idle), before the idle timeout")
             try await display.waitUntilClosed()
             #expect(h.gateway.statistics().openTunnels == 0)
