@@ -75,8 +75,7 @@ public struct DeskpoolHTTPServer: Sendable {
 
     /// `docs/openapi.json`, bundled with the server.
     static func openAPIDocument() throws -> Response {
-        guard let url = Bundle.module.url(forResource: "Resources/openapi", withExtension: "json") ?? Bundle.module.url(forResource: "openapi", withExtension: "json"),
-              let data = try? Data(contentsOf: url) else {
+        guard let data = ServerResources.openAPIDocument else {
             throw APIFailure(.notFound, code: "notFound", "the OpenAPI document is not installed")
         }
         var headers = HTTPFields()

@@ -8,28 +8,9 @@ public struct ConsoleTicket: Sendable, Hashable, CustomStringConvertible {
     public init(secret: String) { self.secret = secret }
 
     /// A fresh ticket.
-    public static func mint() -> ConsoleTicket {
-        var generator = SystemRandomNumberGenerator()  // documented as cryptographically secure
-        let bytes = (0..<18).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return ConsoleTicket(secret: base64url(bytes))
-    }
+    public static func mint() -> ConsoleTicket { ConsoleTicket(secret: SecureRandom.base64url(byteCount: 18)) }
 
     public var description: String { "<console ticket>" }
-
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    /// Base64url without padding (18 bytes give exactly 24 characters).
-    static func base64url(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        var index = 0
-        while index + 3 <= bytes.count {
-            let n = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
-            out += [alphabet[n >> 18 & 63], alphabet[n >> 12 & 63], alphabet[n >> 6 & 63], alphabet[n & 63]]
-            index += 3
-        }
-        precondition(index == bytes.count, "tickets are a multiple of 3 bytes")
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
 /// Where a desktop's SPICE display listens on its host (from its live definition).

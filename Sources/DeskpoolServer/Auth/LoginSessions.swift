@@ -58,9 +58,6 @@ public actor LoginSessions {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    static func randomToken() -> String {
-        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        return bytes.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    /// 264 random bits (a multiple of 3 bytes), 44 base64url characters.
+    static func randomToken() -> String { SecureRandom.base64url(byteCount: 33) }
 }

@@ -21,7 +21,7 @@ struct PortalRenderer: Sendable {
     /// Why the templates could not be loaded (a packaging fault), if they could not.
     let loadError: String?
 
-    static let shared = PortalRenderer(resources: PortalRenderer.resourceDirectory())
+    static let shared = PortalRenderer(resources: ServerResources.directory)
 
     init(resources: URL?) {
         var templates: [String: MustacheTemplate] = [:]
@@ -43,22 +43,6 @@ struct PortalRenderer: Sendable {
         for name in assets.keys.sorted() { hash.update(data: assets[name]!.bytes) }
         assetVersion = hash.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
         self.loadError = loadError
-    }
-
-    /// The bundle's `Resources` folder: SwiftPM copies it whole (`.copy("Resources")`), and
-    /// depending on the platform it sits at the bundle's root or in its resource folder.
-    static func resourceDirectory() -> URL? {
-        let candidates = [
-            Bundle.module.url(forResource: "Resources", withExtension: nil),
-            Bundle.module.resourceURL?.appendingPathComponent("Resources"),
-            Bundle.module.bundleURL.appendingPathComponent("Resources"),
-            Bundle.module.url(forResource: "templates", withExtension: nil)?.deletingLastPathComponent(),
-        ]
-        return candidates.compactMap { $0 }.first { url in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: url.appendingPathComponent("templates").path, isDirectory: &isDirectory)
-                && isDirectory.boolValue
-        }
     }
 
     static func templates(in directory: URL) throws -> [String: MustacheTemplate] {
