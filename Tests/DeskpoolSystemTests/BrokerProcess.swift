@@ -16,8 +16,9 @@ final class BrokerProcess: @unchecked Sendable {
     let log: String
     private var serve: Process?
 
-    /// Writes the configuration (sandbox pool, fast sweeps) and a copy of the tiny template
-    /// with a boot timeout fit for many TCG guests on two cores.
+    /// Writes the configuration (sandbox pool, fast sweeps, free ports for the HTTP side and
+    /// the gateway, so a broker already running on this machine cannot keep this one from
+    /// starting) and a copy of the tiny template with a boot timeout fit for TCG guests.
     init(sandbox: LibvirtSandbox, storagePool: String, orphanGraceSeconds: Int = 3) throws {
         self.sandbox = sandbox
         state = sandbox.directory + "-state"
@@ -32,6 +33,10 @@ final class BrokerProcess: @unchecked Sendable {
                 storagePool: \(storagePool)
                 storagePath: \(sandbox.directory)
                 maxConcurrentOperations: 4
+            http:
+              port: \(try TCPProbe.freePort())
+            gateway:
+              port: \(try TCPProbe.freePort())
             broker:
               instance: \(sandbox.prefix.dropLast())
               sweepIntervalSeconds: 1
