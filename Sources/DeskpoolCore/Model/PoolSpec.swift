@@ -43,6 +43,10 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     public var console = ConsolePolicy()
     /// Disconnect timeout, logoff action, session limits.
     public var session = SessionPolicy()
+    /// Overrides of the template's hardware (vCPUs, memory, console devices).
+    public var desktop = DesktopSettings()
+    /// Free-form labels policies select pools by (`selector.labels`).
+    public var labels: [String: String] = [:]
     /// Bumped by the store each time the spec changes.
     public var generation = 1
     /// Being deleted (`DELETE /api/v1/admin/pools/NAME`): no new sessions, idle desktops go
@@ -53,7 +57,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     public init(name: String, template: String, version: VersionChoice = .latest, assignment: Assignment = .floating,
                 min: Int = 0, max: Int = 10, spare: Int = 1, naming: NamePattern? = nil, users: [String] = [],
                 groups: [String] = [], maxPerUser: Int = 1, hosts: [String] = [], console: ConsolePolicy = ConsolePolicy(),
-                session: SessionPolicy = SessionPolicy(), generation: Int = 1) {
+                session: SessionPolicy = SessionPolicy(), desktop: DesktopSettings = DesktopSettings(), labels: [String: String] = [:],
+                generation: Int = 1) {
         self.name = name
         self.template = template
         self.version = version
@@ -68,6 +73,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         self.hosts = hosts
         self.console = console
         self.session = session
+        self.desktop = desktop
+        self.labels = labels
         self.generation = generation
     }
 
@@ -93,6 +100,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         if assignment == .floating, let action = session.logoffAction, action != .refresh {
             throw DeskpoolError(.invalidInput, "a floating pool's desktops are refreshed at logoff; \(action.rawValue) is for dedicated pools", field: "session")
         }
+        for (key, value) in labels where !DeskpoolConfiguration.isSafeName(key) || !DeskpoolConfiguration.isSafeName(value) {
+            throw DeskpoolError(.invalidInput, "label '\(key)' must be a name and value of letters, digits, '.', '_' or '-'", field: "labels")
+        }
         for (field, names) in [("users", users), ("groups", groups), ("hosts", hosts)] {
             if let bad = names.first(where: { !DeskpoolConfiguration.isSafeName($0) }) {
                 throw DeskpoolError(.invalidInput, "'\(bad)' is not a valid name", field: field)
@@ -105,7 +115,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
 
 extension PoolSpec {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, console, session, generation
+        case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, console, session, desktop, labels, generation
     }
 
     public init(from decoder: any Decoder) throws {
@@ -136,6 +146,8 @@ extension PoolSpec {
         hosts = try c.decodeIfPresent([String].self, forKey: .hosts) ?? []
         console = try c.decodeIfPresent(ConsolePolicy.self, forKey: .console) ?? ConsolePolicy()
         session = try c.decodeIfPresent(SessionPolicy.self, forKey: .session) ?? SessionPolicy()
+        desktop = try c.decodeIfPresent(DesktopSettings.self, forKey: .desktop) ?? DesktopSettings()
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         generation = try c.decodeIfPresent(Int.self, forKey: .generation) ?? 1
         do {
             try validate()
@@ -169,6 +181,8 @@ extension PoolSpec {
         try c.encode(hosts, forKey: .hosts)
         try c.encode(console, forKey: .console)
         try c.encode(session, forKey: .session)
+        try c.encode(desktop, forKey: .desktop)
+        try c.encode(labels, forKey: .labels)
         try c.encode(generation, forKey: .generation)
     }
 }
