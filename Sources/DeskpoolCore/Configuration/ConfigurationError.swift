@@ -12,6 +12,12 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         public static let unknownKey = Code("unknownKey")
         /// A value of the wrong type or outside what is allowed.
         public static let invalidValue = Code("invalidValue")
+        /// The file is over a limit: its size, its nesting depth or its number of nodes.
+        public static let tooLarge = Code("tooLarge")
+        /// A YAML feature the file may not use: anchors and aliases, several documents.
+        public static let unsupported = Code("unsupported")
+        /// Two files define the same name.
+        public static let duplicateName = Code("duplicateName")
         public var description: String { name }
     }
 
@@ -19,17 +25,21 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     public var file: String?
     /// 1-based line of the offending node, when known.
     public var line: Int?
+    /// 1-based column (in Unicode scalars) of the offending node, when known.
+    public var column: Int?
     public let message: String
 
-    public init(code: Code, file: String? = nil, line: Int? = nil, message: String) {
+    public init(code: Code, file: String? = nil, line: Int? = nil, column: Int? = nil, message: String) {
         self.code = code
         self.file = file
         self.line = line
+        self.column = line == nil ? nil : column
         self.message = message
     }
 
+    /// `file:line:column: message`, leaving out what is not known.
     public var description: String {
-        let place = [file, line.map(String.init)].compactMap { $0 }.joined(separator: ":")
+        let place = [file, line.map(String.init), column.map(String.init)].compactMap { $0 }.joined(separator: ":")
         return place.isEmpty ? message : "\(place): \(message)"
     }
 }

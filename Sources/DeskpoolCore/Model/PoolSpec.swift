@@ -153,8 +153,8 @@ extension PoolSpec {
             try validate()
         } catch {
             let key = error.field.flatMap(CodingKeys.init(stringValue:))
-            let line = key.flatMap { try? c.superDecoder(forKey: $0).mark?.line }
-            throw ConfigurationError(code: .invalidValue, line: line, message: error.description)
+            let mark = key.flatMap { try? c.superDecoder(forKey: $0).mark }
+            throw ConfigurationError(code: .invalidValue, line: mark?.line, column: mark?.column, message: error.description)
         }
     }
 
