@@ -29,7 +29,7 @@ public struct ConfigPolicySpec: Sendable, Hashable {
 }
 
 /// `set.sizes` of a ConfigPolicy; nil keeps the pool's value.
-public struct PoolSizes: Sendable, Hashable, Codable {
+public struct PoolSizes: Sendable, Hashable {
     public var min: Int?
     public var max: Int?
     public var spare: Int?

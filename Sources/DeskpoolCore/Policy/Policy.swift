@@ -51,7 +51,7 @@ public struct Policy: Sendable, Hashable {
 
 /// Which pools a policy applies to: pools named in `pools`, and pools whose labels include
 /// every pair of `labels`. At least one of the two must be given; both select the union.
-public struct PoolSelector: Sendable, Hashable, Codable {
+public struct PoolSelector: Sendable, Hashable {
     public var pools: [String]
     public var labels: [String: String]
 
