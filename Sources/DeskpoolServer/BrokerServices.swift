@@ -16,6 +16,8 @@ public struct BrokerServices: Sendable {
     public var adminGroup: String
     /// The SPICE gateway's counters (nil: no gateway runs).
     public var tunnels: @Sendable () async -> TunnelTotals?
+    /// Policies and rollouts (plan, apply, pause, resume, cancel, roll back).
+    public var rollouts: PolicyRollouts
     /// Wakes the reconciler after an admin change.
     public var poke: @Sendable () -> Void
     public var now: @Sendable () -> Date
@@ -23,7 +25,7 @@ public struct BrokerServices: Sendable {
     public init(store: any Store, sessions: SessionBroker, consoles: ConsoleBroker, admin: Administration,
                 authenticator: any Authenticator, hypervisors: [any Hypervisor], hosts: [HostConfiguration],
                 estimator: ReadyEstimator, adminGroup: String, tunnels: @escaping @Sendable () async -> TunnelTotals? = { nil },
-                poke: @escaping @Sendable () -> Void = {}, now: @escaping @Sendable () -> Date = { Date() }) {
+                rollouts: PolicyRollouts? = nil, poke: @escaping @Sendable () -> Void = {}, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.sessions = sessions
         self.consoles = consoles
@@ -34,6 +36,7 @@ public struct BrokerServices: Sendable {
         self.estimator = estimator
         self.adminGroup = adminGroup
         self.tunnels = tunnels
+        self.rollouts = rollouts ?? PolicyRollouts(store: store, now: now, poke: poke)
         self.poke = poke
         self.now = now
     }

@@ -46,6 +46,7 @@ public struct DeskpoolHTTPServer: Sendable {
         AdminDesktopRoutes(services: services).add(to: admin)
         AdminTemplateRoutes(services: services).add(to: admin)
         AdminSystemRoutes(services: services).add(to: admin)
+        AdminRolloutRoutes(services: services).add(to: admin)
         api.get("openapi.json") { _, _ in try Self.openAPIDocument() }
         router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
         MetricsRoutes(services: services, metrics: metrics, logins: logins).add(to: router)

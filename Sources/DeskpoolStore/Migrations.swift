@@ -74,6 +74,26 @@ enum Migrations {
             try db.create(index: "audit_actor", on: "audit", columns: ["actor", "id"])
             try db.create(index: "audit_action", on: "audit", columns: ["action", "id"])
         }
+        migrator.registerMigration("v4") { db in
+            // Rollouts of bulk policies (issue 6): the record and each desktop's item are kept
+            // whole as JSON; the columns are what lists filter and order by.
+            try db.alter(table: "desktop") { t in t.add(column: "targetVersion", .integer) }
+            try db.create(table: "rollout") { t in
+                t.primaryKey("id", .text)
+                t.column("policy", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("record", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(index: "rollout_state", on: "rollout", columns: ["state"])
+            try db.create(table: "rolloutItem") { t in
+                t.column("rollout", .text).notNull().references("rollout", onDelete: .cascade)
+                t.column("desktop", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.column("record", .text).notNull()
+                t.primaryKey(["rollout", "desktop"])
+            }
+        }
         return migrator
     }
 

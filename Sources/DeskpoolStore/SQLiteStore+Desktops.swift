@@ -119,7 +119,7 @@ private struct DesktopRow: FetchableRecord, PersistableRecord {
             version: row["version"], state: state, reason: row["reason"], user: row["user"],
             incarnation: row["incarnation"], generation: row["generation"], sessionID: row["sessionID"],
             sessionStartedAt: (row["sessionStartedAt"] as Int64?).map(SQLiteStore.date), client: row["client"],
-            createdAt: SQLiteStore.date(row["createdAt"]), updatedAt: SQLiteStore.date(row["updatedAt"]))
+            targetVersion: row["targetVersion"], createdAt: SQLiteStore.date(row["createdAt"]), updatedAt: SQLiteStore.date(row["updatedAt"]))
     }
 
     func encode(to container: inout PersistenceContainer) throws {
@@ -137,6 +137,7 @@ private struct DesktopRow: FetchableRecord, PersistableRecord {
         container["sessionID"] = desktop.sessionID
         container["sessionStartedAt"] = desktop.sessionStartedAt.map(SQLiteStore.millis)
         container["client"] = desktop.client
+        container["targetVersion"] = desktop.targetVersion
         container["createdAt"] = SQLiteStore.millis(desktop.createdAt)
         container["updatedAt"] = SQLiteStore.millis(desktop.updatedAt)
     }

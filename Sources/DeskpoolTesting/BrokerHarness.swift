@@ -16,13 +16,17 @@ public struct BrokerHarness: Sendable {
     public let addresses: ClientAddressBook
     public let tokenKey: ConnectTokenKey
     public let directory: BrokerConsoleDirectory
+    /// Carries out rollouts (run by `running`).
+    public let rollouts: RolloutService
+    /// Plans and applies policies, and pauses, resumes, cancels and rolls back rollouts.
+    public let policies: PolicyRollouts
 
     /// - Parameters:
     ///   - hosts: the hosts' configuration (console addresses); default: one per hypervisor, on 127.0.0.1.
     ///   - gateway: with a configuration, `.vv` files point at the gateway.
     public init(store: any Store, hypervisors: [any Hypervisor], options: ReconcilerService.Options, hosts: [HostConfiguration]? = nil,
                 gateway: GatewayConfiguration? = nil, sessionOptions: SessionService.Options = SessionService.Options(debounce: 0.3, tick: .milliseconds(50), reviewInterval: 0.2),
-                tls: [String: VirtViewerFile.TLS] = [:]) {
+                tls: [String: VirtViewerFile.TLS] = [:], rolloutInterval: Duration = .milliseconds(50)) {
         self.store = store
         self.hypervisors = hypervisors
         var logger = Logger(label: "deskpool.test")
@@ -43,13 +47,19 @@ public struct BrokerHarness: Sendable {
         self.addresses = addresses
         self.sessions = SessionService(store: store, hypervisors: hypervisors, sessions: broker, addresses: addresses, options: sessionOptions, logger: logger)
         self.admin = Administration(store: store, hypervisors: hypervisors)
+        let rollouts = RolloutService(store: store, hypervisors: hypervisors, sessions: broker, options: .init(interval: rolloutInterval),
+                                      logger: logger, reconcile: { reconciler.poke() })
+        self.rollouts = rollouts
+        self.policies = PolicyRollouts(store: store, poke: { rollouts.poke(); reconciler.poke() })
     }
 
-    /// Runs the reconciler and the session service while `body` runs, and stops them after.
+    /// Runs the reconciler, the session service and the rollout service while `body` runs,
+    /// and stops them after.
     public func running<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await reconciler.run() }
             group.addTask { try await sessions.run() }
+            group.addTask { try await rollouts.run() }
             defer { group.cancelAll() }
             return try await body()
         }

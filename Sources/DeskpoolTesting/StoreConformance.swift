@@ -27,6 +27,9 @@ public enum StoreConformance {
         ("auditLog", auditLog),
         ("auditQuery", auditQuery),
         ("poolDrain", poolDrain),
+        ("rollouts", rollouts),
+        ("rolloutCompareAndSet", rolloutCompareAndSet),
+        ("desktopTargetVersion", desktopTargetVersion),
     ]
 
     /// Runs every check, each on a store from `makeStore`; the first failure is thrown with

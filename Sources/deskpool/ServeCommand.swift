@@ -40,8 +40,11 @@ struct ServeCommand: AsyncParsableCommand {
         let sessions = context.sessions(consoles: consoles, estimator: estimator, placement: { await reconciler.place($0) },
                                         onNewDesktop: { reconciler.poke() })
         let addresses = ClientAddressBook()
+        let rollouts = RolloutService(store: context.store, hypervisors: context.hypervisors, sessions: sessions,
+                                      logger: Logger(label: "deskpool.rollouts"), reconcile: { reconciler.poke() })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: reconciler),
+            .init(service: rollouts),
             .init(service: SessionService(store: context.store, hypervisors: context.hypervisors, sessions: sessions, addresses: addresses)),
         ]
         var gateway: SpiceGateway?
@@ -65,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
                                         bytesDesktopToClient: statistics.bytesDesktopToClient,
                                         refused: statistics.refusals.values.reduce(0, +))
                 },
+                rollouts: PolicyRollouts(store: context.store, poke: { rollouts.poke(); reconciler.poke() }),
                 poke: { reconciler.poke() }),
             configuration: configuration.http, metrics: metrics)
         services.append(.init(service: try http.application(logger: Logger(label: "deskpool.http"))))

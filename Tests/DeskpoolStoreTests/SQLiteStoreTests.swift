@@ -116,12 +116,12 @@ import Testing
             let path = "\(directory)/deskpool.sqlite"
             do {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
                 try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
             }
             for _ in 1...2 {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
                 #expect(try await store.pool(named: "eng")?.generation == 1)
             }
         }

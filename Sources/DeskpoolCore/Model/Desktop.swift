@@ -70,6 +70,9 @@ public struct Desktop: Sendable, Hashable, Codable, Identifiable {
     /// The console client's address ("ip:port") while connected, as seen by the gateway or
     /// the hypervisor.
     public var client: String?
+    /// The template version a rollout moves this desktop to at its next refresh (now, if it
+    /// is idle; at logoff, if it is in use). Nil: the pool's current version.
+    public var targetVersion: Int?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -77,7 +80,7 @@ public struct Desktop: Sendable, Hashable, Codable, Identifiable {
         id: String = UUID().uuidString.lowercased(), name: String, pool: String, host: String, template: String,
         version: Int, state: DesktopState = .provisioning, reason: String? = nil, user: String? = nil,
         incarnation: Int = 1, generation: Int = 1, sessionID: String? = nil, sessionStartedAt: Date? = nil,
-        client: String? = nil, createdAt: Date, updatedAt: Date? = nil
+        client: String? = nil, targetVersion: Int? = nil, createdAt: Date, updatedAt: Date? = nil
     ) {
         self.id = id
         self.name = name
@@ -93,6 +96,7 @@ public struct Desktop: Sendable, Hashable, Codable, Identifiable {
         self.sessionID = sessionID
         self.sessionStartedAt = sessionStartedAt
         self.client = client
+        self.targetVersion = targetVersion
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
     }

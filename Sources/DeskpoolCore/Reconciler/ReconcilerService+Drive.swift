@@ -111,6 +111,8 @@ extension ReconcilerService {
             case .broken(let reason):
                 throw DeskpoolError(.hypervisorFailed, "guest failed: \(reason)")
             case .booting:
+                // Someone else (a rollout's rollback, an admin) may have moved the desktop on.
+                guard let record = try await store.desktop(id: d.id), record.state == .starting else { return nil }
                 guard now() < deadline else { throw DeskpoolError(.hypervisorFailed, "guest did not become ready within \(timeout) s") }
                 try await Task.sleep(for: options.probeInterval)
             }
@@ -128,10 +130,12 @@ extension ReconcilerService {
         try await limited(d.host) { try await $0.destroyDesktop(named: d.name, volume: d.volumeName) }
         let pool = try await store.pool(named: d.pool)
         let versions = try await store.versions(template: d.template)
-        let version = (try? pool?.currentVersion(among: versions).get())?.number ?? d.version
+        // A rollout's target wins over the pool's version (it moves desktops wave by wave).
+        let current = (try? pool?.currentVersion(among: versions).get())?.number ?? d.version
         return try await store.transition(d.id, from: [.refreshing], actor: Self.actor) { record in
             record.incarnation += 1
-            record.version = version
+            record.version = record.targetVersion ?? current
+            record.targetVersion = nil
             record.generation = pool?.generation ?? record.generation
             record.state = .provisioning
             record.reason = nil

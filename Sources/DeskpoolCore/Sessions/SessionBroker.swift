@@ -132,7 +132,8 @@ public struct SessionBroker: Sendable {
         guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
         let sessionStates: Set<DesktopState> = [.assigned, .connected, .disconnected]
         // A draining pool's desktops are refreshed, and so given up, whatever the pool's action.
-        let action = pool.draining ? .refresh : pool.session.action(for: pool.assignment)
+        // So are desktops a rollout has marked for a new version (`targetVersion`).
+        let action = pool.draining || desktop.targetVersion != nil ? .refresh : pool.session.action(for: pool.assignment)
         let next: DesktopState = switch action {
         case .refresh: .refreshing
         case .shutdown: .stopping

@@ -49,6 +49,22 @@ public protocol Store: Sendable {
     /// Removes the record (after its domain and volume are gone).
     func deleteDesktop(id: String, actor: String) async throws(DeskpoolError)
 
+    // MARK: Rollouts
+    /// Records a new rollout with its items (one transaction), audited as `rollout.create`.
+    func createRollout(_ rollout: Rollout, items: [RolloutItem], actor: String) async throws(DeskpoolError)
+    func rollout(id: String) async throws(DeskpoolError) -> Rollout?
+    /// Rollouts, newest first; with `active`, only those not final.
+    func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout]
+    /// A rollout's items in rollout order.
+    func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem]
+    /// Applies `change` if the rollout is in one of `from`; returns the new record or nil.
+    /// A state change is audited (`rollout.state`).
+    func updateRollout(_ id: String, from: Set<Rollout.State>, actor: String, change: @Sendable (inout Rollout) -> Void) async throws(DeskpoolError) -> Rollout?
+    /// Applies `change` to one item if it is in one of `from`; returns the new item or nil. A
+    /// status change is audited (`rollout.desktop`).
+    func updateRolloutItem(rollout id: String, desktop: String, from: Set<RolloutItem.Status>, actor: String,
+                           change: @Sendable (inout RolloutItem) -> Void) async throws(DeskpoolError) -> RolloutItem?
+
     // MARK: Audit
     func audit(_ entry: AuditEntry) async throws(DeskpoolError)
     /// Entries matching the query, newest first.

@@ -1,0 +1,137 @@
+public import Foundation
+
+/// What admins do with policies: validate, plan, apply (a persisted rollout), and pause,
+/// resume, cancel or roll back a rollout. `RolloutService` carries rollouts out. Every action
+/// is audited; a refused one changes nothing.
+public struct PolicyRollouts: Sendable {
+    let store: any Store
+    let now: @Sendable () -> Date
+    /// Wakes the rollout service (and through it the reconciler) after a change.
+    let poke: @Sendable () -> Void
+
+    public init(store: any Store, now: @escaping @Sendable () -> Date = { Date() }, poke: @escaping @Sendable () -> Void = {}) {
+        self.store = store
+        self.now = now
+        self.poke = poke
+    }
+
+    /// Parses a policy file's text; every problem is an `.invalidInput` error with the file,
+    /// line, column and reason.
+    public static func parse(_ source: String, file: String = "policy") throws(DeskpoolError) -> Policy {
+        do {
+            return try PolicyFile.decode(yaml: source, file: file)
+        } catch {
+            throw DeskpoolError(.invalidInput, error.description, field: "policy")
+        }
+    }
+
+    /// The plan for a policy against the broker's state now.
+    public func plan(_ policy: Policy) async throws(DeskpoolError) -> PolicyPlan {
+        let pools = try await store.pools()
+        var versions: [String: [TemplateVersion]] = [:]
+        var templates: [String: TemplateDefinition] = [:]
+        for template in try await store.templates() {
+            templates[template.name] = template
+            versions[template.name] = try await store.versions(template: template.name)
+        }
+        let desktops = try await store.desktops(pool: nil)
+        return try PolicyPlanner.plan(PolicyPlanner.Input(
+            policy: policy, pools: pools, versions: versions, templates: templates, desktops: desktops, now: now()))
+    }
+
+    /// Plans the policy and records the rollout; `RolloutService` starts it at once. Refused
+    /// when a selected pool is in another rollout that is not over.
+    public func apply(source: String, file: String = "policy", actor: String) async throws(DeskpoolError) -> Rollout {
+        let policy = try Self.parse(source, file: file)
+        let plan = try await plan(policy)
+        let busy = Set(try await store.rollouts(active: true, limit: 1000).flatMap { $0.pools.map(\.pool) })
+        if let pool = plan.pools.map(\.pool).first(where: busy.contains) {
+            throw DeskpoolError(.conflict, "pool \(pool) is in a rollout that is not over: finish, cancel or roll it back first", field: "spec.selector")
+        }
+        let id = UUID().uuidString.lowercased()
+        var changes: [Rollout.PoolChange] = []
+        if case .update(let spec) = policy.spec {
+            for name in plan.pools.map(\.pool) {
+                guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.conflict, "pool \(name) was deleted meanwhile") }
+                let versions = try await store.versions(template: pool.template)
+                let target = try PolicyPlanner.targetVersion(spec.version, for: pool, among: versions)
+                let current = try? pool.currentVersion(among: versions).get()
+                changes.append(Rollout.PoolChange(pool: name, fromVersion: current?.number, toVersion: target.number, previousSpec: pool))
+            }
+        }
+        let rollout = Rollout(id: id, policy: policy.name, kind: policy.kind, source: source, pools: changes, waves: plan.waves,
+                              createdAt: now(), createdBy: actor)
+        let items = plan.included.enumerated().map { position, change in
+            RolloutItem(rollout: id, desktopID: change.desktopID, desktop: change.desktop, pool: change.pool, position: position,
+                        wave: change.wave ?? 0, from: change.from, to: change.to, user: change.user)
+        }
+        try await store.createRollout(rollout, items: items, actor: actor)
+        // Until the first wave passes, the pools stay on the version they were on: a pool on
+        // "latest" would otherwise clone the new version before it is proven.
+        for change in changes {
+            guard var pool = change.previousSpec, let from = change.fromVersion, pool.version != .pinned(from) else { continue }
+            pool.version = .pinned(from)
+            try await store.putPool(pool, actor: Self.actor(id))
+        }
+        poke()
+        return rollout
+    }
+
+    public func pause(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
+        try await move(id, from: [.running], to: .paused, actor: actor, reason: "paused by \(actor)")
+    }
+
+    public func resume(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
+        try await move(id, from: [.paused, .halted], to: .running, actor: actor, reason: nil)
+    }
+
+    /// Stops the rollout for good: desktops already changed stay changed, the rest stay as
+    /// they were, marks for a logoff are removed, and the pools keep the version they use now.
+    public func cancel(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
+        let rollout = try await move(id, from: [.running, .paused, .halted], to: .cancelled, actor: actor, reason: "cancelled by \(actor)")
+        for item in try await store.rolloutItems(rollout: id) where item.status == .pending || item.status == .waiting {
+            if item.status == .waiting {
+                _ = try await store.transition(item.desktopID, from: Set(DesktopState.allCases), actor: Self.actor(id)) { $0.targetVersion = nil }
+            }
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: Self.actor(id)) {
+                $0.status = .skipped
+                $0.detail = "not changed: the rollout was cancelled"
+            }
+        }
+        return rollout
+    }
+
+    /// Takes every desktop the rollout changed back to where it was, and the pools to their
+    /// previous version.
+    public func rollback(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
+        let rollout = try await move(id, from: [.running, .paused, .halted, .cancelled, .completed], to: .rollingBack, actor: actor,
+                                     reason: "rolled back by \(actor)")
+        try await Self.restorePools(rollout, store: store)
+        return rollout
+    }
+
+    /// Puts the pools back on the version they were on before the rollout.
+    static func restorePools(_ rollout: Rollout, store: any Store) async throws(DeskpoolError) {
+        for change in rollout.pools {
+            guard var pool = try await store.pool(named: change.pool), let from = change.fromVersion, pool.version != .pinned(from) else { continue }
+            pool.version = .pinned(from)
+            try await store.putPool(pool, actor: actor(rollout.id))
+        }
+    }
+
+    private func move(_ id: String, from: Set<Rollout.State>, to state: Rollout.State, actor: String, reason: String?) async throws(DeskpoolError) -> Rollout {
+        guard let current = try await store.rollout(id: id) else { throw DeskpoolError(.notFound, "no rollout \(id)", field: "rollout") }
+        guard from.contains(current.state) else {
+            throw DeskpoolError(.conflict, "the rollout is \(current.state.rawValue); it cannot become \(state.rawValue)", field: "rollout")
+        }
+        guard let moved = try await store.updateRollout(id, from: from, actor: actor, change: { rollout in
+            rollout.state = state
+            rollout.reason = reason
+        }) else { throw DeskpoolError(.conflict, "the rollout changed meanwhile; try again", field: "rollout") }
+        poke()
+        return moved
+    }
+
+    /// The actor rollout steps are audited as.
+    public static func actor(_ id: String) -> String { "rollout:\(id)" }
+}

@@ -1,0 +1,77 @@
+public import Foundation
+
+/// One desktop's part in a rollout: its wave, where it is, what it moves from and to, and
+/// what happened (a reason, a command's output, check evidence).
+public struct RolloutItem: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Its wave has not reached it.
+        case pending
+        /// In use: it is changed when its user logs off (or at the forced logoff).
+        case waiting
+        /// Being changed (refreshing, restarting, or a command running).
+        case inProgress
+        /// On the new version or configuration, healthy (or its command or check ran).
+        case done
+        case failed
+        /// Not changed, with the reason (already current, gone, rollout stopped).
+        case skipped
+        /// Being taken back to the old version or configuration.
+        case rollingBack
+        /// Back on the old version or configuration.
+        case rolledBack
+
+        /// Nothing more will happen to it in this rollout.
+        public var isSettled: Bool { self == .done || self == .failed || self == .skipped || self == .rolledBack }
+    }
+
+    public var rollout: String
+    public var desktopID: String
+    public var desktop: String
+    public var pool: String
+    /// The position in the rollout's order (waves are consecutive runs of it).
+    public var position: Int
+    public var wave: Int
+    public var status: Status
+    /// What the desktop was on ("v1", "generation 3") and moves to.
+    public var from: String
+    public var to: String
+    /// Who was using it when the rollout reached it.
+    public var user: String?
+    public var detail: String?
+    public var startedAt: Date?
+    /// When its user was warned of a forced logoff.
+    public var warnedAt: Date?
+    public var finishedAt: Date?
+    /// A guest command's result (GuestCommandPolicy, or a check's command).
+    public var result: GuestCommandResult?
+    /// Check results, one per check (CheckPolicy).
+    public var checks: [CheckOutcome]?
+
+    public init(rollout: String, desktopID: String, desktop: String, pool: String, position: Int, wave: Int, status: Status = .pending,
+                from: String, to: String, user: String? = nil, detail: String? = nil) {
+        self.rollout = rollout
+        self.desktopID = desktopID
+        self.desktop = desktop
+        self.pool = pool
+        self.position = position
+        self.wave = wave
+        self.status = status
+        self.from = from
+        self.to = to
+        self.user = user
+        self.detail = detail
+    }
+}
+
+/// One check's verdict on one desktop, with the evidence (never a secret).
+public struct CheckOutcome: Sendable, Hashable, Codable {
+    public var check: String
+    public var passed: Bool
+    public var evidence: String
+
+    public init(check: String, passed: Bool, evidence: String) {
+        self.check = check
+        self.passed = passed
+        self.evidence = evidence
+    }
+}

@@ -1,0 +1,248 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import AsyncAlgorithms
+import Synchronization
+
+/// Carries out the rollouts the store holds: on a timer and when poked, each rollout that is
+/// not over is read with its items and desktops, `UpdateRolloutMachine` decides, and the
+/// actions run. All progress is in the store, so after a restart (even a kill -9) the next
+/// pass continues where the last one was: desktops being refreshed are finished by the
+/// reconciler, and items are settled from what the desktops show.
+public final class RolloutService: Service, Sendable {
+    public struct Options: Sendable {
+        public var interval: Duration
+        public init(interval: Duration = .seconds(1)) { self.interval = interval }
+    }
+
+    let store: any Store
+    let hypervisors: [String: any Hypervisor]
+    let sessions: SessionBroker
+    let options: Options
+    let logger: Logger
+    let now: @Sendable () -> Date
+    /// Wakes the reconciler (desktops marked for refresh).
+    let reconcile: @Sendable () -> Void
+    private let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
+    /// Policies parsed from rollout records, by rollout id.
+    private let policies = Mutex<[String: Policy]>([:])
+
+    public init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, options: Options = Options(),
+                logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
+                reconcile: @escaping @Sendable () -> Void = {}) {
+        self.store = store
+        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        self.sessions = sessions
+        self.options = options
+        self.logger = logger
+        self.now = now
+        self.reconcile = reconcile
+    }
+
+    public func poke() {
+        _ = pokeContinuation.withLock { $0?.yield() }
+    }
+
+    public func run() async throws {
+        let (pokes, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        pokeContinuation.withLock { $0 = continuation }
+        defer { pokeContinuation.withLock { $0 = nil } }
+        await withDiscardingTaskGroup { group in
+            group.addTask { [options] in
+                for await _ in AsyncTimerSequence(interval: options.interval, clock: .continuous).cancelOnGracefulShutdown() {
+                    self.poke()
+                }
+            }
+            poke()
+            for await _ in pokes.cancelOnGracefulShutdown() { await step() }
+            group.cancelAll()
+        }
+    }
+
+    /// One pass over every rollout that is not over. Returns how many actions ran.
+    @discardableResult
+    public func step() async -> Int {
+        var count = 0
+        do {
+            let rollouts = try await store.rollouts(active: false, limit: 200).filter { !$0.state.isFinal || $0.state == .cancelled }
+            guard !rollouts.isEmpty else { return 0 }
+            let desktops = Dictionary(try await store.desktops(pool: nil).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for rollout in rollouts {
+                let items = try await store.rolloutItems(rollout: rollout.id)
+                if rollout.state == .cancelled && !items.contains(where: { $0.status == .inProgress || $0.status == .waiting }) { continue }
+                count += await step(rollout, items: items, desktops: desktops)
+            }
+        } catch {
+            if !Task.isCancelled { logger.error("rollout pass failed", metadata: ["error": "\(error)"]) }
+        }
+        return count
+    }
+
+    private func step(_ rollout: Rollout, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
+        let policy: Policy
+        do {
+            policy = try cachedPolicy(rollout)
+        } catch {
+            logger.error("a rollout's policy no longer parses; halting it", metadata: ["rollout": "\(rollout.id)", "error": "\(error)"])
+            _ = try? await store.updateRollout(rollout.id, from: [.running], actor: PolicyRollouts.actor(rollout.id)) {
+                $0.state = .halted
+                $0.reason = "the policy no longer parses: \(error.message)"
+            }
+            return 0
+        }
+        guard case .update(let spec) = policy.spec else { return 0 }
+        let actions = UpdateRolloutMachine.decide(UpdateRolloutMachine.Input(
+            rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, now: now()))
+        for action in actions {
+            do {
+                try await perform(action, rollout: rollout, strategy: spec.strategy, desktops: desktops)
+            } catch {
+                logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
+            }
+        }
+        return actions.count
+    }
+
+    private func cachedPolicy(_ rollout: Rollout) throws(DeskpoolError) -> Policy {
+        if let policy = policies.withLock({ $0[rollout.id] }) { return policy }
+        let policy = try PolicyRollouts.parse(rollout.source, file: "rollout \(rollout.id)")
+        policies.withLock { $0[rollout.id] = policy }
+        return policy
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ action: UpdateRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
+                         desktops: [String: Desktop]) async throws(DeskpoolError) {
+        let actor = PolicyRollouts.actor(rollout.id)
+        let id = rollout.id
+        let rollingBack = rollout.state == .rollingBack
+        switch action {
+        case .refresh(let item, let version):
+            let from: Set<DesktopState> = rollingBack ? [.ready, .off, .failed, .starting] : [.ready, .off]
+            guard try await store.transition(item.desktopID, from: from, actor: actor, change: { d in
+                d.state = .refreshing
+                d.targetVersion = version
+                d.reason = "rollout \(rollout.policy): to v\(version)"
+            }) != nil else { return }  // taken by a user meanwhile: the next pass sees it in use
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                $0.status = rollingBack ? .rollingBack : .inProgress
+                $0.startedAt = at
+                $0.detail = rollingBack ? "refreshing back to v\(version)" : "refreshing to v\(version)"
+            }
+            logger.info("rollout refreshes a desktop", metadata: ["rollout": "\(id)", "desktop": "\(item.desktop)", "version": "\(version)"])
+            reconcile()
+        case .markForLogoff(let item, let version, let warn):
+            guard let marked = try await store.transition(item.desktopID, from: [.assigned, .connected, .disconnected], actor: actor, change: {
+                $0.targetVersion = version
+            }) else { return }
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                $0.status = rollingBack ? .rollingBack : .waiting
+                $0.user = marked.user
+                $0.detail = warn == nil ? "waiting for \(marked.user ?? "its user") to log off" : "\(marked.user ?? "its user") warned; logged off after the grace period"
+                if warn != nil { $0.warnedAt = at }
+            }
+            if let warn, let hypervisor = hypervisors[marked.host] {
+                do {
+                    try await hypervisor.showMessage(warn, onDesktop: marked.name)
+                    try await store.audit(AuditEntry(at: at, actor: actor, action: "rollout.warn", subject: "desktop/\(marked.name)", detail: warn))
+                } catch {
+                    logger.warning("cannot warn a user of a forced logoff", metadata: ["desktop": "\(marked.name)", "error": "\(error)"])
+                }
+            }
+        case .forceLogoff(let item):
+            _ = try await sessions.logoff(desktop: item.desktopID, by: actor, reason: "logged off for rollout \(rollout.policy)")
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [.waiting], actor: actor) {
+                $0.status = .inProgress
+                $0.startedAt = at
+                $0.detail = "logged off after the grace period; refreshing"
+            }
+            logger.notice("rollout logged a user off", metadata: ["rollout": "\(id)", "desktop": "\(item.desktop)", "user": "\(item.user ?? "")"])
+        case .begin(let item):
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [.waiting], actor: actor) {
+                $0.status = .inProgress
+                $0.startedAt = at
+                $0.detail = "its user logged off; refreshing"
+            }
+        case .checkHealth(let item):
+            guard let desktop = desktops[item.desktopID] else { return }
+            let verdict = await health(of: desktop, gate: strategy.healthGate)
+            let at = now()
+            if verdict == nil {
+                _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                    $0.status = .done
+                    $0.finishedAt = at
+                    $0.detail = "healthy on v\(desktop.version)"
+                }
+            } else if item.status != .inProgress {
+                _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                    $0.status = .inProgress
+                    $0.startedAt = $0.startedAt ?? at
+                    $0.detail = verdict
+                }
+            }
+        case .settle(let item, let status, let detail, let clearTarget):
+            if clearTarget {
+                _ = try await store.transition(item.desktopID, from: Set(DesktopState.allCases), actor: actor) { $0.targetVersion = nil }
+            }
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                $0.status = status
+                $0.detail = detail
+                $0.finishedAt = at
+            }
+            if status == .failed {
+                logger.warning("a desktop failed in a rollout", metadata: ["rollout": "\(id)", "desktop": "\(item.desktop)", "reason": "\(detail ?? "")"])
+            }
+        case .switchPools:
+            for change in rollout.pools {
+                guard var pool = try await store.pool(named: change.pool), let to = change.toVersion, pool.version != .pinned(to) else { continue }
+                pool.version = .pinned(to)
+                try await store.putPool(pool, actor: actor)
+            }
+            _ = try await store.updateRollout(id, from: [.running], actor: actor) { $0.canaryPassed = true }
+            logger.info("rollout's first wave passed its gate; pools use the new version", metadata: ["rollout": "\(id)"])
+            reconcile()
+        case .nextWave(let wave):
+            _ = try await store.updateRollout(id, from: [.running], actor: actor) { $0.wave = wave }
+            try await store.audit(AuditEntry(at: now(), actor: actor, action: "rollout.wave", subject: "rollout/\(id)", detail: "wave \(wave + 1) of \(rollout.waves)"))
+        case .halt(let reason):
+            let next: Rollout.State = strategy.autoRollback ? .rollingBack : .halted
+            guard let halted = try await store.updateRollout(id, from: [.running], actor: actor, change: {
+                $0.state = next
+                $0.reason = reason + (next == .rollingBack ? "; rolling back" : "")
+            }) else { return }
+            logger.error("rollout halted", metadata: ["rollout": "\(id)", "reason": "\(reason)", "state": "\(next.rawValue)"])
+            if next == .rollingBack { try await PolicyRollouts.restorePools(halted, store: store) }
+            poke()
+        case .restorePools:
+            try await PolicyRollouts.restorePools(rollout, store: store)
+        case .finish(let state):
+            _ = try await store.updateRollout(id, from: [rollout.state], actor: actor) { $0.state = state }
+            logger.info("rollout finished", metadata: ["rollout": "\(id)", "state": "\(state.rawValue)"])
+        }
+    }
+
+    /// Nil when the desktop passes the health gate, else what it lacks.
+    func health(of desktop: Desktop, gate: HealthGate) async -> String? {
+        guard let hypervisor = hypervisors[desktop.host] else { return "its host \(desktop.host) is not connected" }
+        do {
+            switch try await hypervisor.probe(named: desktop.name) {
+            case .broken(let reason): return "broken: \(reason)"
+            case .booting: return gate.agent ? "its guest agent does not answer yet" : nil
+            case .ready: break
+            }
+            if gate.display {
+                let endpoint = try await hypervisor.consoleEndpoint(ofDesktop: desktop.name)
+                guard !endpoint.ports.isEmpty else { return "its SPICE display is not up" }
+            }
+            return nil
+        } catch {
+            return "cannot check it: \(error.message)"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+public import DeskpoolCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func createRollout(_ rollout: Rollout, items: [RolloutItem], actor: String) async throws(DeskpoolError) {
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM rollout WHERE id = ?", arguments: [rollout.id]) != nil {
+                throw DeskpoolError(.alreadyExists, "a rollout with id '\(rollout.id)' already exists", field: "id")
+            }
+            try db.execute(sql: "INSERT INTO rollout (id, policy, state, record, createdAt) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [rollout.id, rollout.policy, rollout.state.rawValue, try Self.json(rollout), Self.millis(rollout.createdAt)])
+            for item in items {
+                try db.execute(sql: "INSERT INTO rolloutItem (rollout, desktop, position, record) VALUES (?, ?, ?, ?)",
+                               arguments: [rollout.id, item.desktopID, item.position, try Self.json(item)])
+            }
+            try Self.appendAudit(db, actor: actor, action: "rollout.create", subject: "rollout/\(rollout.id)",
+                                 detail: "\(rollout.kind.rawValue) \(rollout.policy): \(items.count) desktop(s) in \(rollout.waves) wave(s)")
+        }
+    }
+
+    public func rollout(id: String) async throws(DeskpoolError) -> Rollout? {
+        try await read { db in try Self.rollout(db, id: id) }
+    }
+
+    public func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout] {
+        try await read { db in
+            let final = Rollout.State.allCases.filter(\.isFinal).map(\.rawValue)
+            let filter = active ? "WHERE state NOT IN (\(final.map { _ in "?" }.joined(separator: ", ")))" : ""
+            let rows = try String.fetchAll(
+                db, sql: "SELECT record FROM rollout \(filter) ORDER BY createdAt DESC, id LIMIT ?",
+                arguments: StatementArguments(active ? final : []) + [max(0, limit)])
+            return try rows.map { try Self.decode(Rollout.self, json: $0) }
+        }
+    }
+
+    public func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM rolloutItem WHERE rollout = ? ORDER BY position", arguments: [id])
+                .map { try Self.decode(RolloutItem.self, json: $0) }
+        }
+    }
+
+    public func updateRollout(
+        _ id: String, from: Set<Rollout.State>, actor: String, change: @Sendable (inout Rollout) -> Void
+    ) async throws(DeskpoolError) -> Rollout? {
+        try await write { db in
+            guard let old = try Self.rollout(db, id: id), from.contains(old.state) else { return nil }
+            var new = old
+            change(&new)
+            new.id = old.id
+            new.updatedAt = Self.stored(Date())
+            try db.execute(sql: "UPDATE rollout SET state = ?, record = ? WHERE id = ?", arguments: [new.state.rawValue, try Self.json(new), id])
+            if new.state != old.state {
+                var detail = "\(old.state.rawValue) -> \(new.state.rawValue)"
+                if let reason = new.reason { detail += " reason: \(reason)" }
+                try Self.appendAudit(db, actor: actor, action: "rollout.state", subject: "rollout/\(id)", detail: detail)
+            }
+            return new
+        }
+    }
+
+    public func updateRolloutItem(
+        rollout id: String, desktop: String, from: Set<RolloutItem.Status>, actor: String, change: @Sendable (inout RolloutItem) -> Void
+    ) async throws(DeskpoolError) -> RolloutItem? {
+        try await write { db in
+            guard let json = try String.fetchOne(db, sql: "SELECT record FROM rolloutItem WHERE rollout = ? AND desktop = ?", arguments: [id, desktop])
+            else { return nil }
+            let old = try Self.decode(RolloutItem.self, json: json)
+            guard from.contains(old.status) else { return nil }
+            var new = old
+            change(&new)
+            new.rollout = old.rollout
+            new.desktopID = old.desktopID
+            try db.execute(sql: "UPDATE rolloutItem SET record = ? WHERE rollout = ? AND desktop = ?", arguments: [try Self.json(new), id, desktop])
+            if new.status != old.status {
+                var detail = "\(old.status.rawValue) -> \(new.status.rawValue) (\(new.from) -> \(new.to))"
+                if let text = new.detail { detail += " detail: \(text)" }
+                try Self.appendAudit(db, actor: actor, action: "rollout.desktop", subject: "rollout/\(id)/\(new.desktop)", detail: detail)
+            }
+            return new
+        }
+    }
+
+    static func rollout(_ db: Database, id: String) throws -> Rollout? {
+        try String.fetchOne(db, sql: "SELECT record FROM rollout WHERE id = ?", arguments: [id]).map { try decode(Rollout.self, json: $0) }
+    }
+}

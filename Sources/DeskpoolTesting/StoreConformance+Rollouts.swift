@@ -1,0 +1,70 @@
+public import DeskpoolCore
+import Foundation
+
+extension StoreConformance {
+    static func sampleRollout(id: String = "r1", state: Rollout.State = .running, at: Date = t0) -> (Rollout, [RolloutItem]) {
+        let rollout = Rollout(id: id, policy: "eng-v2", kind: .update, source: "kind: UpdatePolicy\n", state: state,
+                              pools: [Rollout.PoolChange(pool: "eng", fromVersion: 1, toVersion: 2)], waves: 2, createdAt: at, createdBy: admin)
+        let items = ["eng-002", "eng-001"].enumerated().map { index, name in
+            RolloutItem(rollout: id, desktopID: "id-\(name)", desktop: name, pool: "eng", position: index, wave: index, from: "v1", to: "v2")
+        }
+        return (rollout, items)
+    }
+
+    /// A rollout and its items are stored whole, read back in order, listed newest first, and
+    /// only unfinished ones are active.
+    public static func rollouts(_ store: any Store) async throws {
+        let (first, items) = sampleRollout()
+        try await store.createRollout(first, items: items, actor: admin)
+        try await expectAudit(store, subject: "rollout/r1", action: "rollout.create")
+        try expectEqual(try await store.rollout(id: "r1"), first, "the stored rollout")
+        try expectEqual(try await store.rolloutItems(rollout: "r1"), items, "the items, in rollout order")
+        try await expectError(.alreadyExists, field: "id", "a second rollout with the same id") {
+            try await store.createRollout(first, items: [], actor: admin)
+        }
+        let (done, _) = sampleRollout(id: "r0", state: .completed, at: t0.addingTimeInterval(-60))
+        try await store.createRollout(done, items: [], actor: admin)
+        let (later, _) = sampleRollout(id: "r2", at: t0.addingTimeInterval(60))
+        try await store.createRollout(later, items: [], actor: admin)
+        try expectEqual(try await store.rollouts(active: false, limit: 10).map(\.id), ["r2", "r1", "r0"], "rollouts, newest first")
+        try expectEqual(try await store.rollouts(active: true, limit: 10).map(\.id), ["r2", "r1"], "active rollouts")
+        try expectEqual(try await store.rollouts(active: false, limit: 1).map(\.id), ["r2"], "a limited list")
+        try expectEqual(try await store.rollout(id: "nope"), nil, "a missing rollout")
+        try expectEqual(try await store.rolloutItems(rollout: "nope"), [], "a missing rollout's items")
+    }
+
+    /// Rollout and item updates are compare-and-set on the state, and state changes are audited.
+    public static func rolloutCompareAndSet(_ store: any Store) async throws {
+        let (rollout, _) = sampleRollout()
+        try await store.createRollout(rollout, items: sampleRollout().1, actor: admin)
+        let paused = try await store.updateRollout("r1", from: [.running], actor: admin) { $0.state = .paused; $0.reason = "lunch" }
+        try expectEqual(paused?.state, .paused, "the paused rollout")
+        try expectEqual(try await store.rollout(id: "r1")?.reason, "lunch", "the stored reason")
+        try await expectAudit(store, subject: "rollout/r1", action: "rollout.state")
+        try expectEqual(try await store.updateRollout("r1", from: [.running], actor: admin) { $0.state = .completed }, nil,
+                        "an update from the wrong state")
+        try expectEqual(try await store.rollout(id: "r1")?.state, .paused, "the state after a refused update")
+
+        let started = try await store.updateRolloutItem(rollout: "r1", desktop: "id-eng-001", from: [.pending], actor: admin) {
+            $0.status = .inProgress
+            $0.startedAt = t0
+        }
+        try expectEqual(started?.status, .inProgress, "the started item")
+        try expectEqual(try await store.rolloutItems(rollout: "r1").first { $0.desktop == "eng-001" }?.startedAt, t0, "the stored start")
+        try await expectAudit(store, subject: "rollout/r1/eng-001", action: "rollout.desktop")
+        try expectEqual(try await store.updateRolloutItem(rollout: "r1", desktop: "id-eng-001", from: [.pending], actor: admin) { $0.status = .done },
+                        nil, "an item update from the wrong status")
+        try expectEqual(try await store.updateRolloutItem(rollout: "r1", desktop: "nope", from: [.pending], actor: admin) { $0.status = .done },
+                        nil, "a missing item")
+    }
+
+    /// A desktop's target version is kept and cleared like its other fields.
+    public static func desktopTargetVersion(_ store: any Store) async throws {
+        _ = try await store.insertDesktop(desktop("eng-001", state: .ready), actor: admin, limit: nil)
+        let marked = try await store.transition("id-eng-001", from: [.ready], actor: admin) { $0.targetVersion = 2 }
+        try expectEqual(marked?.targetVersion, 2, "the marked desktop")
+        try expectEqual(try await store.desktop(id: "id-eng-001")?.targetVersion, 2, "the stored target version")
+        _ = try await store.transition("id-eng-001", from: [.ready], actor: admin) { $0.targetVersion = nil }
+        try expectEqual(try await store.desktop(id: "id-eng-001")?.targetVersion, nil, "the cleared target version")
+    }
+}
