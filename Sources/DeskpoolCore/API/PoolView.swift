@@ -5,7 +5,7 @@ public struct PoolCapacity: Sendable, Hashable, Codable {
     public var assigned = 0
     public var connected = 0
     public var disconnected = 0
-    /// Provisioning, starting and refreshing.
+    /// Provisioning, starting, refreshing and restarting.
     public var provisioning = 0
     public var failed = 0
     /// Stopping, off and deleting.
@@ -21,7 +21,7 @@ public struct PoolCapacity: Sendable, Hashable, Codable {
             case .assigned: assigned += 1
             case .connected: connected += 1
             case .disconnected: disconnected += 1
-            case .provisioning, .starting, .refreshing: provisioning += 1
+            case .provisioning, .starting, .refreshing, .restarting: provisioning += 1
             case .failed: failed += 1
             case .stopping, .off, .deleting: other += 1
             }

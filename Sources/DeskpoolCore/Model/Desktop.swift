@@ -17,6 +17,9 @@ public enum DesktopState: String, Sendable, Hashable, Codable, CaseIterable {
     case disconnected
     /// Being destroyed and cloned again from the pool's current template version.
     case refreshing
+    /// Being restarted (shut down and started again) so that its guest runs its changed
+    /// definition (a ConfigPolicy); then `starting`.
+    case restarting
     /// Being destroyed for good.
     case deleting
     /// A dedicated desktop being shut down at logoff (`session.logoffAction: shutdown`).
@@ -30,7 +33,7 @@ public enum DesktopState: String, Sendable, Hashable, Codable, CaseIterable {
     /// States the reconciler drives forward with side effects.
     public var isTransitional: Bool {
         switch self {
-        case .provisioning, .starting, .refreshing, .deleting, .stopping: true
+        case .provisioning, .starting, .refreshing, .restarting, .deleting, .stopping: true
         default: false
         }
     }

@@ -59,6 +59,7 @@ extension ReconcilerService {
                 case .provisioning: current = try await provision(d)
                 case .starting: current = try await start(d, began: began)
                 case .refreshing: current = try await refresh(d)
+                case .restarting: current = try await restart(d)
                 case .stopping: current = try await stop(d)
                 case .deleting:
                     try await destroy(d)
@@ -117,6 +118,13 @@ extension ReconcilerService {
                 try await Task.sleep(for: options.probeInterval)
             }
         }
+    }
+
+    /// Shuts the guest down (its agent, ACPI, then hard) and starts it again, so that it runs
+    /// its changed definition.
+    private func restart(_ d: Desktop) async throws -> Desktop? {
+        try await limited(d.host) { try await $0.stopDesktop(named: d.name, timeout: .seconds(60)) }
+        return try await store.transition(d.id, from: [.restarting], actor: Self.actor) { $0.state = .starting }
     }
 
     /// Shuts a dedicated desktop down at logoff; it stays its user's, `off`.

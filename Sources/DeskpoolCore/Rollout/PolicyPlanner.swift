@@ -42,7 +42,9 @@ public enum PolicyPlanner {
     public static func plan(_ input: Input) throws(DeskpoolError) -> PolicyPlan {
         switch input.policy.spec {
         case .update(let spec): try planUpdate(spec, input)
-        default: throw DeskpoolError(.invalidInput, "planning \(input.policy.kind.rawValue) is not supported yet", field: "kind")
+        case .config(let spec): try planConfig(spec, input)
+        case .guestCommand(let spec): try planGuest(spec.selector, kind: .guestCommand, includeInUse: spec.includeInUse, input)
+        case .check(let spec): try planGuest(spec.selector, kind: .check, includeInUse: true, input)
         }
     }
 

@@ -63,7 +63,7 @@ public struct PolicyRollouts: Sendable {
                               createdAt: now(), createdBy: actor)
         let items = plan.included.enumerated().map { position, change in
             RolloutItem(rollout: id, desktopID: change.desktopID, desktop: change.desktop, pool: change.pool, position: position,
-                        wave: change.wave ?? 0, from: change.from, to: change.to, user: change.user)
+                        wave: change.wave ?? 0, from: change.from, to: change.to, user: change.user, method: change.method)
         }
         try await store.createRollout(rollout, items: items, actor: actor)
         // Until the first wave passes, the pools stay on the version they were on: a pool on

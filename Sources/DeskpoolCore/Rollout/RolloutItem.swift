@@ -42,13 +42,18 @@ public struct RolloutItem: Sendable, Hashable, Codable {
     /// When its user was warned of a forced logoff.
     public var warnedAt: Date?
     public var finishedAt: Date?
+    /// How the change reaches the desktop (from the plan).
+    public var method: PolicyPlan.Method?
+    /// The desktop's incarnation when its definition was changed (ConfigPolicy): a new
+    /// incarnation (a refresh at logoff) means the guest runs the new definition.
+    public var incarnation: Int?
     /// A guest command's result (GuestCommandPolicy, or a check's command).
     public var result: GuestCommandResult?
     /// Check results, one per check (CheckPolicy).
     public var checks: [CheckOutcome]?
 
     public init(rollout: String, desktopID: String, desktop: String, pool: String, position: Int, wave: Int, status: Status = .pending,
-                from: String, to: String, user: String? = nil, detail: String? = nil) {
+                from: String, to: String, user: String? = nil, detail: String? = nil, method: PolicyPlan.Method? = nil) {
         self.rollout = rollout
         self.desktopID = desktopID
         self.desktop = desktop
@@ -60,6 +65,7 @@ public struct RolloutItem: Sendable, Hashable, Codable {
         self.to = to
         self.user = user
         self.detail = detail
+        self.method = method
     }
 }
 

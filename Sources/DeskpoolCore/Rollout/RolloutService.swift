@@ -23,9 +23,9 @@ public final class RolloutService: Service, Sendable {
     let now: @Sendable () -> Date
     /// Wakes the reconciler (desktops marked for refresh).
     let reconcile: @Sendable () -> Void
-    private let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
+    let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
     /// Policies parsed from rollout records, by rollout id.
-    private let policies = Mutex<[String: Policy]>([:])
+    let policies = Mutex<[String: Policy]>([:])
 
     public init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, options: Options = Options(),
                 logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
@@ -90,20 +90,28 @@ public final class RolloutService: Service, Sendable {
             }
             return 0
         }
-        guard case .update(let spec) = policy.spec else { return 0 }
-        let actions = UpdateRolloutMachine.decide(UpdateRolloutMachine.Input(
-            rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, now: now()))
-        for action in actions {
-            do {
-                try await perform(action, rollout: rollout, strategy: spec.strategy, desktops: desktops)
-            } catch {
-                logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
+        switch policy.spec {
+        case .update(let spec):
+            let actions = UpdateRolloutMachine.decide(UpdateRolloutMachine.Input(
+                rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, now: now()))
+            for action in actions {
+                do {
+                    try await perform(action, rollout: rollout, strategy: spec.strategy, desktops: desktops)
+                } catch {
+                    logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
+                }
             }
+            return actions.count
+        case .config(let spec):
+            return await stepConfig(rollout, spec: spec, items: items, desktops: desktops)
+        case .guestCommand(let spec):
+            return await runCommands(rollout, spec: spec, items: items, desktops: desktops)
+        case .check(let spec):
+            return await runChecks(rollout, spec: spec, items: items, desktops: desktops)
         }
-        return actions.count
     }
 
-    private func cachedPolicy(_ rollout: Rollout) throws(DeskpoolError) -> Policy {
+    func cachedPolicy(_ rollout: Rollout) throws(DeskpoolError) -> Policy {
         if let policy = policies.withLock({ $0[rollout.id] }) { return policy }
         let policy = try PolicyRollouts.parse(rollout.source, file: "rollout \(rollout.id)")
         policies.withLock { $0[rollout.id] = policy }
@@ -112,7 +120,7 @@ public final class RolloutService: Service, Sendable {
 
     // MARK: - Actions
 
-    private func perform(_ action: UpdateRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
+    func perform(_ action: UpdateRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
                          desktops: [String: Desktop]) async throws(DeskpoolError) {
         let actor = PolicyRollouts.actor(rollout.id)
         let id = rollout.id

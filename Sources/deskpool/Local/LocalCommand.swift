@@ -13,7 +13,7 @@ struct LocalCommand: AsyncParsableCommand {
             API commands (deskpool login, then deskpool pools, desktops, templates, ...).
             """,
         subcommands: [LocalTemplateCommand.self, LocalPoolCommand.self, LocalDesktopsCommand.self, LocalRequestCommand.self,
-                      LocalConsoleCommand.self, LocalLogoffCommand.self, LocalAuditCommand.self]
+                      LocalConsoleCommand.self, LocalLogoffCommand.self, LocalPolicyCommand.self, LocalAuditCommand.self]
     )
 }
 

@@ -1,0 +1,175 @@
+public import Foundation
+
+/// Decides the next steps of a configuration rollout (ConfigPolicy). Pure, like
+/// `UpdateRolloutMachine`; `RolloutService` runs the actions.
+///
+/// Each desktop's persistent definition is replaced in one libvirt define (old or new, never a
+/// mix) with its pool's hardware and the pool's new generation in its metadata, and memory
+/// changes within the running guest's maximum are made live. What needs a restart is done
+/// now for idle desktops (at most `maxUnavailable` at once), and for desktops in use when
+/// their user logs off (the floating pool's refresh, or a restart), or after a warning and
+/// the grace period with `forceAfter`. A rollback puts the pools' previous specs back and
+/// takes the changed desktops through the same steps to them.
+public enum ConfigRolloutMachine {
+    public struct Input: Sendable {
+        public var rollout: Rollout
+        public var strategy: RolloutStrategy
+        public var logoff: LogoffMode
+        public var items: [RolloutItem]
+        public var desktops: [String: Desktop]
+        /// Each pool's generation now (what desktops are brought to).
+        public var generations: [String: Int]
+        public var now: Date
+
+        public init(rollout: Rollout, strategy: RolloutStrategy, logoff: LogoffMode, items: [RolloutItem], desktops: [String: Desktop],
+                    generations: [String: Int], now: Date) {
+            self.rollout = rollout
+            self.strategy = strategy
+            self.logoff = logoff
+            self.items = items
+            self.desktops = desktops
+            self.generations = generations
+            self.now = now
+        }
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Change the desktop's definition (and live memory); then `restart` it now, or (in
+        /// use) wait for its logoff, warning its user with `warn`; else it is done.
+        case reconfigure(RolloutItem, restart: Bool, waitForLogoff: Bool, warn: String?)
+        /// Restart a desktop whose definition changed while it was in use, now that it is not.
+        case restart(RolloutItem)
+        case forceLogoff(RolloutItem)
+        case checkHealth(RolloutItem)
+        case settle(RolloutItem, RolloutItem.Status, detail: String)
+        case nextWave(Int)
+        case halt(String)
+        case finish(Rollout.State)
+    }
+
+    static let serving: Set<DesktopState> = [.ready, .assigned, .connected, .disconnected]
+
+    /// In use: a user's session is open on it (a dedicated desktop kept after logoff is not).
+    static func inUse(_ d: Desktop) -> Bool {
+        d.state == .connected || d.state == .disconnected || (d.state == .assigned && d.sessionID != nil)
+    }
+
+    /// The generation a desktop is brought to, as an item's `to`.
+    public static func target(_ generation: Int) -> String { "generation \(generation)" }
+
+    /// In a rollback: the item has not been taken to the pool's restored generation yet.
+    static func rollbackDue(_ item: RolloutItem, _ input: Input) -> Bool {
+        item.to != target(input.generations[item.pool] ?? 0)
+    }
+
+    public static func decide(_ input: Input) -> [Action] {
+        switch input.rollout.state {
+        case .running: step(input, rollingBack: false)
+        case .rollingBack: step(input, rollingBack: true)
+        case .paused, .halted, .cancelled: followUp(input, rollingBack: false).actions
+        case .rolledBack, .completed: []
+        }
+    }
+
+    static func followUp(_ input: Input, rollingBack: Bool) -> (actions: [Action], settled: [String: RolloutItem.Status]) {
+        var actions: [Action] = []
+        var settled: [String: RolloutItem.Status] = [:]
+        func settle(_ item: RolloutItem, _ status: RolloutItem.Status, _ detail: String) {
+            actions.append(.settle(item, status, detail: detail))
+            settled[item.desktopID] = status
+        }
+        let gate = TimeInterval(input.strategy.healthGate.timeoutSeconds)
+        for item in input.items where item.status == .inProgress || item.status == .waiting || item.status == .rollingBack {
+            guard let desktop = input.desktops[item.desktopID] else {
+                settle(item, rollingBack ? .rolledBack : .skipped, "the desktop was removed by its pool")
+                continue
+            }
+            let generation = input.generations[item.pool] ?? desktop.generation
+            if desktop.state == .failed {
+                settle(item, .failed, desktop.reason ?? "the desktop failed")
+                continue
+            }
+            let refreshed = item.incarnation.map { desktop.incarnation != $0 } ?? false
+            switch item.status {
+            case .waiting:
+                if refreshed && serving.contains(desktop.state) && desktop.generation >= generation {
+                    actions.append(.checkHealth(item))  // cloned again at logoff, with the new settings
+                }
+            case .inProgress, .rollingBack:
+                if serving.contains(desktop.state) && (item.startedAt != nil || refreshed) {
+                    actions.append(.checkHealth(item))
+                } else if let started = item.startedAt, input.now.timeIntervalSince(started) > gate, !serving.contains(desktop.state) {
+                    settle(item, .failed, "not healthy within \(Int(gate)) s after its restart (still \(desktop.state.rawValue))")
+                }
+            default:
+                break
+            }
+        }
+        return (actions, settled)
+    }
+
+    static func step(_ input: Input, rollingBack: Bool) -> [Action] {
+        var (actions, settled) = followUp(input, rollingBack: rollingBack)
+        let rollout = input.rollout
+        func status(_ item: RolloutItem) -> RolloutItem.Status { settled[item.desktopID] ?? item.status }
+        let total = input.items.count
+
+        if !rollingBack {
+            let failed = input.items.filter { status($0) == .failed }.count
+            let threshold = max(1, input.strategy.failureThreshold.resolve(of: total))
+            if failed >= threshold { return actions + [.halt("\(failed) desktop(s) failed (threshold \(threshold))")] }
+            let wave = input.items.filter { $0.wave == rollout.wave }
+            if wave.allSatisfy({ status($0).isSettled || status($0) == .waiting }) {
+                if rollout.wave + 1 < rollout.waves { return actions + [.nextWave(rollout.wave + 1)] }
+                if input.items.allSatisfy({ status($0).isSettled }) { return actions + [.finish(.completed)] }
+            }
+        } else if input.items.allSatisfy({ [.rolledBack, .skipped].contains(status($0)) || (status($0) == .failed && !rollbackDue($0, input)) }) {
+            return actions + [.finish(.rolledBack)]
+        }
+
+        let inWindow = input.strategy.window.map { $0.contains(input.now) } ?? true
+        guard inWindow else { return actions }
+        var unavailable = input.items.filter { item in
+            (status(item) == .inProgress || status(item) == .rollingBack) && input.desktops[item.desktopID].map { !serving.contains($0.state) } == true
+        }.count
+        let maxUnavailable = max(1, input.strategy.maxUnavailable.resolve(of: total))
+        let warn = UpdateRolloutMachine.warning(input.logoff)
+        for item in input.items where rollingBack || item.wave <= rollout.wave {
+            guard let desktop = input.desktops[item.desktopID] else { continue }
+            let current = status(item)
+            // Forward: pending desktops. Back: every desktop the rollout changed.
+            let due = rollingBack ? rollbackDue(item, input) && [.done, .failed, .inProgress, .waiting].contains(current) : current == .pending
+            if rollingBack && current == .pending {
+                actions.append(.settle(item, .skipped, detail: "not changed: the rollout was rolled back"))
+                continue
+            }
+            if due {
+                if desktop.state == .failed || desktop.state == .deleting {
+                    actions.append(.settle(item, .skipped, detail: "\(desktop.state.rawValue): the pool replaces it"))
+                    continue
+                }
+                guard !desktop.state.isTransitional else { continue }
+                let needsRestart = item.method == .restart
+                if !needsRestart || desktop.state == .off {
+                    actions.append(.reconfigure(item, restart: false, waitForLogoff: false, warn: nil))
+                } else if inUse(desktop) {
+                    actions.append(.reconfigure(item, restart: false, waitForLogoff: true, warn: rollingBack ? nil : warn))
+                } else {
+                    guard unavailable < maxUnavailable else { continue }
+                    unavailable += 1
+                    actions.append(.reconfigure(item, restart: true, waitForLogoff: false, warn: nil))
+                }
+            } else if current == .waiting, !inUse(desktop), !desktop.state.isTransitional, desktop.state != .failed,
+                      item.incarnation.map({ desktop.incarnation == $0 }) ?? true {
+                // Its user logged off and it was not cloned again (a dedicated desktop): restart it.
+                guard unavailable < maxUnavailable else { continue }
+                unavailable += 1
+                actions.append(.restart(item))
+            } else if current == .waiting, case .forceAfter(let seconds, _) = input.logoff, let warned = item.warnedAt,
+                      input.now.timeIntervalSince(warned) >= TimeInterval(seconds), inUse(desktop) {
+                actions.append(.forceLogoff(item))
+            }
+        }
+        return actions
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+extension RolloutService {
+    func stepConfig(_ rollout: Rollout, spec: ConfigPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
+        var generations: [String: Int] = [:]
+        for change in rollout.pools { generations[change.pool] = (try? await store.pool(named: change.pool))?.generation }
+        let actions = ConfigRolloutMachine.decide(ConfigRolloutMachine.Input(
+            rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, generations: generations, now: now()))
+        for action in actions {
+            do {
+                try await perform(action, rollout: rollout, strategy: spec.strategy, desktops: desktops)
+            } catch {
+                logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
+                if case .reconfigure(let item, _, _, _) = action {
+                    _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [item.status],
+                                                           actor: PolicyRollouts.actor(rollout.id)) {
+                        $0.status = .failed
+                        $0.detail = "its definition could not be changed: \(error.message)"
+                        $0.finishedAt = Date()
+                    }
+                }
+            }
+        }
+        return actions.count
+    }
+
+    func perform(_ action: ConfigRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
+                 desktops: [String: Desktop]) async throws(DeskpoolError) {
+        let actor = PolicyRollouts.actor(rollout.id)
+        let id = rollout.id
+        let rollingBack = rollout.state == .rollingBack
+        switch action {
+        case .reconfigure(let item, let restart, let waitForLogoff, let warn):
+            guard let desktop = desktops[item.desktopID], let hypervisor = hypervisors[desktop.host] else { return }
+            guard let pool = try await store.pool(named: desktop.pool), let template = try await store.template(named: pool.template) else {
+                throw DeskpoolError(.notFound, "pool \(desktop.pool) or its template is gone")
+            }
+            let hardware = DesktopHardware(template: template, pool: pool)
+            var identity = desktop.identity
+            identity.generation = pool.generation
+            // One define: the persistent definition is the old one or the new one, never a mix.
+            try await hypervisor.reconfigure(desktop.name, hardware: hardware, identity: identity)
+            var memory = "no live change"
+            if desktop.state != .off, let live = try await hypervisor.facts(ofDesktop: desktop.name).live,
+               live.memoryMiB != hardware.memoryMiB, hardware.memoryMiB <= live.maxMemoryMiB {
+                try await hypervisor.setLiveMemory(hardware.memoryMiB, onDesktop: desktop.name)
+                memory = "memory \(live.memoryMiB) -> \(hardware.memoryMiB) MiB live"
+            }
+            _ = try await store.transition(desktop.id, from: Set(DesktopState.allCases), actor: actor) { $0.generation = pool.generation }
+            var restarted = false
+            if restart {
+                restarted = try await store.transition(desktop.id, from: [.ready, .assigned], actor: actor) { d in
+                    d.state = .restarting
+                    d.reason = "rollout \(rollout.policy): restarting into generation \(pool.generation)"
+                } != nil
+            }
+            let at = now()
+            let status: RolloutItem.Status = restarted ? (rollingBack ? .rollingBack : .inProgress)
+                : waitForLogoff ? (rollingBack ? .rollingBack : .waiting) : (rollingBack ? .rolledBack : .done)
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                $0.status = status
+                $0.to = ConfigRolloutMachine.target(pool.generation)
+                $0.incarnation = desktop.incarnation
+                $0.user = desktop.user
+                if restarted { $0.startedAt = at }
+                if !restarted && !waitForLogoff { $0.finishedAt = at }
+                if warn != nil { $0.warnedAt = at }
+                $0.detail = restarted ? "definition changed (\(memory)); restarting"
+                    : waitForLogoff ? "definition changed (\(memory)); the rest takes effect when \(desktop.user ?? "its user") logs off"
+                    : "definition changed (\(memory))"
+            }
+            if restarted { reconcile() }
+            if let warn {
+                do {
+                    try await hypervisor.showMessage(warn, onDesktop: desktop.name)
+                    try await store.audit(AuditEntry(at: at, actor: actor, action: "rollout.warn", subject: "desktop/\(desktop.name)", detail: warn))
+                } catch {
+                    logger.warning("cannot warn a user of a forced logoff", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+                }
+            }
+        case .restart(let item):
+            guard try await store.transition(item.desktopID, from: [.ready, .assigned], actor: actor, change: { d in
+                d.state = .restarting
+                d.reason = "rollout \(rollout.policy): restarting into its changed definition"
+            }) != nil else { return }
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                $0.status = rollingBack ? .rollingBack : .inProgress
+                $0.startedAt = at
+                $0.detail = "its user logged off; restarting"
+            }
+            reconcile()
+        case .forceLogoff(let item):
+            _ = try await sessions.logoff(desktop: item.desktopID, by: actor, reason: "logged off for rollout \(rollout.policy)")
+        case .checkHealth(let item):
+            guard let desktop = desktops[item.desktopID] else { return }
+            if let problem = await health(of: desktop, gate: strategy.healthGate) {
+                if item.startedAt == nil {
+                    let at = now()
+                    _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                        $0.startedAt = at
+                        $0.detail = problem
+                    }
+                }
+                return
+            }
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                $0.status = rollingBack ? .rolledBack : .done
+                $0.finishedAt = at
+                $0.detail = "running its generation \(desktop.generation) definition, healthy"
+            }
+        case .settle(let item, let status, let detail):
+            let at = now()
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                $0.status = status
+                $0.detail = detail
+                $0.finishedAt = at
+            }
+        case .nextWave(let wave):
+            _ = try await store.updateRollout(id, from: [.running], actor: actor) { $0.wave = wave }
+            try await store.audit(AuditEntry(at: now(), actor: actor, action: "rollout.wave", subject: "rollout/\(id)", detail: "wave \(wave + 1) of \(rollout.waves)"))
+        case .halt(let reason):
+            let next: Rollout.State = strategy.autoRollback ? .rollingBack : .halted
+            guard let halted = try await store.updateRollout(id, from: [.running], actor: actor, change: {
+                $0.state = next
+                $0.reason = reason + (next == .rollingBack ? "; rolling back" : "")
+            }) else { return }
+            if next == .rollingBack { try await PolicyRollouts.restorePools(halted, store: store) }
+            poke()
+        case .finish(let state):
+            _ = try await store.updateRollout(id, from: [rollout.state], actor: actor) { $0.state = state }
+            logger.info("rollout finished", metadata: ["rollout": "\(id)", "state": "\(state.rawValue)"])
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+extension RolloutService {
+    /// GuestCommandPolicy: runs the command on the pending desktops, `concurrency` at a time;
+    /// each desktop's exit code and output are recorded. A command that was running when the
+    /// broker stopped is not run again (it may have had effects): it is recorded as failed.
+    func runCommands(_ rollout: Rollout, spec: GuestCommandPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
+        guard rollout.state == .running || rollout.state == .cancelled else { return 0 }
+        let actor = PolicyRollouts.actor(rollout.id)
+        for item in items where item.status == .inProgress {
+            _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.inProgress], actor: actor) {
+                $0.status = .failed
+                $0.detail = "interrupted by a broker restart; the command may have run"
+            }
+        }
+        let pending = rollout.state == .running ? Array(items.filter { $0.status == .pending }.prefix(spec.concurrency)) : []
+        await withTaskGroup(of: Void.self) { group in
+            for item in pending {
+                group.addTask { await self.runCommand(item, rollout: rollout, spec: spec, desktop: desktops[item.desktopID]) }
+            }
+        }
+        let remaining = try? await store.rolloutItems(rollout: rollout.id).filter { !$0.status.isSettled }.count
+        if remaining == 0 {
+            _ = try? await store.updateRollout(rollout.id, from: [.running, .cancelled], actor: actor) { r in
+                if r.state == .running { r.state = .completed }
+            }
+        }
+        if !pending.isEmpty { poke() }
+        return pending.count
+    }
+
+    private func runCommand(_ item: RolloutItem, rollout: Rollout, spec: GuestCommandPolicySpec, desktop: Desktop?) async {
+        let actor = PolicyRollouts.actor(rollout.id)
+        guard let desktop, let hypervisor = hypervisors[desktop.host], PolicyPlanner.reachable.contains(desktop.state) else {
+            _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.pending], actor: actor) {
+                $0.status = .skipped
+                $0.detail = desktop.map { "\($0.state.rawValue): its guest is not running" } ?? "the desktop was removed by its pool"
+            }
+            return
+        }
+        let started = now()
+        guard try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.pending], actor: actor, change: {
+            $0.status = .inProgress
+            $0.startedAt = started
+        }) != nil else { return }
+        let status: RolloutItem.Status
+        var detail: String
+        var result: GuestCommandResult?
+        do {
+            let ran = try await hypervisor.runGuestCommand(spec.command, timeout: .seconds(spec.timeoutSeconds), onDesktop: desktop.name)
+            result = ran
+            status = ran.exitCode == 0 ? .done : .failed
+            detail = "exit \(ran.exitCode)" + (ran.truncated ? " (output cut)" : "")
+        } catch {
+            status = .failed
+            detail = error.message
+        }
+        let at = now()
+        _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.inProgress], actor: actor) {
+            $0.status = status
+            $0.detail = detail
+            $0.result = result
+            $0.finishedAt = at
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import DeskpoolCore
+import DeskpoolLibvirt
+import DeskpoolStore
+import DeskpoolTesting
+import Foundation
+import Libvirt
+import Testing
+
+/// `deskpool serve` is killed with SIGKILL in the middle of an image-update rollout and
+/// started again: the rollout continues from where it was, and no desktop is ever half-way
+/// (every record's version is the version in its domain's metadata, or its refresh is
+/// under way and finished after the restart).
+@Suite(
+    "Broker process: kill -9 mid-rollout, restart, the rollout continues", .serialized,
+    .enabled(if: TestTier.tinyGuest.isEnabled, Comment(rawValue: TestTier.tinyGuest.skipReason)))
+struct RolloutCrashTests {
+    @Test("kill -9 while desktops are being updated: after the restart the rollout completes, all on v2, nothing leaked")
+    func killNineMidRollout() async throws {
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            _ = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.run(["local", "template", "apply", broker.templateDirectory])
+            for version in 1...2 {
+                try broker.run(["local", "template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "v\(version)"])
+            }
+            let poolFile = broker.state + "/pool.yaml"
+            try """
+                name: roll
+                template: tiny-linux
+                version: 1
+                assignment: floating
+                min: 4
+                spare: 4
+                max: 4
+                naming: "\(sandbox.prefix)r{n:02}"
+                users: [alice]
+                """.write(toFile: poolFile, atomically: true, encoding: .utf8)
+            try broker.run(["local", "pool", "apply", poolFile])
+            let policyFile = broker.state + "/update.yaml"
+            try """
+                apiVersion: deskpool/v1
+                kind: UpdatePolicy
+                metadata:
+                  name: roll-v2
+                spec:
+                  selector:
+                    pools: [roll]
+                  version: 2
+                  strategy:
+                    canary: 1
+                    waveSize: 1
+                    maxUnavailable: 1
+                    healthGate:
+                      timeout: 15m
+                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
+
+            try broker.startServe()
+            let store = try broker.store()
+            try await BrokerCrashTests().wait("4 ready desktops", .seconds(900), broker) {
+                try await store.desktops(pool: "roll").filter { $0.state == .ready }.count == 4
+            }
+            let applied = try broker.run(["local", "policy", "apply", policyFile])
+            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
+            // Kill once the canary is done and the next desktop is being refreshed.
+            try await BrokerCrashTests().wait("the second desktop under way", .seconds(900), broker) {
+                let items = try await store.rolloutItems(rollout: id)
+                return items.filter { $0.status == .done }.count >= 1 && items.contains { $0.status == .inProgress }
+            }
+            broker.kill9()
+            let atKill = try await store.desktops(pool: "roll")
+            let itemsAtKill = try await store.rolloutItems(rollout: id)
+            #expect(try await store.rollout(id: id)?.state == .running)
+            // Never half-way: a desktop not under way runs the clone of the version its record says.
+            let metadata = try await Self.versions(sandbox)
+            for desktop in atKill where !desktop.state.isTransitional {
+                #expect(metadata[desktop.name] == desktop.version, "\(desktop.name): record v\(desktop.version), libvirt \(metadata[desktop.name].map(String.init) ?? "none")")
+            }
+
+            try broker.startServe()
+            try await BrokerCrashTests().wait("the rollout to complete", .seconds(1200), broker) {
+                try await store.rollout(id: id)?.state == .completed
+            }
+            let items = try await store.rolloutItems(rollout: id)
+            #expect(items.allSatisfy { $0.status == .done }, "\(items.map { "\($0.desktop)=\($0.status)" })")
+            for item in itemsAtKill where item.status == .done {
+                let audit = try await store.auditLog(subject: "rollout/\(id)/\(item.desktop)", limit: 20)
+                #expect(audit.filter { $0.detail.contains("-> inProgress") }.count == 1, "a desktop done before the kill is not updated twice")
+            }
+            let desktops = try await store.desktops(pool: "roll")
+            #expect(desktops.count == 4 && desktops.allSatisfy { $0.version == 2 && $0.state == .ready })
+            let after = try await Self.versions(sandbox)
+            #expect(after.count == 4 && after.values.allSatisfy { $0 == 2 }, "libvirt metadata: \(after)")
+            try await BrokerCrashTests().wait("no leaks", .seconds(120), broker) {
+                try await BrokerCrashTests.leaks(sandbox, records: try await store.desktops(pool: "roll")).isEmpty
+            }
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
+        }
+    }
+
+    /// The version in each sandbox domain's Deskpool metadata.
+    static func versions(_ sandbox: LibvirtSandbox) async throws -> [String: Int] {
+        var versions: [String: Int] = [:]
+        for listing in try await sandbox.connection.listDomains() where listing.domain.name.hasPrefix(sandbox.prefix) {
+            let xml = try await listing.domain.xml()
+            versions[listing.domain.name] = DesktopDomainXML.identity(fromDomainXML: xml)?.version
+        }
+        return versions
+    }
+}
