@@ -59,9 +59,10 @@ final class TimedHypervisor: Hypervisor {
         try await timed("deskpoolVolumes") { () async throws(DeskpoolError) in try await inner.deskpoolVolumes() }
     }
 
-    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
+    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
+                       hardware: DesktopHardware) async throws(DeskpoolError) {
         try await timed("createDesktop") { () async throws(DeskpoolError) in
-            try await inner.createDesktop(desktop, base: base, template: template)
+            try await inner.createDesktop(desktop, base: base, template: template, hardware: hardware)
         }
     }
 
@@ -101,6 +102,26 @@ final class TimedHypervisor: Hypervisor {
 
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         try await timed("showMessage") { () async throws(DeskpoolError) in try await inner.showMessage(text, onDesktop: name) }
+    }
+
+    func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts {
+        try await timed("facts") { () async throws(DeskpoolError) in try await inner.facts(ofDesktop: name) }
+    }
+
+    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+        try await timed("reconfigure") { () async throws(DeskpoolError) in
+            try await inner.reconfigure(name, hardware: hardware, identity: identity)
+        }
+    }
+
+    func setLiveMemory(_ mib: Int, onDesktop name: String) async throws(DeskpoolError) {
+        try await timed("setLiveMemory") { () async throws(DeskpoolError) in try await inner.setLiveMemory(mib, onDesktop: name) }
+    }
+
+    func runGuestCommand(_ command: GuestCommand, timeout: Duration, onDesktop name: String) async throws(DeskpoolError) -> GuestCommandResult {
+        try await timed("runGuestCommand") { () async throws(DeskpoolError) in
+            try await inner.runGuestCommand(command, timeout: timeout, onDesktop: name)
+        }
     }
 
     func observe() async throws(DeskpoolError) -> [ObservedDomain] {

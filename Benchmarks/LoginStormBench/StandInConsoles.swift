@@ -67,8 +67,9 @@ final class StandInConsoles: Hypervisor {
     func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool { try await inner.volumeExists(named: volume) }
     func deleteVolume(named volume: String) async throws(DeskpoolError) { try await inner.deleteVolume(named: volume) }
     func deskpoolVolumes() async throws(DeskpoolError) -> [String] { try await inner.deskpoolVolumes() }
-    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
-        try await inner.createDesktop(desktop, base: base, template: template)
+    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
+                       hardware: DesktopHardware) async throws(DeskpoolError) {
+        try await inner.createDesktop(desktop, base: base, template: template, hardware: hardware)
     }
     func startDesktop(named name: String) async throws(DeskpoolError) { try await inner.startDesktop(named: name) }
     func probe(named name: String) async throws(DeskpoolError) -> GuestProbe { try await inner.probe(named: name) }
@@ -81,6 +82,16 @@ final class StandInConsoles: Hypervisor {
     func rebootDesktop(named name: String) async throws(DeskpoolError) { try await inner.rebootDesktop(named: name) }
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         try await inner.showMessage(text, onDesktop: name)
+    }
+    func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts { try await inner.facts(ofDesktop: name) }
+    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+        try await inner.reconfigure(name, hardware: hardware, identity: identity)
+    }
+    func setLiveMemory(_ mib: Int, onDesktop name: String) async throws(DeskpoolError) {
+        try await inner.setLiveMemory(mib, onDesktop: name)
+    }
+    func runGuestCommand(_ command: GuestCommand, timeout: Duration, onDesktop name: String) async throws(DeskpoolError) -> GuestCommandResult {
+        try await inner.runGuestCommand(command, timeout: timeout, onDesktop: name)
     }
     func observe() async throws(DeskpoolError) -> [ObservedDomain] { try await inner.observe() }
     func capacity() async throws(DeskpoolError) -> HostCapacity { try await inner.capacity() }

@@ -23,20 +23,22 @@ extension DesktopDomainXML {
         }
     }
 
-    /// What a skeleton depends on: the pattern and the host's settings, not the desktop.
+    /// What a skeleton depends on: the pattern, the hardware (one per pool setting) and the
+    /// host's settings, not the desktop.
     struct SkeletonKey: Hashable, Sendable {
         let template: TemplateDefinition
+        let hardware: DesktopHardware
         let domainType: String
         let consoleListen: String
         let instance: String
     }
 
-    /// Skeletons by template and host settings (few: one per template version in use and
-    /// host kind); the cache starts over when it holds 64.
+    /// Skeletons by template, hardware and host settings (few: one per template version and
+    /// pool hardware in use, and host kind); the cache starts over when it holds 64.
     private static let skeletons = Mutex<[SkeletonKey: Skeleton]>([:])
 
     static func skeleton(for xml: DesktopDomainXML) throws(DeskpoolError) -> Skeleton {
-        let key = SkeletonKey(template: xml.template, domainType: xml.domainType, consoleListen: xml.consoleListen, instance: xml.instance)
+        let key = SkeletonKey(template: xml.template, hardware: xml.hardware, domainType: xml.domainType, consoleListen: xml.consoleListen, instance: xml.instance)
         if let cached = skeletons.withLock({ $0[key] }) { return cached }
         let marker = "dptoken" + ConsoleTicket.mint().secret + "-"
         let tokens = Dictionary(uniqueKeysWithValues: Skeleton.keys.map { ($0, "\(marker)\($0)-") })

@@ -5,9 +5,11 @@ public import FoundationXML
 /// A desktop's libvirt domain XML, made from its template's domain XML pattern by editing the
 /// parsed document (names and paths are escaped by the XML library, never concatenated).
 ///
-/// Replaced per desktop: domain type, name, UUID (removed: libvirt makes one), memory, vCPUs,
-/// machine type, disks (one linked clone), SMBIOS product (the guest's name), Deskpool
-/// metadata and the SPICE console (autoport, listen address, a random initial password).
+/// Replaced per desktop: domain type, name, UUID (removed: libvirt makes one), machine type,
+/// disks (one linked clone), SMBIOS product (the guest's name), Deskpool metadata, the SPICE
+/// console (autoport, listen address, a random initial password) and the desktop's hardware
+/// (memory, vCPUs, monitors, sound, clipboard, streaming, compression, USB redirection and
+/// smartcard: `DesktopDomainXML+Hardware.swift`, which reconfiguring a desktop uses too).
 /// Every other element of the pattern is kept.
 public struct DesktopDomainXML: Sendable {
     /// The namespace of Deskpool's `<metadata>` element.
@@ -25,10 +27,14 @@ public struct DesktopDomainXML: Sendable {
     public var consoleListen: String
     /// The broker installation the desktop belongs to (`broker.instance`).
     public var instance: String
+    /// What the desktop's machine has (the template's hardware with the pool's overrides).
+    public var hardware: DesktopHardware
 
+    /// With `hardware` nil, the template's hardware and Deskpool's device defaults.
     public init(identity: DesktopIdentity, template: TemplateDefinition, domainType: String, volumePath: String, consoleListen: String,
-                instance: String = BrokerConfiguration.defaultInstance) {
+                instance: String = BrokerConfiguration.defaultInstance, hardware: DesktopHardware? = nil) {
         self.instance = instance
+        self.hardware = hardware ?? DesktopHardware(template: template)
         self.identity = identity
         self.template = template
         self.domainType = domainType
@@ -53,38 +59,42 @@ public struct DesktopDomainXML: Sendable {
 
     /// Edits the pattern with `values` (tokens, for a skeleton) in the per-desktop places.
     func edit(values: [String: String]) throws(DeskpoolError) -> String {
-        // XMLDocument (libxml2 in recover mode) turns broken XML into a partial tree without
-        // an error: check well-formedness strictly first, or devices could silently vanish.
-        // (swift-corelibs' XMLParser.parse() returns true even then: its parserError tells.)
-        let checker = XMLParser(data: Data(template.domainXML.utf8))
-        guard template.domainXML.contains("<"), checker.parse(), checker.parserError == nil else {
-            throw DeskpoolError(.invalidInput, "template \(template.name): the domain XML is not well-formed XML", field: "domain")
-        }
-        let document: XMLDocument
-        do {
-            document = try XMLDocument(xmlString: template.domainXML, options: [])
-        } catch {
-            throw DeskpoolError(.invalidInput, "template \(template.name): the domain XML does not parse: \(error.localizedDescription)", field: "domain")
-        }
-        guard let domain = document.rootElement(), domain.name == "domain" else {
-            throw DeskpoolError(.invalidInput, "template \(template.name): the domain XML's root element is not <domain>", field: "domain")
-        }
+        let (document, domain) = try Self.parseDomain(template.domainXML, "template \(template.name): the domain XML")
+        defer { withExtendedLifetime(document) {} }
         domain.setAttribute("type", domainType)
         domain.removeChildren(named: "uuid")
         domain.replaceChild(LibvirtXML.element("name", text: values["name"]!))
-        let memory = String(template.memoryMiB)
-        domain.replaceChild(LibvirtXML.element("memory", ["unit": "MiB"], text: memory))
-        domain.replaceChild(LibvirtXML.element("currentMemory", ["unit": "MiB"], text: memory))
-        let vcpu = domain.child(named: "vcpu") ?? domain.appending(XMLElement(name: "vcpu"))
-        vcpu.removeAttribute(forName: "current")  // a pattern's "current" could exceed the new count
-        vcpu.stringValue = String(template.vcpus)
         setOS(in: domain)
         setSMBIOSProduct(in: domain, name: values["name"]!)
         let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))
         setDisk(in: devices, path: values["volume"]!)
         setConsole(in: devices, password: values["passwd"]!)
-        setMetadata(in: domain, values: values)
+        Self.setHardware(hardware, in: domain)
+        Self.setMetadata(in: domain, values: values, instance: instance)
         return domain.xmlString
+    }
+
+    /// `xml` parsed, with its `<domain>` root (the caller keeps the document while it edits
+    /// the root); `.invalidInput` (field `domain`) naming `what` otherwise.
+    static func parseDomain(_ xml: String, _ what: String) throws(DeskpoolError) -> (XMLDocument, XMLElement) {
+        // XMLDocument (libxml2 in recover mode) turns broken XML into a partial tree without
+        // an error, and crashes on text without any element: check well-formedness strictly
+        // first, or devices could silently vanish. (swift-corelibs' XMLParser.parse() returns
+        // true even then: its parserError tells.)
+        let checker = XMLParser(data: Data(xml.utf8))
+        guard xml.contains("<"), checker.parse(), checker.parserError == nil else {
+            throw DeskpoolError(.invalidInput, "\(what) is not well-formed XML", field: "domain")
+        }
+        let document: XMLDocument
+        do {
+            document = try XMLDocument(xmlString: xml, options: [])
+        } catch {
+            throw DeskpoolError(.invalidInput, "\(what) does not parse: \(error.localizedDescription)", field: "domain")
+        }
+        guard let domain = document.rootElement(), domain.name == "domain" else {
+            throw DeskpoolError(.invalidInput, "\(what)'s root element is not <domain>", field: "domain")
+        }
+        return (document, domain)
     }
 
     private func setOS(in domain: XMLElement) {
@@ -132,7 +142,7 @@ public struct DesktopDomainXML: Sendable {
         graphics.prepend(LibvirtXML.element("listen", ["type": "address", "address": consoleListen]))
     }
 
-    private func setMetadata(in domain: XMLElement, values: [String: String]) {
+    static func setMetadata(in domain: XMLElement, values: [String: String], instance: String) {
         let metadata = domain.child(named: "metadata") ?? domain.appending(XMLElement(name: "metadata"))
         for element in metadata.children(named: "\(Self.prefix):desktop") { element.detach() }
         metadata.addChild(Self.metadataElement(values, instance: instance))

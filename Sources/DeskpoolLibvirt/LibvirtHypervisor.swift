@@ -51,7 +51,8 @@ public final class LibvirtHypervisor: Hypervisor {
 
     // MARK: - Desktops
 
-    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
+    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
+                              hardware: DesktopHardware) async throws(DeskpoolError) {
         let operation = "creating desktop \(desktop.name)"
         if let existing = try await domain(named: desktop.name, operation) {
             // A repeat after a crash finds its own domain: done. Anything else is a clash.
@@ -70,7 +71,8 @@ public final class LibvirtHypervisor: Hypervisor {
         let clone = try await createClone(named: desktop.volumeName, of: baseVolume, in: pool, operation)
         do throws(DeskpoolError) {
             let xml = try DesktopDomainXML(identity: desktop, template: template, domainType: domainType,
-                                           volumePath: clone.path, consoleListen: consoleListen, instance: instance).render()
+                                           volumePath: clone.path, consoleListen: consoleListen, instance: instance,
+                                           hardware: hardware).render()
             _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: xml) }
         } catch {
             // Leave nothing behind: a volume without its domain would only be found as an orphan.
@@ -177,10 +179,18 @@ public final class LibvirtHypervisor: Hypervisor {
 
     /// The Deskpool identity and broker instance in a domain's metadata; nil when it has none.
     /// Asks libvirt only for a domain not seen before (`DomainMetadataCache`).
+    ///
+    /// The persistent definition's metadata: a running desktop that was reconfigured shows
+    /// its new generation at once (its live definition keeps the old one until it restarts).
+    /// A transient domain (never Deskpool's) has only the live one.
     func metadata(of domain: Domain, _ operation: String) async throws(DeskpoolError) -> DomainMetadata? {
         if let known = metadataCache[domain.uuid] { return known }
-        let xml = try await libvirt(operation) { () async throws(LibvirtError) in
-            try await domain.metadata(namespaceURI: DesktopDomainXML.namespace)
+        let xml = try await libvirt(operation) { () async throws(LibvirtError) -> String? in
+            do throws(LibvirtError) {
+                return try await domain.metadata(namespaceURI: DesktopDomainXML.namespace, impact: .config)
+            } catch where error.code == .operationInvalid {
+                return try await domain.metadata(namespaceURI: DesktopDomainXML.namespace)
+            }
         }
         let metadata = xml.flatMap(DomainMetadata.read)
         metadataCache.store(metadata, uuid: domain.uuid)

@@ -16,6 +16,10 @@ public final class FakeHypervisor: Hypervisor {
         /// The console password, its expiry, and the port the display got at start.
         var console: (ticket: ConsoleTicket, validUntil: Date)?
         var port: Int?
+        /// The persistent definition's hardware; the live one while running, with the
+        /// balloon's memory.
+        var hardware: DesktopHardware?
+        var live: (hardware: DesktopHardware, memoryMiB: Int)?
     }
 
     struct State {
@@ -32,6 +36,10 @@ public final class FakeHypervisor: Hypervisor {
         var nextPort = 5900
         /// Clients dropped by a password change with `disconnectClients`.
         var kicks: [String: Int] = [:]
+        /// Guest commands by desktop: scripted answers, silent agents, and what ran.
+        var guestAnswers: [String: @Sendable (GuestCommand) -> GuestCommandResult?] = [:]
+        var silentAgents: Set<String> = []
+        var guestCommands: [String: [GuestCommand]] = [:]
     }
 
     let state = Mutex(State())
@@ -71,6 +79,27 @@ public final class FakeHypervisor: Hypervisor {
         for continuation in continuations { continuation.yield(HypervisorEvent(host: host, domain: domain, kind: kind)) }
     }
 
+    /// Guest commands on desktop `name` answer with `answer` (by default every command
+    /// exits 0 without output); nil: the command is still running at its timeout.
+    public func scriptGuestCommands(on name: String, _ answer: @escaping @Sendable (GuestCommand) -> GuestCommandResult?) {
+        state.withLock { $0.guestAnswers[name] = answer }
+    }
+    /// The guest agent of desktop `name` stops answering (or answers again).
+    public func silenceAgent(of name: String, _ silent: Bool = true) {
+        state.withLock { s in if silent { s.silentAgents.insert(name) } else { s.silentAgents.remove(name) } }
+    }
+    /// Guest commands run on desktop `name` so far.
+    public func guestCommands(on name: String) -> [GuestCommand] { state.withLock { $0.guestCommands[name] ?? [] } }
+    /// Changes a desktop's persistent definition behind Deskpool's back (an admin with
+    /// virsh), so that checks can find the drift.
+    public func alterDefinition(_ name: String, _ change: (inout DesktopHardware) -> Void) {
+        state.withLock { s in
+            guard var hardware = s.domains[name]?.hardware else { return }
+            change(&hardware)
+            s.domains[name]?.hardware = hardware
+        }
+    }
+
     // MARK: - Hypervisor
 
     public func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
@@ -95,7 +124,8 @@ public final class FakeHypervisor: Hypervisor {
         state.withLock { $0.volumes.keys.filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted() }
     }
 
-    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
+    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
+                              hardware: DesktopHardware) async throws(DeskpoolError) {
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             s.operations.append("create \(desktop.name)")
             if let existing = s.domains[desktop.name] {
@@ -107,7 +137,7 @@ public final class FakeHypervisor: Hypervisor {
             if let reason = s.failingBases[base] { throw DeskpoolError(.hypervisorFailed, reason) }
             guard s.volumes[base] != nil else { throw DeskpoolError(.notFound, "base volume \(base) is missing on \(host)") }
             s.volumes[desktop.volumeName] = .some(base)
-            s.domains[desktop.name] = Domain(identity: desktop, run: .stopped, volume: desktop.volumeName, base: base)
+            s.domains[desktop.name] = Domain(identity: desktop, run: .stopped, volume: desktop.volumeName, base: base, hardware: hardware)
         }
     }
 
@@ -121,6 +151,7 @@ public final class FakeHypervisor: Hypervisor {
             domain.probes = 0
             domain.port = s.nextPort
             s.nextPort += 1
+            domain.live = domain.hardware.map { ($0, $0.memoryMiB) }
             s.domains[name] = domain
             return true
         }
@@ -149,6 +180,7 @@ public final class FakeHypervisor: Hypervisor {
             guard domain.run != .stopped else { return false }
             domain.run = .stopped
             domain.port = nil
+            domain.live = nil
             s.domains[name] = domain
             return true
         }
@@ -176,6 +208,7 @@ public final class FakeHypervisor: Hypervisor {
     public func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             guard s.domains[name]?.run == .running else { throw DeskpoolError(.hypervisorFailed, "\(name) is not running") }
+            guard !s.silentAgents.contains(name) else { throw DeskpoolError(.hypervisorFailed, "\(name): the guest agent does not answer") }
             s.messages[name, default: []].append(text)
         }
     }
@@ -207,6 +240,82 @@ public final class FakeHypervisor: Hypervisor {
     public func consolePassword(of name: String) -> (ticket: ConsoleTicket, validUntil: Date)? { state.withLock { $0.domains[name]?.console } }
     /// How many times a password change dropped the desktop's clients.
     public func kicks(of name: String) -> Int { state.withLock { $0.kicks[name] ?? 0 } }
+
+    // MARK: - Bulk policies
+
+    public func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts {
+        try state.withLock { (s: inout State) throws(DeskpoolError) -> DesktopFacts in
+            guard let domain = s.domains[name] else { throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop") }
+            // A domain added as foreign has no hardware of Deskpool's: a small default.
+            let hardware = domain.hardware ?? DesktopHardware(vcpus: 1, memoryMiB: 256)
+            let disks = domain.volume.map { ["/fake/\(host)/\($0)"] } ?? []
+            // Defined with a random password, as the libvirt renderer does; live, the
+            // broker's console ticket and its expiry.
+            let persistent = Self.definition(hardware, memoryMiB: hardware.memoryMiB, disks: disks,
+                                             console: ConsoleFacts(passwordSet: true, passwordValidTo: nil, tlsRequired: false, listenAddress: "127.0.0.1"))
+            let live = domain.live.map { live in
+                Self.definition(live.hardware, memoryMiB: live.memoryMiB, disks: disks,
+                                console: ConsoleFacts(passwordSet: true, passwordValidTo: domain.console?.validUntil, tlsRequired: false, listenAddress: "127.0.0.1"))
+            }
+            return DesktopFacts(identity: domain.identity, persistent: persistent, live: live)
+        }
+    }
+
+    private static func definition(_ hardware: DesktopHardware, memoryMiB: Int, disks: [String], console: ConsoleFacts) -> DefinitionFacts {
+        DefinitionFacts(memoryMiB: memoryMiB, maxMemoryMiB: hardware.memoryMiB, vcpus: hardware.vcpus, hardware: hardware,
+                        channels: ["org.qemu.guest_agent.0", "com.redhat.spice.0"], disks: disks, console: console)
+    }
+
+    public func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+        try state.withLock { (s: inout State) throws(DeskpoolError) in
+            s.operations.append("reconfigure \(name)")
+            guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop") }
+            guard let owner = domain.identity, owner.id == identity.id, owner.incarnation == identity.incarnation else {
+                throw DeskpoolError(.conflict, "reconfiguring desktop \(name) on \(host): the domain is not desktop \(identity.id) incarnation \(identity.incarnation)")
+            }
+            domain.hardware = hardware
+            domain.identity = identity
+            s.domains[name] = domain
+        }
+    }
+
+    public func setLiveMemory(_ mib: Int, onDesktop name: String) async throws(DeskpoolError) {
+        try state.withLock { (s: inout State) throws(DeskpoolError) in
+            guard mib > 0 else { throw DeskpoolError(.invalidInput, "\(mib) MiB is not a memory size", field: "memoryMiB") }
+            guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop") }
+            guard domain.run == .running, let live = domain.live else {
+                throw DeskpoolError(.hypervisorFailed, "setting the live memory of desktop \(name) on \(host): the desktop is not running")
+            }
+            guard mib <= live.hardware.memoryMiB else {
+                throw DeskpoolError(.invalidInput, "setting the live memory of desktop \(name): \(mib) MiB is above the live maximum of \(live.hardware.memoryMiB) MiB",
+                                    field: "memoryMiB")
+            }
+            domain.live?.memoryMiB = mib
+            s.domains[name] = domain
+        }
+    }
+
+    public func runGuestCommand(_ command: GuestCommand, timeout: Duration, onDesktop name: String) async throws(DeskpoolError) -> GuestCommandResult {
+        let operation = "running \(command.path) on desktop \(name) on \(host)"
+        let answer = try state.withLock { (s: inout State) throws(DeskpoolError) -> (@Sendable (GuestCommand) -> GuestCommandResult?)? in
+            guard let domain = s.domains[name] else { throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop") }
+            guard domain.run == .running else { throw DeskpoolError(.hypervisorFailed, "\(operation): the desktop is not running") }
+            guard !s.silentAgents.contains(name) else { throw DeskpoolError(.hypervisorFailed, "\(operation): the guest agent does not answer") }
+            s.guestCommands[name, default: []].append(command)
+            return s.guestAnswers[name]
+        }
+        let finished = answer.map { $0(command) } ?? GuestCommandResult(exitCode: 0, stdout: "", stderr: "")
+        guard var result = finished else {
+            throw DeskpoolError(.hypervisorFailed, "\(operation): \(command.path) did not finish within \(timeout.components.seconds) s")
+        }
+        let limit = GuestCommandResult.outputLimit
+        if result.stdout.utf8.count > limit || result.stderr.utf8.count > limit {
+            result.stdout = String(decoding: result.stdout.utf8.prefix(limit), as: UTF8.self)
+            result.stderr = String(decoding: result.stderr.utf8.prefix(limit), as: UTF8.self)
+            result.truncated = true
+        }
+        return result
+    }
 
     public func observe() async throws(DeskpoolError) -> [ObservedDomain] {
         state.withLock { s in

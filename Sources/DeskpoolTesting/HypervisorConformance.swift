@@ -112,6 +112,75 @@ public enum HypervisorConformance {
         try expect("foreignDomainHasNoIdentity", observed?.identity == nil, "\(domainName) has identity \(String(describing: observed?.identity))")
     }
 
+    /// `facts` shows the desktop's identity and the hardware it was created with; after
+    /// `reconfigure` the persistent definition carries exactly the new hardware and identity
+    /// (every setting changed, then changed back, so devices are both added and removed),
+    /// while a running desktop's live definition stays as it was. A reconfigure naming
+    /// another desktop is `.conflict`. Returns the desktop's identity afterwards (its
+    /// generation went up by two).
+    @discardableResult
+    public static func reconfigureShowsInFacts(
+        _ hypervisor: any Hypervisor, desktop: DesktopIdentity, hardware: DesktopHardware
+    ) async throws -> DesktopIdentity {
+        let check = "reconfigureShowsInFacts"
+        let before = try await hypervisor.facts(ofDesktop: desktop.name)
+        try expect(check, before.identity == desktop, "facts show identity \(String(describing: before.identity)), not \(desktop)")
+        try expectDefinition(check, before.persistent, hardware, "before reconfiguring")
+        try expect(check, before.persistent.console?.passwordSet == true, "the definition has no console password: \(String(describing: before.persistent.console))")
+
+        var identity = desktop
+        for target in [changed(hardware), hardware] {
+            identity.generation += 1
+            try await hypervisor.reconfigure(desktop.name, hardware: target, identity: identity)
+            let after = try await hypervisor.facts(ofDesktop: desktop.name)
+            try expect(check, after.identity == identity, "after reconfiguring, identity \(String(describing: after.identity)), not \(identity)")
+            try expectDefinition(check, after.persistent, target, "after reconfiguring")
+            try expect(check, after.persistent.console?.passwordSet == true, "the reconfigured definition lost its console password")
+            try expect(check, after.live?.hardware == before.live?.hardware,
+                       "the live hardware changed from \(String(describing: before.live?.hardware)) to \(String(describing: after.live?.hardware))")
+            let observed = try await hypervisor.observe().first { $0.name == desktop.name }
+            try expect(check, observed?.identity == identity, "observe() shows \(String(describing: observed?.identity)), not \(identity)")
+        }
+        var other = identity
+        other.id += "-other"
+        try await expectError(check, .conflict, "a reconfigure naming another desktop") {
+            try await hypervisor.reconfigure(desktop.name, hardware: hardware, identity: other)
+        }
+        return identity
+    }
+
+    /// `facts` and `reconfigure` of a desktop without a domain are `.notFound`.
+    public static func missingDesktopIsNotFound(_ hypervisor: any Hypervisor, template: TemplateDefinition) async throws {
+        let missing = desktop("dp-conformance-missing", template: template)
+        try await expectError("missingDesktopIsNotFound", .notFound, "facts of a missing desktop") {
+            _ = try await hypervisor.facts(ofDesktop: missing.name)
+        }
+        try await expectError("missingDesktopIsNotFound", .notFound, "a reconfigure of a missing desktop") {
+            try await hypervisor.reconfigure(missing.name, hardware: DesktopHardware(template: template), identity: missing)
+        }
+    }
+
+    /// `hardware` with every setting changed.
+    public static func changed(_ hardware: DesktopHardware) -> DesktopHardware {
+        var other = hardware
+        other.vcpus = hardware.vcpus == 1 ? 2 : 1
+        other.memoryMiB = hardware.memoryMiB + 128
+        other.monitors = hardware.monitors == 1 ? 2 : 1
+        other.audio.toggle()
+        other.clipboard.toggle()
+        other.streaming = hardware.streaming == .all ? .off : .all
+        other.compression = hardware.compression == .quic ? .lz : .quic
+        other.usbRedirection.toggle()
+        other.smartcard.toggle()
+        return other
+    }
+
+    static func expectDefinition(_ check: String, _ facts: DefinitionFacts, _ hardware: DesktopHardware, _ when: String) throws {
+        try expect(check, facts.hardware == hardware, "\(when): the definition shows \(facts.hardware), not \(hardware)")
+        try expect(check, facts.memoryMiB == hardware.memoryMiB && facts.maxMemoryMiB == hardware.memoryMiB && facts.vcpus == hardware.vcpus,
+                   "\(when): memory \(facts.memoryMiB)/\(facts.maxMemoryMiB) MiB and \(facts.vcpus) vCPUs, not \(hardware.memoryMiB) MiB and \(hardware.vcpus)")
+    }
+
     // MARK: - Helpers
 
     static func expect(_ check: String, _ condition: Bool, _ message: @autoclosure () -> String) throws {

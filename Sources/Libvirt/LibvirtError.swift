@@ -32,6 +32,8 @@ public struct LibvirtError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let noDomainMetadata = Code(VIR_ERR_NO_DOMAIN_METADATA)
         public static let agentUnresponsive = Code(VIR_ERR_AGENT_UNRESPONSIVE)
         public static let agentUnsynced = Code(VIR_ERR_AGENT_UNSYNCED)
+        /// The domain lacks what the call needs (e.g. "QEMU guest agent is not configured").
+        public static let argumentUnsupported = Code(VIR_ERR_ARGUMENT_UNSUPPORTED)
         public static let authFailed = Code(VIR_ERR_AUTH_FAILED)
         public static let storageVolumeExists = Code(VIR_ERR_STORAGE_VOL_EXIST)
         /// Not a libvirt code: a call failed without leaving an error behind.

@@ -15,13 +15,15 @@ struct DesktopDomainXMLTests {
         DesktopIdentity(id: "3b1c-\(name)", name: name, pool: "engineering", template: "tiny-linux", version: 3, incarnation: 2, generation: 7)
     }
 
-    static func render(_ identity: DesktopIdentity, pattern: String? = nil, path: String = "/var/lib/deskpool/images/dp-eng-001-2.qcow2") throws -> String {
+    static func render(_ identity: DesktopIdentity, pattern: String? = nil, path: String = "/var/lib/deskpool/images/dp-eng-001-2.qcow2",
+                       hardware: DesktopHardware? = nil) throws -> String {
         var template = try TemplateDefinition.load(directory: templatesDirectory + "/tiny-linux")
         if let pattern { template.domainXML = pattern }
         template.memoryMiB = 384
         template.vcpus = 2
         template.machine = "q35"
-        return try DesktopDomainXML(identity: identity, template: template, domainType: "kvm", volumePath: path, consoleListen: "10.0.0.5").render()
+        return try DesktopDomainXML(identity: identity, template: template, domainType: "kvm", volumePath: path, consoleListen: "10.0.0.5",
+                                  hardware: hardware).render()
     }
 
     static func values(_ xpath: String, _ xml: String) throws -> [String] { try LibvirtXML.values(xpath, in: xml) }

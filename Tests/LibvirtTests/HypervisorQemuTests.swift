@@ -82,6 +82,118 @@ struct HypervisorQemuTests {
         }
     }
 
+    @Test("one desktop for bulk policies: facts, reconfigure (persistent only), live memory by balloon, guest commands, a hung agent fails fast")
+    func policyPrimitives() async throws {
+        try await Self.withHypervisor { hypervisor, sandbox, template in
+            try await hypervisor.importBaseVolume(named: Self.base, from: .file(TestTier.tinyImagePath))
+            let desktop = HypervisorConformance.desktop(sandbox.name("policy"), template: template)
+            let hardware = DesktopHardware(template: template)
+            try await hypervisor.createDesktop(desktop, base: Self.base, template: template, hardware: hardware)
+            try await hypervisor.startDesktop(named: desktop.name)
+            let clock = ContinuousClock()
+
+            // Just started: the agent is not connected yet (a TCG boot takes 5-40 s), and a
+            // command fails at once instead of waiting for it.
+            var started = clock.now
+            let early = await #expect(throws: DeskpoolError.self) {
+                _ = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/true"), timeout: .seconds(30), onDesktop: desktop.name)
+            }
+            print("[agent] before boot: \(String(describing: early)) after \(clock.now - started)")
+            #expect(early?.message.contains("the guest agent does not answer") == true)
+            #expect(clock.now - started < .seconds(8))
+
+            try await HypervisorConformance.waitUntilReady(hypervisor, name: desktop.name, deadline: .seconds(240))
+            let before = try await hypervisor.facts(ofDesktop: desktop.name)
+            #expect(before.identity == desktop)
+            #expect(before.persistent.hardware == hardware)
+            let live = try #require(before.live)
+            #expect(live.hardware == hardware)
+            #expect(live.memoryMiB == 256 && live.maxMemoryMiB == 256)
+            #expect(live.channels.contains("org.qemu.guest_agent.0"))
+            #expect(live.console?.passwordSet == true)
+            #expect(live.console?.listenAddress == "127.0.0.1")
+            #expect(live.console?.tlsRequired == false)
+
+            // Reconfigure: the persistent definition changes, the running guest does not.
+            let bigger = DesktopHardware(vcpus: 2, memoryMiB: 384, monitors: 2, audio: true, clipboard: false,
+                                         streaming: .all, compression: .quic, usbRedirection: true, smartcard: true)
+            var next = desktop
+            next.generation += 1
+            try await hypervisor.reconfigure(desktop.name, hardware: bigger, identity: next)
+            let after = try await hypervisor.facts(ofDesktop: desktop.name)
+            #expect(after.identity == next)
+            #expect(after.persistent.hardware == bigger)
+            #expect(after.persistent.memoryMiB == 384 && after.persistent.vcpus == 2)
+            #expect(after.live?.hardware == hardware, "the live definition changes at the next start")
+            #expect(after.persistent.console?.passwordSet == true)
+            #expect(try await hypervisor.observe().first { $0.name == desktop.name }?.identity == next)
+            #expect(try await hypervisor.probe(named: desktop.name) == .ready, "the guest was not disturbed")
+
+            // Live memory: the balloon driver (virtio_balloon in the image) gives memory back
+            // and libvirt's live currentMemory follows the guest's balloon event.
+            let above = await #expect(throws: DeskpoolError.self) { try await hypervisor.setLiveMemory(300, onDesktop: desktop.name) }
+            #expect(above?.code == .invalidInput)
+            started = clock.now
+            try await hypervisor.setLiveMemory(192, onDesktop: desktop.name)
+            let ballooned = try await withTimeout(.seconds(60), "the live memory to reach 192 MiB") { () -> DesktopFacts in
+                while true {
+                    let facts = try await hypervisor.facts(ofDesktop: desktop.name)
+                    if facts.live?.memoryMiB == 192 { return facts }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            print("[balloon] live memory 256 -> 192 MiB after \(clock.now - started)")
+            #expect(ballooned.live?.maxMemoryMiB == 256)
+            #expect(ballooned.persistent.memoryMiB == 384, "the persistent definition is not touched")
+            let guestTotal = try await hypervisor.runGuestCommand(
+                GuestCommand(path: "/bin/sh", arguments: ["-c", "grep MemTotal /proc/meminfo"]), timeout: .seconds(30), onDesktop: desktop.name)
+            print("[balloon] guest: \(guestTotal.stdout)")
+
+            // Guest commands: exit code, both outputs, standard input, a cut, a timeout.
+            started = clock.now
+            let result = try await hypervisor.runGuestCommand(
+                GuestCommand(path: "/bin/sh", arguments: ["-c", "echo hello; echo err >&2; exit 3"]), timeout: .seconds(30), onDesktop: desktop.name)
+            print("[agent] a short command: \(clock.now - started)")
+            #expect(result == GuestCommandResult(exitCode: 3, stdout: "hello\n", stderr: "err\n"))
+            let input = "line one\n'quotes' & $(not run)\n"
+            let cat = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/cat", input: input), timeout: .seconds(30), onDesktop: desktop.name)
+            #expect(cat == GuestCommandResult(exitCode: 0, stdout: input, stderr: ""))
+            let big = try await hypervisor.runGuestCommand(
+                GuestCommand(path: "/bin/sh", arguments: ["-c", "head -c 70000 /dev/zero | tr '\\0' a"]), timeout: .seconds(30), onDesktop: desktop.name)
+            #expect(big.truncated && big.exitCode == 0)
+            #expect(big.stdout == String(repeating: "a", count: GuestCommandResult.outputLimit))
+            started = clock.now
+            let slow = await #expect(throws: DeskpoolError.self) {
+                _ = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/sleep", arguments: ["20"]), timeout: .seconds(2), onDesktop: desktop.name)
+            }
+            #expect(slow?.message.hasSuffix("/bin/sleep did not finish within 2 s") == true)
+            #expect(clock.now - started < .seconds(6))
+
+            // A hung agent (stopped by a signal: it cannot answer, and is not restarted):
+            // commands fail within seconds and say why.
+            // (qemu-ga writes no pid file unless it daemonizes: find it by name.)
+            do {
+                let stop = try await hypervisor.runGuestCommand(
+                    GuestCommand(path: "/bin/sh", arguments: ["-c", "sleep 0.2; kill -STOP $(pidof qemu-ga)"]), timeout: .seconds(10), onDesktop: desktop.name)
+                print("[agent] stopping the agent answered: \(stop)")
+            } catch {
+                print("[agent] stopping the agent: \(error)")  // expected: it stops before it answers
+            }
+            started = clock.now
+            let hung = await #expect(throws: DeskpoolError.self) {
+                _ = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/true"), timeout: .seconds(30), onDesktop: desktop.name)
+            }
+            print("[agent] hung: \(String(describing: hung)) after \(clock.now - started)")
+            #expect(hung?.message.contains("the guest agent does not answer") == true)
+            #expect(clock.now - started < .seconds(10))
+            let message = await #expect(throws: DeskpoolError.self) { try await hypervisor.showMessage("hello", onDesktop: desktop.name) }
+            #expect(message?.message.contains("the guest agent does not answer") == true)
+
+            try await HypervisorConformance.destroyRemovesEverything(hypervisor, desktop: desktop)
+            try await hypervisor.deleteVolume(named: Self.base)
+        }
+    }
+
     @Test("a desktop on a non-bootable base runs but never becomes ready")
     func nonBootable() async throws {
         try await Self.withHypervisor { hypervisor, sandbox, template in

@@ -37,7 +37,9 @@ struct HypervisorTestDriverTests {
             try await HypervisorConformance.createStartReady(hypervisor, desktop: desktop, base: Self.base, template: template, deadline: .seconds(10))
             try await HypervisorConformance.createIsIdempotent(hypervisor, desktop: desktop, base: Self.base, template: template)
             try await HypervisorConformance.listsClone(hypervisor, desktop: desktop, base: Self.base)
+            try await HypervisorConformance.reconfigureShowsInFacts(hypervisor, desktop: desktop, hardware: DesktopHardware(template: template))
             try await HypervisorConformance.destroyRemovesEverything(hypervisor, desktop: desktop)
+            try await HypervisorConformance.missingDesktopIsNotFound(hypervisor, template: template)
             try await HypervisorConformance.missingBaseFails(hypervisor, desktop: HypervisorConformance.desktop("eng-002", template: template), template: template)
             _ = try await hypervisor.connection.defineDomain(xml: TestDomainXML.spiceDomain(name: "not-deskpools", type: "test", diskPath: "/x.qcow2"))
             try await HypervisorConformance.foreignDomainHasNoIdentity(hypervisor, domainName: "not-deskpools")
@@ -112,11 +114,47 @@ struct HypervisorTestDriverTests {
             try await hypervisor.startDesktop(named: "eng-001")
             let error = await #expect(throws: DeskpoolError.self) { try await hypervisor.showMessage("hello", onDesktop: "eng-001") }
             #expect(error?.code == .hypervisorFailed)
-            #expect(error?.message.hasPrefix("showing a message on desktop eng-001 on test-host: ") == true)
+            #expect(error?.message == "showing a message on desktop eng-001 on test-host: no guest agent support on this host")
+            let command = await #expect(throws: DeskpoolError.self) {
+                _ = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/true"), timeout: .seconds(5), onDesktop: "eng-001")
+            }
+            #expect(command?.message == "running /bin/true on desktop eng-001 on test-host: no guest agent support on this host")
 
             let capacity = try await hypervisor.capacity()
             #expect(capacity.freeMemoryMiB == 16384, "the node file has no NUMA cells: free memory falls back to the host's memory (16 GiB)")
             #expect(capacity.freeDiskMiB == Int(106_300_440_576 >> 20))
+        }
+    }
+
+    @Test("facts of the rendered definition, live and persistent; a pool's hardware; live memory within the maximum")
+    func factsAndLiveMemory() async throws {
+        try await Self.withHypervisor { hypervisor, template in
+            let desktop = HypervisorConformance.desktop("eng-001", template: template)
+            let hardware = DesktopHardware(vcpus: 2, memoryMiB: 512, monitors: 2, audio: true, usbRedirection: true)
+            try await hypervisor.createDesktop(desktop, base: Self.base, template: template, hardware: hardware)
+            let stopped = try await hypervisor.facts(ofDesktop: "eng-001")
+            #expect(stopped.identity == desktop)
+            #expect(stopped.live == nil)
+            #expect(stopped.persistent.hardware == hardware)
+            #expect(stopped.persistent.channels == ["org.qemu.guest_agent.0", "com.redhat.spice.0"])
+            let clone = try await hypervisor.connection.storagePool(named: "images").volume(named: desktop.volumeName)
+            #expect(stopped.persistent.disks == [clone.path])
+            #expect(stopped.persistent.console == ConsoleFacts(passwordSet: true, passwordValidTo: nil, tlsRequired: false, listenAddress: "127.0.0.1"))
+
+            try await hypervisor.startDesktop(named: "eng-001")
+            let running = try await hypervisor.facts(ofDesktop: "eng-001")
+            #expect(running.live?.hardware == hardware)
+            #expect(running.current == running.live)
+
+            let above = await #expect(throws: DeskpoolError.self) { try await hypervisor.setLiveMemory(1024, onDesktop: "eng-001") }
+            #expect(above?.code == .invalidInput)
+            #expect(above?.message.contains("above the live maximum of 512 MiB") == true)
+            try await hypervisor.setLiveMemory(384, onDesktop: "eng-001")
+            let ballooned = try await hypervisor.facts(ofDesktop: "eng-001")
+            #expect(ballooned.live?.memoryMiB == 384, "the test driver sets the live memory at once")
+            #expect(ballooned.persistent.memoryMiB == 512)
+            let missing = await #expect(throws: DeskpoolError.self) { try await hypervisor.setLiveMemory(256, onDesktop: "nobody") }
+            #expect(missing?.code == .notFound)
         }
     }
 

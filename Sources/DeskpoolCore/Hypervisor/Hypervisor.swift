@@ -21,9 +21,11 @@ public protocol Hypervisor: Sendable {
     func deskpoolVolumes() async throws(DeskpoolError) -> [String]
 
     /// Creates the desktop's linked clone (on `base`) and defines its domain, with Deskpool
-    /// metadata. If a domain with that name exists and carries the same desktop id and
-    /// incarnation, does nothing; a leftover volume of the same name is replaced.
-    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError)
+    /// metadata and `hardware` (the template's with the pool's overrides). If a domain with
+    /// that name exists and carries the same desktop id and incarnation, does nothing; a
+    /// leftover volume of the same name is replaced.
+    func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
+                       hardware: DesktopHardware) async throws(DeskpoolError)
     /// Starts the desktop's domain; one already running is fine.
     func startDesktop(named name: String) async throws(DeskpoolError)
     /// Whether the guest is up: its agent answers (or, where a host has no agent support, the
@@ -41,10 +43,34 @@ public protocol Hypervisor: Sendable {
                             onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
     /// Where the desktop's SPICE display listens now.
     func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
-    /// Shows a line of text on the desktop's console (through the guest agent).
     /// Reboots a running desktop's guest (ACPI, or the agent), as a user's "restart" would.
     func rebootDesktop(named name: String) async throws(DeskpoolError)
+    /// Shows a line of text on the desktop's console (through the guest agent).
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError)
+
+    // MARK: - Bulk policies: checks, configuration, in-guest commands
+
+    /// What the desktop's persistent definition and (while it runs) its live one say:
+    /// hardware, channels, disks, console password state (never the password itself) and
+    /// Deskpool's metadata. Checks and drift reports compare it with what the pool wants.
+    /// A missing domain is `.notFound`.
+    func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts
+    /// Makes the persistent definition carry exactly `hardware` and the metadata `identity`
+    /// (a new configuration generation of the same desktop), in one define: the definition
+    /// is either the old or the new one, never half. A running guest keeps its live
+    /// configuration until its next start. A missing domain is `.notFound`; a domain of
+    /// another desktop (id or incarnation) is `.conflict`.
+    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError)
+    /// Changes a running guest's memory through its balloon, leaving the persistent
+    /// definition alone (a policy can shrink idle desktops without a restart). Above the
+    /// live maximum (`<memory>`) it is `.invalidInput`; the guest follows as fast as its
+    /// balloon driver does.
+    func setLiveMemory(_ mib: Int, onDesktop name: String) async throws(DeskpoolError)
+    /// Runs a program in the guest through its agent (guest-exec) and waits for it to end,
+    /// at most `timeout`. A guest whose agent does not answer fails within seconds, never
+    /// hangs; a program still running at `timeout` is an error (it keeps running in the
+    /// guest). Output is cut at `GuestCommandResult.outputLimit` bytes per stream.
+    func runGuestCommand(_ command: GuestCommand, timeout: Duration, onDesktop name: String) async throws(DeskpoolError) -> GuestCommandResult
 
     /// Every domain on the host, with its Deskpool metadata if it has some.
     func observe() async throws(DeskpoolError) -> [ObservedDomain]
@@ -53,6 +79,14 @@ public protocol Hypervisor: Sendable {
     /// Lifecycle and console events of Deskpool's domains until the host connection ends.
     /// Subscribed when it returns: no event after that is lost.
     func events() async -> AsyncStream<HypervisorEvent>
+}
+
+extension Hypervisor {
+    /// Creates the desktop with its template's hardware and Deskpool's device defaults (no
+    /// pool overrides).
+    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
+        try await createDesktop(desktop, base: base, template: template, hardware: DesktopHardware(template: template))
+    }
 }
 
 /// Where a template version's image comes from.

@@ -86,7 +86,10 @@ extension ReconcilerService {
         guard let template = try await store.template(named: d.template),
               let version = try await store.versions(template: d.template).first(where: { $0.number == d.version && $0.published })
         else { throw DeskpoolError(.notFound, "template version \(d.template)/\(d.version) is gone") }
-        try await limited(d.host) { try await $0.createDesktop(d.identity, base: version.volume, template: template) }
+        // The pool's `desktop:` overrides and console policy; a pool gone meanwhile leaves the
+        // template's hardware (the desktop is retired on the next pass anyway).
+        let hardware = DesktopHardware(template: template, pool: try await store.pool(named: d.pool))
+        try await limited(d.host) { try await $0.createDesktop(d.identity, base: version.volume, template: template, hardware: hardware) }
         return try await store.transition(d.id, from: [.provisioning], actor: Self.actor, change: { $0.state = .starting })
     }
 
