@@ -36,7 +36,7 @@ public struct BrokerServices: Sendable {
         self.estimator = estimator
         self.adminGroup = adminGroup
         self.tunnels = tunnels
-        self.rollouts = rollouts ?? PolicyRollouts(store: store, now: now, poke: poke)
+        self.rollouts = rollouts ?? PolicyRollouts(store: store, hypervisors: hypervisors, now: now, poke: poke)
         self.poke = poke
         self.now = now
     }

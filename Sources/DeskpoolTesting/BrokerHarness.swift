@@ -50,7 +50,7 @@ public struct BrokerHarness: Sendable {
         let rollouts = RolloutService(store: store, hypervisors: hypervisors, sessions: broker, options: .init(interval: rolloutInterval),
                                       logger: logger, reconcile: { reconciler.poke() })
         self.rollouts = rollouts
-        self.policies = PolicyRollouts(store: store, poke: { rollouts.poke(); reconciler.poke() })
+        self.policies = PolicyRollouts(store: store, hypervisors: hypervisors, poke: { rollouts.poke(); reconciler.poke() })
     }
 
     /// Runs the reconciler, the session service and the rollout service while `body` runs,

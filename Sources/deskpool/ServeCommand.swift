@@ -68,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
                                         bytesDesktopToClient: statistics.bytesDesktopToClient,
                                         refused: statistics.refusals.values.reduce(0, +))
                 },
-                rollouts: PolicyRollouts(store: context.store, poke: { rollouts.poke(); reconciler.poke() }),
+                rollouts: PolicyRollouts(store: context.store, hypervisors: context.hypervisors, poke: { rollouts.poke(); reconciler.poke() }),
                 poke: { reconciler.poke() }),
             configuration: configuration.http, metrics: metrics)
         services.append(.init(service: try http.application(logger: Logger(label: "deskpool.http"))))

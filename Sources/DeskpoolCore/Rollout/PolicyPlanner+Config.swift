@@ -24,7 +24,7 @@ extension PolicyPlanner {
     }
 
     /// Pool-level changes a ConfigPolicy makes (console, session, sizes, desktop settings).
-    static func poolChanges(_ old: PoolSpec, _ new: PoolSpec) -> [String] {
+    static func poolLevelChanges(_ old: PoolSpec, _ new: PoolSpec) -> [String] {
         var changes: [String] = []
         if old.min != new.min || old.max != new.max || old.spare != new.spare {
             changes.append("sizes min \(old.min) max \(old.max) spare \(old.spare) -> min \(new.min) max \(new.max) spare \(new.spare) (at once)")
@@ -45,7 +45,7 @@ extension PolicyPlanner {
             guard let template = input.templates[pool.template] else {
                 throw DeskpoolError(.notFound, "pool \(pool.name): template \(pool.template) does not exist", field: "spec.selector")
             }
-            let changes = poolChanges(pool, new)
+            let changes = poolLevelChanges(pool, new)
             poolChanges.append(PolicyPlan.PoolChange(pool: pool.name, changes: changes.isEmpty ? ["nothing (already as the policy says)"] : changes))
             let wanted = DesktopHardware(template: template, pool: new)
             let generation = pool == new ? pool.generation : pool.generation + 1

@@ -5,12 +5,16 @@ public import Foundation
 /// is audited; a refused one changes nothing.
 public struct PolicyRollouts: Sendable {
     let store: any Store
+    /// The hosts, by name: plans of ConfigPolicy files read each desktop's definition.
+    let hypervisors: [String: any Hypervisor]
     let now: @Sendable () -> Date
     /// Wakes the rollout service (and through it the reconciler) after a change.
     let poke: @Sendable () -> Void
 
-    public init(store: any Store, now: @escaping @Sendable () -> Date = { Date() }, poke: @escaping @Sendable () -> Void = {}) {
+    public init(store: any Store, hypervisors: [any Hypervisor] = [], now: @escaping @Sendable () -> Date = { Date() },
+                poke: @escaping @Sendable () -> Void = {}) {
         self.store = store
+        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
         self.now = now
         self.poke = poke
     }
@@ -35,8 +39,27 @@ public struct PolicyRollouts: Sendable {
             versions[template.name] = try await store.versions(template: template.name)
         }
         let desktops = try await store.desktops(pool: nil)
+        var facts: [String: DesktopFacts] = [:]
+        if case .config(let spec) = policy.spec {
+            let selected = Set(try PolicyPlanner.selectedPools(spec.selector, among: pools).map(\.name))
+            facts = await readFacts(desktops.filter { selected.contains($0.pool) && !$0.state.isTransitional })
+        }
         return try PolicyPlanner.plan(PolicyPlanner.Input(
-            policy: policy, pools: pools, versions: versions, templates: templates, desktops: desktops, now: now()))
+            policy: policy, pools: pools, versions: versions, templates: templates, desktops: desktops, facts: facts, now: now()))
+    }
+
+    /// What libvirt says of each desktop, read concurrently; a desktop that cannot be read is
+    /// left out (the planner then goes by its record).
+    func readFacts(_ desktops: [Desktop]) async -> [String: DesktopFacts] {
+        await withTaskGroup(of: (String, DesktopFacts?).self) { group in
+            for desktop in desktops {
+                guard let hypervisor = hypervisors[desktop.host] else { continue }
+                group.addTask { (desktop.name, try? await hypervisor.facts(ofDesktop: desktop.name)) }
+            }
+            var facts: [String: DesktopFacts] = [:]
+            for await (name, read) in group { if let read { facts[name] = read } }
+            return facts
+        }
     }
 
     /// Plans the policy and records the rollout; `RolloutService` starts it at once. Refused
@@ -44,9 +67,14 @@ public struct PolicyRollouts: Sendable {
     public func apply(source: String, file: String = "policy", actor: String) async throws(DeskpoolError) -> Rollout {
         let policy = try Self.parse(source, file: file)
         let plan = try await plan(policy)
-        let busy = Set(try await store.rollouts(active: true, limit: 1000).flatMap { $0.pools.map(\.pool) })
-        if let pool = plan.pools.map(\.pool).first(where: busy.contains) {
-            throw DeskpoolError(.conflict, "pool \(pool) is in a rollout that is not over: finish, cancel or roll it back first", field: "spec.selector")
+        // Updates and configuration changes of one pool go one at a time; commands and checks
+        // change no definition and may run alongside.
+        let changing: Set<Policy.Kind> = [.update, .config]
+        if changing.contains(policy.kind) {
+            let busy = Set(try await store.rollouts(active: true, limit: 1000).filter { changing.contains($0.kind) }.flatMap { $0.pools.map(\.pool) })
+            if let pool = plan.pools.map(\.pool).first(where: busy.contains) {
+                throw DeskpoolError(.conflict, "pool \(pool) is in a rollout that is not over: finish, cancel or roll it back first", field: "spec.selector")
+            }
         }
         let id = UUID().uuidString.lowercased()
         var changes: [Rollout.PoolChange] = []
@@ -58,6 +86,18 @@ public struct PolicyRollouts: Sendable {
                 let current = try? pool.currentVersion(among: versions).get()
                 changes.append(Rollout.PoolChange(pool: name, fromVersion: current?.number, toVersion: target.number, previousSpec: pool))
             }
+        }
+        var newSpecs: [PoolSpec] = []
+        if case .config(let spec) = policy.spec {
+            for name in plan.pools.map(\.pool) {
+                guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.conflict, "pool \(name) was deleted meanwhile") }
+                let changed = try spec.applied(to: pool)
+                newSpecs.append(changed)
+                changes.append(Rollout.PoolChange(pool: name, fromGeneration: pool.generation, previousSpec: pool))
+            }
+        }
+        if policy.kind == .guestCommand || policy.kind == .check {
+            changes = plan.pools.map { Rollout.PoolChange(pool: $0.pool) }
         }
         let rollout = Rollout(id: id, policy: policy.name, kind: policy.kind, source: source, pools: changes, waves: plan.waves,
                               createdAt: now(), createdBy: actor)
@@ -73,8 +113,29 @@ public struct PolicyRollouts: Sendable {
             pool.version = .pinned(from)
             try await store.putPool(pool, actor: Self.actor(id))
         }
+        // A ConfigPolicy changes its pools at once (new desktops get the settings); the
+        // rollout brings the existing desktops to the new generation.
+        var generations: [String: Int] = [:]
+        for spec in newSpecs { generations[spec.name] = try await store.putPool(spec, actor: Self.actor(id)).generation }
+        if !generations.isEmpty {
+            let stored = generations
+            _ = try await store.updateRollout(id, from: [.running], actor: Self.actor(id)) { rollout in
+                for index in rollout.pools.indices { rollout.pools[index].toGeneration = stored[rollout.pools[index].pool] }
+            }
+            for item in items {
+                guard let generation = generations[item.pool] else { continue }
+                _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [.pending], actor: Self.actor(id)) {
+                    $0.to = ConfigRolloutMachine.target(generation)
+                }
+            }
+            // Desktops whose definition already matches only move their record's generation.
+            for change in plan.desktops where change.skipped?.hasPrefix("its definition already matches") == true {
+                guard let generation = generations[change.pool] else { continue }
+                _ = try await store.transition(change.desktopID, from: Set(DesktopState.allCases), actor: Self.actor(id)) { $0.generation = generation }
+            }
+        }
         poke()
-        return rollout
+        return try await store.rollout(id: id) ?? rollout
     }
 
     public func pause(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
@@ -112,6 +173,18 @@ public struct PolicyRollouts: Sendable {
 
     /// Puts the pools back on the version they were on before the rollout.
     static func restorePools(_ rollout: Rollout, store: any Store) async throws(DeskpoolError) {
+        if rollout.kind == .config {
+            // The pools' settings as they were; the rollback takes the desktops to them.
+            for change in rollout.pools {
+                guard var previous = change.previousSpec, var pool = try await store.pool(named: change.pool) else { continue }
+                previous.version = pool.version
+                previous.users = pool.users
+                previous.groups = pool.groups
+                pool = previous
+                try await store.putPool(pool, actor: actor(rollout.id))
+            }
+            return
+        }
         for change in rollout.pools {
             guard var pool = try await store.pool(named: change.pool), let from = change.fromVersion, pool.version != .pinned(from) else { continue }
             pool.version = .pinned(from)

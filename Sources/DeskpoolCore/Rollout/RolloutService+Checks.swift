@@ -62,13 +62,14 @@ extension RolloutService {
         } else {
             outcomes = checks.map { CheckOutcome(check: $0.name, passed: false, evidence: "the desktop or its host is gone") }
         }
-        let failed = outcomes.filter { !$0.passed }
+        let results = outcomes
+        let failed = results.filter { !$0.passed }
         let at = now()
         _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.pending, .inProgress], actor: actor) {
             $0.status = failed.isEmpty ? .done : .failed
-            $0.checks = outcomes
+            $0.checks = results
             $0.finishedAt = at
-            $0.detail = failed.isEmpty ? "all \(outcomes.count) check(s) passed"
+            $0.detail = failed.isEmpty ? "all \(results.count) check(s) passed"
                 : "failed: " + failed.map { "\($0.check) (\($0.evidence))" }.joined(separator: "; ")
         }
     }
@@ -117,7 +118,7 @@ extension RolloutService {
         let failed = items.filter { $0.status == .failed }
         guard !failed.isEmpty else { return }
         let actor = PolicyRollouts.actor(rollout.id)
-        var note: String
+        let note: String
         switch remediation {
         case .refresh:
             var refreshed: [String] = []
@@ -137,7 +138,7 @@ extension RolloutService {
             reconcile()
             note = "remediation: refreshing \(refreshed.joined(separator: ", "))"
         case .configPolicy(let name):
-            do {
+            do throws(DeskpoolError) {
                 let applied = try await store.rollouts(active: false, limit: 1000)
                     .first { $0.policy == name && $0.kind == .config }
                 guard let applied else {
@@ -150,8 +151,9 @@ extension RolloutService {
                 note = "remediation failed: \(error.message)"
             }
         }
-        logger.notice("check remediation", metadata: ["rollout": "\(rollout.id)", "note": "\(note)"])
-        _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.reason = note }
+        let summary = note
+        logger.notice("check remediation", metadata: ["rollout": "\(rollout.id)", "note": "\(summary)"])
+        _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.reason = summary }
         try? await store.audit(AuditEntry(at: now(), actor: actor, action: "rollout.remediate", subject: "rollout/\(rollout.id)", detail: note))
     }
 }

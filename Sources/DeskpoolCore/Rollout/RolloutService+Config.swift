@@ -55,6 +55,7 @@ extension RolloutService {
                 } != nil
             }
             let at = now()
+            let (didRestart, change) = (restarted, memory)
             let status: RolloutItem.Status = restarted ? (rollingBack ? .rollingBack : .inProgress)
                 : waitForLogoff ? (rollingBack ? .rollingBack : .waiting) : (rollingBack ? .rolledBack : .done)
             _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
@@ -62,12 +63,12 @@ extension RolloutService {
                 $0.to = ConfigRolloutMachine.target(pool.generation)
                 $0.incarnation = desktop.incarnation
                 $0.user = desktop.user
-                if restarted { $0.startedAt = at }
-                if !restarted && !waitForLogoff { $0.finishedAt = at }
+                if didRestart { $0.startedAt = at }
+                if !didRestart && !waitForLogoff { $0.finishedAt = at }
                 if warn != nil { $0.warnedAt = at }
-                $0.detail = restarted ? "definition changed (\(memory)); restarting"
-                    : waitForLogoff ? "definition changed (\(memory)); the rest takes effect when \(desktop.user ?? "its user") logs off"
-                    : "definition changed (\(memory))"
+                $0.detail = didRestart ? "definition changed (\(change)); restarting"
+                    : waitForLogoff ? "definition changed (\(change)); the rest takes effect when \(desktop.user ?? "its user") logs off"
+                    : "definition changed (\(change))"
             }
             if restarted { reconcile() }
             if let warn {

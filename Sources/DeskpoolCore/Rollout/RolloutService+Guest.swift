@@ -39,12 +39,12 @@ extension RolloutService {
             return
         }
         let started = now()
-        guard try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.pending], actor: actor, change: {
+        guard (try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.pending], actor: actor, change: {
             $0.status = .inProgress
             $0.startedAt = started
-        }) != nil else { return }
+        })) != nil else { return }
         let status: RolloutItem.Status
-        var detail: String
+        let detail: String
         var result: GuestCommandResult?
         do {
             let ran = try await hypervisor.runGuestCommand(spec.command, timeout: .seconds(spec.timeoutSeconds), onDesktop: desktop.name)
@@ -56,10 +56,11 @@ extension RolloutService {
             detail = error.message
         }
         let at = now()
+        let (text, output) = (detail, result)
         _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.inProgress], actor: actor) {
             $0.status = status
-            $0.detail = detail
-            $0.result = result
+            $0.detail = text
+            $0.result = output
             $0.finishedAt = at
         }
     }

@@ -23,8 +23,8 @@ struct LocalPolicyCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("cannot read \(file): \(error.localizedDescription)")
             }
-            let context = try await BrokerContext.open(options, connect: false)
-            let rollout = try await PolicyRollouts(store: context.store)
+            let context = try await BrokerContext.open(options)
+            let rollout = try await PolicyRollouts(store: context.store, hypervisors: context.hypervisors)
                 .apply(source: source, file: URL(fileURLWithPath: file).lastPathComponent, actor: adminActor())
             let items = try await context.store.rolloutItems(rollout: rollout.id)
             print("rollout \(rollout.id): \(rollout.kind.rawValue) \(rollout.policy), \(items.count) desktop(s) in \(rollout.waves) wave(s)")

@@ -1,0 +1,128 @@
+import DeskpoolCore
+import DeskpoolStore
+import DeskpoolTesting
+import Foundation
+import Testing
+
+/// ConfigPolicy, GuestCommandPolicy and CheckPolicy rollouts on the fake hypervisor: the flows
+/// of `PolicyQemuTests`, fast.
+@Suite("Config, command and check rollouts on a fake hypervisor")
+struct PolicyKindsTests {
+    static func header(_ kind: String, _ name: String) -> String {
+        "apiVersion: deskpool/v1\nkind: \(kind)\nmetadata:\n  name: \(name)\nspec:\n  selector:\n    pools: [eng]\n"
+    }
+
+    static func view(_ h: BrokerHarness, _ id: String) async throws -> RolloutView {
+        RolloutView(rollout: try #require(try await h.store.rollout(id: id)), items: try await h.store.rolloutItems(rollout: id))
+    }
+
+    static func finished(_ h: BrokerHarness, _ id: String) async throws {
+        try await h.wait(for: "rollout \(id) to finish", timeout: .seconds(20)) { try await h.store.rollout(id: id)?.state.isFinal == true }
+    }
+
+    @Test("a ConfigPolicy: the plan says memory live and vCPUs at next restart; idle desktops restart, the one in use waits for logoff")
+    func config() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await RolloutTests.harness(fake)
+        try await RolloutTests.pool(h, size: 3, versions: 1)
+        guard case .assigned(let hers) = try await h.broker.request(.init(user: "alice"), pool: "eng") else {
+            Issue.record("expected an assignment")
+            return
+        }
+        let policy = Self.header("ConfigPolicy", "eng-hw") + "  set:\n    desktop:\n      memoryMiB: 192\n      vcpus: 2\n"
+        let plan = try await h.policies.plan(try PolicyRollouts.parse(policy))
+        #expect(plan.included.count == 3)
+        for change in plan.included {
+            #expect(change.changes == ["memoryMiB 256 -> 192 (live)", "vcpus 1 -> 2 (at next restart)"], "\(change.desktop): \(change.changes)")
+            #expect(change.method == .restart)
+        }
+        #expect(plan.included.first { $0.desktop == hers.name }?.impact.contains("alice") == true)
+        let rollout = try await h.policies.apply(source: policy, actor: "admin:test")
+        let generation = try #require(try await h.store.pool(named: "eng")?.generation)
+        try await h.running {
+            try await h.wait(for: "two done, alice's waiting", timeout: .seconds(20)) {
+                let view = try await Self.view(h, rollout.id)
+                return view.counts["done"] == 2 && view.counts["waiting"] == 1
+            }
+            let facts = try await fake.facts(ofDesktop: hers.name)
+            #expect(facts.live?.memoryMiB == 192, "memory changed live on her running desktop")
+            #expect(facts.live?.vcpus == 1 && facts.persistent.vcpus == 2, "vCPUs wait for the next restart")
+            #expect(facts.identity?.generation == generation)
+            #expect(try await h.store.desktop(id: hers.id)?.state.isInSession == true, "her session is untouched")
+            _ = try await h.broker.logoff(desktop: hers.id, by: "user:alice")
+            try await Self.finished(h, rollout.id)
+        }
+        #expect(try await h.store.rollout(id: rollout.id)?.state == .completed)
+        for desktop in try await h.store.desktops(pool: "eng") {
+            let facts = try await fake.facts(ofDesktop: desktop.name)
+            #expect(facts.live?.vcpus == 2 && facts.live?.memoryMiB == 192, "\(desktop.name) runs the new definition")
+            #expect(desktop.generation == generation)
+        }
+    }
+
+    @Test("a GuestCommandPolicy runs on every desktop and records each output; a desktop without an agent fails, not hangs")
+    func guestCommand() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await RolloutTests.harness(fake)
+        try await RolloutTests.pool(h, size: 3, versions: 1)
+        let desktops = try await h.store.desktops(pool: "eng")
+        for desktop in desktops {
+            fake.scriptGuestCommands(on: desktop.name) { _ in GuestCommandResult(exitCode: 0, stdout: "hello from \(desktop.name)\n", stderr: "") }
+        }
+        fake.silenceAgent(of: desktops[1].name)
+        let policy = Self.header("GuestCommandPolicy", "eng-hello") + "  command:\n    path: /bin/echo\n    args: [hello]\n  concurrency: 2\n  timeout: 5s\n"
+        let rollout = try await h.policies.apply(source: policy, actor: "admin:test")
+        try await h.running { try await Self.finished(h, rollout.id) }
+        let view = try await Self.view(h, rollout.id)
+        #expect(view.rollout.state == .completed)
+        for item in view.items {
+            if item.desktop == desktops[1].name {
+                #expect(item.status == .failed && item.detail?.contains("agent does not answer") == true, "\(item.detail ?? "")")
+            } else {
+                #expect(item.status == .done && item.result?.stdout == "hello from \(item.desktop)\n" && item.result?.exitCode == 0)
+            }
+        }
+        #expect(fake.guestCommands(on: desktops[0].name) == [GuestCommand(path: "/bin/echo", arguments: ["hello"])])
+    }
+
+    @Test("a CheckPolicy: the desktop altered outside Deskpool fails with evidence, the others pass; remediation fixes it")
+    func checks() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await RolloutTests.harness(fake)
+        try await RolloutTests.pool(h, size: 3, versions: 1)
+        let altered = try #require(try await h.store.desktops(pool: "eng").last)
+        fake.alterDefinition(altered.name) { $0.usbRedirection = true }
+        let policy = Self.header("CheckPolicy", "eng-baseline") + """
+              checks:
+                - forbiddenDevices: [usbredir, smartcard]
+                - configuration: true
+                - guestAgent: true
+                - templateVersion: {within: 0}
+                - noUnexpectedDisks: true
+              remediation: refresh
+
+            """
+        let rollout = try await h.policies.apply(source: policy, actor: "admin:test")
+        try await h.running {
+            try await Self.finished(h, rollout.id)
+            let view = try await Self.view(h, rollout.id)
+            for item in view.items {
+                if item.desktop == altered.name {
+                    #expect(item.status == .failed)
+                    let usb = item.checks?.first { $0.check == "forbiddenDevices" }
+                    #expect(usb?.passed == false && usb?.evidence.contains("USB redirection") == true, "\(usb?.evidence ?? "")")
+                    #expect(item.checks?.first { $0.check == "configuration" }?.passed == false)
+                } else {
+                    #expect(item.status == .done, "\(item.desktop): \(item.detail ?? "")")
+                }
+            }
+            #expect(view.rollout.reason?.contains("remediation: refreshing \(altered.name)") == true, "\(view.rollout.reason ?? "")")
+            try await h.wait(for: "the altered desktop refreshed", timeout: .seconds(20)) {
+                try await h.store.desktop(id: altered.id).map { $0.incarnation > altered.incarnation && $0.state == .ready } == true
+            }
+            let again = try await h.policies.apply(source: policy.replacingOccurrences(of: "eng-baseline", with: "eng-baseline-2"), actor: "admin:test")
+            try await Self.finished(h, again.id)
+            #expect(try await Self.view(h, again.id).items.allSatisfy { $0.status == .done }, "all pass after the remediation")
+        }
+    }
+}
