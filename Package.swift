@@ -189,6 +189,16 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "PolicyBench",
+            dependencies: [
+                "BenchSupport", "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/PolicyBench",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
             name: "LoginStormBench",
             dependencies: [
                 "BenchSupport", "DeskpoolCore", "DeskpoolServer", "DeskpoolPAM", "DeskpoolLibvirt", "DeskpoolStore", "Libvirt", "PAM",
