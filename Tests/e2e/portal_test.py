@@ -444,6 +444,14 @@ def run(portal, args):
             status, _, body = portal.request(path, admin_cookie, accept="text/html")
             if status != 200:
                 raise Failure(f"GET {path} as admin answered {status}: {body[:200]!r}")
+
+    with step("the Rollouts link opens /admin/rollouts, and /admin/policies has the policy form"):
+        portal.find(".admin-nav a[href='/admin/rollouts']").click()
+        portal.wait_for("/admin/rollouts", lambda: portal.path() == "/admin/rollouts")
+        if portal.find("h1").text.strip() != "Rollouts":
+            raise Failure(f"/admin/rollouts has the heading {portal.find('h1').text!r}")
+        portal.open("/admin/policies")
+        portal.find("form#policy-form textarea#source")
         portal.find("form#logout button").click()
         portal.wait_for("/login after the admin logs out", lambda: portal.path() == "/login")
 

@@ -139,17 +139,17 @@ public struct PolicyRollouts: Sendable {
     }
 
     public func pause(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
-        try await move(id, from: [.running], to: .paused, actor: actor, reason: "paused by \(actor)")
+        try await move(id, .pause, actor: actor, reason: "paused by \(actor)")
     }
 
     public func resume(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
-        try await move(id, from: [.paused, .halted], to: .running, actor: actor, reason: nil)
+        try await move(id, .resume, actor: actor, reason: nil)
     }
 
     /// Stops the rollout for good: desktops already changed stay changed, the rest stay as
     /// they were, marks for a logoff are removed, and the pools keep the version they use now.
     public func cancel(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
-        let rollout = try await move(id, from: [.running, .paused, .halted], to: .cancelled, actor: actor, reason: "cancelled by \(actor)")
+        let rollout = try await move(id, .cancel, actor: actor, reason: "cancelled by \(actor)")
         for item in try await store.rolloutItems(rollout: id) where item.status == .pending || item.status == .waiting {
             if item.status == .waiting {
                 _ = try await store.transition(item.desktopID, from: Set(DesktopState.allCases), actor: Self.actor(id)) { $0.targetVersion = nil }
@@ -165,10 +165,19 @@ public struct PolicyRollouts: Sendable {
     /// Takes every desktop the rollout changed back to where it was, and the pools to their
     /// previous version.
     public func rollback(_ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
-        let rollout = try await move(id, from: [.running, .paused, .halted, .cancelled, .completed], to: .rollingBack, actor: actor,
-                                     reason: "rolled back by \(actor)")
+        let rollout = try await move(id, .rollback, actor: actor, reason: "rolled back by \(actor)")
         try await Self.restorePools(rollout, store: store)
         return rollout
+    }
+
+    /// Pauses, resumes, cancels or rolls back, as `action` says.
+    public func perform(_ action: Rollout.Action, _ id: String, actor: String) async throws(DeskpoolError) -> Rollout {
+        switch action {
+        case .pause: return try await pause(id, actor: actor)
+        case .resume: return try await resume(id, actor: actor)
+        case .cancel: return try await cancel(id, actor: actor)
+        case .rollback: return try await rollback(id, actor: actor)
+        }
     }
 
     /// Puts the pools back on the version they were on before the rollout.
@@ -192,7 +201,8 @@ public struct PolicyRollouts: Sendable {
         }
     }
 
-    private func move(_ id: String, from: Set<Rollout.State>, to state: Rollout.State, actor: String, reason: String?) async throws(DeskpoolError) -> Rollout {
+    private func move(_ id: String, _ action: Rollout.Action, actor: String, reason: String?) async throws(DeskpoolError) -> Rollout {
+        let (from, state) = (action.allowedFrom, action.target)
         guard let current = try await store.rollout(id: id) else { throw DeskpoolError(.notFound, "no rollout \(id)", field: "rollout") }
         guard from.contains(current.state) else {
             throw DeskpoolError(.conflict, "the rollout is \(current.state.rawValue); it cannot become \(state.rawValue)", field: "rollout")

@@ -14,10 +14,11 @@ struct PortalForm: Sendable {
 
     /// The request's form. Another content type, or a body above the limit, reads as an empty
     /// form (which then fails its CSRF check).
-    static func read(_ request: Request, context: BrokerRequestContext) async -> PortalForm {
+    /// `limit` is larger for a form that carries a file's text (a policy).
+    static func read(_ request: Request, context: BrokerRequestContext, limit: Int = maxBytes) async -> PortalForm {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         guard type.hasPrefix("application/x-www-form-urlencoded"),
-              let buffer = try? await request.body.collect(upTo: min(maxBytes, context.maxUploadSize)) else {
+              let buffer = try? await request.body.collect(upTo: min(limit, context.maxUploadSize)) else {
             return PortalForm(fields: [:])
         }
         return PortalForm(parsing: String(buffer: buffer))

@@ -39,6 +39,8 @@ struct AdminTabs {
     var hosts = false
     var templates = false
     var audit = false
+    var rollouts = false
+    var policies = false
 }
 
 /// A time, for `<time datetime>` and for people.

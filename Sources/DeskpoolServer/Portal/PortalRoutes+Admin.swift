@@ -1,8 +1,8 @@
 import DeskpoolCore
 import Hummingbird
 
-/// The admin pages, read-only: pools with their capacity, one pool's desktops and sessions,
-/// hosts, templates, and the audit log.
+/// The admin pages: pools with their capacity, one pool's desktops and sessions, hosts,
+/// templates, the audit log (read-only), and rollouts and policies (`PortalRoutes+Rollouts`).
 extension PortalRoutes {
     func addAdmin(to router: Router<BrokerRequestContext>) {
         router.get("admin", use: adminPage { _, _, session in
@@ -37,6 +37,7 @@ extension PortalRoutes {
             let content = AuditContent(query, entries: try await services.store.auditLog(query))
             return renderer.response("admin-audit", adminChrome("Audit log", session, tab: \.audit, content))
         })
+        addRollouts(to: router)
     }
 
     /// A page for admins: others get 403, and anyone logged out is sent to log in.
@@ -47,7 +48,7 @@ extension PortalRoutes {
         }
     }
 
-    private func adminChrome<Content>(_ title: String, _ session: LoginSession, tab: WritableKeyPath<AdminTabs, Bool>,
+    func adminChrome<Content>(_ title: String, _ session: LoginSession, tab: WritableKeyPath<AdminTabs, Bool>,
                                       _ content: Content) -> PortalPage<Content> {
         var page = PortalPage(title, session: session, content: content)
         page.onAdmin = true
