@@ -20,10 +20,14 @@ import Logging
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else { fatalError("usage: PolicyBench define|config|check|undefine|scale --key value ...") }
 let options = Arguments(arguments.dropFirst())
-var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
-logger.logLevel = .warning
+/// The broker's logs at warning and above, on standard error.
+func benchLogger() -> Logger {
+    var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .warning
+    return logger
+}
 
-let template = TemplateDefinition(name: "tiny-linux", vcpus: 1, memoryMiB: 256, bootTimeoutSeconds: 60, domainXML: """
+nonisolated(unsafe) let template = TemplateDefinition(name: "tiny-linux", vcpus: 1, memoryMiB: 256, bootTimeoutSeconds: 60, domainXML: """
     <domain type='qemu'><name>x</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
     <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
     <devices><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
@@ -59,7 +63,7 @@ func define(_ hypervisor: LibvirtHypervisor, store: any Store, count: Int, prefi
 func policies(_ store: any Store, _ hypervisor: LibvirtHypervisor) -> (PolicyRollouts, RolloutService) {
     let service = RolloutService(store: store, hypervisors: [hypervisor],
                                  sessions: SessionBroker(store: store, estimator: ReadyEstimator(), placement: { _ in nil }),
-                                 logger: logger)
+                                 logger: benchLogger())
     return (PolicyRollouts(store: store, hypervisors: [hypervisor]), service)
 }
 

@@ -214,4 +214,20 @@ struct RolloutTests {
         _ = try await h.policies.apply(source: Self.policy(), actor: "admin:test")
         await #expect(throws: DeskpoolError.self) { try await h.policies.apply(source: Self.policy(), actor: "admin:test") }
     }
+
+    @Test("a pool on latest moves from the version its desktops run, and stays there until the canary passes")
+    func latestPool() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await Self.pool(h, size: 2, versions: 1)
+        var spec = try #require(try await h.store.pool(named: "eng"))
+        spec.version = .latest
+        try await h.admin.applyPool(spec, actor: "admin:test")
+        _ = try await h.admin.publishVersion(template: "tiny", from: .file("/images/tiny-2.qcow2"), note: "v2", actor: "admin:test")
+        let rollout = try await h.policies.apply(source: Self.policy(), actor: "admin:test")
+        #expect(rollout.pools.first?.fromVersion == 1 && rollout.pools.first?.toVersion == 2)
+        #expect(try await h.store.pool(named: "eng")?.version == .pinned(1), "pinned to the old version until the canary passes")
+        _ = try await h.policies.rollback(rollout.id, actor: "admin:test")
+        #expect(try await h.store.pool(named: "eng")?.version == .pinned(1), "a rollback goes back to v1, not to latest (v2)")
+    }
 }

@@ -138,7 +138,11 @@ public enum ConfigRolloutMachine {
             guard let desktop = input.desktops[item.desktopID] else { continue }
             let current = status(item)
             // Forward: pending desktops. Back: every desktop the rollout changed.
-            let due = rollingBack ? rollbackDue(item, input) && [.done, .failed, .inProgress, .waiting].contains(current) : current == .pending
+            // An item claimed but not finished (the broker stopped in between) is done again:
+            // defining the same definition twice changes nothing.
+            let interrupted = (current == .inProgress || current == .rollingBack) && item.startedAt == nil
+            let due = rollingBack ? rollbackDue(item, input) && ([.done, .failed, .inProgress, .waiting].contains(current) || interrupted)
+                : current == .pending || interrupted
             if rollingBack && current == .pending {
                 actions.append(.settle(item, .skipped, detail: "not changed: the rollout was rolled back"))
                 continue

@@ -60,6 +60,17 @@ public enum PolicyPlanner {
         }
     }
 
+    /// The version a pool moves from: its pinned version; for a pool on `latest` (which
+    /// already names the new version once it is published), the newest version its desktops
+    /// run below the target, else the newest published one below it.
+    public static func startingVersion(of pool: PoolSpec, target: Int, versions: [TemplateVersion], desktops: [Desktop]) -> Int? {
+        if case .pinned(let number) = pool.version { return number }
+        let running = desktops.filter { $0.pool == pool.name && $0.version != target }.map(\.version)
+        if let newest = running.max() { return newest }
+        let below = versions.filter { $0.template == pool.template && $0.published && $0.number < target }.map(\.number)
+        return below.max() ?? (try? pool.currentVersion(among: versions).get())?.number
+    }
+
     static func planUpdate(_ spec: UpdatePolicySpec, _ input: Input) throws(DeskpoolError) -> PolicyPlan {
         let pools = try selectedPools(spec.selector, among: input.pools)
         var poolChanges: [PolicyPlan.PoolChange] = []
@@ -68,7 +79,7 @@ public enum PolicyPlanner {
         for pool in pools {
             let versions = input.versions[pool.template] ?? []
             let target = try targetVersion(spec.version, for: pool, among: versions)
-            let current = (try? pool.currentVersion(among: versions).get())?.number
+            let current = startingVersion(of: pool, target: target.number, versions: versions, desktops: input.desktops)
             poolChanges.append(PolicyPlan.PoolChange(pool: pool.name, changes: [
                 "version \(current.map { "v\($0)" } ?? "none") -> v\(target.number) (the pool is pinned to v\(target.number) once the first wave passes its gate)",
             ]))

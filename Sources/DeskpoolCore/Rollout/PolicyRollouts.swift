@@ -83,8 +83,9 @@ public struct PolicyRollouts: Sendable {
                 guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.conflict, "pool \(name) was deleted meanwhile") }
                 let versions = try await store.versions(template: pool.template)
                 let target = try PolicyPlanner.targetVersion(spec.version, for: pool, among: versions)
-                let current = try? pool.currentVersion(among: versions).get()
-                changes.append(Rollout.PoolChange(pool: name, fromVersion: current?.number, toVersion: target.number, previousSpec: pool))
+                let from = PolicyPlanner.startingVersion(of: pool, target: target.number, versions: versions,
+                                                         desktops: try await store.desktops(pool: name))
+                changes.append(Rollout.PoolChange(pool: name, fromVersion: from, toVersion: target.number, previousSpec: pool))
             }
         }
         var newSpecs: [PoolSpec] = []

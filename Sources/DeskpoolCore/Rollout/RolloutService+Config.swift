@@ -12,7 +12,7 @@ extension RolloutService {
             } catch {
                 logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
                 if case .reconfigure(let item, _, _, _) = action {
-                    _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [item.status],
+                    _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [item.status, .inProgress, .rollingBack],
                                                            actor: PolicyRollouts.actor(rollout.id)) {
                         $0.status = .failed
                         $0.detail = "its definition could not be changed: \(error.message)"
@@ -32,6 +32,13 @@ extension RolloutService {
         switch action {
         case .reconfigure(let item, let restart, let waitForLogoff, let warn):
             guard let desktop = desktops[item.desktopID], let hypervisor = hypervisors[desktop.host] else { return }
+            // The item first: a cancel that comes meanwhile then finds it under way, not pending.
+            let claimedAt = now()
+            guard let claimed = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor, change: {
+                $0.status = rollingBack ? .rollingBack : .inProgress
+                $0.startedAt = nil
+                $0.detail = "changing its definition (\(claimedAt.formatted(.iso8601)))"
+            }) else { return }
             guard let pool = try await store.pool(named: desktop.pool), let template = try await store.template(named: pool.template) else {
                 throw DeskpoolError(.notFound, "pool \(desktop.pool) or its template is gone")
             }
@@ -58,7 +65,7 @@ extension RolloutService {
             let (didRestart, change) = (restarted, memory)
             let status: RolloutItem.Status = restarted ? (rollingBack ? .rollingBack : .inProgress)
                 : waitForLogoff ? (rollingBack ? .rollingBack : .waiting) : (rollingBack ? .rolledBack : .done)
-            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
+            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [claimed.status], actor: actor) {
                 $0.status = status
                 $0.to = ConfigRolloutMachine.target(pool.generation)
                 $0.incarnation = desktop.incarnation

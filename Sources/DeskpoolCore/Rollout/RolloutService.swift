@@ -127,30 +127,55 @@ public final class RolloutService: Service, Sendable {
         let rollingBack = rollout.state == .rollingBack
         switch action {
         case .refresh(let item, let version):
+            // The item first: a cancel that comes meanwhile then finds it under way, not pending.
+            let at = now()
+            guard let claimed = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor, change: {
+                $0.status = rollingBack ? .rollingBack : .inProgress
+                $0.startedAt = at
+                $0.detail = rollingBack ? "refreshing back to v\(version)" : "refreshing to v\(version)"
+            }) else { return }
             let from: Set<DesktopState> = rollingBack ? [.ready, .off, .failed, .starting] : [.ready, .off]
             guard try await store.transition(item.desktopID, from: from, actor: actor, change: { d in
                 d.state = .refreshing
                 d.targetVersion = version
                 d.reason = "rollout \(rollout.policy): to v\(version)"
-            }) != nil else { return }  // taken by a user meanwhile: the next pass sees it in use
-            let at = now()
-            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
-                $0.status = rollingBack ? .rollingBack : .inProgress
-                $0.startedAt = at
-                $0.detail = rollingBack ? "refreshing back to v\(version)" : "refreshing to v\(version)"
+            }) != nil else {
+                // Taken by a user meanwhile: the item goes back; the next pass sees the desktop in use.
+                _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [claimed.status], actor: actor) {
+                    $0.status = item.status
+                    $0.startedAt = item.startedAt
+                    $0.detail = item.detail
+                }
+                return
             }
             logger.info("rollout refreshes a desktop", metadata: ["rollout": "\(id)", "desktop": "\(item.desktop)", "version": "\(version)"])
             reconcile()
         case .markForLogoff(let item, let version, let warn):
+            let at = now()
+            guard let claimed = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor, change: {
+                $0.status = rollingBack ? .rollingBack : .waiting
+                if warn != nil { $0.warnedAt = at }
+            }) else { return }
             guard let marked = try await store.transition(item.desktopID, from: [.assigned, .connected, .disconnected], actor: actor, change: {
                 $0.targetVersion = version
-            }) else { return }
-            let at = now()
-            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
-                $0.status = rollingBack ? .rollingBack : .waiting
+            }) else {
+                _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [claimed.status], actor: actor) {
+                    $0.status = item.status
+                    $0.warnedAt = item.warnedAt
+                }
+                return
+            }
+            let note = warn == nil ? "waiting for \(marked.user ?? "its user") to log off" : "\(marked.user ?? "its user") warned; logged off after the grace period"
+            let current = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [claimed.status], actor: actor) {
                 $0.user = marked.user
-                $0.detail = warn == nil ? "waiting for \(marked.user ?? "its user") to log off" : "\(marked.user ?? "its user") warned; logged off after the grace period"
-                if warn != nil { $0.warnedAt = at }
+                $0.detail = note
+            }
+            if current == nil {
+                // Cancelled or rolled back meanwhile: the mark goes again.
+                _ = try await store.transition(item.desktopID, from: Set(DesktopState.allCases), actor: actor) { d in
+                    if d.targetVersion == version { d.targetVersion = nil }
+                }
+                return
             }
             if let warn, let hypervisor = hypervisors[marked.host] {
                 do {
