@@ -87,16 +87,7 @@ extension PolicyPlanner {
                 included.append(change)
             }
         }
-        let ordered = order(included)
-        let waves = assignWaves(count: ordered.count, strategy: spec.strategy)
-        let planned = zip(ordered, waves).map { change, wave in
-            var change = change
-            change.wave = wave
-            return change
-        }
-        return PolicyPlan(policy: input.policy.name, kind: .config, pools: poolChanges,
-                          desktops: planned + skipped.sorted { ($0.pool, $0.desktop) < ($1.pool, $1.desktop) },
-                          waves: (waves.last ?? -1) + 1)
+        return waved(input.policy.name, .config, pools: poolChanges, included: included, skipped: skipped, strategy: spec.strategy)
     }
 
     static func configImpact(_ desktop: Desktop, method: PolicyPlan.Method, logoff: LogoffMode) -> String {

@@ -103,14 +103,20 @@ public enum PolicyPlanner {
                 }
             }
         }
+        return waved(input.policy.name, .update, pools: poolChanges, included: included, skipped: skipped, strategy: spec.strategy)
+    }
+
+    /// The plan with the included desktops in rollout order and waves, the skipped ones after.
+    static func waved(_ policy: String, _ kind: Policy.Kind, pools: [PolicyPlan.PoolChange], included: [PolicyPlan.DesktopChange],
+                      skipped: [PolicyPlan.DesktopChange], strategy: RolloutStrategy) -> PolicyPlan {
         let ordered = order(included)
-        let waves = assignWaves(count: ordered.count, strategy: spec.strategy)
+        let waves = assignWaves(count: ordered.count, strategy: strategy)
         let planned = zip(ordered, waves).map { change, wave in
             var change = change
             change.wave = wave
             return change
         }
-        return PolicyPlan(policy: input.policy.name, kind: .update, pools: poolChanges,
+        return PolicyPlan(policy: policy, kind: kind, pools: pools,
                           desktops: planned + skipped.sorted { ($0.pool, $0.desktop) < ($1.pool, $1.desktop) },
                           waves: (waves.last ?? -1) + 1)
     }

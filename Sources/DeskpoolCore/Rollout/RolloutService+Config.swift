@@ -126,19 +126,11 @@ extension RolloutService {
                 $0.finishedAt = at
             }
         case .nextWave(let wave):
-            _ = try await store.updateRollout(id, from: [.running], actor: actor) { $0.wave = wave }
-            try await store.audit(AuditEntry(at: now(), actor: actor, action: "rollout.wave", subject: "rollout/\(id)", detail: "wave \(wave + 1) of \(rollout.waves)"))
+            try await openWave(wave, of: rollout)
         case .halt(let reason):
-            let next: Rollout.State = strategy.autoRollback ? .rollingBack : .halted
-            guard let halted = try await store.updateRollout(id, from: [.running], actor: actor, change: {
-                $0.state = next
-                $0.reason = reason + (next == .rollingBack ? "; rolling back" : "")
-            }) else { return }
-            if next == .rollingBack { try await PolicyRollouts.restorePools(halted, store: store) }
-            poke()
+            try await halt(rollout, reason: reason, strategy: strategy)
         case .finish(let state):
-            _ = try await store.updateRollout(id, from: [rollout.state], actor: actor) { $0.state = state }
-            logger.info("rollout finished", metadata: ["rollout": "\(id)", "state": "\(state.rawValue)"])
+            try await finish(rollout, state)
         }
     }
 }

@@ -241,23 +241,40 @@ public final class RolloutService: Service, Sendable {
             logger.info("rollout's first wave passed its gate; pools use the new version", metadata: ["rollout": "\(id)"])
             reconcile()
         case .nextWave(let wave):
-            _ = try await store.updateRollout(id, from: [.running], actor: actor) { $0.wave = wave }
-            try await store.audit(AuditEntry(at: now(), actor: actor, action: "rollout.wave", subject: "rollout/\(id)", detail: "wave \(wave + 1) of \(rollout.waves)"))
+            try await openWave(wave, of: rollout)
         case .halt(let reason):
-            let next: Rollout.State = strategy.autoRollback ? .rollingBack : .halted
-            guard let halted = try await store.updateRollout(id, from: [.running], actor: actor, change: {
-                $0.state = next
-                $0.reason = reason + (next == .rollingBack ? "; rolling back" : "")
-            }) else { return }
-            logger.error("rollout halted", metadata: ["rollout": "\(id)", "reason": "\(reason)", "state": "\(next.rawValue)"])
-            if next == .rollingBack { try await PolicyRollouts.restorePools(halted, store: store) }
-            poke()
+            try await halt(rollout, reason: reason, strategy: strategy)
         case .restorePools:
             try await PolicyRollouts.restorePools(rollout, store: store)
         case .finish(let state):
-            _ = try await store.updateRollout(id, from: [rollout.state], actor: actor) { $0.state = state }
-            logger.info("rollout finished", metadata: ["rollout": "\(id)", "state": "\(state.rawValue)"])
+            try await finish(rollout, state)
         }
+    }
+
+    // MARK: - Steps every kind shares
+
+    func openWave(_ wave: Int, of rollout: Rollout) async throws(DeskpoolError) {
+        let actor = PolicyRollouts.actor(rollout.id)
+        _ = try await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.wave = wave }
+        try await store.audit(AuditEntry(at: now(), actor: actor, action: "rollout.wave", subject: "rollout/\(rollout.id)",
+                                         detail: "wave \(wave + 1) of \(rollout.waves)"))
+    }
+
+    /// Too many failures: roll back (with `autoRollback`) or stay halted for an admin.
+    func halt(_ rollout: Rollout, reason: String, strategy: RolloutStrategy) async throws(DeskpoolError) {
+        let next: Rollout.State = strategy.autoRollback ? .rollingBack : .halted
+        guard let halted = try await store.updateRollout(rollout.id, from: [.running], actor: PolicyRollouts.actor(rollout.id), change: {
+            $0.state = next
+            $0.reason = reason + (next == .rollingBack ? "; rolling back" : "")
+        }) else { return }
+        logger.error("rollout halted", metadata: ["rollout": "\(rollout.id)", "reason": "\(reason)", "state": "\(next.rawValue)"])
+        if next == .rollingBack { try await PolicyRollouts.restorePools(halted, store: store) }
+        poke()
+    }
+
+    func finish(_ rollout: Rollout, _ state: Rollout.State) async throws(DeskpoolError) {
+        _ = try await store.updateRollout(rollout.id, from: [rollout.state], actor: PolicyRollouts.actor(rollout.id)) { $0.state = state }
+        logger.info("rollout finished", metadata: ["rollout": "\(rollout.id)", "state": "\(state.rawValue)"])
     }
 
     /// Nil when the desktop passes the health gate, else what it lacks.
