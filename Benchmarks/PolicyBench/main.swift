@@ -110,7 +110,6 @@ let checkPolicy = """
         pools: [bench]
       checks:
         - consolePassword: {maxValidity: 5m}
-        - tlsRequired: true
         - forbiddenDevices: [usbredir, smartcard]
         - templateVersion: {within: 0}
         - noUnexpectedDisks: true

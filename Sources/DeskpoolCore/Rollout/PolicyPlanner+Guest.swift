@@ -16,7 +16,9 @@ extension PolicyPlanner {
                     from: "v\(desktop.version)", to: "v\(desktop.version)",
                     changes: [kind == .check ? "checked" : "command run through the guest agent"], method: method,
                     impact: kind == .check ? "none: read only" : desktop.state.isInSession ? "\(desktop.user ?? "its user"): the command runs while they work" : "none")
-                if !reachable.contains(desktop.state) {
+                // Checks read definitions, which stopped desktops have too; commands need a guest.
+                let checkable = reachable.union([.off, .failed])
+                if !(kind == .check ? checkable : reachable).contains(desktop.state) {
                     change.skipped = "\(desktop.state.rawValue): its guest is not running"
                 } else if desktop.state.isInSession && !includeInUse {
                     change.skipped = "in use by \(desktop.user ?? "a user") (includeInUse: false)"
@@ -32,7 +34,6 @@ extension PolicyPlanner {
                 }
             }
         }
-        // Checks also report desktops that are not running: their definition can still be read.
         return PolicyPlan(policy: input.policy.name, kind: kind, pools: pools.map { PolicyPlan.PoolChange(pool: $0.name, changes: []) },
                           desktops: included.sorted { ($0.pool, $0.desktop) < ($1.pool, $1.desktop) } + skipped, waves: included.isEmpty ? 0 : 1)
     }

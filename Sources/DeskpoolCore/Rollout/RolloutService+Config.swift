@@ -6,10 +6,33 @@ extension RolloutService {
         for change in rollout.pools { generations[change.pool] = (try? await store.pool(named: change.pool))?.generation }
         let actions = ConfigRolloutMachine.decide(ConfigRolloutMachine.Input(
             rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, generations: generations, now: now()))
-        for action in actions {
-            do {
-                try await perform(action, rollout: rollout, strategy: spec.strategy, desktops: desktops)
-            } catch {
+        // Definition changes go in parallel (each desktop's is independent; libvirt calls run
+        // on its own threads), bounded per host like the reconciler's work; the rest in order.
+        let reconfigures = actions.filter { if case .reconfigure = $0 { true } else { false } }
+        let others = actions.filter { if case .reconfigure = $0 { false } else { true } }
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for action in reconfigures {
+                if running == Self.parallelDefinitions {
+                    await group.next()
+                    running -= 1
+                }
+                running += 1
+                group.addTask { await self.performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops) }
+            }
+        }
+        for action in others { await performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops) }
+        return actions.count
+    }
+
+    /// Definition changes made at once by a ConfigPolicy rollout.
+    static let parallelDefinitions = 8
+
+    private func performLogging(_ action: ConfigRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
+                                desktops: [String: Desktop]) async {
+        do {
+            try await perform(action, rollout: rollout, strategy: strategy, desktops: desktops)
+        } catch {
                 logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
                 if case .reconfigure(let item, _, _, _) = action {
                     _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [item.status, .inProgress, .rollingBack],
@@ -19,9 +42,7 @@ extension RolloutService {
                         $0.finishedAt = Date()
                     }
                 }
-            }
         }
-        return actions.count
     }
 
     func perform(_ action: ConfigRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
