@@ -12,7 +12,7 @@ extension RolloutService {
             _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.state = .completed }
             return 0
         }
-        var context = CheckContext()
+        var context = PassContext()
         do {
             for pool in try await store.pools() { context.pools[pool.name] = pool }
             for template in try await store.templates() {
@@ -23,24 +23,35 @@ extension RolloutService {
             logger.warning("cannot read pools for checks", metadata: ["error": "\(error)"])
             return 0
         }
-        let batch = Array(pending.prefix(32))
+        // Every pending desktop in this pass, 32 at a time (a pass re-reads all items: one per
+        // batch would make a large rollout quadratic).
         let shared = context
         await withTaskGroup(of: Void.self) { group in
-            for item in batch {
+            var running = 0
+            for item in pending {
+                if running == Self.parallelChecks {
+                    await group.next()
+                    running -= 1
+                }
+                running += 1
                 group.addTask { await self.check(item, rollout: rollout, checks: spec.checks, desktop: desktops[item.desktopID], context: shared) }
             }
         }
         poke()
-        return batch.count
+        return pending.count
     }
 
-    struct CheckContext: Sendable {
+    /// Desktops checked at once.
+    static let parallelChecks = 32
+
+    /// Pools, templates and versions read once per pass (checks and configuration changes).
+    struct PassContext: Sendable {
         var pools: [String: PoolSpec] = [:]
         var templates: [String: TemplateDefinition] = [:]
         var versions: [String: [TemplateVersion]] = [:]
     }
 
-    private func check(_ item: RolloutItem, rollout: Rollout, checks: [Check], desktop: Desktop?, context: CheckContext) async {
+    private func check(_ item: RolloutItem, rollout: Rollout, checks: [Check], desktop: Desktop?, context: PassContext) async {
         let actor = PolicyRollouts.actor(rollout.id)
         var outcomes: [CheckOutcome] = []
         if let desktop, let hypervisor = hypervisors[desktop.host], let pool = context.pools[desktop.pool] {

@@ -2,8 +2,15 @@ import Foundation
 
 extension RolloutService {
     func stepConfig(_ rollout: Rollout, spec: ConfigPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
-        var generations: [String: Int] = [:]
-        for change in rollout.pools { generations[change.pool] = (try? await store.pool(named: change.pool))?.generation }
+        // The pools and templates once per pass, not once per desktop.
+        var context = PassContext()
+        for change in rollout.pools {
+            guard let pool = try? await store.pool(named: change.pool) else { continue }
+            context.pools[pool.name] = pool
+            if context.templates[pool.template] == nil { context.templates[pool.template] = try? await store.template(named: pool.template) }
+        }
+        let generations = context.pools.mapValues(\.generation)
+        let shared = context
         let actions = ConfigRolloutMachine.decide(ConfigRolloutMachine.Input(
             rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, generations: generations, now: now()))
         // Definition changes go in parallel (each desktop's is independent; libvirt calls run
@@ -18,10 +25,10 @@ extension RolloutService {
                     running -= 1
                 }
                 running += 1
-                group.addTask { await self.performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops) }
+                group.addTask { await self.performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops, context: shared) }
             }
         }
-        for action in others { await performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops) }
+        for action in others { await performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops, context: shared) }
         return actions.count
     }
 
@@ -29,9 +36,9 @@ extension RolloutService {
     static let parallelDefinitions = 8
 
     private func performLogging(_ action: ConfigRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
-                                desktops: [String: Desktop]) async {
+                                desktops: [String: Desktop], context: PassContext) async {
         do {
-            try await perform(action, rollout: rollout, strategy: strategy, desktops: desktops)
+            try await perform(action, rollout: rollout, strategy: strategy, desktops: desktops, context: context)
         } catch {
                 logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
                 if case .reconfigure(let item, _, _, _) = action {
@@ -46,7 +53,7 @@ extension RolloutService {
     }
 
     func perform(_ action: ConfigRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
-                 desktops: [String: Desktop]) async throws(DeskpoolError) {
+                 desktops: [String: Desktop], context: PassContext) async throws(DeskpoolError) {
         let actor = PolicyRollouts.actor(rollout.id)
         let id = rollout.id
         let rollingBack = rollout.state == .rollingBack
@@ -60,7 +67,7 @@ extension RolloutService {
                 $0.startedAt = nil
                 $0.detail = "changing its definition (\(claimedAt.formatted(.iso8601)))"
             }) else { return }
-            guard let pool = try await store.pool(named: desktop.pool), let template = try await store.template(named: pool.template) else {
+            guard let pool = context.pools[desktop.pool], let template = context.templates[pool.template] else {
                 throw DeskpoolError(.notFound, "pool \(desktop.pool) or its template is gone")
             }
             let hardware = DesktopHardware(template: template, pool: pool)
