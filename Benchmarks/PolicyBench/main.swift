@@ -27,7 +27,7 @@ func benchLogger() -> Logger {
     return logger
 }
 
-nonisolated(unsafe) let template = TemplateDefinition(name: "tiny-linux", vcpus: 1, memoryMiB: 256, bootTimeoutSeconds: 60, domainXML: """
+let template = TemplateDefinition(name: "tiny-linux", vcpus: 1, memoryMiB: 256, bootTimeoutSeconds: 60, domainXML: """
     <domain type='qemu'><name>x</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
     <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
     <devices><channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>

@@ -127,7 +127,7 @@ struct DesktopDomainXMLHardwareTests {
         #expect(try Self.values("/domain/devices/disk/source/@file", xml) == ["/images/dp-eng-001-2.qcow2"])
 
         // Settings kept stay as they were, addresses included.
-        let same = try DomainFactsParser.parse(Self.inactiveXML)!.facts.hardware
+        let same = DomainFactsParser.parse(Self.inactiveXML)!.facts.hardware
         let unchanged = try DesktopDomainXML.reconfigured(Self.inactiveXML, hardware: same, identity: identity, instance: "blue")
         #expect(try Self.values("/domain/devices/redirdev/address/@port", unchanged) == ["1.1", "1.2"])
         #expect(try Self.values("/domain/devices/smartcard/address/@type", unchanged) == ["ccid"])

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Some keys of a `Codable` section (a pool's `console:` or `session:`), as a policy names
 /// them: `value` holds them decoded (and so validated like the pool file's section), `keys`
