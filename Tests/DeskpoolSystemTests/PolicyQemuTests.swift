@@ -39,6 +39,10 @@ struct PolicyQemuTests {
                 let view = try await RolloutQemuTests.view(h, rollout.id)
                 return view.counts["done"] == 2 && view.counts["waiting"] == 1
             }
+            // The balloon gives the memory back at the guest's pace (seconds under TCG on a busy machine).
+            try await h.wait(for: "her running guest at 192 MiB", timeout: .seconds(120), poll: .seconds(1)) {
+                try await hypervisor.facts(ofDesktop: hers.name).live?.memoryMiB == 192
+            }
             let facts = try await hypervisor.facts(ofDesktop: hers.name)
             #expect(facts.live?.memoryMiB == 192, "memory changed live: \(String(describing: facts.live?.memoryMiB))")
             #expect(facts.live?.vcpus == 1 && facts.persistent.vcpus == 2, "vCPUs wait for the next restart")
