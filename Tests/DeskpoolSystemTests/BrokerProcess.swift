@@ -49,6 +49,9 @@ final class BrokerProcess: @unchecked Sendable {
             .write(toFile: state + "/templates/tiny-linux/template.yaml", atomically: true, encoding: .utf8)
     }
 
+    /// A test that fails half-way must not leave its broker running.
+    deinit { kill9() }
+
     var templateDirectory: String { state + "/templates/tiny-linux" }
 
     /// Runs a `deskpool` command to completion; fails the test on a non-zero exit.
