@@ -23,13 +23,13 @@ extension SQLiteStore {
         try await read { db in try Self.rollout(db, id: id) }
     }
 
-    public func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout] {
+    public func rollouts(in states: Set<Rollout.State>?, limit: Int) async throws(DeskpoolError) -> [Rollout] {
         try await read { db in
-            let final = Rollout.State.allCases.filter(\.isFinal).map(\.rawValue)
-            let filter = active ? "WHERE state NOT IN (\(final.map { _ in "?" }.joined(separator: ", ")))" : ""
+            let names = states.map { $0.map(\.rawValue).sorted() } ?? []
+            let filter = states == nil ? "" : "WHERE state IN (\(names.map { _ in "?" }.joined(separator: ", ")))"
             let rows = try String.fetchAll(
                 db, sql: "SELECT record FROM rollout \(filter) ORDER BY createdAt DESC, id LIMIT ?",
-                arguments: StatementArguments(active ? final : []) + [max(0, limit)])
+                arguments: StatementArguments(names) + [max(0, limit)])
             return try rows.map { try Self.decode(Rollout.self, json: $0) }
         }
     }

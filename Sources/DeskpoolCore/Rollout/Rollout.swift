@@ -22,6 +22,9 @@ public struct Rollout: Sendable, Hashable, Codable, Identifiable {
 
         /// The rollout is over; nothing will change it any more.
         public var isFinal: Bool { self == .rolledBack || self == .cancelled || self == .completed }
+
+        /// The states of rollouts that are not over.
+        public static let active = Set(allCases.filter { !$0.isFinal })
     }
 
     /// What one pool moves from and to.

@@ -106,14 +106,7 @@ extension RolloutService {
                     : "definition changed (\(change))"
             }
             if restarted { reconcile() }
-            if let warn {
-                do {
-                    try await hypervisor.showMessage(warn, onDesktop: desktop.name)
-                    try await store.audit(AuditEntry(at: at, actor: actor, action: "rollout.warn", subject: "desktop/\(desktop.name)", detail: warn))
-                } catch {
-                    logger.warning("cannot warn a user of a forced logoff", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
-                }
-            }
+            if let warn { await self.warn(desktop, warn, at: at, actor: actor) }
         case .restart(let item):
             guard try await store.transition(item.desktopID, from: [.ready, .assigned], actor: actor, change: { d in
                 d.state = .restarting

@@ -26,6 +26,8 @@ public final class RolloutService: Service, Sendable {
     let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
     /// Policies parsed from rollout records, by rollout id.
     let policies = Mutex<[String: Policy]>([:])
+    /// Cancelled rollouts with nothing left under way.
+    let settledCancels = Mutex<Set<String>>([])
 
     public init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, options: Options = Options(),
                 logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
@@ -64,12 +66,19 @@ public final class RolloutService: Service, Sendable {
     public func step() async -> Int {
         var count = 0
         do {
-            let rollouts = try await store.rollouts(active: false, limit: 200).filter { !$0.state.isFinal || $0.state == .cancelled }
+            // Rollouts not over, and recent cancelled ones whose desktops under way at the
+            // cancel are still to be settled (once settled, they are not read again).
+            let settled = settledCancels.withLock { $0 }
+            let cancelled = try await store.rollouts(in: [.cancelled], limit: 50).filter { !settled.contains($0.id) }
+            let rollouts = try await store.rollouts(in: Rollout.State.active, limit: 1000) + cancelled
             guard !rollouts.isEmpty else { return 0 }
             let desktops = Dictionary(try await store.desktops(pool: nil).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             for rollout in rollouts {
                 let items = try await store.rolloutItems(rollout: rollout.id)
-                if rollout.state == .cancelled && !items.contains(where: { $0.status == .inProgress || $0.status == .waiting }) { continue }
+                if rollout.state == .cancelled && !items.contains(where: { $0.status == .inProgress || $0.status == .waiting }) {
+                    settledCancels.withLock { _ = $0.insert(rollout.id) }
+                    continue
+                }
                 count += await step(rollout, items: items, desktops: desktops)
             }
         } catch {
@@ -177,14 +186,7 @@ public final class RolloutService: Service, Sendable {
                 }
                 return
             }
-            if let warn, let hypervisor = hypervisors[marked.host] {
-                do {
-                    try await hypervisor.showMessage(warn, onDesktop: marked.name)
-                    try await store.audit(AuditEntry(at: at, actor: actor, action: "rollout.warn", subject: "desktop/\(marked.name)", detail: warn))
-                } catch {
-                    logger.warning("cannot warn a user of a forced logoff", metadata: ["desktop": "\(marked.name)", "error": "\(error)"])
-                }
-            }
+            if let warn { await self.warn(marked, warn, at: at, actor: actor) }
         case .forceLogoff(let item):
             _ = try await sessions.logoff(desktop: item.desktopID, by: actor, reason: "logged off for rollout \(rollout.policy)")
             let at = now()
@@ -252,6 +254,18 @@ public final class RolloutService: Service, Sendable {
     }
 
     // MARK: - Steps every kind shares
+
+    /// Shows a forced logoff's warning on the desktop and audits it; a failure is logged (the
+    /// logoff still comes after the grace period).
+    func warn(_ desktop: Desktop, _ message: String, at: Date, actor: String) async {
+        do {
+            guard let hypervisor = hypervisors[desktop.host] else { throw DeskpoolError(.notFound, "host \(desktop.host) is not connected") }
+            try await hypervisor.showMessage(message, onDesktop: desktop.name)
+            try await store.audit(AuditEntry(at: at, actor: actor, action: "rollout.warn", subject: "desktop/\(desktop.name)", detail: message))
+        } catch {
+            logger.warning("cannot warn a user of a forced logoff", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+        }
+    }
 
     func openWave(_ wave: Int, of rollout: Rollout) async throws(DeskpoolError) {
         let actor = PolicyRollouts.actor(rollout.id)

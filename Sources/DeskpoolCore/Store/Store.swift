@@ -53,8 +53,8 @@ public protocol Store: Sendable {
     /// Records a new rollout with its items (one transaction), audited as `rollout.create`.
     func createRollout(_ rollout: Rollout, items: [RolloutItem], actor: String) async throws(DeskpoolError)
     func rollout(id: String) async throws(DeskpoolError) -> Rollout?
-    /// Rollouts, newest first; with `active`, only those not final.
-    func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout]
+    /// Rollouts in one of `states` (nil: any), newest first.
+    func rollouts(in states: Set<Rollout.State>?, limit: Int) async throws(DeskpoolError) -> [Rollout]
     /// A rollout's items in rollout order.
     func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem]
     /// Applies `change` if the rollout is in one of `from`; returns the new record or nil.
@@ -72,6 +72,11 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// Rollouts, newest first; with `active`, only those not over.
+    public func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout] {
+        try await rollouts(in: active ? Rollout.State.active : nil, limit: limit)
+    }
+
     /// The newest entries, of one subject or all.
     public func auditLog(subject: String?, limit: Int) async throws(DeskpoolError) -> [AuditEntry] {
         try await auditLog(AuditQuery(subject: subject, limit: limit))
