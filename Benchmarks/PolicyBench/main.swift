@@ -20,6 +20,13 @@ import Logging
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let command = arguments.first else { fatalError("usage: PolicyBench define|config|check|undefine|scale --key value ...") }
 let options = Arguments(arguments.dropFirst())
+/// This process's CPU time (user and system), in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 /// The broker's logs at warning and above, on standard error.
 func benchLogger() -> Logger {
     var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
@@ -73,11 +80,22 @@ func run(_ source: String, store: any Store, hypervisor: LibvirtHypervisor) asyn
     let (rollouts, service) = policies(store, hypervisor)
     let clock = ContinuousClock()
     let start = clock.now
+    let cpu0 = cpuSeconds()
     _ = try await rollouts.plan(try PolicyRollouts.parse(source))
     let planned = clock.now
+    let cpu1 = cpuSeconds()
     let rollout = try await rollouts.apply(source: source, actor: "bench")
-    while try await store.rollout(id: rollout.id)?.state.isFinal == false { await service.step() }
+    let applied = clock.now
+    let cpu2 = cpuSeconds()
+    var passes: [Double] = []
+    while try await store.rollout(id: rollout.id)?.state.isFinal == false {
+        let pass = clock.now
+        await service.step()
+        passes.append((clock.now - pass).seconds)
+    }
     let end = clock.now
+    print(String(format: "  phases: plan %.3f s (cpu %.3f), apply %.3f s (cpu %.3f), service passes %@ s (cpu %.3f)", (planned - start).seconds, cpu1 - cpu0,
+                 (applied - planned).seconds, cpu2 - cpu1, passes.map { String(format: "%.3f", $0) }.joined(separator: " "), cpuSeconds() - cpu2))
     return ((planned - start).seconds, (end - start).seconds, try await store.rolloutItems(rollout: rollout.id))
 }
 

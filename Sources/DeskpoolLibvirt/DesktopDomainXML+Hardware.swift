@@ -19,10 +19,10 @@ extension DesktopDomainXML {
     /// starts SPICE without ticketing, and then refuses every live password change). The
     /// broker sets the password that opens the console live, per connection.
     static func reconfigured(_ xml: String, hardware: DesktopHardware, identity: DesktopIdentity,
-                             instance: String) throws(DeskpoolError) -> String {
+                             instance: String, wellFormed: Bool = false) throws(DeskpoolError) -> String {
         // One XMLDocument per reconfiguration (rare, unlike reading facts): its leak on Linux
         // is acceptable here, for editing with the renderer's own code.
-        let (document, domain) = try parseDomain(xml, "the domain XML of \(identity.name)")
+        let (document, domain) = try parseDomain(xml, "the domain XML of \(identity.name)", wellFormed: wellFormed)
         defer { withExtendedLifetime(document) {} }
         setHardware(hardware, in: domain)
         let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))

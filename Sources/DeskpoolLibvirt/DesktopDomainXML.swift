@@ -76,13 +76,14 @@ public struct DesktopDomainXML: Sendable {
 
     /// `xml` parsed, with its `<domain>` root (the caller keeps the document while it edits
     /// the root); `.invalidInput` (field `domain`) naming `what` otherwise.
-    static func parseDomain(_ xml: String, _ what: String) throws(DeskpoolError) -> (XMLDocument, XMLElement) {
+    /// `wellFormed`: the text already passed a strict parse (libvirt's XML, read by
+    /// `DomainFactsParser`), so the check is not made twice.
+    static func parseDomain(_ xml: String, _ what: String, wellFormed: Bool = false) throws(DeskpoolError) -> (XMLDocument, XMLElement) {
         // XMLDocument (libxml2 in recover mode) turns broken XML into a partial tree without
         // an error, and crashes on text without any element: check well-formedness strictly
         // first, or devices could silently vanish. (swift-corelibs' XMLParser.parse() returns
         // true even then: its parserError tells.)
-        let checker = XMLParser(data: Data(xml.utf8))
-        guard xml.contains("<"), checker.parse(), checker.parserError == nil else {
+        guard xml.contains("<"), wellFormed || Self.isWellFormed(xml) else {
             throw DeskpoolError(.invalidInput, "\(what) is not well-formed XML", field: "domain")
         }
         let document: XMLDocument
@@ -95,6 +96,11 @@ public struct DesktopDomainXML: Sendable {
             throw DeskpoolError(.invalidInput, "\(what)'s root element is not <domain>", field: "domain")
         }
         return (document, domain)
+    }
+
+    private static func isWellFormed(_ xml: String) -> Bool {
+        let checker = XMLParser(data: Data(xml.utf8))
+        return checker.parse() && checker.parserError == nil
     }
 
     private func setOS(in domain: XMLElement) {

@@ -6,10 +6,36 @@ import Libvirt
 /// hardware configuration, live memory.
 extension LibvirtHypervisor {
     public func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts {
+        // Read for every desktop a plan or check covers: the calls run in place.
+        try await inPlace { () async throws(DeskpoolError) in try await factsInPlace(ofDesktop: name) }
+    }
+
+    /// One listing of the host's domains instead of a lookup per desktop, then each
+    /// definition read, all at once.
+    public func facts(ofDesktops names: [String]) async -> [String: DesktopFacts] {
+        let wanted = Set(names)
+        guard let domains = try? await connection.allDomains() else { return [:] }
+        return await withTaskGroup(of: (String, DesktopFacts?).self) { group in
+            for domain in domains where wanted.contains(domain.name) {
+                group.addTask(executorPreference: LibvirtExecutor.shared) {
+                    (domain.name, try? await self.facts(of: domain, "reading the definition of desktop \(domain.name)"))
+                }
+            }
+            var facts: [String: DesktopFacts] = [:]
+            for await (name, read) in group { if let read { facts[name] = read } }
+            return facts
+        }
+    }
+
+    private func factsInPlace(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts {
         let operation = "reading the definition of desktop \(name)"
         guard let domain = try await domain(named: name, operation) else {
             throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop")
         }
+        return try await facts(of: domain, operation)
+    }
+
+    private func facts(of domain: Domain, _ operation: String) async throws(DeskpoolError) -> DesktopFacts {
         // The secure flag only to learn whether a console password is set: the parser keeps
         // no more than that, and the XML text is dropped here.
         let (persistentXML, liveXML) = try await libvirt(operation) { () async throws(LibvirtError) -> (String, String?) in
@@ -26,19 +52,26 @@ extension LibvirtHypervisor {
     }
 
     public func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+        // Three libvirt calls in a row (lookup, read, define), made thousands of times by a
+        // bulk change.
+        try await inPlace { () async throws(DeskpoolError) in try await reconfigureInPlace(name, hardware: hardware, identity: identity) }
+    }
+
+    private func reconfigureInPlace(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
         let operation = "reconfiguring desktop \(name)"
         guard let domain = try await domain(named: name, operation) else {
             throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop")
         }
         // Without the secure flag: the console password never passes through here.
         let xml = try await libvirt(operation) { () async throws(LibvirtError) in try await domain.xml(.inactive) }
+        // One strict parse for the owner; the edit then trusts the text is well-formed.
         let current = DomainFactsParser.parse(xml)
         guard let owner = current?.identity, owner.id == identity.id, owner.incarnation == identity.incarnation else {
             let found = current?.identity.map { "desktop \($0.id) incarnation \($0.incarnation)" } ?? "a domain Deskpool did not create"
             throw DeskpoolError(.conflict, "\(operation) on \(host): the domain is \(found), not desktop \(identity.id) incarnation \(identity.incarnation)")
         }
         let edited = try DesktopDomainXML.reconfigured(xml, hardware: hardware, identity: identity,
-                                                       instance: current?.instance ?? instance)
+                                                       instance: current?.instance ?? instance, wellFormed: true)
         // One define replaces the whole persistent definition; a running domain keeps its
         // live one until the next start.
         _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: edited) }

@@ -46,19 +46,24 @@ extension SQLiteStore {
     public func transition(
         _ id: String, from: Set<DesktopState>, actor: String, change: @Sendable (inout Desktop) -> Void
     ) async throws(DeskpoolError) -> Desktop? {
-        try await write { db in
-            guard let old = try DesktopRow.fetchOne(db, key: id)?.desktop, from.contains(old.state) else { return nil }
-            var new = old
-            change(&new)
-            new.id = old.id  // The id is the record's identity; a change must not move it.
-            new.updatedAt = Self.stored(Date())
-            try DesktopRow(new).update(db)
-            if new.state != old.state {
-                try Self.appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)",
-                                     detail: Self.stateDetail(old.state, new))
-            }
-            return new
+        try await write { db in try Self.transition(db, id, from: from, actor: actor, change: change) }
+    }
+
+    /// `transition` inside the caller's transaction.
+    static func transition(_ db: Database, _ id: String, from: Set<DesktopState>, actor: String,
+                           change: (inout Desktop) -> Void) throws -> Desktop? {
+        // Cached statements: a rollout pass makes this call for hundreds of desktops.
+        let select = try db.cachedStatement(sql: "SELECT * FROM desktop WHERE id = ?")
+        guard let old = try DesktopRow.fetchOne(select, arguments: [id])?.desktop, from.contains(old.state) else { return nil }
+        var new = old
+        change(&new)
+        new.id = old.id  // The id is the record's identity; a change must not move it.
+        new.updatedAt = stored(Date())
+        try DesktopRow(new).updateChanges(db, from: DesktopRow(old))
+        if new.state != old.state {
+            try appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)", detail: stateDetail(old.state, new))
         }
+        return new
     }
 
     public func claimReady(pool: String, user: String, actor: String) async throws(DeskpoolError) -> Desktop? {

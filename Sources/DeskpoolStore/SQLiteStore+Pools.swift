@@ -5,36 +5,39 @@ extension SQLiteStore {
     @discardableResult
     public func putPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec {
         try spec.validate()
-        return try await write { db in
-            var stored = spec
-            let detail: String
-            if let old = try Self.pool(db, named: spec.name) {
-                guard !old.draining else {
-                    throw DeskpoolError(.conflict, "pool \(spec.name) is being deleted", field: "name")
-                }
-                stored.draining = false
-                stored.generation = old.generation
-                if stored == old {
-                    // Applying the same file again is not a change: desktops stay current.
-                    detail = "unchanged, generation \(old.generation)"
-                    try Self.appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
-                    return old
-                }
-                stored.generation = old.generation + 1
-                detail = "changed, generation \(stored.generation)"
-            } else {
-                stored.generation = 1
-                detail = "created, generation 1"
+        return try await write { db in try Self.putPool(db, spec, actor: actor) }
+    }
+
+    /// `putPool` (after validation) inside the caller's transaction.
+    static func putPool(_ db: Database, _ spec: PoolSpec, actor: String) throws -> PoolSpec {
+        var stored = spec
+        let detail: String
+        if let old = try pool(db, named: spec.name) {
+            guard !old.draining else {
+                throw DeskpoolError(.conflict, "pool \(spec.name) is being deleted", field: "name")
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO pool (name, spec, generation) VALUES (?, ?, ?)
-                    ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, generation = excluded.generation
-                    """,
-                arguments: [stored.name, try Self.json(stored), stored.generation])
-            try Self.appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
-            return stored
+            stored.draining = false
+            stored.generation = old.generation
+            if stored == old {
+                // Applying the same file again is not a change: desktops stay current.
+                detail = "unchanged, generation \(old.generation)"
+                try appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
+                return old
+            }
+            stored.generation = old.generation + 1
+            detail = "changed, generation \(stored.generation)"
+        } else {
+            stored.generation = 1
+            detail = "created, generation 1"
         }
+        try db.execute(
+            sql: """
+                INSERT INTO pool (name, spec, generation) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, generation = excluded.generation
+                """,
+            arguments: [stored.name, try json(stored), stored.generation])
+        try appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
+        return stored
     }
 
     public func pool(named name: String) async throws(DeskpoolError) -> PoolSpec? {

@@ -3,7 +3,8 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func createRollout(_ rollout: Rollout, items: [RolloutItem], actor: String) async throws(DeskpoolError) {
+    public func createRollout(_ rollout: Rollout, items: [RolloutItem], pools: [PoolSpec], actor: String) async throws(DeskpoolError) {
+        for pool in pools { try pool.validate() }
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM rollout WHERE id = ?", arguments: [rollout.id]) != nil {
                 throw DeskpoolError(.alreadyExists, "a rollout with id '\(rollout.id)' already exists", field: "id")
@@ -16,6 +17,13 @@ extension SQLiteStore {
             }
             try Self.appendAudit(db, actor: actor, action: "rollout.create", subject: "rollout/\(rollout.id)",
                                  detail: "\(rollout.kind.rawValue) \(rollout.policy): \(items.count) desktop(s) in \(rollout.waves) wave(s)")
+            for spec in pools {
+                let read = try Self.pool(db, named: spec.name)?.generation
+                guard read == spec.generation - 1, try Self.putPool(db, spec, actor: actor).generation == spec.generation else {
+                    throw DeskpoolError(.conflict, "pool \(spec.name) changed meanwhile (generation \(read.map(String.init) ?? "none"), "
+                                        + "expected \(spec.generation - 1)): plan again", field: "spec.selector")
+                }
+            }
         }
     }
 
@@ -60,25 +68,30 @@ extension SQLiteStore {
         }
     }
 
-    public func updateRolloutItem(
-        rollout id: String, desktop: String, from: Set<RolloutItem.Status>, actor: String, change: @Sendable (inout RolloutItem) -> Void
-    ) async throws(DeskpoolError) -> RolloutItem? {
-        try await write { db in
-            guard let json = try String.fetchOne(db, sql: "SELECT record FROM rolloutItem WHERE rollout = ? AND desktop = ?", arguments: [id, desktop])
-            else { return nil }
-            let old = try Self.decode(RolloutItem.self, json: json)
-            guard from.contains(old.status) else { return nil }
-            var new = old
-            change(&new)
-            new.rollout = old.rollout
-            new.desktopID = old.desktopID
-            try db.execute(sql: "UPDATE rolloutItem SET record = ? WHERE rollout = ? AND desktop = ?", arguments: [try Self.json(new), id, desktop])
-            if new.status != old.status {
-                var detail = "\(old.status.rawValue) -> \(new.status.rawValue) (\(new.from) -> \(new.to))"
-                if let text = new.detail { detail += " detail: \(text)" }
-                try Self.appendAudit(db, actor: actor, action: "rollout.desktop", subject: "rollout/\(id)/\(new.desktop)", detail: detail)
+    public func updateRolloutItems(rollout id: String, _ updates: [RolloutItemUpdate], actor: String) async throws(DeskpoolError) -> [RolloutItem?] {
+        guard !updates.isEmpty else { return [] }
+        return try await write { db in
+            let select = try db.cachedStatement(sql: "SELECT record FROM rolloutItem WHERE rollout = ? AND desktop = ?")
+            let update = try db.cachedStatement(sql: "UPDATE rolloutItem SET record = ? WHERE rollout = ? AND desktop = ?")
+            return try updates.map { change -> RolloutItem? in
+                let desktop = try change.desktop.flatMap { desktop in
+                    try Self.transition(db, change.desktopID, from: desktop.from, actor: actor, change: desktop.change)
+                }
+                guard let json = try String.fetchOne(select, arguments: [id, change.desktopID]) else { return nil }
+                let old = try Self.decode(RolloutItem.self, json: json)
+                guard change.from.contains(old.status) else { return nil }
+                var new = old
+                change.change(&new, desktop)
+                new.rollout = old.rollout
+                new.desktopID = old.desktopID
+                try update.execute(arguments: [try Self.json(new), id, change.desktopID])
+                if new.status != old.status {
+                    var detail = "\(old.status.rawValue) -> \(new.status.rawValue) (\(new.from) -> \(new.to))"
+                    if let text = new.detail { detail += " detail: \(text)" }
+                    try Self.appendAudit(db, actor: actor, action: "rollout.desktop", subject: "rollout/\(id)/\(new.desktop)", detail: detail)
+                }
+                return new
             }
-            return new
         }
     }
 

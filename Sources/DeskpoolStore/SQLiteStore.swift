@@ -101,9 +101,8 @@ public final class SQLiteStore: Store {
 
     /// Appends an audit entry inside the caller's transaction.
     static func appendAudit(_ db: Database, actor: String, action: String, subject: String, detail: String = "", at: Date = Date()) throws {
-        try db.execute(
-            sql: "INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (?, ?, ?, ?, 'ok', ?)",
-            arguments: [millis(at), actor, action, subject, detail])
+        try db.cachedStatement(sql: "INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (?, ?, ?, ?, 'ok', ?)")
+            .execute(arguments: [millis(at), actor, action, subject, detail])
     }
 
     // MARK: - Dates

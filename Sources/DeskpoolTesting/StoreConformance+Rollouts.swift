@@ -58,6 +58,58 @@ extension StoreConformance {
                         nil, "a missing item")
     }
 
+    /// A rollout that changes pools stores their new specs in its transaction, and is refused
+    /// whole when a pool changed since it was read.
+    public static func rolloutWithPools(_ store: any Store) async throws {
+        var eng = try await store.putPool(PoolSpec(name: "eng", template: "tiny", max: 5), actor: admin)
+        eng.max = 9
+        eng.generation += 1
+        let (rollout, items) = sampleRollout()
+        try await store.createRollout(rollout, items: items, pools: [eng], actor: admin)
+        try expectEqual(try await store.pool(named: "eng"), eng, "the pool's new spec, at the generation given")
+        try expectEqual(try await store.rolloutItems(rollout: "r1").count, 2, "the items")
+
+        var stale = eng
+        stale.max = 3  // Read at generation 1, but the pool is at 2 now.
+        let (second, _) = sampleRollout(id: "r2")
+        try await expectError(.conflict, field: "spec.selector", "a rollout over a pool changed since it was read") {
+            try await store.createRollout(second, items: [], pools: [stale], actor: admin)
+        }
+        try expectEqual(try await store.rollout(id: "r2"), nil, "no rollout from the refused call")
+        try expectEqual(try await store.pool(named: "eng")?.max, 9, "the pool after the refused call")
+    }
+
+    /// A batch of item updates is one transaction: each desktop change is made with its item,
+    /// an item in another status is left alone (its desktop change still made), and the
+    /// results come back in order.
+    public static func rolloutItemBatch(_ store: any Store) async throws {
+        let (rollout, items) = sampleRollout()
+        try await store.createRollout(rollout, items: items, actor: admin)
+        for item in items { _ = try await store.insertDesktop(desktop(item.desktop, state: .ready), actor: admin, limit: nil) }
+        _ = try await store.updateRolloutItem(rollout: "r1", desktop: "id-eng-001", from: [.pending], actor: admin) { $0.status = .skipped }
+        let restart = RolloutItemUpdate.DesktopChange(from: [.ready]) { d in
+            d.generation = 4
+            d.state = .restarting
+        }
+        let written = try await store.updateRolloutItems(rollout: "r1", [
+            RolloutItemUpdate(desktopID: "id-eng-002", from: [.pending], desktop: restart) { item, desktop in
+                item.status = desktop?.state == .restarting ? .inProgress : .failed
+                item.detail = "generation \(desktop?.generation ?? 0)"
+            },
+            RolloutItemUpdate(desktopID: "id-eng-001", from: [.pending], desktop: restart) { item, _ in item.status = .done },
+            RolloutItemUpdate(desktopID: "nope", from: [.pending]) { item, _ in item.status = .done },
+        ], actor: admin)
+        try expectEqual(written.map { $0?.status }, [.inProgress, nil, nil], "each update's result, in order")
+        try expectEqual(written.first??.detail, "generation 4", "the item change saw its desktop's new record")
+        let stored = try await store.rolloutItems(rollout: "r1")
+        try expectEqual(stored.map(\.status), [.inProgress, .skipped], "the stored items")
+        try expectEqual(try await store.desktop(id: "id-eng-002")?.state, .restarting, "the desktop changed with its item")
+        try expectEqual(try await store.desktop(id: "id-eng-001")?.generation, 4, "the desktop change of an item in another status")
+        try await expectAudit(store, subject: "rollout/r1/eng-002", action: "rollout.desktop")
+        try await expectAudit(store, subject: "desktop/eng-002", action: "desktop.state")
+        try expectEqual(try await store.updateRolloutItems(rollout: "r1", [], actor: admin).count, 0, "an empty batch")
+    }
+
     /// A desktop's target version is kept and cleared like its other fields.
     public static func desktopTargetVersion(_ store: any Store) async throws {
         _ = try await store.insertDesktop(desktop("eng-001", state: .ready), actor: admin, limit: nil)

@@ -29,6 +29,8 @@ public enum StoreConformance {
         ("poolDrain", poolDrain),
         ("rollouts", rollouts),
         ("rolloutCompareAndSet", rolloutCompareAndSet),
+        ("rolloutWithPools", rolloutWithPools),
+        ("rolloutItemBatch", rolloutItemBatch),
         ("desktopTargetVersion", desktopTargetVersion),
     ]
 

@@ -30,6 +30,18 @@ extension Connection {
         }
     }
 
+    /// Every domain, defined or running, in one call (no state asked: `listDomains` asks
+    /// each domain's state, a call per domain on a remote daemon).
+    public func allDomains() async throws(LibvirtError) -> [Domain] {
+        let connection = self
+        return try await run { pointer throws(LibvirtError) -> [Domain] in
+            var list: UnsafeMutablePointer<virDomainPtr?>?
+            let count = try check(virConnectListAllDomains(pointer, &list, 0))
+            defer { free(list) }
+            return (0..<Int(count)).compactMap { index in list?[index].map { Domain(pointer: $0, connection: connection) } }
+        }
+    }
+
     /// The domain with this name; throws `.noDomain` when there is none.
     public func domain(named name: String) async throws(LibvirtError) -> Domain {
         let connection = self

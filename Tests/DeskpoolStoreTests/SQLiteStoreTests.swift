@@ -81,6 +81,14 @@ import Testing
         try await withStore(backend, StoreConformance.auditLog)
     }
 
+    @Test(arguments: Backend.allCases) func rolloutWithPools(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.rolloutWithPools)
+    }
+
+    @Test(arguments: Backend.allCases) func rolloutItemBatch(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.rolloutItemBatch)
+    }
+
     @Test func runAllOnFreshStores() async throws {
         try await StoreConformance.runAll { try SQLiteStore.inMemory() }
     }

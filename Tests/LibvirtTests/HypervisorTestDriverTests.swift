@@ -155,6 +155,13 @@ struct HypervisorTestDriverTests {
             #expect(ballooned.persistent.memoryMiB == 512)
             let missing = await #expect(throws: DeskpoolError.self) { try await hypervisor.setLiveMemory(256, onDesktop: "nobody") }
             #expect(missing?.code == .notFound)
+
+            // Many at once (a plan's read): the same facts as one by one; a missing desktop is left out.
+            try await hypervisor.createDesktop(HypervisorConformance.desktop("eng-002", template: template), base: Self.base, template: template)
+            let many = await hypervisor.facts(ofDesktops: ["eng-001", "eng-002", "nobody"])
+            #expect(Set(many.keys) == ["eng-001", "eng-002"])
+            #expect(many["eng-001"] == (try await hypervisor.facts(ofDesktop: "eng-001")))
+            #expect(many["eng-002"] == (try await hypervisor.facts(ofDesktop: "eng-002")))
         }
     }
 

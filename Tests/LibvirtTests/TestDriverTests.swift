@@ -55,6 +55,7 @@ struct TestDriverTests {
         #expect(try await domain.isActive())
         let listed = try await connection.listDomains().first { $0.domain.name == name }
         #expect(listed?.state.kind == .running)
+        #expect(try await connection.allDomains().first { $0.name == name }?.uuid == domain.uuid, "every domain, in one call")
 
         // Metadata in a caller-given namespace: absent, set, read back, removed.
         let namespace = "https://deskpool.example/xmlns/test/1"

@@ -55,6 +55,9 @@ public protocol Hypervisor: Sendable {
     /// Deskpool's metadata. Checks and drift reports compare it with what the pool wants.
     /// A missing domain is `.notFound`.
     func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts
+    /// `facts(ofDesktop:)` of many desktops at once (a plan or a check pass reads hundreds);
+    /// a desktop that cannot be read is left out.
+    func facts(ofDesktops names: [String]) async -> [String: DesktopFacts]
     /// Makes the persistent definition carry exactly `hardware` and the metadata `identity`
     /// (a new configuration generation of the same desktop), in one define: the definition
     /// is either the old or the new one, never half. A running guest keeps its live
@@ -82,6 +85,16 @@ public protocol Hypervisor: Sendable {
 }
 
 extension Hypervisor {
+    /// Reads each desktop's facts, all at once.
+    public func facts(ofDesktops names: [String]) async -> [String: DesktopFacts] {
+        await withTaskGroup(of: (String, DesktopFacts?).self) { group in
+            for name in names { group.addTask { (name, try? await self.facts(ofDesktop: name)) } }
+            var facts: [String: DesktopFacts] = [:]
+            for await (name, read) in group { if let read { facts[name] = read } }
+            return facts
+        }
+    }
+
     /// Creates the desktop with its template's hardware and Deskpool's device defaults (no
     /// pool overrides).
     public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {

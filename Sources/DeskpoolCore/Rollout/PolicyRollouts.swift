@@ -48,16 +48,17 @@ public struct PolicyRollouts: Sendable {
             policy: policy, pools: pools, versions: versions, templates: templates, desktops: desktops, facts: facts, now: now()))
     }
 
-    /// What libvirt says of each desktop, read concurrently; a desktop that cannot be read is
-    /// left out (the planner then goes by its record).
+    /// What libvirt says of each desktop, read concurrently, host by host; a desktop that
+    /// cannot be read is left out (the planner then goes by its record).
     func readFacts(_ desktops: [Desktop]) async -> [String: DesktopFacts] {
-        await withTaskGroup(of: (String, DesktopFacts?).self) { group in
-            for desktop in desktops {
-                guard let hypervisor = hypervisors[desktop.host] else { continue }
-                group.addTask { (desktop.name, try? await hypervisor.facts(ofDesktop: desktop.name)) }
+        let byHost = Dictionary(grouping: desktops, by: \.host)
+        return await withTaskGroup(of: [String: DesktopFacts].self) { group in
+            for (host, desktops) in byHost {
+                guard let hypervisor = hypervisors[host] else { continue }
+                group.addTask { await hypervisor.facts(ofDesktops: desktops.map(\.name)) }
             }
             var facts: [String: DesktopFacts] = [:]
-            for await (name, read) in group { if let read { facts[name] = read } }
+            for await read in group { facts.merge(read) { a, _ in a } }
             return facts
         }
     }
@@ -88,14 +89,29 @@ public struct PolicyRollouts: Sendable {
                 changes.append(Rollout.PoolChange(pool: name, fromVersion: from, toVersion: target.number, previousSpec: pool))
             }
         }
+        // The pools' new specs (a ConfigPolicy's settings; an UpdatePolicy's pin) go in the
+        // rollout's own transaction, at the generation the items are taken to.
         var newSpecs: [PoolSpec] = []
+        var generations: [String: Int] = [:]
         if case .config(let spec) = policy.spec {
             for name in plan.pools.map(\.pool) {
                 guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.conflict, "pool \(name) was deleted meanwhile") }
-                let changed = try spec.applied(to: pool)
-                newSpecs.append(changed)
-                changes.append(Rollout.PoolChange(pool: name, fromGeneration: pool.generation, previousSpec: pool))
+                var changed = try spec.applied(to: pool)
+                if changed != pool {
+                    changed.generation = pool.generation + 1
+                    newSpecs.append(changed)
+                }
+                generations[name] = changed.generation
+                changes.append(Rollout.PoolChange(pool: name, fromGeneration: pool.generation, toGeneration: changed.generation, previousSpec: pool))
             }
+        }
+        // Until the first wave passes, the pools stay on the version they were on: a pool on
+        // "latest" would otherwise clone the new version before it is proven.
+        for change in changes {
+            guard var pool = change.previousSpec, let from = change.fromVersion, pool.version != .pinned(from) else { continue }
+            pool.version = .pinned(from)
+            pool.generation += 1
+            newSpecs.append(pool)
         }
         if policy.kind == .guestCommand || policy.kind == .check {
             changes = plan.pools.map { Rollout.PoolChange(pool: $0.pool) }
@@ -104,36 +120,14 @@ public struct PolicyRollouts: Sendable {
                               createdAt: now(), createdBy: actor)
         let items = plan.included.enumerated().map { position, change in
             RolloutItem(rollout: id, desktopID: change.desktopID, desktop: change.desktop, pool: change.pool, position: position,
-                        wave: change.wave ?? 0, from: change.from, to: change.to, user: change.user, method: change.method)
+                        wave: change.wave ?? 0, from: change.from, to: generations[change.pool].map(ConfigRolloutMachine.target) ?? change.to,
+                        user: change.user, method: change.method)
         }
-        try await store.createRollout(rollout, items: items, actor: actor)
-        // Until the first wave passes, the pools stay on the version they were on: a pool on
-        // "latest" would otherwise clone the new version before it is proven.
-        for change in changes {
-            guard var pool = change.previousSpec, let from = change.fromVersion, pool.version != .pinned(from) else { continue }
-            pool.version = .pinned(from)
-            try await store.putPool(pool, actor: Self.actor(id))
-        }
-        // A ConfigPolicy changes its pools at once (new desktops get the settings); the
-        // rollout brings the existing desktops to the new generation.
-        var generations: [String: Int] = [:]
-        for spec in newSpecs { generations[spec.name] = try await store.putPool(spec, actor: Self.actor(id)).generation }
-        if !generations.isEmpty {
-            let stored = generations
-            _ = try await store.updateRollout(id, from: [.running], actor: Self.actor(id)) { rollout in
-                for index in rollout.pools.indices { rollout.pools[index].toGeneration = stored[rollout.pools[index].pool] }
-            }
-            for item in items {
-                guard let generation = generations[item.pool] else { continue }
-                _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [.pending], actor: Self.actor(id)) {
-                    $0.to = ConfigRolloutMachine.target(generation)
-                }
-            }
-            // Desktops whose definition already matches only move their record's generation.
-            for change in plan.desktops where change.skipped?.hasPrefix("its definition already matches") == true {
-                guard let generation = generations[change.pool] else { continue }
-                _ = try await store.transition(change.desktopID, from: Set(DesktopState.allCases), actor: Self.actor(id)) { $0.generation = generation }
-            }
+        try await store.createRollout(rollout, items: items, pools: newSpecs, actor: actor)
+        // Desktops whose definition already matches only move their record's generation.
+        for change in plan.desktops where change.skipped?.hasPrefix("its definition already matches") == true {
+            guard let generation = generations[change.pool] else { continue }
+            _ = try await store.transition(change.desktopID, from: Set(DesktopState.allCases), actor: Self.actor(id)) { $0.generation = generation }
         }
         poke()
         return try await store.rollout(id: id) ?? rollout

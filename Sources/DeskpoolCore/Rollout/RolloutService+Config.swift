@@ -13,42 +13,182 @@ extension RolloutService {
         let shared = context
         let actions = ConfigRolloutMachine.decide(ConfigRolloutMachine.Input(
             rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, generations: generations, now: now()))
-        // Definition changes go in parallel (each desktop's is independent; libvirt calls run
-        // on its own threads), bounded per host like the reconciler's work; the rest in order.
-        let reconfigures = actions.filter { if case .reconfigure = $0 { true } else { false } }
-        let others = actions.filter { if case .reconfigure = $0 { false } else { true } }
-        await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            for action in reconfigures {
-                if running == Self.parallelDefinitions {
-                    await group.next()
-                    running -= 1
-                }
-                running += 1
-                group.addTask { await self.performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops, context: shared) }
+        // Definition changes go together (a batch of store writes, libvirt calls in
+        // parallel); the rest in order.
+        let reconfigures = actions.compactMap { action -> Reconfigure? in
+            guard case .reconfigure(let item, let restart, let waitForLogoff, let warn) = action else { return nil }
+            return Reconfigure(item: item, restart: restart, waitForLogoff: waitForLogoff, warn: warn)
+        }
+        await reconfigure(reconfigures, rollout: rollout, desktops: desktops, context: shared)
+        for action in actions {
+            if case .reconfigure = action { continue }
+            do {
+                try await perform(action, rollout: rollout, strategy: spec.strategy, desktops: desktops, context: shared)
+            } catch {
+                logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
             }
         }
-        for action in others { await performLogging(action, rollout: rollout, strategy: spec.strategy, desktops: desktops, context: shared) }
         return actions.count
     }
 
     /// Definition changes made at once by a ConfigPolicy rollout.
     static let parallelDefinitions = 8
+    /// Desktops whose results are written in one store transaction.
+    static let resultBatch = 64
 
-    private func performLogging(_ action: ConfigRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
-                                desktops: [String: Desktop], context: PassContext) async {
+    /// A `.reconfigure` action.
+    struct Reconfigure: Sendable {
+        var item: RolloutItem
+        var restart: Bool
+        var waitForLogoff: Bool
+        var warn: String?
+    }
+
+    /// What changing one desktop's definition came to: the live change made, or the error.
+    struct Reconfigured: Sendable {
+        var step: Reconfigure
+        var claimed: RolloutItem
+        var desktop: Desktop
+        var generation: Int
+        var result: Result<String, DeskpoolError>
+    }
+
+    /// Changes the desktops' definitions: the items are claimed in one transaction (a cancel
+    /// that comes meanwhile then finds them under way, not pending), each desktop's persistent
+    /// definition is replaced in one define (old or new, never a mix) and its memory changed
+    /// live where it can be, `parallelDefinitions` at a time, and the results are written in
+    /// batches, each desktop's record and item in the same transaction. An item claimed but
+    /// not written (the broker stopped) is done again by the next pass: defining the same
+    /// definition twice changes nothing.
+    func reconfigure(_ steps: [Reconfigure], rollout: Rollout, desktops: [String: Desktop], context: PassContext) async {
+        guard !steps.isEmpty else { return }
+        let actor = PolicyRollouts.actor(rollout.id)
+        let rollingBack = rollout.state == .rollingBack
+        let claimedAt = now()
+        let claims: [RolloutItem?]
         do {
-            try await perform(action, rollout: rollout, strategy: strategy, desktops: desktops, context: context)
+            claims = try await store.updateRolloutItems(rollout: rollout.id, steps.map { step in
+                RolloutItemUpdate(desktopID: step.item.desktopID, from: [step.item.status]) { item, _ in
+                    item.status = rollingBack ? .rollingBack : .inProgress
+                    item.startedAt = nil
+                    item.detail = "changing its definition (\(claimedAt.formatted(.iso8601)))"
+                }
+            }, actor: actor)
         } catch {
-                logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
-                if case .reconfigure(let item, _, _, _) = action {
-                    _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [item.status, .inProgress, .rollingBack],
-                                                           actor: PolicyRollouts.actor(rollout.id)) {
-                        $0.status = .failed
-                        $0.detail = "its definition could not be changed: \(error.message)"
-                        $0.finishedAt = Date()
+            logger.warning("rollout cannot claim desktops", metadata: ["rollout": "\(rollout.id)", "error": "\(error)"])
+            return
+        }
+        // Batches are written one after the other while the next desktops are changed.
+        var recording: Task<Void, Never>?
+        func record(_ batch: [Reconfigured]) {
+            let previous = recording
+            recording = Task {
+                await previous?.value
+                await self.record(batch, rollout: rollout)
+            }
+        }
+        await withTaskGroup(of: Reconfigured?.self) { group in
+            var running = 0
+            var done: [Reconfigured] = []
+            for (step, claimed) in zip(steps, claims) {
+                guard let claimed, let desktop = desktops[step.item.desktopID] else { continue }
+                if running == Self.parallelDefinitions, let next = await group.next() {
+                    running -= 1
+                    if let next { done.append(next) }
+                    if done.count >= Self.resultBatch {
+                        record(done)
+                        done = []
                     }
                 }
+                running += 1
+                group.addTask { await self.reconfigure(step, claimed: claimed, desktop: desktop, context: context) }
+            }
+            for await next in group { if let next { done.append(next) } }
+            record(done)
+        }
+        await recording?.value
+    }
+
+    /// One desktop's definition change (and live memory); nil when its host is not connected
+    /// (the item stays claimed, for a later pass).
+    private func reconfigure(_ step: Reconfigure, claimed: RolloutItem, desktop: Desktop, context: PassContext) async -> Reconfigured? {
+        guard let hypervisor = hypervisors[desktop.host] else { return nil }
+        guard let pool = context.pools[desktop.pool], let template = context.templates[pool.template] else {
+            return Reconfigured(step: step, claimed: claimed, desktop: desktop, generation: desktop.generation,
+                                result: .failure(DeskpoolError(.notFound, "pool \(desktop.pool) or its template is gone")))
+        }
+        let hardware = DesktopHardware(template: template, pool: pool)
+        var identity = desktop.identity
+        identity.generation = pool.generation
+        do throws(DeskpoolError) {
+            try await hypervisor.reconfigure(desktop.name, hardware: hardware, identity: identity)
+            var memory = "no live change"
+            if desktop.state != .off, let live = try await hypervisor.facts(ofDesktop: desktop.name).live,
+               live.memoryMiB != hardware.memoryMiB, hardware.memoryMiB <= live.maxMemoryMiB {
+                try await hypervisor.setLiveMemory(hardware.memoryMiB, onDesktop: desktop.name)
+                memory = "memory \(live.memoryMiB) -> \(hardware.memoryMiB) MiB live"
+            }
+            return Reconfigured(step: step, claimed: claimed, desktop: desktop, generation: pool.generation, result: .success(memory))
+        } catch {
+            return Reconfigured(step: step, claimed: claimed, desktop: desktop, generation: pool.generation, result: .failure(error))
+        }
+    }
+
+    /// Writes the results of definition changes in one transaction: a changed desktop's
+    /// record takes the new generation (and `restarting`, if it restarts now) with its item's
+    /// status; a failed one's item is failed. Then restarts are started and users warned.
+    private func record(_ results: [Reconfigured], rollout: Rollout) async {
+        guard !results.isEmpty else { return }
+        let actor = PolicyRollouts.actor(rollout.id)
+        let rollingBack = rollout.state == .rollingBack
+        let at = now()
+        let updates = results.map { done -> RolloutItemUpdate in
+            let (step, generation) = (done.step, done.generation)
+            switch done.result {
+            case .failure(let error):
+                logger.warning("rollout could not change a desktop's definition",
+                               metadata: ["rollout": "\(rollout.id)", "desktop": "\(done.desktop.name)", "error": "\(error)"])
+                return RolloutItemUpdate(desktopID: step.item.desktopID, from: [done.claimed.status]) { item, _ in
+                    item.status = .failed
+                    item.detail = "its definition could not be changed: \(error.message)"
+                    item.finishedAt = at
+                }
+            case .success(let change):
+                let reason = "rollout \(rollout.policy): restarting into generation \(generation)"
+                let desktop = RolloutItemUpdate.DesktopChange(from: Set(DesktopState.allCases)) { d in
+                    d.generation = generation
+                    if step.restart, d.state == .ready || d.state == .assigned {
+                        d.state = .restarting
+                        d.reason = reason
+                    }
+                }
+                return RolloutItemUpdate(desktopID: step.item.desktopID, from: [done.claimed.status], desktop: desktop) { item, desktop in
+                    let restarted = step.restart && desktop?.state == .restarting
+                    item.status = restarted ? (rollingBack ? .rollingBack : .inProgress)
+                        : step.waitForLogoff ? (rollingBack ? .rollingBack : .waiting) : (rollingBack ? .rolledBack : .done)
+                    item.to = ConfigRolloutMachine.target(generation)
+                    item.incarnation = desktop?.incarnation ?? done.desktop.incarnation
+                    item.user = desktop?.user ?? done.desktop.user
+                    if restarted { item.startedAt = at }
+                    if !restarted && !step.waitForLogoff { item.finishedAt = at }
+                    if step.warn != nil { item.warnedAt = at }
+                    item.detail = restarted ? "definition changed (\(change)); restarting"
+                        : step.waitForLogoff ? "definition changed (\(change)); the rest takes effect when \(done.desktop.user ?? "its user") logs off"
+                        : "definition changed (\(change))"
+                }
+            }
+        }
+        let written: [RolloutItem?]
+        do {
+            written = try await store.updateRolloutItems(rollout: rollout.id, updates, actor: actor)
+        } catch {
+            logger.warning("rollout cannot record definition changes", metadata: ["rollout": "\(rollout.id)", "error": "\(error)"])
+            return
+        }
+        if zip(results, written).contains(where: { $0.step.restart && $1?.startedAt == at }) { reconcile() }
+        for (done, item) in zip(results, written) {
+            guard let message = done.step.warn, item?.warnedAt == at, case .success = done.result else { continue }
+            await warn(done.desktop, message, at: at, actor: actor)
         }
     }
 
@@ -59,54 +199,8 @@ extension RolloutService {
         let rollingBack = rollout.state == .rollingBack
         switch action {
         case .reconfigure(let item, let restart, let waitForLogoff, let warn):
-            guard let desktop = desktops[item.desktopID], let hypervisor = hypervisors[desktop.host] else { return }
-            // The item first: a cancel that comes meanwhile then finds it under way, not pending.
-            let claimedAt = now()
-            guard let claimed = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor, change: {
-                $0.status = rollingBack ? .rollingBack : .inProgress
-                $0.startedAt = nil
-                $0.detail = "changing its definition (\(claimedAt.formatted(.iso8601)))"
-            }) else { return }
-            guard let pool = context.pools[desktop.pool], let template = context.templates[pool.template] else {
-                throw DeskpoolError(.notFound, "pool \(desktop.pool) or its template is gone")
-            }
-            let hardware = DesktopHardware(template: template, pool: pool)
-            var identity = desktop.identity
-            identity.generation = pool.generation
-            // One define: the persistent definition is the old one or the new one, never a mix.
-            try await hypervisor.reconfigure(desktop.name, hardware: hardware, identity: identity)
-            var memory = "no live change"
-            if desktop.state != .off, let live = try await hypervisor.facts(ofDesktop: desktop.name).live,
-               live.memoryMiB != hardware.memoryMiB, hardware.memoryMiB <= live.maxMemoryMiB {
-                try await hypervisor.setLiveMemory(hardware.memoryMiB, onDesktop: desktop.name)
-                memory = "memory \(live.memoryMiB) -> \(hardware.memoryMiB) MiB live"
-            }
-            _ = try await store.transition(desktop.id, from: Set(DesktopState.allCases), actor: actor) { $0.generation = pool.generation }
-            var restarted = false
-            if restart {
-                restarted = try await store.transition(desktop.id, from: [.ready, .assigned], actor: actor) { d in
-                    d.state = .restarting
-                    d.reason = "rollout \(rollout.policy): restarting into generation \(pool.generation)"
-                } != nil
-            }
-            let at = now()
-            let (didRestart, change) = (restarted, memory)
-            let status: RolloutItem.Status = restarted ? (rollingBack ? .rollingBack : .inProgress)
-                : waitForLogoff ? (rollingBack ? .rollingBack : .waiting) : (rollingBack ? .rolledBack : .done)
-            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [claimed.status], actor: actor) {
-                $0.status = status
-                $0.to = ConfigRolloutMachine.target(pool.generation)
-                $0.incarnation = desktop.incarnation
-                $0.user = desktop.user
-                if didRestart { $0.startedAt = at }
-                if !didRestart && !waitForLogoff { $0.finishedAt = at }
-                if warn != nil { $0.warnedAt = at }
-                $0.detail = didRestart ? "definition changed (\(change)); restarting"
-                    : waitForLogoff ? "definition changed (\(change)); the rest takes effect when \(desktop.user ?? "its user") logs off"
-                    : "definition changed (\(change))"
-            }
-            if restarted { reconcile() }
-            if let warn { await self.warn(desktop, warn, at: at, actor: actor) }
+            await reconfigure([Reconfigure(item: item, restart: restart, waitForLogoff: waitForLogoff, warn: warn)],
+                              rollout: rollout, desktops: desktops, context: context)
         case .restart(let item):
             guard try await store.transition(item.desktopID, from: [.ready, .assigned], actor: actor, change: { d in
                 d.state = .restarting

@@ -50,8 +50,11 @@ public protocol Store: Sendable {
     func deleteDesktop(id: String, actor: String) async throws(DeskpoolError)
 
     // MARK: Rollouts
-    /// Records a new rollout with its items (one transaction), audited as `rollout.create`.
-    func createRollout(_ rollout: Rollout, items: [RolloutItem], actor: String) async throws(DeskpoolError)
+    /// Records a new rollout with its items, and stores the new specs of the pools it changes,
+    /// in one transaction, audited as `rollout.create` (and `pool.put`). Each spec in `pools`
+    /// carries the generation it gets: refused with `.conflict` (nothing stored) unless the
+    /// pool is still at the generation before it (so no one changed it since it was read).
+    func createRollout(_ rollout: Rollout, items: [RolloutItem], pools: [PoolSpec], actor: String) async throws(DeskpoolError)
     func rollout(id: String) async throws(DeskpoolError) -> Rollout?
     /// Rollouts in one of `states` (nil: any), newest first.
     func rollouts(in states: Set<Rollout.State>?, limit: Int) async throws(DeskpoolError) -> [Rollout]
@@ -60,10 +63,12 @@ public protocol Store: Sendable {
     /// Applies `change` if the rollout is in one of `from`; returns the new record or nil.
     /// A state change is audited (`rollout.state`).
     func updateRollout(_ id: String, from: Set<Rollout.State>, actor: String, change: @Sendable (inout Rollout) -> Void) async throws(DeskpoolError) -> Rollout?
-    /// Applies `change` to one item if it is in one of `from`; returns the new item or nil. A
-    /// status change is audited (`rollout.desktop`).
-    func updateRolloutItem(rollout id: String, desktop: String, from: Set<RolloutItem.Status>, actor: String,
-                           change: @Sendable (inout RolloutItem) -> Void) async throws(DeskpoolError) -> RolloutItem?
+    /// Applies the updates in order, in one transaction (a wave's worth of desktops is one
+    /// commit, not one each): an update's desktop change, if any, as `transition` makes it,
+    /// then its item change if the item is in one of its `from`. Returns each new item, or nil
+    /// for an item that is gone or in another status. A status change is audited
+    /// (`rollout.desktop`).
+    func updateRolloutItems(rollout id: String, _ updates: [RolloutItemUpdate], actor: String) async throws(DeskpoolError) -> [RolloutItem?]
 
     // MARK: Audit
     func audit(_ entry: AuditEntry) async throws(DeskpoolError)
@@ -72,6 +77,20 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// Records a new rollout that changes no pool spec.
+    public func createRollout(_ rollout: Rollout, items: [RolloutItem], actor: String) async throws(DeskpoolError) {
+        try await createRollout(rollout, items: items, pools: [], actor: actor)
+    }
+
+    /// Applies `change` to one item if it is in one of `from`; returns the new item or nil. A
+    /// status change is audited (`rollout.desktop`).
+    @discardableResult
+    public func updateRolloutItem(rollout id: String, desktop: String, from: Set<RolloutItem.Status>, actor: String,
+                                  change: @escaping @Sendable (inout RolloutItem) -> Void) async throws(DeskpoolError) -> RolloutItem? {
+        try await updateRolloutItems(rollout: id, [RolloutItemUpdate(desktopID: desktop, from: from) { item, _ in change(&item) }], actor: actor)
+            .first ?? nil
+    }
+
     /// Rollouts, newest first; with `active`, only those not over.
     public func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout] {
         try await rollouts(in: active ? Rollout.State.active : nil, limit: limit)
