@@ -60,6 +60,43 @@ struct PolicyKindsTests {
         }
     }
 
+    @Test("a configuration pass stopped after claiming its desktops: the next pass changes each once and records it with its desktop's generation")
+    func configInterruptedAfterClaims() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await RolloutTests.harness(fake)
+        try await RolloutTests.pool(h, size: 3, versions: 1)
+        let policy = Self.header("ConfigPolicy", "eng-memory") + "  set:\n    desktop:\n      memoryMiB: 192\n"
+        let rollout = try await h.policies.apply(source: policy, actor: "admin:test")
+        let generation = try #require(try await h.store.pool(named: "eng")?.generation)
+        let items = try await h.store.rolloutItems(rollout: rollout.id)
+        #expect(items.count == 3)
+        #expect(items.allSatisfy { $0.to == "generation \(generation)" }, "the items are created with the pool's new generation")
+        #expect(try await h.store.rollout(id: rollout.id)?.pools.first?.toGeneration == generation)
+
+        // What a pass writes before it touches any desktop; the broker stops right there.
+        let claimed = try await h.store.updateRolloutItems(rollout: rollout.id, items.map { item in
+            RolloutItemUpdate(desktopID: item.desktopID, from: [.pending]) { claimed, _ in
+                claimed.status = .inProgress
+                claimed.detail = "changing its definition"
+            }
+        }, actor: PolicyRollouts.actor(rollout.id))
+        #expect(claimed.allSatisfy { $0?.status == .inProgress })
+        #expect(!fake.operations.contains { $0.hasPrefix("reconfigure") })
+
+        for _ in 0..<20 where try await h.store.rollout(id: rollout.id)?.state.isFinal == false { await h.rollouts.step() }
+        #expect(try await h.store.rollout(id: rollout.id)?.state == .completed)
+        #expect(try await h.store.rolloutItems(rollout: rollout.id).map(\.status) == [.done, .done, .done])
+        let desktops = try await h.store.desktops(pool: "eng")
+        #expect(fake.operations.filter { $0.hasPrefix("reconfigure") }.sorted() == desktops.map { "reconfigure \($0.name)" }.sorted(),
+                "each desktop changed once")
+        for desktop in desktops {
+            #expect(desktop.generation == generation, "\(desktop.name)'s record")
+            let facts = try await fake.facts(ofDesktop: desktop.name)
+            #expect(facts.persistent.memoryMiB == 192 && facts.live?.memoryMiB == 192, "\(desktop.name)'s definition and live memory")
+            #expect(facts.identity?.generation == generation)
+        }
+    }
+
     @Test("a GuestCommandPolicy runs on every desktop and records each output; a desktop without an agent fails, not hangs")
     func guestCommand() async throws {
         let fake = FakeHypervisor(host: "a")
