@@ -12,21 +12,13 @@ extension Connection {
     public func listDomains() async throws(LibvirtError) -> [DomainListing] {
         let connection = self
         return try await run { pointer throws(LibvirtError) -> [DomainListing] in
-            var list: UnsafeMutablePointer<virDomainPtr?>?
-            let count = try check(virConnectListAllDomains(pointer, &list, 0))
-            defer { free(list) }
-            var result: [DomainListing] = []
-            result.reserveCapacity(Int(count))
-            for index in 0..<Int(count) {
-                guard let raw = list?[index] else { continue }
-                let domain = Domain(pointer: raw, connection: connection)
+            try Self.listAll(pointer, connection).compactMap { domain in
                 var state: Int32 = 0
                 var reason: Int32 = 0
                 // A domain can vanish between listing and asking; skip it then.
-                guard virDomainGetState(raw, &state, &reason, 0) == 0 else { continue }
-                result.append(DomainListing(domain: domain, state: DomainState(rawState: state, reason: reason)))
+                guard virDomainGetState(domain.pointer, &state, &reason, 0) == 0 else { return nil }
+                return DomainListing(domain: domain, state: DomainState(rawState: state, reason: reason))
             }
-            return result
         }
     }
 
@@ -34,12 +26,14 @@ extension Connection {
     /// each domain's state, a call per domain on a remote daemon).
     public func allDomains() async throws(LibvirtError) -> [Domain] {
         let connection = self
-        return try await run { pointer throws(LibvirtError) -> [Domain] in
-            var list: UnsafeMutablePointer<virDomainPtr?>?
-            let count = try check(virConnectListAllDomains(pointer, &list, 0))
-            defer { free(list) }
-            return (0..<Int(count)).compactMap { index in list?[index].map { Domain(pointer: $0, connection: connection) } }
-        }
+        return try await run { pointer throws(LibvirtError) in try Self.listAll(pointer, connection) }
+    }
+
+    private static func listAll(_ pointer: virConnectPtr, _ connection: Connection) throws(LibvirtError) -> [Domain] {
+        var list: UnsafeMutablePointer<virDomainPtr?>?
+        let count = try check(virConnectListAllDomains(pointer, &list, 0))
+        defer { free(list) }
+        return (0..<Int(count)).compactMap { index in list?[index].map { Domain(pointer: $0, connection: connection) } }
     }
 
     /// The domain with this name; throws `.noDomain` when there is none.
