@@ -80,7 +80,7 @@ extension RolloutService {
         }
         // Batches are written one after the other while the next desktops are changed.
         var recording: Task<Void, Never>?
-        func record(_ batch: [Reconfigured]) {
+        func recordAfterPrevious(_ batch: [Reconfigured]) {
             let previous = recording
             recording = Task {
                 await previous?.value
@@ -96,7 +96,7 @@ extension RolloutService {
                     running -= 1
                     if let next { done.append(next) }
                     if done.count >= Self.resultBatch {
-                        record(done)
+                        recordAfterPrevious(done)
                         done = []
                     }
                 }
@@ -104,7 +104,7 @@ extension RolloutService {
                 group.addTask { await self.reconfigure(step, claimed: claimed, desktop: desktop, context: context) }
             }
             for await next in group { if let next { done.append(next) } }
-            record(done)
+            recordAfterPrevious(done)
         }
         await recording?.value
     }
