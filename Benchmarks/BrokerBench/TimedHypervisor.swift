@@ -43,8 +43,8 @@ final class TimedHypervisor: Hypervisor {
         return try await body()
     }
 
-    func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
-        try await timed("importBaseVolume") { () async throws(DeskpoolError) in try await inner.importBaseVolume(named: volume, from: source) }
+    func importBaseVolume(named volume: String, from source: ImageSource, limits: ImageImportConfiguration) async throws(DeskpoolError) {
+        try await timed("importBaseVolume") { () async throws(DeskpoolError) in try await inner.importBaseVolume(named: volume, from: source, limits: limits) }
     }
 
     func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool {

@@ -61,8 +61,8 @@ final class StandInConsoles: Hypervisor {
 
     // MARK: - Everything else: the test-driver host
 
-    func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
-        try await inner.importBaseVolume(named: volume, from: source)
+    func importBaseVolume(named volume: String, from source: ImageSource, limits: ImageImportConfiguration) async throws(DeskpoolError) {
+        try await inner.importBaseVolume(named: volume, from: source, limits: limits)
     }
     func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool { try await inner.volumeExists(named: volume) }
     func deleteVolume(named volume: String) async throws(DeskpoolError) { try await inner.deleteVolume(named: volume) }

@@ -31,6 +31,7 @@ extension DesktopDomainXML {
         let domainType: String
         let consoleListen: String
         let instance: String
+        let templatePolicy: DomainXMLPolicy
     }
 
     /// Skeletons by template, hardware and host settings (few: one per template version and
@@ -38,11 +39,21 @@ extension DesktopDomainXML {
     private static let skeletons = Mutex<[SkeletonKey: Skeleton]>([:])
 
     static func skeleton(for xml: DesktopDomainXML) throws(DeskpoolError) -> Skeleton {
-        let key = SkeletonKey(template: xml.template, hardware: xml.hardware, domainType: xml.domainType, consoleListen: xml.consoleListen, instance: xml.instance)
+        let key = SkeletonKey(template: xml.template, hardware: xml.hardware, domainType: xml.domainType, consoleListen: xml.consoleListen,
+                              instance: xml.instance, templatePolicy: xml.templatePolicy)
         if let cached = skeletons.withLock({ $0[key] }) { return cached }
+        // A DTD is refused before the edit parses the pattern (external entities, expansion).
+        if let refusal = DomainXMLPolicy.declarationRefusal(xml.template.domainXML) {
+            throw DeskpoolError(.invalidInput, "template \(xml.template.name): the domain XML is refused: \(refusal)", field: DomainXMLPolicy.field)
+        }
         let marker = "dptoken" + ConsoleTicket.mint().secret + "-"
         let tokens = Dictionary(uniqueKeysWithValues: Skeleton.keys.map { ($0, "\(marker)\($0)-") })
         let skeleton = Skeleton(xml: try xml.edit(values: tokens), marker: marker)
+        // Once per skeleton, after the edit has found a domain: a refused pattern is never
+        // cached, so each attempt says why.
+        if let refusal = xml.templatePolicy.refusal(xml.template.domainXML) {
+            throw DeskpoolError(.invalidInput, "template \(xml.template.name): the domain XML is refused: \(refusal)", field: DomainXMLPolicy.field)
+        }
         skeletons.withLock { cache in
             if cache.count >= 64 { cache.removeAll() }
             cache[key] = skeleton

@@ -13,7 +13,7 @@ public import FoundationXML
 /// Every other element of the pattern is kept.
 public struct DesktopDomainXML: Sendable {
     /// The namespace of Deskpool's `<metadata>` element.
-    public static let namespace = "https://deskpool.dev/xmlns/desktop/1"
+    public static let namespace = DomainXMLPolicy.deskpoolNamespace
     /// The prefix libvirt writes the metadata element with.
     public static let prefix = "deskpool"
 
@@ -29,11 +29,16 @@ public struct DesktopDomainXML: Sendable {
     public var instance: String
     /// What the desktop's machine has (the template's hardware with the pool's overrides).
     public var hardware: DesktopHardware
+    /// What the template's domain XML may hold: checked again here, so that a template stored
+    /// before a rule existed fails to provision with the reason instead of running.
+    public var templatePolicy: DomainXMLPolicy
 
     /// With `hardware` nil, the template's hardware and Deskpool's device defaults.
     public init(identity: DesktopIdentity, template: TemplateDefinition, domainType: String, volumePath: String, consoleListen: String,
-                instance: String = BrokerConfiguration.defaultInstance, hardware: DesktopHardware? = nil) {
+                instance: String = BrokerConfiguration.defaultInstance, hardware: DesktopHardware? = nil,
+                templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) {
         self.instance = instance
+        self.templatePolicy = templatePolicy
         self.hardware = hardware ?? DesktopHardware(template: template)
         self.identity = identity
         self.template = template
@@ -42,7 +47,8 @@ public struct DesktopDomainXML: Sendable {
         self.consoleListen = consoleListen
     }
 
-    /// The domain XML; throws when the pattern is not XML or its root is not `<domain>`.
+    /// The domain XML; throws when the pattern is not XML, its root is not `<domain>`, or
+    /// `templatePolicy` refuses it (`.invalidInput`, field `domainXML`).
     ///
     /// The pattern is edited with the XML library once per template and host setting, with
     /// random tokens where the per-desktop values go (`DesktopDomainXML+Skeleton.swift`); each

@@ -3,23 +3,34 @@ import Foundation
 import Libvirt
 
 extension LibvirtHypervisor {
-    /// Base volumes are read-only: clones only read them, and qemu must never write one.
-    static let baseVolumeMode = "0444"
+    /// Base volumes are read-only (clones only read them; qemu must never write one) and
+    /// readable by the hypervisor's user only, not world-readable: root's, group-readable by
+    /// the group qemu runs as (Debian's `libvirt-qemu`; `qemu` elsewhere). libvirt's DAC
+    /// driver (`dynamic_ownership`) hands the files of a starting guest's backing chain to
+    /// qemu's user anyway; the group keeps the base readable where it does not.
+    static let baseVolumePermissions: VolumeXML.Permissions = {
+        for name in ["libvirt-qemu", "qemu"] {
+            if let group = getgrnam(name) { return VolumeXML.Permissions(mode: "0440", owner: 0, group: group.pointee.gr_gid) }
+        }
+        return VolumeXML.Permissions(mode: "0400", owner: 0, group: 0)
+    }()
 
-    public func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
+    public func importBaseVolume(named volume: String, from source: ImageSource, limits: ImageImportConfiguration) async throws(DeskpoolError) {
         let operation = "importing base volume \(volume)"
         let pool = try await pool(operation)
         if try await self.volume(named: volume, in: pool, operation) != nil {
             throw DeskpoolError(.alreadyExists, "volume \(volume) already exists on \(host)")
         }
         switch source {
+        case .opened(let image):
+            try await upload(image, into: volume, pool: pool, operation)
         case .file(let path):
-            try await upload(path, into: volume, pool: pool, operation)
+            try await upload(OpenedImage.open(path: path, limits: limits), into: volume, pool: pool, operation)
         case .volume(let name):
             guard let original = try await self.volume(named: name, in: pool, operation) else {
-                throw DeskpoolError(.notFound, "volume \(name) is missing on \(host)")
+                throw DeskpoolError(.notFound, "volume \(name) is missing on \(host)", field: "volume")
             }
-            try await copy(original, into: volume, pool: pool, operation)
+            try await copy(original, named: name, into: volume, pool: pool, limits: limits, operation)
         case .domainDisk(let name):
             guard let domain = try await domain(named: name, operation) else {
                 throw DeskpoolError(.notFound, "domain \(name) is missing on \(host)")
@@ -35,7 +46,7 @@ extension LibvirtHypervisor {
             } catch {
                 throw failure(operation, error)
             }
-            try await copy(original, into: volume, pool: pool, operation)
+            try await copy(original, named: "the disk of domain \(name)", into: volume, pool: pool, limits: limits, operation)
         }
     }
 
@@ -109,30 +120,65 @@ extension LibvirtHypervisor {
         }
     }
 
-    /// Creates `name` as large as the image in the local file `path` and streams the file in.
-    private func upload(_ path: String, into name: String, pool: StoragePool, _ operation: String) async throws(DeskpoolError) {
-        guard let image = ImageFile.inspect(path) else {
-            throw DeskpoolError(.notFound, "image file \(path) is missing")
-        }
+    /// Creates `name` with the inspected image's format and virtual size, and streams the
+    /// image in from its descriptor.
+    private func upload(_ image: OpenedImage, into name: String, pool: StoragePool, _ operation: String) async throws(DeskpoolError) {
+        let facts = image.facts
         let volume = try await libvirt(operation) { () async throws(LibvirtError) in
             try await pool.createVolume(xml: VolumeXML.volume(
-                name: name, capacityBytes: image.capacityBytes, format: image.format, mode: Self.baseVolumeMode))
+                name: name, capacityBytes: facts.virtualBytes, format: facts.format.rawValue, permissions: Self.baseVolumePermissions))
         }
         do throws(LibvirtError) {
-            try await volume.upload(fromFile: path)
+            try await volume.upload(fromDescriptor: image.descriptor, length: facts.fileBytes, name: image.name)
         } catch {
             try? await volume.delete()
             throw failure(operation, error)
         }
     }
 
-    private func copy(_ original: StorageVolume, into name: String, pool: StoragePool, _ operation: String) async throws(DeskpoolError) {
-        try await libvirt(operation) { () async throws(LibvirtError) in
-            let format = Self.format(ofVolumeXML: try await original.xml())
-            let capacity = try await original.info().capacityBytes
-            _ = try await pool.createVolume(xml: VolumeXML.volume(
-                name: name, capacityBytes: capacity, format: format, mode: Self.baseVolumeMode), copying: original)
+    /// Copies a volume of the pool after inspecting it: libvirt's description (format,
+    /// backing store) and its first bytes read through libvirt, by `ImageInspector`'s rules.
+    /// The copy gets the inspected format, not libvirt's probe.
+    private func copy(_ original: StorageVolume, named name: String, into newName: String, pool: StoragePool,
+                      limits: ImageImportConfiguration, _ operation: String) async throws(DeskpoolError) {
+        let (xml, info) = try await libvirt(operation) { () async throws(LibvirtError) in (try await original.xml(), try await original.info()) }
+        try ImageInspector.checkVolume(format: Self.format(ofVolumeXML: xml), hasBackingStore: Self.hasBackingPath(xml), name: name)
+        let header: [UInt8]
+        do throws(LibvirtError) {
+            header = try await original.download(length: UInt64(ImageInspector.headerBytes))
+        } catch where error.code == .noSupport && connection.uri.hasPrefix("test:") {
+            // The test driver keeps no bytes (and cannot download): its volumes are what
+            // their XML says. Every real driver reads the header.
+            header = Self.format(ofVolumeXML: xml) == "qcow2" ? Self.qcow2Header(virtualBytes: info.capacityBytes) : [0]
+        } catch {
+            throw failure(operation, error)
         }
+        // What the host spends on the volume (a sparse raw file spends less than its size).
+        let fileBytes = info.allocationBytes
+        let facts = try ImageInspector.inspect(header: header, fileBytes: max(fileBytes, UInt64(header.count)), name: name, limits: limits)
+        let format = facts.format.rawValue
+        let capacity = facts.format == .raw ? info.capacityBytes : facts.virtualBytes
+        guard capacity <= limits.maxVirtualBytes else {
+            throw DeskpoolError(.tooLarge, "\(name): virtual size \(ImageInspector.describe(capacity)) is over images.maxVirtualBytes (\(ImageInspector.describe(limits.maxVirtualBytes)))")
+        }
+        try await libvirt(operation) { () async throws(LibvirtError) in
+            _ = try await pool.createVolume(xml: VolumeXML.volume(
+                name: newName, capacityBytes: capacity, format: format, permissions: Self.baseVolumePermissions), copying: original)
+        }
+    }
+
+    /// A clean qcow2 v3 header of `virtualBytes`, standing in for a test-driver volume's.
+    static func qcow2Header(virtualBytes: UInt64) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: 104)
+        header[0..<8] = [0x51, 0x46, 0x49, 0xFB, 0, 0, 0, 3]
+        header[23] = 16
+        for index in 0..<8 { header[24 + index] = UInt8(truncatingIfNeeded: virtualBytes >> (8 * UInt64(7 - index))) }
+        return header
+    }
+
+    /// Whether a volume's XML names a backing file (`<backingStore><path>`).
+    static func hasBackingPath(_ xml: String) -> Bool {
+        ((try? LibvirtXML.values("/volume/backingStore/path", in: xml)) ?? []).contains { !$0.isEmpty }
     }
 
     /// Read once per desktop (for its clone): hence `XMLAttributeReader`, which does not leak.

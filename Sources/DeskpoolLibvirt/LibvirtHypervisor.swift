@@ -20,14 +20,17 @@ public final class LibvirtHypervisor: Hypervisor {
 
     /// The broker installation written into each new desktop's metadata.
     public let instance: String
+    /// What templates' domain XML may hold on this host, checked again at each new desktop.
+    public let templatePolicy: DomainXMLPolicy
     /// Deskpool metadata of the host's domains, read once per domain.
     let metadataCache = DomainMetadataCache()
     /// Each running domain's SPICE display, read once per run.
     let displayCache = DisplayCache()
 
     public init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
-                instance: String = BrokerConfiguration.defaultInstance) {
+                instance: String = BrokerConfiguration.defaultInstance, templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) {
         self.instance = instance
+        self.templatePolicy = templatePolicy
         self.host = host
         self.connection = connection
         self.storagePool = storagePool
@@ -38,12 +41,12 @@ public final class LibvirtHypervisor: Hypervisor {
     /// Opens `uri` and returns a hypervisor over it.
     public static func connect(
         host: String, uri: String, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
-        instance: String = BrokerConfiguration.defaultInstance
+        instance: String = BrokerConfiguration.defaultInstance, templatePolicy: DomainXMLPolicy = DomainXMLPolicy()
     ) async throws(DeskpoolError) -> LibvirtHypervisor {
         do throws(LibvirtError) {
             let connection = try await Connection.open(uri)
             return LibvirtHypervisor(host: host, connection: connection, storagePool: storagePool,
-                                     domainType: domainType, consoleListen: consoleListen, instance: instance)
+                                     domainType: domainType, consoleListen: consoleListen, instance: instance, templatePolicy: templatePolicy)
         } catch {
             throw DeskpoolError(.hypervisorFailed, "connecting to \(uri) on \(host): \(error.message)")
         }
@@ -72,7 +75,7 @@ public final class LibvirtHypervisor: Hypervisor {
         do throws(DeskpoolError) {
             let xml = try DesktopDomainXML(identity: desktop, template: template, domainType: domainType,
                                            volumePath: clone.path, consoleListen: consoleListen, instance: instance,
-                                           hardware: hardware).render()
+                                           hardware: hardware, templatePolicy: templatePolicy).render()
             _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: xml) }
         } catch {
             // Leave nothing behind: a volume without its domain would only be found as an orphan.

@@ -3,14 +3,18 @@ import FoundationXML
 
 /// Storage volume XML for base volumes and linked clones, of any image format.
 enum VolumeXML {
-    /// A volume of `format` (qcow2, raw). `mode` sets the file's permissions (octal text,
-    /// e.g. `0444` for a read-only base); `backing` makes it a linked clone.
+    /// A volume of `format` (qcow2, raw). `permissions` sets the file's mode (octal text,
+    /// e.g. `0440` for a read-only base) and, where given, its owner and group (numeric ids);
+    /// `backing` makes it a linked clone.
     static func volume(
-        name: String, capacityBytes: UInt64, format: String, mode: String? = nil, backing: (path: String, format: String)? = nil
+        name: String, capacityBytes: UInt64, format: String, permissions: Permissions? = nil, backing: (path: String, format: String)? = nil
     ) -> String {
         var target = [LibvirtXML.element("format", ["type": format])]
-        if let mode {
-            target.append(LibvirtXML.element("permissions", [:], [LibvirtXML.element("mode", text: mode)]))
+        if let permissions {
+            var children = [LibvirtXML.element("mode", text: permissions.mode)]
+            if let owner = permissions.owner { children.append(LibvirtXML.element("owner", text: String(owner))) }
+            if let group = permissions.group { children.append(LibvirtXML.element("group", text: String(group))) }
+            target.append(LibvirtXML.element("permissions", [:], children))
         }
         var children = [
             LibvirtXML.element("name", text: name),
@@ -27,28 +31,11 @@ enum VolumeXML {
         }
         return LibvirtXML.element("volume", ["type": "file"], children).xmlString
     }
-}
 
-/// What an image file on this machine holds, read from its header.
-struct ImageFile {
-    /// `qcow2` or `raw`.
-    var format: String
-    /// What the guest sees: a qcow2's virtual size, a raw file's size.
-    var capacityBytes: UInt64
-    var fileBytes: UInt64
-
-    /// nil when there is no such file.
-    static func inspect(_ path: String) -> ImageFile? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let size = try? handle.seekToEnd() else { return nil }
-        try? handle.seek(toOffset: 0)
-        let header = [UInt8]((try? handle.read(upToCount: 32)) ?? Data())
-        // qcow2: magic "QFI\xfb", then the virtual size as a big-endian UInt64 at offset 24.
-        if header.count == 32, header[0..<4] == [0x51, 0x46, 0x49, 0xfb] {
-            let virtual = header[24..<32].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            return ImageFile(format: "qcow2", capacityBytes: virtual, fileBytes: size)
-        }
-        return ImageFile(format: "raw", capacityBytes: size, fileBytes: size)
+    /// A volume file's mode, owner and group.
+    struct Permissions: Sendable, Hashable {
+        var mode: String
+        var owner: UInt32?
+        var group: UInt32?
     }
 }

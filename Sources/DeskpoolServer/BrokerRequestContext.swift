@@ -19,11 +19,18 @@ public struct BrokerRequestContext: RequestContext, RemoteAddressRequestContext 
 
     public var maxUploadSize: Int { bodyLimit }
 
+    /// The request's connection (an image upload refused halfway closes it rather than
+    /// reading the rest of the body).
+    let channel: any Channel
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         remoteAddress = source.channel.remoteAddress
+        clientAddress = remoteAddress?.ipAddress
     }
 
-    /// The client's IP address, without the port.
-    public var clientAddress: String? { remoteAddress?.ipAddress }
+    /// The client's IP address, without the port: the peer's, or the one a trusted proxy
+    /// forwarded (`ClientAddressMiddleware`, `http.trustedProxies`).
+    public internal(set) var clientAddress: String?
 }

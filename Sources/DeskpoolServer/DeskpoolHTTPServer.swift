@@ -23,17 +23,19 @@ public struct DeskpoolHTTPServer: Sendable {
         self.metrics = metrics
         self.logins = LoginSessions(maxAge: TimeInterval(configuration.sessionHours * 3600),
                                     idle: TimeInterval(configuration.sessionIdleMinutes * 60), now: services.now)
-        self.gate = LoginGate(authenticator: services.authenticator, policy: configuration.loginThrottle.policy, now: services.now)
+        self.gate = LoginGate(authenticator: services.authenticator, policy: configuration.loginThrottle.policy,
+                              limits: LoginGate.Limits(configuration.loginThrottle), now: services.now)
     }
 
     /// Every route, with its middleware.
     public func router() -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
         let methods = MethodNotAllowedMiddleware<BrokerRequestContext>()
+        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
         router.add(middleware: SecurityHeadersMiddleware(tls: configuration.tls != nil))
         router.add(middleware: APIErrorMiddleware())
         router.add(middleware: methods)
-        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, exempt: AdminTemplateRoutes.isUpload))
         router.add(middleware: AuthenticationMiddleware(logins: logins))
 
         let auth = AuthRoutes(services: services, logins: logins, gate: gate, metrics: metrics, configuration: configuration)
@@ -46,6 +48,7 @@ public struct DeskpoolHTTPServer: Sendable {
         AdminDesktopRoutes(services: services).add(to: admin)
         AdminTemplateRoutes(services: services).add(to: admin)
         AdminSystemRoutes(services: services).add(to: admin)
+        AdminLoginRoutes(services: services, gate: gate).add(to: admin)
         AdminRolloutRoutes(services: services).add(to: admin)
         api.get("openapi.json") { _, _ in try Self.openAPIDocument() }
         router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
@@ -55,23 +58,42 @@ public struct DeskpoolHTTPServer: Sendable {
         return router
     }
 
-    /// The application `deskpool serve` runs (HTTPS when `http.tls` is set).
+    /// The application `deskpool serve` runs (HTTPS when `http.tls` is set), with the
+    /// connection guards of `http.connections`.
     public func application(logger: Logger) throws -> some ApplicationProtocol {
-        let server: HTTPServerBuilder
+        var tlsConfiguration: TLSConfiguration?
         if let tls = configuration.tls {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
                 let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
-                server = try .tls(.http1(), tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: NIOSSLPrivateKeySource.privateKey(key)))
+                tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: NIOSSLPrivateKeySource.privateKey(key))
             } catch {
                 throw DeskpoolError(.invalidInput, "http.tls: cannot load the certificate or key (\(error))", field: "http.tls")
             }
-        } else {
-            server = .http1()
+        }
+        let connections = configuration.connections
+        let tls = tlsConfiguration
+        let counter = AddressConnectionCounter(limit: connections.maxConnectionsPerAddress)
+        let server = HTTPServerBuilder { responder in
+            let http = GuardedHTTPChannel(responder: responder, configuration: connections, counter: counter,
+                                          isLongUpload: Self.isImageUpload, logger: logger)
+            guard let tls else { return http }
+            return try TLSChannel(http, tlsConfiguration: tls)
         }
         return Application(router: router(), server: server,
-                           configuration: .init(address: .hostname(configuration.listen, port: configuration.port), serverName: "deskpool"),
+                           configuration: .init(address: .hostname(configuration.listen, port: configuration.port), serverName: "deskpool",
+                                                availableConnectionsDelegate: MaximumAvailableConnections(connections.maxConnections, logger: logger)),
                            logger: logger)
+    }
+
+    /// A template image streamed as the request body: exempt from the body timeout (the
+    /// route itself is admin only and bounded by `images.maxImageBytes`).
+    @Sendable static func isImageUpload(_ request: HTTPRequest) -> Bool {
+        guard request.method == .post, let path = request.path?.split(separator: "?", maxSplits: 1).first else { return false }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        // "", "api", "v1", "admin", "templates", NAME, "versions"
+        return parts.count == 7 && parts[1] == "api" && parts[2] == "v1" && parts[3] == "admin" && parts[4] == "templates"
+            && parts[6] == "versions" && request.headerFields[.contentType]?.hasPrefix("application/octet-stream") == true
     }
 
     /// `docs/openapi.json`, bundled with the server.

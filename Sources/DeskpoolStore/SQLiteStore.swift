@@ -29,6 +29,13 @@ public final class SQLiteStore: Store {
         } catch {
             throw DeskpoolError(.storeFailed, "the store failed: cannot create the directory \(directory): \(error.localizedDescription)")
         }
+        // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the
+        // database file's mode, so the audit log and policy sources stay the broker's own.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw DeskpoolError(.storeFailed, "the store failed: cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
         var configuration = Configuration()
         // Another process may hold the write lock for a moment: wait rather than fail.
         configuration.busyMode = .timeout(5)
@@ -102,7 +109,8 @@ public final class SQLiteStore: Store {
     /// Appends an audit entry inside the caller's transaction.
     static func appendAudit(_ db: Database, actor: String, action: String, subject: String, detail: String = "", at: Date = Date()) throws {
         try db.cachedStatement(sql: "INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (?, ?, ?, ?, 'ok', ?)")
-            .execute(arguments: [millis(at), actor, action, subject, detail])
+            .execute(arguments: [millis(at), AuditEntry.Field.actor.cap(actor), AuditEntry.Field.action.cap(action),
+                                AuditEntry.Field.subject.cap(subject), AuditEntry.Field.detail.cap(detail)])
     }
 
     // MARK: - Dates

@@ -25,6 +25,7 @@ public final class FakeHypervisor: Hypervisor {
     struct State {
         var domains: [String: Domain] = [:]
         var volumes: [String: String?] = [:]  // name -> backing volume
+        var imported: [String: ImageInspector.Facts] = [:]
         var brokenBases: [String: String] = [:]
         var failingBases: [String: String] = [:]
         var silentBases: Set<String> = []
@@ -102,15 +103,21 @@ public final class FakeHypervisor: Hypervisor {
 
     // MARK: - Hypervisor
 
-    public func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
+    public func importBaseVolume(named volume: String, from source: ImageSource, limits: ImageImportConfiguration) async throws(DeskpoolError) {
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             guard s.volumes[volume] == nil else { throw DeskpoolError(.alreadyExists, "volume \(volume) already exists on \(host)") }
-            if case .volume(let from) = source, s.volumes[from] == nil {
-                throw DeskpoolError(.notFound, "source volume \(from) does not exist on \(host)")
+            if case .volume(let from) = source {
+                guard let backing = s.volumes[from] else { throw DeskpoolError(.notFound, "source volume \(from) does not exist on \(host)") }
+                // The same rule as libvirt's: a volume with a backing file is no image.
+                try ImageInspector.checkVolume(format: "qcow2", hasBackingStore: backing != nil, name: from)
             }
             s.volumes[volume] = .some(nil)
+            if case .opened(let image) = source { s.imported[volume] = image.facts }
         }
     }
+
+    /// What an opened image imported as `volume` was inspected to be (nil: another source).
+    public func importedImage(_ volume: String) -> ImageInspector.Facts? { state.withLock { $0.imported[volume] } }
 
     public func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool {
         state.withLock { $0.volumes[volume] != nil }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Small blocking TCP clients for tests (IPv4, loopback).
 public enum TCPProbe {
@@ -46,7 +46,8 @@ public enum TCPProbe {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    private static func connected(host: String, port: Int) throws -> Int32 {
+    /// A connected blocking IPv4 TCP socket; the caller closes it.
+    public static func connected(host: String, port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var address = sockaddr_in()

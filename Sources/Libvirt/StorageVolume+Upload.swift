@@ -27,3 +27,59 @@ extension StorageVolume {
         }
     }
 }
+
+extension StorageVolume {
+    /// Replaces the volume's first `length` bytes with those of `descriptor` from offset 0
+    /// (`pread`: the descriptor's offset is not used, so one open file can fill several
+    /// volumes). Exactly `length` bytes are sent: a file that grows meanwhile is cut there,
+    /// one that shrinks is an error. The descriptor stays open (the caller owns it).
+    public func upload(fromDescriptor descriptor: Int32, length: UInt64, name: String) async throws(LibvirtError) {
+        let connection = self.connection
+        try await run { pointer throws(LibvirtError) in
+            let stream = try Stream(connection: connection.pointer)
+            do throws(LibvirtError) {
+                try check(virStorageVolUpload(pointer, stream.pointer, 0, length, 0))
+            } catch {
+                stream.abort()
+                throw error
+            }
+            try stream.transfer { stream throws(LibvirtError) in
+                let chunk = 1 << 20
+                var buffer = [CChar](repeating: 0, count: chunk)
+                var offset: UInt64 = 0
+                while offset < length {
+                    let want = Int(min(UInt64(chunk), length - offset))
+                    let read = buffer.withUnsafeMutableBufferPointer { pread(descriptor, $0.baseAddress, want, off_t(offset)) }
+                    if read < 0, errno == EINTR { continue }
+                    guard read > 0 else {
+                        throw LibvirtError(code: .systemError, message: "\(name) ended at byte \(offset) of \(length) (it changed while it was read)")
+                    }
+                    var sent = 0
+                    while sent < read {
+                        let count = buffer.withUnsafeBufferPointer { virStreamSend(stream.pointer, $0.baseAddress! + sent, read - sent) }
+                        guard count > 0 else { throw LibvirtError.last(or: "virStreamSend failed") }
+                        sent += Int(count)
+                    }
+                    offset += UInt64(read)
+                }
+            }
+        }
+    }
+
+    /// The volume's first `length` bytes (fewer if it is shorter), read through libvirt
+    /// (`virStorageVolDownload`), e.g. to inspect an image's header without trusting
+    /// libvirt's own format probe.
+    public func download(length: UInt64) async throws(LibvirtError) -> [UInt8] {
+        let connection = self.connection
+        return try await run { pointer throws(LibvirtError) in
+            let stream = try Stream(connection: connection.pointer)
+            do throws(LibvirtError) {
+                try check(virStorageVolDownload(pointer, stream.pointer, 0, length, 0))
+            } catch {
+                stream.abort()
+                throw error
+            }
+            return try stream.transfer { stream throws(LibvirtError) in try stream.receiveAll(chunk: Int(min(length, 1 << 20))) }
+        }
+    }
+}

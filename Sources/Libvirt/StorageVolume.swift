@@ -7,7 +7,7 @@ public final class StorageVolume: @unchecked Sendable {
     let pointer: virStorageVolPtr
     public let connection: Connection
     public let name: String
-    /// The volume's path on the host, e.g. `/var/lib/deskpool/images/base-1.qcow2`.
+    /// The volume's path on the host, e.g. `/var/lib/deskpool-images/base-1.qcow2`.
     public let path: String
     /// The volume's key, unique on the host (for files: the path).
     public let key: String

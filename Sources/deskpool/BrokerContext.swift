@@ -15,35 +15,45 @@ struct BrokerContext {
         URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("deskpool.sqlite").path
     }
 
+    /// The state directory, which must be 0700 (0711 when a storage pool lies inside it).
+    static func stateDirectory(_ configuration: DeskpoolConfiguration) -> StateDirectory {
+        StateDirectory(path: configuration.stateDirectory, storagePaths: configuration.hosts.map(\.storagePath))
+    }
+
     /// Loads the configuration and opens the store; connects the hosts if `connect`.
     /// A host that cannot be reached is an error here (a running broker tolerates it).
     static func open(_ options: ConfigOptions, connect: Bool = true) async throws -> BrokerContext {
         let (configuration, _) = try options.load()
+        try stateDirectory(configuration).prepare()
         let store = try SQLiteStore(path: storePath(configuration))
         var hypervisors: [any Hypervisor] = []
         if connect {
-            for host in configuration.hosts { hypervisors.append(try await Self.connect(host, instance: configuration.broker.instance)) }
+            for host in configuration.hosts {
+                hypervisors.append(try await Self.connect(host, instance: configuration.broker.instance, templatePolicy: configuration.templates.domainXMLPolicy))
+            }
         }
         return BrokerContext(configuration: configuration, store: store, hypervisors: hypervisors)
     }
 
-    static func connect(_ host: HostConfiguration, instance: String) async throws(DeskpoolError) -> LibvirtHypervisor {
+    static func connect(_ host: HostConfiguration, instance: String,
+                        templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) async throws(DeskpoolError) -> LibvirtHypervisor {
         // Whether KVM can run guests is known only for the local host; remote hosts are
         // taken to have it unless the configuration says tcg.
         let local = host.uri.hasPrefix("qemu:///") || host.uri.hasPrefix("test:///")
         let kvmUsable = local ? HostFacts.acceleration() == .kvm : true
         return try await LibvirtHypervisor.connect(
             host: host.name, uri: host.uri, storagePool: host.storagePool,
-            domainType: host.domainType(kvmUsable: kvmUsable), consoleListen: host.consoleListen, instance: instance)
+            domainType: host.domainType(kvmUsable: kvmUsable), consoleListen: host.consoleListen, instance: instance, templatePolicy: templatePolicy)
     }
 
-    var admin: Administration { Administration(store: store, hypervisors: hypervisors) }
+    var admin: Administration {
+        Administration(store: store, hypervisors: hypervisors, images: configuration.images, templatePolicy: configuration.templates.domainXMLPolicy)
+    }
 
     /// The key that signs connect tokens for the SPICE gateway, created on first use in the
     /// state directory (`console-token.key`, 0600) so the CLI and the running broker share it.
     func tokenKey() throws(DeskpoolError) -> ConnectTokenKey {
-        try? FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o700])
+        try Self.stateDirectory(configuration).prepare()
         return try ConnectTokenKey.load(orCreateAt: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("console-token.key").path)
     }
 
@@ -67,7 +77,8 @@ struct BrokerContext {
     static func bootstrapLogging() {
         let level = ProcessInfo.processInfo.environment["DESKPOOL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // Client text (names, addresses, errors) reaches the log: escaped and capped there.
+            var handler = SafeLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }

@@ -8,12 +8,12 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check that this host can run Deskpool, and say what to fix.",
-        discussion: "Exits 1 when a required check fails. With --fix, creates the storage pool and installs the PAM service file when they are missing."
+        discussion: "Exits 1 when a required check fails. With --fix, creates the storage pool and installs the PAM service file when they are missing, and makes the state directory and its store and key files the broker's own (0700/0600)."
     )
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(help: "Create what is missing and safe to create: the storage pool (dir pool) and /etc/pam.d/<service>.")
+    @Flag(help: "Create what is missing and safe to create: the storage pool (dir pool) and /etc/pam.d/<service>; set the state files' modes.")
     var fix = false
 
     func run() async throws {
@@ -44,6 +44,11 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         for host in configuration.hosts { await fixStoragePool(host) }
+        let state = BrokerContext.stateDirectory(configuration)
+        if !state.problems().isEmpty {
+            state.fix()
+            print("fix: set the modes of \(state.path) (\(state.holdsStoragePool ? "0711" : "0700")) and its store and key files (0600)")
+        }
     }
 
     private func fixStoragePool(_ host: HostConfiguration) async {
@@ -54,7 +59,9 @@ struct DoctorCommand: AsyncParsableCommand {
             return
         }
         do {
-            try FileManager.default.createDirectory(atPath: host.storagePath, withIntermediateDirectories: true)
+            // 0711: qemu (its own user) reaches the images; other users cannot list them.
+            try FileManager.default.createDirectory(atPath: host.storagePath, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o711])
             for line in try await inspector.ensureStoragePool(connection) { print("fix: \(line)") }
         } catch {
             print("fix: cannot set up storage pool '\(host.storagePool)' of host \(host.name): \(error)")

@@ -1,5 +1,6 @@
 import DeskpoolCore
 import DeskpoolLibvirt
+import DeskpoolStore
 import Foundation
 
 /// Gathers what `deskpool doctor` looks at and turns it into a report with `DoctorRules`.
@@ -19,6 +20,9 @@ struct DoctorProbe {
             DoctorRules.pamService(service, foundAt: serviceFile, searched: PAMServiceFile.searchDirectories),
             DoctorRules.memory(availableBytes: HostFacts.availableMemoryBytes()),
             DoctorRules.disk("state", path: configuration.stateDirectory, availableBytes: HostFacts.availableDiskBytes(at: configuration.stateDirectory)),
+            DoctorRules.statePermissions(path: configuration.stateDirectory,
+                                         exists: FileManager.default.fileExists(atPath: configuration.stateDirectory),
+                                         problems: BrokerContext.stateDirectory(configuration).problems()),
         ])
     }
 

@@ -3,6 +3,7 @@ import DeskpoolCore
 import DeskpoolGateway
 import DeskpoolPAM
 import DeskpoolServer
+import Foundation
 import Logging
 import Metrics
 import Prometheus
@@ -20,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
+        // Whatever the broker writes itself (the store, the key, staged uploads) is its own.
+        umask(0o077)
         BrokerContext.bootstrapLogging()
         let logger = Logger(label: "deskpool")
         let context = try await BrokerContext.open(options)
@@ -28,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
             "hosts": "\(context.configuration.hosts.map { "\($0.name)=\($0.uri)" }.joined(separator: ","))",
         ])
         let configuration = context.configuration
+        try await Self.recoverImports(context, logger: logger)
         let limits = Dictionary(configuration.hosts.map { ($0.name, $0.maxConcurrentOperations) }, uniquingKeysWith: { a, _ in a })
         let estimator = ReadyEstimator()
         let reconciler = ReconcilerService(
@@ -80,5 +84,20 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         logger.info("deskpool stopped")
+    }
+
+    /// Removes what an import cut short by a crash left (the `importing` version records and
+    /// their volumes, staged uploads) and makes the import and upload directories (0700).
+    static func recoverImports(_ context: BrokerContext, logger: Logger) async throws {
+        let images = context.configuration.images
+        try OpenedImage.prepareDirectory(images.importDirectory)
+        try OpenedImage.prepareDirectory(images.uploadDirectory)
+        ImageUpload.removeLeftovers(in: images.uploadDirectory)
+        do {
+            let removed = try await context.admin.removeUnfinishedImports(actor: "broker")
+            if !removed.isEmpty { logger.notice("removed versions whose import was cut short", metadata: ["versions": "\(removed.joined(separator: ","))"]) }
+        } catch {
+            logger.warning("could not remove versions whose import was cut short", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -140,7 +140,7 @@ struct PolicyFileTests {
         ("apiVersion: deskpool/v1\nkind: UpdatePolicy\nmetadata:\n  name: p\n  owner: me\n", .unknownKey, 5, 10, "'owner' in metadata"),
         ("apiVersion: deskpool/v1\nkind: UpdatePolicy\nmetadata:\n  name: p\n", .invalidValue, 1, 1, "spec is required"),
         // Unknown keys in the spec and deeper
-        (update + "  versoin: 3\n", .unknownKey, 7, 12, "unknown key 'versoin' in spec of an UpdatePolicy (known keys: selector, version, logoff, strategy)"),
+        (update + "  versoin: 3\n", .unknownKey, 7, 12, "unknown key 'versoin' in spec of an UpdatePolicy (known keys: selector, version, logoff, strategy, dedicated)"),
         (update + "  strategy:\n    canary: 1\n    wavesize: 2\n", .unknownKey, 9, 15, "'wavesize' in strategy"),
         (config + "  set:\n    desktop: {memory: 512}\n", .unknownKey, 8, 23, "'memory' in desktop"),
         (check + "  checks:\n    - guestAgent: true\n      severity: high\n", .unknownKey, 9, 17, "'severity' in a check"),

@@ -34,6 +34,28 @@ struct GatewayPolicyTests {
         }
     }
 
+    @Test("a WebSocket upgrade (or any bytes neither SPICE nor TLS) after the 200 is closed; the display receives nothing",
+          arguments: [
+              "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+              "SSH-2.0-OpenSSH_9.2\r\n",
+          ])
+    func notSpiceBytes(first: String) async throws {
+        var options = GatewayHarness.Options()
+        options.forbiddenChannels = [.usbredir]
+        try await GatewayHarness.run(options) { h in
+            let (tunnel, status) = try await h.tunnel()
+            #expect(status == 200)
+            // What a WebSocket client would send next: the usbredir link inside a frame.
+            try await tunnel.send(Array(first.utf8) + SpiceLinkBytes.link(channelType: SPICE_CHANNEL_USBREDIR))
+            try await tunnel.waitUntilClosed()
+            let refused = try await h.upstream.connection(0)
+            try await refused.waitUntilClosed()
+            #expect(refused.received.isEmpty)
+            #expect(tunnel.payload.isEmpty)
+            #expect(h.refusals(.notSpiceLink) == 1)
+        }
+    }
+
     @Test("a session's tunnels beyond maxTunnelsPerSession get 429 until one closes")
     func sessionLimit() async throws {
         var options = GatewayHarness.Options()

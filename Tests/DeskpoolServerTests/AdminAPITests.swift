@@ -150,7 +150,7 @@ struct AdminAPITests {
         }
     }
 
-    @Test("templates: list, show, put, publish from a file, delete an unused version; bad paths and bounds refused")
+    @Test("templates: list, show, put, publish from a volume, delete an unused version; host paths and bounds refused")
     func templates() async throws {
         let rig = try await ServerTestRig()
         try await rig.test { client in
@@ -168,17 +168,16 @@ struct AdminAPITests {
             #expect(broken.status == .badRequest && broken.body.text.contains("\"field\":\"domainXML\""))
             #expect(try await client.call(.put, "/api/v1/admin/templates/big", root.bearer, json: TemplateInput(domainXML: "<pool/>")).status == .badRequest)
 
-            let image = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-api-\(UUID().uuidString).qcow2").path
-            try Data("QFI".utf8).write(to: URL(fileURLWithPath: image))
-            defer { try? FileManager.default.removeItem(atPath: image) }
-            let published = try await client.call(.post, "/api/v1/admin/templates/big/versions", root.bearer, json: PublishRequest(imagePath: image, note: "v1"))
+            // Images come from an upload, the import directory or a volume (ImageImportAPITests); never a host path.
+            rig.fake.addVolume("golden.qcow2")
+            let published = try await client.call(.post, "/api/v1/admin/templates/big/versions", root.bearer, json: PublishRequest(volume: "golden.qcow2", note: "v1"))
             #expect(published.status == .created)
                 #expect(try published.body.decoded(TemplateVersion.self).number == 1)
             for path in ["relative.qcow2", "/nonexistent/x.qcow2", "/tmp", "/tmp/../etc/passwd"] {
                 let bad = try await client.call(.post, "/api/v1/admin/templates/big/versions", root.bearer, json: PublishRequest(imagePath: path, note: "x"))
                 #expect(bad.status == .badRequest && bad.body.text.contains("imagePath"), "\(path)")
             }
-            let badNote = try await client.call(.post, "/api/v1/admin/templates/big/versions", root.bearer, json: PublishRequest(imagePath: image, note: "a\nb"))
+            let badNote = try await client.call(.post, "/api/v1/admin/templates/big/versions", root.bearer, json: PublishRequest(volume: "golden.qcow2", note: "a\nb"))
             #expect(badNote.status == .badRequest)
             #expect(try await client.call(.delete, "/api/v1/admin/templates/big/versions/1", root.bearer).status == .noContent)
             #expect(try await client.call(.delete, "/api/v1/admin/templates/big/versions/1", root.bearer).status == .notFound)

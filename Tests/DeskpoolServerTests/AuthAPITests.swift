@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 @Suite("API: login, sessions, CSRF, throttling")
@@ -50,8 +51,9 @@ struct AuthAPITests {
             #expect(wrong.status == .unauthorized && unknown.status == .unauthorized)
             #expect(wrong.body == unknown.body)  // never says which of the two was wrong
             #expect(!wrong.body.text.contains("nope"))
+            // A locked or expired account answers as a wrong password does (the reason is audited).
             let locked = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "dave", password: "dave-pw"))
-            #expect(locked.status == .forbidden && locked.body.errorCode == "accountUnusable")
+            #expect(locked.status == .unauthorized && locked.body == wrong.body)
             let bad = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "../etc", password: "x"))
             #expect(bad.status == .badRequest && bad.body.errorCode == "invalidInput")
             let empty = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "alice", password: ""))
@@ -59,6 +61,8 @@ struct AuthAPITests {
             // Refused logins are audited without the password.
             let audit = try await rig.harness.store.auditLog(AuditQuery(action: "auth.login"))
             #expect(audit.count >= 3 && audit.allSatisfy { !$0.detail.contains("nope") && $0.result.hasPrefix("error") })
+            #expect(audit.contains { $0.subject == "user/dave" && $0.result == "error: accountUnusable" && $0.detail.contains("locked") })
+            #expect(audit.contains { $0.subject == "invalid name (6 bytes)" })
         }
     }
 
@@ -75,6 +79,97 @@ struct AuthAPITests {
             #expect(rig.authenticator.attempts == asked)
             // Another user is not affected.
             #expect(try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "bob", password: "bob-pw")).status == .ok)
+        }
+    }
+
+    @Test("a 1 MB user name is a 400 whose audit row is short and says what it was; logins and logouts are audited")
+    func hugeNameAndAudit() async throws {
+        let rig = try await ServerTestRig()
+        try await rig.test { client in
+            let huge = String(repeating: "a", count: 1_000_000)  // within the body limit: the name is what is refused
+            for _ in 0..<3 {
+                let answer = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: huge, password: "x"))
+                #expect(answer.status == .badRequest && answer.body.errorCode == "invalidInput" && answer.body.count < 1000)
+            }
+            let alice = try await client.login("alice")
+            #expect(try await client.call(.post, "/api/v1/auth/logout", alice.bearer).status == .noContent)
+            let audit = try await rig.harness.store.auditLog(AuditQuery())
+            let refused = audit.filter { $0.subject.hasPrefix("invalid name") }
+            #expect(refused.count == 3 && refused.allSatisfy { $0.subject == "invalid name (1000000 bytes)" && $0.actor == "anonymous" })
+            #expect(audit.allSatisfy { $0.actor.utf8.count + $0.subject.utf8.count + $0.detail.utf8.count < 5000 })
+            #expect(audit.contains { $0.action == "auth.login" && $0.actor == "user:alice" && $0.result == "ok" })
+            #expect(audit.contains { $0.action == "auth.logout" && $0.actor == "user:alice" })
+        }
+    }
+
+    @Test("failed logins are answered no sooner than the configured delay")
+    func failureDelay() async throws {
+        let rig = try await ServerTestRig { $0.loginThrottle.failureDelayMilliseconds = 400; $0.loginThrottle.baseDelaySeconds = 0 }
+        try await rig.test { client in
+            for user in ["alice", "zed", "dave"] {
+                let start = ContinuousClock.now
+                let answer = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: user, password: "nope"))
+                #expect(answer.status == .unauthorized)
+                #expect(ContinuousClock.now - start >= .milliseconds(400), "\(user)")
+            }
+        }
+    }
+
+    @Test("admins see and clear login locks (audited); others get 401 or 403")
+    func loginLocks() async throws {
+        let rig = try await ServerTestRig { $0.loginThrottle.lockoutFailures = 2; $0.loginThrottle.baseDelaySeconds = 0 }
+        try await rig.test { client in
+            for _ in 0..<2 { _ = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "bob", password: "nope")) }
+            #expect(try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "bob", password: "bob-pw")).status == .tooManyRequests)
+            #expect(try await client.call(.get, "/api/v1/admin/login-locks").status == .unauthorized)
+            #expect(try await client.call(.delete, "/api/v1/admin/login-locks?user=bob").status == .unauthorized)
+            let alice = try await client.login("alice")
+            #expect(try await client.call(.get, "/api/v1/admin/login-locks", alice.bearer).status == .forbidden)
+            #expect(try await client.call(.delete, "/api/v1/admin/login-locks?user=bob", alice.bearer).status == .forbidden)
+            let root = try await client.login("root")
+            let locks = try await client.call(.get, "/api/v1/admin/login-locks", root.bearer)
+            #expect(locks.status == .ok)
+            let views = try locks.body.decoded([LoginLockView].self)
+            #expect(views.map(\.user) == ["bob"] && views.first?.locked == true && views.first?.address == "unknown")
+            #expect(try await client.call(.delete, "/api/v1/admin/login-locks", root.bearer).status == .badRequest)
+            #expect(try await client.call(.delete, "/api/v1/admin/login-locks?address=nowhere", root.bearer).status == .badRequest)
+            let unlocked = try await client.call(.delete, "/api/v1/admin/login-locks?user=bob", root.bearer)
+            #expect(unlocked.status == .ok)
+            #expect(try unlocked.body.decoded(LoginUnlockResult.self).cleared == 1)
+            #expect(try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "bob", password: "bob-pw")).status == .ok)
+            let audit = try await rig.harness.store.auditLog(AuditQuery(action: "auth.unlock"))
+            #expect(audit.map(\.actor) == ["admin:root"] && audit.first?.subject == "user/bob")
+            let lockouts = try await rig.harness.store.auditLog(AuditQuery(action: "auth.lockout"))
+            #expect(lockouts.count == 1 && lockouts.first?.subject == "user/bob@unknown")
+        }
+    }
+
+    @Test("X-Forwarded-For names the client only when the peer is a trusted proxy")
+    func forwardedFor() async throws {
+        for (trusted, expected) in [(["127.0.0.0/8", "::1"], "address/203.0.113.7"), (["10.0.0.0/8"], "address/127.0.0.1")] {
+            let rig = try await ServerTestRig { $0.trustedProxies = trusted.compactMap(IPNetwork.init) }
+            let app = Application(router: rig.server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { client in
+                let body = try JSONEncoder().encode(LoginRequest(user: "alice", password: "alice-pw"))
+                let status = try await client.execute(uri: "/api/v1/auth/login", method: .post,
+                                                      headers: [.contentType: "application/json", .init("X-Forwarded-For")!: "203.0.113.7"],
+                                                      body: ByteBuffer(bytes: body)) { $0.status }
+                #expect(status == .ok)
+            }
+            let audit = try await rig.harness.store.auditLog(AuditQuery(action: "auth.login"))
+            #expect(audit.first?.subject == expected, "trusted \(trusted)")
+        }
+    }
+
+    @Test("a malformed name in a path is a 400 naming the field; a well-formed unknown one stays 404")
+    func namesInPaths() async throws {
+        let rig = try await ServerTestRig()
+        try await rig.test { client in
+            let root = try await client.login("root")
+            let bad = try await client.call(.get, "/api/v1/admin/pools/bad%20name", root.bearer)
+            #expect(bad.status == .badRequest && bad.body.errorCode == "invalidInput")
+            #expect((try? bad.body.decoded(APIErrorBody.self))?.error.field == "name")
+            #expect(try await client.call(.get, "/api/v1/admin/pools/nothere", root.bearer).status == .notFound)
         }
     }
 

@@ -68,13 +68,18 @@ struct InputAPITests {
         }
     }
 
-    @Test("unknown ids and names are 404s with a JSON body")
+    @Test("unknown ids and names are 404s with a JSON body; malformed names 400s naming the field")
     func unknownIDs() async throws {
         let rig = try await ServerTestRig()
         try await rig.test { client in
             let root = try await client.login("root")
+            for path in ["/api/v1/admin/pools/%3Cscript%3E", "/api/v1/admin/templates/\(String(repeating: "a", count: 500))"] {
+                let answer = try await client.call(.get, path, root.bearer)
+                #expect(answer.status == .badRequest && answer.body.errorCode == "invalidInput", "\(path)")
+                #expect(!answer.body.text.contains("<script"))
+            }
             for path in ["/api/v1/admin/pools/nope", "/api/v1/admin/desktops/0000", "/api/v1/admin/templates/nope",
-                         "/api/v1/admin/pools/%3Cscript%3E", "/api/v1/admin/desktops/\(String(repeating: "a", count: 500))"] {
+                         "/api/v1/admin/desktops/\(String(repeating: "a", count: 500))"] {
                 let answer = try await client.call(.get, path, root.bearer)
                 #expect(answer.status == .notFound, "\(path)")
                 #expect(answer.body.errorCode == "notFound")

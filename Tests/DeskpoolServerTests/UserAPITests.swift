@@ -84,7 +84,7 @@ struct UserAPITests {
                 #expect(denied.status == .forbidden && denied.body.errorCode == "notEntitled")
                 let alice = try await client.login("alice")
                 #expect(try await client.call(.post, "/api/v1/pools/nope/desktop", alice.bearer).status == .notFound)
-                #expect(try await client.call(.post, "/api/v1/pools/..%2Fx/desktop", alice.bearer).status == .notFound)
+                #expect(try await client.call(.post, "/api/v1/pools/..%2Fx/desktop", alice.bearer).status == .badRequest)
                 #expect(try await client.call(.post, "/api/v1/pools/eng/desktop", alice.bearer).status == .ok)
                 let full = try await client.call(.post, "/api/v1/pools/eng/desktop", try await client.login("bob").bearer)
                 #expect(full.status == .conflict && full.body.errorCode == "exhausted")

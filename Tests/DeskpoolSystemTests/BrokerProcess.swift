@@ -24,6 +24,8 @@ final class BrokerProcess: @unchecked Sendable {
         state = sandbox.directory + "-state"
         config = state + "/deskpool.yaml"
         log = state + "/serve.log"
+        // The broker refuses a state directory other users can list (0700, as it makes one).
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: state + "/templates/tiny-linux", withIntermediateDirectories: true)
         try """
             stateDirectory: \(state)

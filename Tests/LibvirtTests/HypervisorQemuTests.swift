@@ -23,8 +23,9 @@ struct HypervisorQemuTests {
             let pool = try await sandbox.connection.storagePool(named: hypervisor.storagePool)
             let base = try await pool.volume(named: Self.base)
             try Self.expectSameImage(base.path, as: TestTier.tinyImagePath)
-            let mode = try FileManager.default.attributesOfItem(atPath: base.path)[.posixPermissions] as? Int
-            #expect(mode == 0o444, "base volumes are read-only")
+            let attributes = try FileManager.default.attributesOfItem(atPath: base.path)
+            #expect(attributes[.posixPermissions] as? Int == 0o440, "base volumes are read-only, and not world-readable")
+            #expect(attributes[.groupOwnerAccountName] as? String == "libvirt-qemu", "readable by the group qemu runs as")
             print("[timing] base upload (\(base.path)): \(clock.now - started)")
 
             let events = Self.collect(await hypervisor.events())
@@ -41,6 +42,10 @@ struct HypervisorQemuTests {
                     let took = try await HypervisorConformance.waitUntilReady(hypervisor, name: desktop.name, deadline: .seconds(180))
                     print("[timing] \(desktop.name) ready after waiting \(took) more (\(clock.now - started) since the first create)")
                 }
+                // Clones boot from it (above), and while they run the base is still not world-readable.
+                let running = try FileManager.default.attributesOfItem(atPath: base.path)
+                #expect((running[.posixPermissions] as? Int ?? 0o777) & 0o007 == 0, "running: \(running[.posixPermissions] ?? "?")")
+                print("[base volume while clones run] mode \(String(running[.posixPermissions] as? Int ?? 0, radix: 8)) \(running[.ownerAccountName] ?? "?"):\(running[.groupOwnerAccountName] ?? "?")")
                 for desktop in desktops {
                     let clone = try await pool.volume(named: desktop.volumeName)
                     #expect(try QemuImage.info(clone.path).backingFile == base.path)

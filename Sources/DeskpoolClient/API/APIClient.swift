@@ -18,7 +18,7 @@ public struct APIClient: Sendable, CustomStringConvertible, CustomDebugStringCon
     public var token: String?
     /// Time a request may take, answer included.
     public var requestTimeout: Duration
-    private let http: HTTPClient
+    let http: HTTPClient
 
     /// Answers above this size are refused (the largest API answers are desktop lists).
     static let maxAnswerBytes = 32 << 20

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A template with its versions, as admins see it (the domain XML is left out of lists).
 public struct TemplateView: Sendable, Hashable, Codable {
@@ -40,11 +40,24 @@ public struct TemplateInput: Sendable, Hashable, Codable {
     }
 }
 
-/// `POST /api/v1/admin/templates/{name}/versions`: publish the next version from an image
-/// file on the broker's host.
+/// `POST /api/v1/admin/templates/{name}/versions` (JSON): publish the next version from a
+/// file in the broker's import directory (`importFile`) or a volume of the storage pool
+/// (`volume`); exactly one of them. An upload is the other form of the same request (the
+/// image as an `application/octet-stream` body, the note in `?note=`). `imagePath` is no
+/// longer accepted (400): an admin may not name files on the broker's host.
 public struct PublishRequest: Sendable, Hashable, Codable {
-    public var imagePath: String
+    public var importFile: String?
+    public var volume: String?
     public var note: String
+    /// Refused; decoded only to say what to use instead.
+    public var imagePath: String?
+
+    public init(importFile: String? = nil, volume: String? = nil, note: String) {
+        self.importFile = importFile
+        self.volume = volume
+        self.note = note
+    }
+
     public init(imagePath: String, note: String) {
         self.imagePath = imagePath
         self.note = note

@@ -7,10 +7,17 @@ public struct Administration: Sendable {
     let store: any Store
     let hypervisors: [String: any Hypervisor]
     let hostNames: Set<String>
+    /// Where images may come from and their limits (`images:`).
+    public let images: ImageImportConfiguration
+    /// What templates' domain XML may hold (with the host's `templates.allowedExtras`).
+    public let templatePolicy: DomainXMLPolicy
 
     /// - Parameter hostNames: the configured hosts, when not all of them are connected
     ///   (pool changes need only their names); default: the hypervisors' hosts.
-    public init(store: any Store, hypervisors: [any Hypervisor], hostNames: [String]? = nil) {
+    public init(store: any Store, hypervisors: [any Hypervisor], hostNames: [String]? = nil, images: ImageImportConfiguration = ImageImportConfiguration(),
+                templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) {
+        self.images = images
+        self.templatePolicy = templatePolicy
         self.store = store
         self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
         self.hostNames = Set(hostNames ?? hypervisors.map(\.host))
@@ -21,6 +28,9 @@ public struct Administration: Sendable {
         guard DeskpoolConfiguration.isSafeName(template.name) else {
             throw DeskpoolError(.invalidInput, "must be letters, digits, '.', '_' or '-' (at most 64)", field: "name")
         }
+        // An admin is not root on the hosts: nothing in the pattern may reach them. (First:
+        // it refuses a DTD before anything parses the text.)
+        try templatePolicy.check(template.domainXML)
         guard template.hasWellFormedDomainXML else {
             throw DeskpoolError(.invalidInput, "the domain XML pattern must be well-formed XML with a <domain> root element", field: "domain")
         }
@@ -43,7 +53,7 @@ public struct Administration: Sendable {
         var imported: [any Hypervisor] = []
         do throws(DeskpoolError) {
             for hypervisor in hypervisors.values.sorted(by: { $0.host < $1.host }) {
-                try await hypervisor.importBaseVolume(named: version.volume, from: source)
+                try await hypervisor.importBaseVolume(named: version.volume, from: source, limits: images)
                 imported.append(hypervisor)
             }
             try await store.publishVersion(template: template, number: version.number, actor: actor)
@@ -56,6 +66,22 @@ public struct Administration: Sendable {
         published.published = true
         return published
         }
+    }
+
+    /// Removes what imports cut short by a crash left: every unpublished ("importing") version
+    /// record and its base volume on every host. Run at start, before anything imports.
+    /// Returns the versions removed, as `template/number`.
+    @discardableResult
+    public func removeUnfinishedImports(actor: String) async throws(DeskpoolError) -> [String] {
+        var removed: [String] = []
+        for template in try await store.templates() {
+            for version in try await store.versions(template: template.name) where !version.published {
+                for hypervisor in hypervisors.values { try await hypervisor.deleteVolume(named: version.volume) }
+                try await store.deleteVersion(template: template.name, number: version.number, actor: actor)
+                removed.append("\(template.name)/\(version.number)")
+            }
+        }
+        return removed
     }
 
     /// Deletes a version no desktop uses and no pool pins, with its base volumes.

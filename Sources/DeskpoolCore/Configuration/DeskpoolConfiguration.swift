@@ -11,11 +11,15 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
     public var broker = BrokerConfiguration()
     public var gateway = GatewayConfiguration()
     public var http = HTTPConfiguration()
+    /// Template images: the import directory and size limits.
+    public var images = ImageImportConfiguration()
+    /// What templates' domain XML may carry beyond a desktop's needs.
+    public var templates = TemplatesConfiguration()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateDirectory, hosts, authentication, broker, gateway, http
+        case stateDirectory, hosts, authentication, broker, gateway, http, images, templates
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,6 +45,9 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
         authentication = try container.decodeIfPresent(AuthenticationConfiguration.self, forKey: .authentication) ?? authentication
         gateway = try container.decodeIfPresent(GatewayConfiguration.self, forKey: .gateway) ?? gateway
         http = try container.decodeIfPresent(HTTPConfiguration.self, forKey: .http) ?? http
+        images = try container.decodeIfPresent(ImageImportConfiguration.self, forKey: .images) ?? images
+        templates = try container.decodeIfPresent(TemplatesConfiguration.self, forKey: .templates) ?? templates
+        images.uploadDirectory = URL(fileURLWithPath: stateDirectory).appendingPathComponent("uploads").path
     }
 
     /// The file the broker reads when none is given, if it exists.
@@ -66,7 +73,7 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
     /// The libvirt storage pool (a dir pool) for base images and desktop disks.
     public var storagePool: String = "deskpool"
     /// The pool's directory, used when `deskpool doctor --fix` creates the pool.
-    public var storagePath: String = "/var/lib/deskpool/images"
+    public var storagePath: String = "/var/lib/deskpool-images"
     /// Clones, defines and starts that may run at once on this host (more wait their turn).
     public var maxConcurrentOperations: Int = 4
     /// The address the desktops' SPICE displays listen on.

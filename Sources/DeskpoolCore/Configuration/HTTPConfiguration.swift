@@ -14,6 +14,12 @@ public struct HTTPConfiguration: Sendable, Hashable, Decodable {
     public var sessionIdleMinutes: Int = 60
     /// Backoff and lockout after failed logins, per user name and per client address.
     public var loginThrottle = LoginThrottleConfiguration()
+    /// Reverse proxies (addresses or networks, `10.0.0.0/8`) whose `X-Forwarded-For` header
+    /// names the client: the client is the rightmost address in it that is not one of these.
+    /// A request from any other peer is that peer's, whatever the header says. Empty: the peer.
+    public var trustedProxies: [IPNetwork] = []
+    /// Timeouts and connection caps (`HTTPConnectionConfiguration`).
+    public var connections = HTTPConnectionConfiguration()
 
     public init() {}
 
@@ -42,7 +48,7 @@ public struct HTTPConfiguration: Sendable, Hashable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, port, tls, maxBodyBytes, sessionHours, sessionIdleMinutes, loginThrottle
+        case listen, port, tls, maxBodyBytes, sessionHours, sessionIdleMinutes, loginThrottle, trustedProxies, connections
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,21 +66,40 @@ public struct HTTPConfiguration: Sendable, Hashable, Decodable {
         sessionHours = try c.decodeBounded(.sessionHours, 1...720) ?? sessionHours
         sessionIdleMinutes = try c.decodeBounded(.sessionIdleMinutes, 1...10080) ?? sessionIdleMinutes
         loginThrottle = try c.decodeIfPresent(LoginThrottleConfiguration.self, forKey: .loginThrottle) ?? loginThrottle
+        trustedProxies = try c.decodeIfPresent([IPNetwork].self, forKey: .trustedProxies) ?? trustedProxies
+        connections = try c.decodeIfPresent(HTTPConnectionConfiguration.self, forKey: .connections) ?? connections
+        guard trustedProxies.count <= 256 else {
+            throw try c.superDecoder(forKey: .trustedProxies).invalid("http.trustedProxies may list at most 256 networks")
+        }
     }
 }
 
-/// `http.loginThrottle`: how failed logins slow further attempts (`LoginThrottle`).
+/// `http.loginThrottle`: how failed logins slow further attempts (`LoginThrottle`), and how
+/// many logins may ask PAM at once (`LoginGate`).
 public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
-    /// Wait after the first failure; doubles with each further failure ...
+    /// Wait after the first failure of a user from an address; doubles with each further one ...
     public var baseDelaySeconds: Int = 1
     /// ... up to this.
     public var maxDelaySeconds: Int = 30
-    /// Failures in a row that lock a user name out ...
+    /// Failures in a row that lock a user name out at the address they came from (not at
+    /// others: an attacker cannot lock a user out of the user's own address) ...
     public var lockoutFailures: Int = 10
-    /// ... and a client address (higher: many users may share one address).
+    /// ... and that lock a client address out for every user (higher: many users may share
+    /// one address).
     public var addressLockoutFailures: Int = 50
     /// How long a lockout lasts; failures older than this are forgotten.
     public var lockoutSeconds: Int = 900
+    /// Logins from one client address that may ask PAM at once (one per user name, always);
+    /// more wait in line ...
+    public var maxConcurrentPerAddress: Int = 64
+    /// ... up to this many per address (a login storm from one NAT or proxy waits rather than
+    /// fails); beyond, and beyond `maxWaitingPerUser` for one user name, 429 with Retry-After.
+    public var maxWaitingPerAddress: Int = 512
+    public var maxWaitingPerUser: Int = 8
+    /// A failed login (wrong password, unknown user, locked or expired account) is answered no
+    /// sooner than this after it began, so that timing does not tell them apart (pam_unix's own
+    /// delay is about 2 s).
+    public var failureDelayMilliseconds: Int = 2000
 
     public init() {}
 
@@ -86,11 +111,13 @@ public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
         policy.addressLockoutFailures = addressLockoutFailures
         policy.lockout = Double(lockoutSeconds)
         policy.window = Double(lockoutSeconds)
+        policy.reportInterval = 60
         return policy
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case baseDelaySeconds, maxDelaySeconds, lockoutFailures, addressLockoutFailures, lockoutSeconds
+        case maxConcurrentPerAddress, maxWaitingPerAddress, maxWaitingPerUser, failureDelayMilliseconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -101,6 +128,10 @@ public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
         lockoutFailures = try c.decodeBounded(.lockoutFailures, 1...10000) ?? lockoutFailures
         addressLockoutFailures = try c.decodeBounded(.addressLockoutFailures, 1...100_000) ?? addressLockoutFailures
         lockoutSeconds = try c.decodeBounded(.lockoutSeconds, 1...86400) ?? lockoutSeconds
+        maxConcurrentPerAddress = try c.decodeBounded(.maxConcurrentPerAddress, 1...4096) ?? maxConcurrentPerAddress
+        maxWaitingPerAddress = try c.decodeBounded(.maxWaitingPerAddress, 0...100_000) ?? maxWaitingPerAddress
+        maxWaitingPerUser = try c.decodeBounded(.maxWaitingPerUser, 0...1000) ?? maxWaitingPerUser
+        failureDelayMilliseconds = try c.decodeBounded(.failureDelayMilliseconds, 0...30_000) ?? failureDelayMilliseconds
         guard baseDelaySeconds <= maxDelaySeconds else {
             throw try c.superDecoder(forKey: .baseDelaySeconds).invalid("http.loginThrottle.baseDelaySeconds (\(baseDelaySeconds)) must not exceed maxDelaySeconds (\(maxDelaySeconds))")
         }

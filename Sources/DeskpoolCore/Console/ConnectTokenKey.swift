@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Crypto
 
 /// The broker's secret for connect tokens: 32 random bytes, kept in the state directory
@@ -19,9 +19,16 @@ public struct ConnectTokenKey: Sendable {
             return ConnectTokenKey(bytes: data)
         }
         let fresh = random()
-        let bytes = fresh.key.withUnsafeBytes { Data($0) }
-        guard FileManager.default.createFile(atPath: path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-            throw DeskpoolError(.invalidInput, "cannot create the connect-token key \(path)")
+        // O_EXCL with mode 0600: the key is never readable by others, not even for a moment.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw DeskpoolError(.invalidInput, "cannot create the connect-token key \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let written = fresh.key.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == 32, fsync(descriptor) == 0 else {
+            unlink(path)
+            throw DeskpoolError(.invalidInput, "cannot write the connect-token key \(path): \(String(cString: strerror(errno)))")
         }
         return fresh
     }

@@ -112,4 +112,17 @@ public enum DoctorRules {
         }
         return DoctorCheck(name: name, verdict: .pass, detail: text)
     }
+
+    /// The state directory and its secret files: `problems` from `StateDirectory.problems()`.
+    /// The broker refuses to start with any of them, so this check is required.
+    public static func statePermissions(path: String, exists: Bool, problems: [String]) -> DoctorCheck {
+        guard exists else {
+            return DoctorCheck(name: "state files", verdict: .pass, detail: "\(path) will be created 0700 at the first start")
+        }
+        guard problems.isEmpty else {
+            return DoctorCheck(name: "state files", verdict: .fail, detail: problems.joined(separator: "; "),
+                               hint: "`deskpool doctor --fix` sets these modes; the broker refuses to start until then")
+        }
+        return DoctorCheck(name: "state files", verdict: .pass, detail: "\(path) and its store and key are the broker's own (0700/0600)")
+    }
 }

@@ -12,8 +12,11 @@ public protocol Hypervisor: Sendable {
     /// The host's name in `etc/deskpool.yaml`.
     var host: String { get }
 
-    /// Imports an image into the storage pool as a template version's read-only base volume.
-    func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError)
+    /// Imports an image into the storage pool as a template version's read-only base volume,
+    /// with the image's format stated explicitly (qemu never probes it). The image is checked
+    /// by `ImageInspector` against `limits` before a byte is copied: a refusal is
+    /// `.invalidInput` or `.tooLarge` and leaves no volume.
+    func importBaseVolume(named volume: String, from source: ImageSource, limits: ImageImportConfiguration) async throws(DeskpoolError)
     func volumeExists(named volume: String) async throws(DeskpoolError) -> Bool
     /// Deletes a base volume (or an orphan clone volume); a missing volume is not an error.
     func deleteVolume(named volume: String) async throws(DeskpoolError)
@@ -85,6 +88,11 @@ public protocol Hypervisor: Sendable {
 }
 
 extension Hypervisor {
+    /// Imports with the default limits (`ImageImportConfiguration()`).
+    public func importBaseVolume(named volume: String, from source: ImageSource) async throws(DeskpoolError) {
+        try await importBaseVolume(named: volume, from: source, limits: ImageImportConfiguration())
+    }
+
     /// Reads each desktop's facts, all at once.
     public func facts(ofDesktops names: [String]) async -> [String: DesktopFacts] {
         await withTaskGroup(of: (String, DesktopFacts?).self) { group in
@@ -104,7 +112,11 @@ extension Hypervisor {
 
 /// Where a template version's image comes from.
 public enum ImageSource: Sendable, Hashable {
-    /// A qcow2 or raw file on the host.
+    /// A file the broker opened and inspected (an upload, a file of the import directory, a
+    /// file root named): read from its descriptor.
+    case opened(OpenedImage)
+    /// A qcow2 or raw file on the broker's host, named by root (tests, `deskpool local`):
+    /// opened with `OpenedImage.open(path:)` and inspected like an import. Never from the API.
     case file(String)
     /// An existing volume in the host's storage pool.
     case volume(String)

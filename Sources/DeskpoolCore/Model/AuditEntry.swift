@@ -18,10 +18,35 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public init(id: Int64? = nil, at: Date, actor: String, action: String, subject: String, result: String = "ok", detail: String = "") {
         self.id = id
         self.at = at
-        self.actor = actor
-        self.action = action
-        self.subject = subject
-        self.result = result
-        self.detail = detail
+        self.actor = Field.actor.cap(actor)
+        self.action = Field.action.cap(action)
+        self.subject = Field.subject.cap(subject)
+        self.result = Field.result.cap(result)
+        self.detail = Field.detail.cap(detail)
+    }
+
+    /// The fields and their caps: every way into the audit log goes through `cap`, so no
+    /// request, however large, writes more than about 5 KB of text per entry, and no field holds
+    /// a control character (the detail keeps its newlines and tabs).
+    public enum Field: Sendable, CaseIterable {
+        case actor, action, subject, result, detail
+
+        /// Longest value in UTF-8 bytes.
+        public var limit: Int {
+            switch self {
+            case .actor: 256
+            case .action: 64
+            case .subject: 512
+            case .result: 256
+            case .detail: 4096
+            }
+        }
+
+        /// `value` escaped and cut to the limit, with a marker when cut.
+        public func cap(_ value: String) -> String {
+            // The common case (short, plain text) costs one scan.
+            if value.utf8.count <= limit, !value.unicodeScalars.contains(where: SafeText.needsEscape) { return value }
+            return SafeText.escaped(value, limit: limit, keepLines: self == .detail)
+        }
     }
 }

@@ -29,6 +29,8 @@ public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let throttled = Code("throttled")
         /// A service the broker needs (PAM) did not answer or failed.
         public static let unavailable = Code("unavailable")
+        /// An input (an image, its virtual disk) is larger than a configured limit.
+        public static let tooLarge = Code("tooLarge")
         public var description: String { name }
     }
 

@@ -7,7 +7,9 @@ extension TemplateDefinition {
     /// Whether the domain XML pattern is well-formed XML whose root element is `<domain>`
     /// (checked when a template is applied, so a broken pattern fails there, not in every
     /// desktop the pool then tries to create).
+    /// Text with a DTD is not parsed at all (`DomainXMLPolicy.declarationRefusal`): false.
     public var hasWellFormedDomainXML: Bool {
+        guard DomainXMLPolicy.declarationRefusal(domainXML) == nil else { return false }
         let parser = XMLParser(data: Data(domainXML.utf8))
         let root = RootElement()
         parser.delegate = root

@@ -30,7 +30,9 @@ public struct TemplateDefinition: Sendable, Hashable, Codable {
 
     /// Reads `DIRECTORY/template.yaml` and the domain XML it names. The template's name is the
     /// directory's name. Every problem is a `ConfigurationError` naming the file, line and field.
-    public static func load(directory: String) throws(ConfigurationError) -> TemplateDefinition {
+    /// With `policy`, the domain XML must pass it (the error names the XML file, the element
+    /// and the reason); without, the broker checks it when the template is applied.
+    public static func load(directory: String, policy: DomainXMLPolicy? = nil) throws(ConfigurationError) -> TemplateDefinition {
         let url = URL(fileURLWithPath: directory)
         let name = url.lastPathComponent
         let file = url.appendingPathComponent("template.yaml").path
@@ -47,6 +49,9 @@ public struct TemplateDefinition: Sendable, Hashable, Codable {
             xml = try String(contentsOfFile: xmlPath, encoding: .utf8)
         } catch {
             throw ConfigurationError(code: .unreadable, file: xmlPath, message: "domain: cannot read the domain XML: \(error.localizedDescription)")
+        }
+        if let policy, let refusal = policy.refusal(xml) {
+            throw ConfigurationError(code: .invalidValue, file: xmlPath, message: refusal)
         }
         return TemplateDefinition(name: name, vcpus: settings.vcpus, memoryMiB: settings.memoryMiB, machine: settings.machine,
                                   bootTimeoutSeconds: settings.bootTimeoutSeconds, domainXML: xml)

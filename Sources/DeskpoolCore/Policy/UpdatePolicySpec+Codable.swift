@@ -6,10 +6,11 @@
 ///   version: latest            # or a version number from 1
 ///   logoff: {mode: forceAfter, after: 15m}
 ///   strategy: {canary: 1, waveSize: 25%}
+///   dedicated: keep            # or replace: re-clone dedicated desktops (destroys their users' data)
 /// ```
 extension UpdatePolicySpec: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case selector, version, logoff, strategy
+        case selector, version, logoff, strategy, dedicated
     }
 
     public init(from decoder: any Decoder) throws {
@@ -27,9 +28,16 @@ extension UpdatePolicySpec: Codable {
                 throw try c.superDecoder(forKey: .version).invalid("version must be \(expecting), not '\(text)'")
             }
         }
+        var dedicated = DedicatedUpdate.keep
+        if let text = try c.decodeScalarText(.dedicated, "dedicated", expecting: "keep or replace") {
+            guard let value = DedicatedUpdate(rawValue: text) else {
+                throw try c.superDecoder(forKey: .dedicated).invalid("dedicated must be keep or replace, not '\(text)'")
+            }
+            dedicated = value
+        }
         self.init(selector: selector, version: version,
                   logoff: try c.decodeIfPresent(LogoffMode.self, forKey: .logoff) ?? .waitForLogoff,
-                  strategy: try c.decodeIfPresent(RolloutStrategy.self, forKey: .strategy) ?? RolloutStrategy())
+                  strategy: try c.decodeIfPresent(RolloutStrategy.self, forKey: .strategy) ?? RolloutStrategy(), dedicated: dedicated)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -41,6 +49,8 @@ extension UpdatePolicySpec: Codable {
         }
         try c.encode(logoff, forKey: .logoff)
         try c.encode(strategy, forKey: .strategy)
+        // Only when not the default, as in the file: the JSON mirrors what was written.
+        if dedicated != .keep { try c.encode(dedicated.rawValue, forKey: .dedicated) }
     }
 }
 

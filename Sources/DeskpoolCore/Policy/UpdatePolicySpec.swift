@@ -5,14 +5,29 @@ public struct UpdatePolicySpec: Sendable, Hashable {
     public var version: PoolSpec.VersionChoice
     public var logoff: LogoffMode
     public var strategy: RolloutStrategy
+    /// What happens to dedicated desktops that have a user: their disk holds that user's data,
+    /// which a new clone destroys. Default `keep`.
+    public var dedicated: DedicatedUpdate
 
     public init(selector: PoolSelector, version: PoolSpec.VersionChoice = .latest, logoff: LogoffMode = .waitForLogoff,
-                strategy: RolloutStrategy = RolloutStrategy()) {
+                strategy: RolloutStrategy = RolloutStrategy(), dedicated: DedicatedUpdate = .keep) {
         self.selector = selector
         self.version = version
         self.logoff = logoff
         self.strategy = strategy
+        self.dedicated = dedicated
     }
+}
+
+/// `dedicated:` of an UpdatePolicy: whether dedicated desktops with a user are re-cloned.
+public enum DedicatedUpdate: String, Sendable, Hashable, CaseIterable {
+    /// They stay on their version; the plan and the rollout list them as skipped, with why.
+    case keep
+    /// They are re-cloned like the others: their users' data is destroyed (the plan says so).
+    case replace
+
+    /// Why a dedicated desktop is left alone under `keep`.
+    public static let keptReason = "dedicated desktop: its disk holds its user's data; set dedicated: replace to re-clone it"
 }
 
 /// What happens to a desktop that is in use when its turn comes.

@@ -84,14 +84,17 @@ public enum PolicyPlanner {
                 "version \(current.map { "v\($0)" } ?? "none") -> v\(target.number) (the pool is pinned to v\(target.number) once the first wave passes its gate)",
             ]))
             for desktop in input.desktops.filter({ $0.pool == pool.name }) {
+                let userData = holdsUserData(desktop, in: pool)
                 var change = PolicyPlan.DesktopChange(
                     desktopID: desktop.id, desktop: desktop.name, pool: pool.name, state: desktop.state, user: desktop.user, wave: nil,
                     from: "v\(desktop.version)", to: "v\(target.number)", changes: ["version v\(desktop.version) -> v\(target.number)"],
-                    method: .refresh, impact: impact(of: desktop, logoff: spec.logoff))
+                    method: .refresh, impact: impact(of: desktop, logoff: spec.logoff, destroysUserData: userData))
                 if desktop.version == target.number && desktop.targetVersion == nil {
                     change.skipped = "already on v\(target.number)"
                 } else if desktop.state == .failed || desktop.state == .deleting {
                     change.skipped = "\(desktop.state.rawValue): the pool replaces it with a desktop on its current version"
+                } else if userData && spec.dedicated == .keep {
+                    change.skipped = DedicatedUpdate.keptReason
                 }
                 if change.skipped != nil {
                     change.method = .none
@@ -147,7 +150,28 @@ public enum PolicyPlanner {
         return waves
     }
 
-    static func impact(of desktop: Desktop, logoff: LogoffMode) -> String {
+    /// Whether re-cloning `desktop` destroys a user's data: a dedicated pool's desktop keeps
+    /// its disk across sessions once it has a user. (One without a user was never handed
+    /// out: an admin's unassign re-clones it.)
+    public static func holdsUserData(_ desktop: Desktop, in pool: PoolSpec) -> Bool {
+        pool.assignment == .dedicated && desktop.user != nil
+    }
+
+    /// What the desktop's user notices when it is re-cloned; starts with `destroys user data`
+    /// when `destroysUserData`.
+    static func impact(of desktop: Desktop, logoff: LogoffMode, destroysUserData: Bool = false) -> String {
+        if destroysUserData, let user = desktop.user {
+            let disk = "\(user)'s disk is replaced by a clone of the new version"
+            guard desktop.state.isInSession else {
+                return "destroys user data: \(disk) now" + (desktop.state == .off ? " (it stays off until they open it)" : "")
+            }
+            switch logoff {
+            case .waitForLogoff:
+                return "destroys user data: \(disk) after they log off"
+            case .forceAfter(let seconds, _):
+                return "destroys user data: \(user) is warned when its wave starts and logged off \(durationText(seconds)) later; then \(disk)"
+            }
+        }
         guard desktop.state.isInSession, let user = desktop.user else {
             if desktop.state == .off { return "none: it is off; it is refreshed now and stays off its user's until they open it" }
             return "none: idle; out of service while it is cloned again"

@@ -118,10 +118,17 @@ public struct PolicyRollouts: Sendable {
         }
         let rollout = Rollout(id: id, policy: policy.name, kind: policy.kind, source: source, pools: changes, waves: plan.waves,
                               createdAt: now(), createdBy: actor)
-        let items = plan.included.enumerated().map { position, change in
+        var items = plan.included.enumerated().map { position, change in
             RolloutItem(rollout: id, desktopID: change.desktopID, desktop: change.desktop, pool: change.pool, position: position,
                         wave: change.wave ?? 0, from: change.from, to: generations[change.pool].map(ConfigRolloutMachine.target) ?? change.to,
                         user: change.user, method: change.method)
+        }
+        // Dedicated desktops kept on their version are recorded, settled, so that the rollout
+        // says why they were not updated; the machine never acts on a settled item.
+        for change in plan.desktops where change.skipped == DedicatedUpdate.keptReason {
+            items.append(RolloutItem(rollout: id, desktopID: change.desktopID, desktop: change.desktop, pool: change.pool, position: items.count,
+                                     wave: max(0, plan.waves - 1), status: .skipped, from: change.from, to: change.from, user: change.user,
+                                     detail: change.skipped, method: PolicyPlan.Method.none))
         }
         try await store.createRollout(rollout, items: items, pools: newSpecs, actor: actor)
         // Desktops whose definition already matches only move their record's generation.

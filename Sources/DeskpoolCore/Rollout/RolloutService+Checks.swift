@@ -133,7 +133,14 @@ extension RolloutService {
         switch remediation {
         case .refresh:
             var refreshed: [String] = []
+            var kept: [String] = []
             for item in failed {
+                // A dedicated desktop's disk holds its user's data: a check never destroys it
+                // (an UpdatePolicy with `dedicated: replace` or an admin's refresh can).
+                if let d = desktops[item.desktopID], let pool = try? await store.pool(named: d.pool), PolicyPlanner.holdsUserData(d, in: pool) {
+                    kept.append(d.name)
+                    continue
+                }
                 // Idle desktops are cloned again now; desktops in use when their user logs off.
                 if let d = try? await store.transition(item.desktopID, from: [.ready], actor: actor, change: {
                     $0.state = .refreshing
@@ -147,7 +154,8 @@ extension RolloutService {
                 }
             }
             reconcile()
-            note = "remediation: refreshing \(refreshed.joined(separator: ", "))"
+            note = "remediation: refreshing \(refreshed.isEmpty ? "none" : refreshed.joined(separator: ", "))"
+                + (kept.isEmpty ? "" : "; kept \(kept.joined(separator: ", ")) (dedicated: the disk holds its user's data)")
         case .configPolicy(let name):
             do throws(DeskpoolError) {
                 let applied = try await store.rollouts(active: false, limit: 1000)

@@ -110,7 +110,8 @@ public enum UpdateRolloutMachine {
         let rollout = input.rollout
         func status(_ item: RolloutItem) -> RolloutItem.Status { settled[item.desktopID] ?? item.status }
 
-        let total = input.items.count
+        // Percentages count the desktops the rollout changes, not the dedicated ones it keeps.
+        let total = input.items.filter { !($0.status == .skipped && $0.detail == DedicatedUpdate.keptReason) }.count
         let failed = input.items.filter { status($0) == .failed }.count
         let threshold = max(1, input.strategy.failureThreshold.resolve(of: total))
         if failed >= threshold {

@@ -36,6 +36,11 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
     case malformedLink
     /// After the 200, a SPICE link for a channel type the pool's console policy forbids.
     case forbiddenChannel
+    /// After the 200, first bytes that are neither a SPICE link nor a TLS handshake: for
+    /// example a WebSocket upgrade, which spice-server accepts on its plain port and which
+    /// would carry the link message inside frames the gateway does not read, past the pool's
+    /// channel policy.
+    case notSpiceLink
 
     /// The HTTP status the client is answered with; nil when the refusal comes after the 200,
     /// where the gateway can only close the tunnel.
@@ -50,7 +55,7 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
         case .gatewayLimit: 503
         case .routeTimeout: 504
         case .upstreamUnreachable: 502
-        case .linkTimeout, .malformedLink, .forbiddenChannel: nil
+        case .linkTimeout, .malformedLink, .forbiddenChannel, .notSpiceLink: nil
         }
     }
 
@@ -70,7 +75,7 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
         case .gatewayLimit: "Gateway Full"
         case .routeTimeout: "Gateway Timeout"
         case .upstreamUnreachable: "Console Unreachable"
-        case .linkTimeout, .malformedLink, .forbiddenChannel: ""
+        case .linkTimeout, .malformedLink, .forbiddenChannel, .notSpiceLink: ""
         }
     }
 
@@ -93,6 +98,7 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
         case .linkTimeout: "no SPICE link message in time"
         case .malformedLink: "SPICE link message too short"
         case .forbiddenChannel: "SPICE channel forbidden by the pool's console policy"
+        case .notSpiceLink: "first bytes are neither a SPICE link nor TLS (a WebSocket upgrade?)"
         }
     }
 

@@ -8,7 +8,7 @@ public enum TunnelChannel: Sendable, Hashable, CustomStringConvertible {
     case unknownSpice(UInt8)
     /// A TLS handshake: a TLS port, whose channel type is encrypted, so it is not filtered.
     case tls
-    /// Neither a SPICE link nor TLS; forwarded as it is (the display will refuse it).
+    /// Neither a SPICE link nor TLS (a WebSocket upgrade, another protocol): refused.
     case unknown
 
     /// The label in logs and statistics: the SPICE channel name, `spice-N`, `tls` or `unknown`.

@@ -13,8 +13,12 @@ extension TunnelHandshakeHandler {
             return context.read()
         case .malformed:
             return refuse(.malformedLink, context: context)
-        case .notSpice(let kind):
-            channel = kind
+        case .notSpice(.tls):
+            channel = .tls
+        case .notSpice:
+            // Anything else would reach the display unread (spice-server even answers a
+            // WebSocket upgrade on its plain port), so the channel policy could not hold.
+            return refuse(.notSpiceLink, context: context)
         case .link(let link):
             channel = link.channel
         }
@@ -96,7 +100,8 @@ extension TunnelRefusal {
     /// `.vv`, a misconfigured pool); protocol noise and timeouts are routine.
     var logLevel: Logger.Level {
         switch self {
-        case .malformedToken, .badSignature, .expiredToken, .noRoute, .portNotAllowed, .sessionLimit, .gatewayLimit, .forbiddenChannel:
+        case .malformedToken, .badSignature, .expiredToken, .noRoute, .portNotAllowed, .sessionLimit, .gatewayLimit, .forbiddenChannel,
+             .notSpiceLink:
             .warning
         case .upstreamUnreachable, .routeTimeout:
             .error

@@ -28,6 +28,7 @@ public struct APIFailure: HTTPResponseError, Sendable {
         case .notFound: .notFound
         case .alreadyExists, .conflict, .versionInUse: .conflict
         case .throttled: .tooManyRequests
+        case .tooLarge: .contentTooLarge
         case .hypervisorFailed: .badGateway
         default: .serviceUnavailable  // unavailable, storeFailed
         }

@@ -2,8 +2,8 @@ import DeskpoolCore
 import Foundation
 import Hummingbird
 
-/// `/api/v1/admin/templates`: definitions, publishing versions from an image on the broker's
-/// host, deleting unused versions.
+/// `/api/v1/admin/templates`: definitions, publishing versions (from an upload, a file of the
+/// import directory or a volume of the storage pool), deleting unused versions.
 struct AdminTemplateRoutes {
     let services: BrokerServices
 
@@ -31,10 +31,26 @@ struct AdminTemplateRoutes {
         }
         admin.post("templates/:name/versions") { request, context -> Response in
             let session = try context.requireAdmin(request)
-            let name = try context.name("name")
-            let body = try await request.decodeJSON(PublishRequest.self, context: context)
-            let path = try Self.imagePath(body.imagePath)
-            let version = try await services.admin.publishVersion(template: name, from: .file(path), note: body.note, actor: "admin:\(session.user)")
+            let template = try await template(context).name
+            let source: ImageSource
+            let note: String
+            if Self.isUpload(request) {
+                // The image is the body: checked before it is read (the template, the note,
+                // the declared size), streamed to a staging file, opened and inspected.
+                note = request.uri.queryParameters.get("note") ?? ""
+                try Self.checkNote(note)
+                let upload = ImageUpload(limits: services.admin.images)
+                do {
+                    source = .opened(try await upload.receive(request))
+                } catch let error as DeskpoolError {
+                    return try Self.refusingUpload(error, request: request, context: context)
+                }
+            } else {
+                let body = try await request.decodeJSON(PublishRequest.self, context: context)
+                note = body.note
+                source = try Self.source(body, images: services.admin.images)
+            }
+            let version = try await services.admin.publishVersion(template: template, from: source, note: note, actor: "admin:\(session.user)")
             services.poke()
             return try jsonResponse(version, status: .created)
         }
@@ -80,22 +96,68 @@ struct AdminTemplateRoutes {
         guard input.domainXML.utf8.count <= 262_144 else {
             throw APIFailure(.badRequest, code: "invalidInput", "must be at most 256 KiB", field: "domainXML")
         }
+        // A DTD is never parsed; the rest of the domain XML policy is Administration's.
+        if let refusal = DomainXMLPolicy.declarationRefusal(input.domainXML) {
+            throw APIFailure(.badRequest, code: "invalidInput", refusal, field: "domainXML")
+        }
         guard definition.hasWellFormedDomainXML else {
             throw APIFailure(.badRequest, code: "invalidInput", "must be well-formed XML with a <domain> root element", field: "domainXML")
         }
         return definition
     }
 
-    /// An image file on the broker's host: an absolute path to a readable regular file.
-    static func imagePath(_ path: String) throws -> String {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        var isDirectory: ObjCBool = false
-        guard path.hasPrefix("/"), !path.contains("\0"), path.count <= 4096, url.path == path,
-              FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-              FileManager.default.isReadableFile(atPath: path) else {
-            throw APIFailure(.badRequest, code: "invalidInput", "must be the absolute path of a readable image file on the broker's host",
+    /// Whether the request is an image upload (the body limit does not apply to it).
+    static func isUpload(_ request: Request) -> Bool {
+        guard request.method == .post, let type = request.headers[.contentType],
+              type.lowercased().hasPrefix("application/octet-stream") else { return false }
+        let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 7 && parts[0].isEmpty && parts[1] == "api" && parts[2] == "v1" && parts[3] == "admin"
+            && parts[4] == "templates" && !parts[5].isEmpty && parts[6] == "versions"
+    }
+
+    /// Answers a refused upload, then closes the connection: the rest of its body (an endless
+    /// one, too) is never read, where Hummingbird would otherwise read and drop it to its end.
+    static func refusingUpload(_ error: DeskpoolError, request: Request, context: BrokerRequestContext) throws -> Response {
+        let failure = APIFailure(error)
+        let data = try APIJSON.encoder().encode(failure.body)
+        var headers = failure.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.connection] = "close"
+        let channel = context.channel
+        return Response(status: failure.status, headers: headers, body: ResponseBody(contentLength: data.count) { writer in
+            try await writer.write(ByteBuffer(bytes: data))
+            try await writer.finish(nil)
+            channel.close(mode: .all, promise: nil)
+        })
+    }
+
+    /// The same check `Administration.publishVersion` makes, before an upload is read.
+    static func checkNote(_ note: String) throws {
+        guard note.count <= 500, !note.contains(where: { $0.isNewline || ($0.asciiValue.map { $0 < 32 } ?? false) }) else {
+            throw APIFailure(.badRequest, code: "invalidInput", "must be one line of at most 500 characters", field: "note")
+        }
+    }
+
+    /// A JSON request's image: exactly one of a file of the import directory (opened and
+    /// inspected here) and a volume of the storage pool (inspected by each host).
+    static func source(_ body: PublishRequest, images: ImageImportConfiguration) throws -> ImageSource {
+        if body.imagePath != nil {
+            throw APIFailure(.badRequest, code: "invalidInput",
+                             "images are no longer read from paths on the broker's host: upload the image (POST with Content-Type application/octet-stream, or deskpool templates publish NAME FILE), or name a file of the import directory (importFile) or a volume of the storage pool (volume)",
                              field: "imagePath")
         }
-        return path
+        switch (body.importFile, body.volume) {
+        case (let file?, nil):
+            return .opened(try OpenedImage.open(name: file, inDirectory: images.importDirectory, limits: images))
+        case (nil, let volume?):
+            guard DeskpoolConfiguration.isSafeName(volume) else {
+                throw APIFailure(.badRequest, code: "invalidInput", "must be the name of a volume in the storage pool", field: "volume")
+            }
+            return .volume(volume)
+        default:
+            throw APIFailure(.badRequest, code: "invalidInput",
+                             "give exactly one of importFile (a file in the import directory) and volume (a volume of the storage pool), or upload the image",
+                             field: "importFile")
+        }
     }
 }

@@ -22,7 +22,7 @@ struct AuthRoutes {
         }
         api.post("auth/logout") { request, context -> Response in
             if context.session != nil { _ = try context.requireSession(request) }
-            if let token = context.token { await logins.end(token: token) }
+            await logout(context: context)
             var response = Response(status: .noContent)
             response.setCookie(sessionCookie("", maxAge: 0))
             return response
@@ -45,13 +45,9 @@ struct AuthRoutes {
         do throws(LoginGate.Refusal) {
             principal = try await gate.login(user: user, password: password, address: context.clientAddress)
         } catch {
-            if error.error.code != .throttled { metrics.pamDuration.record(ContinuousClock.now - start) }
+            if case .failed = error.reason { metrics.pamDuration.record(ContinuousClock.now - start) }
             metrics.loginFailed(error.error.code)
-            context.logger.notice("login refused", metadata: [
-                "user": "\(user)", "address": "\(context.clientAddress ?? "?")", "code": "\(error.error.code)"])
-            try? await services.store.audit(AuditEntry(at: services.now(), actor: user, action: "auth.login",
-                                                       subject: "user/\(user)", result: "error: \(error.error.code)",
-                                                       detail: "from \(context.clientAddress ?? "unknown address")"))
+            await record(error, user: user, context: context)
             var failure = APIFailure(error.error)
             if let retryAfter = error.retryAfter {
                 failure.headers[.retryAfter] = String(max(1, Int(retryAfter.timeIntervalSince(services.now()).rounded(.up))))
@@ -63,8 +59,63 @@ struct AuthRoutes {
         let admin = principal.groups.contains(services.adminGroup)
         let created = await logins.create(principal, admin: admin)
         context.logger.info("login", metadata: ["user": "\(principal.user)", "admin": "\(admin)", "session": "\(created.session.handle)"])
+        try? await services.store.audit(AuditEntry(at: services.now(), actor: "user:\(principal.user)", action: "auth.login",
+                                                   subject: Self.addressSubject(context.clientAddress), detail: admin ? "admin" : ""))
         return created
     }
+
+    /// Ends the request's login session, if it has one (audited).
+    func logout(context: BrokerRequestContext) async {
+        guard let token = context.token else { return }
+        await logins.end(token: token)
+        if let session = context.session {
+            try? await services.store.audit(AuditEntry(at: services.now(), actor: "user:\(session.user)", action: "auth.logout",
+                                                       subject: Self.addressSubject(context.clientAddress)))
+        }
+    }
+
+    /// The server log's and the audit's record of a refused login. What the client sent is
+    /// never recorded raw: a malformed name only by its length, and a burst of throttled
+    /// attempts as one count per key and interval (`LoginThrottle.reportInterval`).
+    func record(_ refusal: LoginGate.Refusal, user: String, context: BrokerRequestContext) async {
+        let address = context.clientAddress ?? LoginThrottle.unknownAddress
+        let now = services.now()
+        var entries: [AuditEntry] = []
+        switch refusal.reason {
+        case .invalidName(let bytes):
+            context.logger.notice("login refused", metadata: ["user": "invalid name (\(bytes) bytes)", "address": "\(address)"])
+            entries.append(AuditEntry(at: now, actor: "anonymous", action: "auth.login", subject: "invalid name (\(bytes) bytes)",
+                                      result: "error: invalidInput", detail: "from \(address)"))
+        case .failed(let error):
+            // The true reason (expired, locked ...) for the admin; the client got the uniform answer.
+            context.logger.notice("login refused", metadata: ["user": "\(user)", "address": "\(address)", "code": "\(error.code)",
+                                                              "reason": "\(error.message)"])
+            entries.append(AuditEntry(at: now, actor: "anonymous", action: "auth.login", subject: "user/\(user)",
+                                      result: "error: \(error.code)", detail: "from \(address): \(error.message)"))
+        case .throttled(let key, let locked, let report):
+            context.logger.debug("login throttled", metadata: ["address": "\(address)", "locked": "\(locked)"])
+            if let report {
+                entries.append(AuditEntry(at: now, actor: "anonymous", action: "auth.throttled", subject: Self.subject(key),
+                                          result: "error: throttled",
+                                          detail: "\(report) login\(report == 1 ? "" : "s") refused while \(locked ? "locked" : "backed off")"))
+            }
+        case .busy:
+            context.logger.notice("login refused: too many waiting", metadata: ["address": "\(address)"])
+        }
+        if let lock = refusal.lockStarted {
+            context.logger.warning("login lockout", metadata: ["key": "\(Self.subject(lock.key))", "until": "\(lock.until.formatted(.iso8601))"])
+            entries.append(AuditEntry(at: now, actor: "broker", action: "auth.lockout", subject: Self.subject(lock.key),
+                                      result: "ok", detail: "\(lock.failures) failed logins; locked until \(lock.until.formatted(.iso8601))"))
+        }
+        for entry in entries { try? await services.store.audit(entry) }
+    }
+
+    /// A throttle key in the audit: `user/NAME@ADDRESS` or `address/ADDRESS`.
+    static func subject(_ key: LoginThrottle.Key) -> String {
+        key.user.map { "user/\($0)@\(key.address)" } ?? "address/\(key.address)"
+    }
+
+    static func addressSubject(_ address: String?) -> String { "address/\(address ?? LoginThrottle.unknownAddress)" }
 
     /// The portal's session cookie: HttpOnly, SameSite=Strict, Secure over TLS.
     func sessionCookie(_ token: String, maxAge: Int? = nil) -> Cookie {

@@ -69,10 +69,12 @@ extension Request {
 }
 
 extension BrokerRequestContext {
-    /// A path parameter that must be a name; a malformed one is a 404 (no such thing).
+    /// A path parameter that must be a name: a malformed one is a 400 naming the field (a
+    /// well-formed name of nothing is the caller's 404).
     func name(_ key: String) throws -> String {
-        guard let value = parameters.get(key), DeskpoolConfiguration.isSafeName(value) else {
-            throw APIFailure(.notFound, code: "notFound", "no \(key) with that name")
+        guard let value = parameters.get(key) else { throw APIFailure(.notFound, code: "notFound", "no \(key) with that name") }
+        guard DeskpoolConfiguration.isSafeName(value) else {
+            throw APIFailure(.badRequest, code: "invalidInput", "\(key) must be a name (letters, digits, '.', '_' or '-', at most 64)", field: key)
         }
         return value
     }

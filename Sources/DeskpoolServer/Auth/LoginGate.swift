@@ -1,43 +1,211 @@
 public import DeskpoolCore
 public import Foundation
 
-/// Logins: the throttle first (a user or address that failed too often waits, without PAM
-/// being asked), then the authenticator; failures and successes feed the throttle.
+/// Logins: the throttle first (a user that failed too often from an address, or an address
+/// that failed too often, is refused without PAM being asked), then a place in line, then the
+/// authenticator; failures and successes feed the throttle.
+///
+/// At most one authentication per user name is in flight, and at most
+/// `maxConcurrentPerAddress` per client address; others wait in line (bounded per user and per
+/// address; beyond, `busy`), and each re-checks the throttle when its turn comes, so a burst of
+/// wrong passwords for one user reaches the authenticator once, not once per request. Every
+/// failed login is answered no sooner than `failureDelay` after it began, whatever the reason.
 public actor LoginGate {
+    /// The gate's bounds (`http.loginThrottle`).
+    public struct Limits: Sendable, Hashable {
+        public var maxConcurrentPerAddress = 64
+        public var maxWaitingPerAddress = 512
+        public var maxWaitingPerUser = 8
+        public var failureDelay: Duration = .seconds(2)
+        public init() {}
+
+        public init(_ configuration: LoginThrottleConfiguration) {
+            maxConcurrentPerAddress = configuration.maxConcurrentPerAddress
+            maxWaitingPerAddress = configuration.maxWaitingPerAddress
+            maxWaitingPerUser = configuration.maxWaitingPerUser
+            failureDelay = .milliseconds(configuration.failureDelayMilliseconds)
+        }
+    }
+
+    /// A refused login: why (for the audit and the server's log), and what the client is told.
+    public struct Refusal: Error, Sendable {
+        public enum Reason: Sendable {
+            /// Not a user name; only its length is kept.
+            case invalidName(bytes: Int)
+            /// The throttle refused: `key` is backed off or locked. `report`: refused attempts of
+            /// that key to record now (nil: counted, folded into a later record).
+            case throttled(key: LoginThrottle.Key, locked: Bool, report: Int?)
+            /// Too many logins waiting for this user name or address.
+            case busy
+            /// The authenticator's answer (wrong password, unknown user, unusable account ...).
+            case failed(DeskpoolError)
+        }
+
+        public var reason: Reason
+        /// When a throttled or busy client may try again.
+        public var retryAfter: Date?
+        /// The lockout this failure started, if it did (to audit once).
+        public var lockStarted: LoginThrottle.Lock?
+
+        public init(reason: Reason, retryAfter: Date? = nil, lockStarted: LoginThrottle.Lock? = nil) {
+            self.reason = reason
+            self.retryAfter = retryAfter
+            self.lockStarted = lockStarted
+        }
+
+        /// The one answer to every failed login: a wrong password, an unknown user, a locked
+        /// or expired account all read alike (the reason goes to the audit and the log only).
+        public static let failedLogin = DeskpoolError(.unauthenticated, "wrong user name or password, or the account may not log in")
+
+        /// What the client is told.
+        public var error: DeskpoolError {
+            switch reason {
+            case .invalidName: DeskpoolError(.invalidInput, "must be a user name (letters, digits, '.', '_' or '-')", field: "user")
+            case .throttled: DeskpoolError(.throttled, "too many failed logins; try again later")
+            case .busy: DeskpoolError(.throttled, "too many logins at once; try again shortly")
+            case .failed(let error) where error.code == .unauthenticated || error.code == .accountUnusable: Self.failedLogin
+            case .failed(let error): error
+            }
+        }
+    }
+
+    struct Waiter {
+        var user: String
+        var address: String
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
     private var throttle: LoginThrottle
     let authenticator: any Authenticator
+    let limits: Limits
     let now: @Sendable () -> Date
+    private var usersInFlight: Set<String> = []
+    private var addressesInFlight: [String: Int] = [:]
+    private var waiters: [Waiter] = []
+    private var waitingUsers: [String: Int] = [:]
+    private var waitingAddresses: [String: Int] = [:]
 
-    public init(authenticator: any Authenticator, policy: LoginThrottle.Policy, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(authenticator: any Authenticator, policy: LoginThrottle.Policy, limits: Limits = Limits(),
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.authenticator = authenticator
         self.throttle = LoginThrottle(policy: policy)
+        self.limits = limits
         self.now = now
     }
 
-    /// A refused login: the error, and when a throttled client may try again.
-    public struct Refusal: Error, Sendable {
-        public var error: DeskpoolError
-        public var retryAfter: Date?
+    public func login(user: String, password: String, address: String?) async throws(Refusal) -> SessionBroker.Principal {
+        let started = ContinuousClock.now
+        let place = address ?? LoginThrottle.unknownAddress
+        guard DeskpoolConfiguration.isSafeName(user) else {
+            try refuseIfThrottled(user: nil, address: address)
+            let lock = throttle.failed(user: nil, address: address, now: now())
+            await delayFailure(since: started)
+            throw Refusal(reason: .invalidName(bytes: user.utf8.count), lockStarted: lock)
+        }
+        try refuseIfThrottled(user: user, address: address)
+        guard await enterLine(user: user, address: place) else {
+            throw Refusal(reason: .busy, retryAfter: now().addingTimeInterval(1))
+        }
+        // Actors are reentrant: while this login waited, another for the same user may have
+        // failed. Its backoff applies to this one too.
+        do throws(Refusal) {
+            try refuseIfThrottled(user: user, address: address)
+        } catch {
+            leave(user: user, address: place)
+            throw error
+        }
+        let outcome: Result<SessionBroker.Principal, DeskpoolError>
+        do throws(DeskpoolError) {
+            outcome = .success(try await authenticator.authenticate(user: user, password: password, from: address))
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success(let principal):
+            throttle.succeeded(user: user, address: address)
+            leave(user: user, address: place)
+            return principal
+        case .failure(let error):
+            var lock: LoginThrottle.Lock?
+            if error.code == .unauthenticated || error.code == .accountUnusable {
+                lock = throttle.failed(user: user, address: address, now: now())
+            }
+            // The failure is recorded before the next in line checks the throttle.
+            leave(user: user, address: place)
+            await delayFailure(since: started)
+            throw Refusal(reason: .failed(error), lockStarted: lock)
+        }
     }
 
-    public func login(user: String, password: String, address: String?) async throws(Refusal) -> SessionBroker.Principal {
-        guard DeskpoolConfiguration.isSafeName(user) else {
-            throw Refusal(error: DeskpoolError(.invalidInput, "must be a user name (letters, digits, '.', '_' or '-')", field: "user"))
+    /// The user names and addresses that are backed off or locked now.
+    public func locks() -> [LoginThrottle.Lock] { throttle.locks(now: now()) }
+
+    /// Clears the throttle's records (see `LoginThrottle.unlock`); returns how many went.
+    public func unlock(user: String?, address: String?) -> Int { throttle.unlock(user: user, address: address) }
+
+    /// Logins in flight and waiting (for tests and metrics).
+    public var load: (inFlight: Int, waiting: Int) { (usersInFlight.count, waiters.count) }
+
+    // MARK: - Throttle and line
+
+    private func refuseIfThrottled(user: String?, address: String?) throws(Refusal) {
+        if case .refuse(let key, let until, let locked, let report) = throttle.attempt(user: user, address: address, now: now()) {
+            throw Refusal(reason: .throttled(key: key, locked: locked, report: report), retryAfter: until)
         }
-        if case .wait(let until, let locked) = throttle.check(user: user, address: address, now: now()) {
-            let what = locked ? "too many failed logins: locked" : "too many failed logins: wait"
-            throw Refusal(error: DeskpoolError(.throttled, "\(what) until \(until.formatted(.iso8601))"), retryAfter: until)
+    }
+
+    /// Takes a place among the logins in flight, waiting if needed; false when the line for
+    /// this user or address is full.
+    private func enterLine(user: String, address: String) async -> Bool {
+        if canRun(user: user, address: address) {
+            take(user: user, address: address)
+            return true
         }
-        do throws(DeskpoolError) {
-            // Actors are reentrant: the throttle may change while PAM runs.
-            let principal = try await authenticator.authenticate(user: user, password: password, from: address)
-            throttle.succeeded(user: user, address: address)
-            return principal
-        } catch {
-            if error.code == .unauthenticated || error.code == .accountUnusable {
-                throttle.failed(user: user, address: address, now: now())
+        guard waitingUsers[user, default: 0] < limits.maxWaitingPerUser,
+              waitingAddresses[address, default: 0] < limits.maxWaitingPerAddress else { return false }
+        waitingUsers[user, default: 0] += 1
+        waitingAddresses[address, default: 0] += 1
+        // `leave` takes the place on this login's behalf before it resumes it.
+        await withCheckedContinuation { waiters.append(Waiter(user: user, address: address, continuation: $0)) }
+        return true
+    }
+
+    private func canRun(user: String, address: String) -> Bool {
+        !usersInFlight.contains(user) && addressesInFlight[address, default: 0] < limits.maxConcurrentPerAddress
+    }
+
+    private func take(user: String, address: String) {
+        usersInFlight.insert(user)
+        addressesInFlight[address, default: 0] += 1
+    }
+
+    /// Gives the place back and lets in, first come first served, the waiting logins that can
+    /// run now.
+    private func leave(user: String, address: String) {
+        usersInFlight.remove(user)
+        let left = addressesInFlight[address, default: 1] - 1
+        addressesInFlight[address] = left > 0 ? left : nil
+        var index = 0
+        while index < waiters.count {
+            let waiter = waiters[index]
+            guard canRun(user: waiter.user, address: waiter.address) else {
+                index += 1
+                continue
             }
-            throw Refusal(error: error)
+            waiters.remove(at: index)
+            Self.decrement(&waitingUsers, waiter.user)
+            Self.decrement(&waitingAddresses, waiter.address)
+            take(user: waiter.user, address: waiter.address)
+            waiter.continuation.resume()
         }
+    }
+
+    private static func decrement(_ counts: inout [String: Int], _ key: String) {
+        let left = counts[key, default: 1] - 1
+        counts[key] = left > 0 ? left : nil
+    }
+
+    private func delayFailure(since started: ContinuousClock.Instant) async {
+        try? await Task.sleep(until: started + limits.failureDelay, clock: .continuous)
     }
 }

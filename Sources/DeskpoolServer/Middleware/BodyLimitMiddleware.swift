@@ -5,10 +5,16 @@ public import Hummingbird
 public struct BodyLimitMiddleware: RouterMiddleware {
     public typealias Context = BrokerRequestContext
     let limit: Int
+    /// Requests the limit does not apply to (image uploads, bounded by their own limit).
+    let exempt: @Sendable (Request) -> Bool
 
-    public init(limit: Int) { self.limit = limit }
+    public init(limit: Int, exempt: @escaping @Sendable (Request) -> Bool = { _ in false }) {
+        self.limit = limit
+        self.exempt = exempt
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if exempt(request) { return try await next(request, context) }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw HTTPError(.contentTooLarge, message: "the body is larger than \(limit) bytes")
         }

@@ -70,7 +70,7 @@ struct PortalRoutes: Sendable {
             if let session = context.session {
                 let form = await PortalForm.read(request, context: context)
                 guard form.carries(csrf: session.csrf) else { return csrfRefused(session) }
-                if let token = context.token { await logins.end(token: token) }
+                await auth.logout(context: context)
             }
             var response = Response.redirect(to: "/login")
             response.setCookie(auth.sessionCookie("", maxAge: 0))

@@ -17,8 +17,9 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         @Argument(help: "The template directory.", completion: .directory) var directory: String
 
         func run() async throws {
-            let template = try TemplateDefinition.load(directory: directory)
             let context = try await BrokerContext.open(options, connect: false)
+            // Checked here too, so that a refusal names the domain XML file.
+            let template = try TemplateDefinition.load(directory: directory, policy: context.configuration.templates.domainXMLPolicy)
             try await context.admin.applyTemplate(template, actor: adminActor())
             print("template \(template.name): \(template.vcpus) vCPU, \(template.memoryMiB) MiB, machine \(template.machine)")
         }
@@ -40,8 +41,12 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let source: ImageSource = if let file { .file(file) } else if let volume { .volume(volume) } else { .domainDisk(domain!) }
             let context = try await BrokerContext.open(options)
+            // Root names the file; it is still opened once and inspected like an import
+            // (a regular file, qcow2 or raw, no backing or data file, within images: limits).
+            let source: ImageSource = if let file {
+                .opened(try OpenedImage.open(path: file, limits: context.configuration.images))
+            } else if let volume { .volume(volume) } else { .domainDisk(domain!) }
             let version = try await context.admin.publishVersion(template: template, from: source, note: note, actor: adminActor())
             print("published \(template) version \(version.number) as \(version.volume)")
         }

@@ -33,6 +33,7 @@ struct ServerTestRig: Sendable {
             "root": .init(password: "root-pw", groups: ["deskpool-admins"]),
         ])
         var configuration = HTTPConfiguration()
+        configuration.loginThrottle.failureDelayMilliseconds = 0  // tests of the delay set their own
         configure(&configuration)
         let services = BrokerServices(
             store: harness.store, sessions: harness.broker, consoles: harness.consoles, admin: harness.admin,

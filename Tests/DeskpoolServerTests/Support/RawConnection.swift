@@ -1,0 +1,51 @@
+import DeskpoolTesting
+import Foundation
+
+/// A blocking TCP client on loopback for tests of what the server does with a connection,
+/// below HTTP: slow heads, dripping bodies, connection caps.
+final class RawConnection: @unchecked Sendable {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = try TCPProbe.connected(host: "127.0.0.1", port: port)
+    }
+
+    deinit { close(fd) }
+
+    /// Sends `text`; false when the server has closed the connection.
+    @discardableResult
+    func send(_ text: String) -> Bool {
+        Array(text.utf8).withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } >= 0
+    }
+
+    /// Whether the server closes the connection within `seconds` (reading and dropping what it
+    /// sends meanwhile).
+    func closedByServer(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var time = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return true }
+            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return true }
+        }
+        return false
+    }
+
+    /// Reads until a complete response head arrives; returns its status line ("" when closed).
+    func responseStatusLine(timeout: Double = 5) -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline, !String(decoding: answer, as: UTF8.self).contains("\r\n\r\n") {
+            var time = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { break }
+            if count > 0 { answer += buffer[0..<count] }
+        }
+        return String(decoding: answer, as: UTF8.self).components(separatedBy: "\r\n").first ?? ""
+    }
+}
+
