@@ -9,10 +9,11 @@
 #   1. as the user (E2E_USER), while the pools of the other tests exist: the user endpoints
 #      reach real pools (a desktop, sessions, logoff); the admin ones must answer 403.
 #   2. as the admin (E2E_ADMIN), after every pool was deleted (DELETE, drained): admin
-#      operations run with generated data (scale, PUT pool, DELETE version ...), and with no
-#      pool left and the template named unlike the OpenAPI examples, no generated pool can
-#      boot guests on the host (an earlier run with the pools in place scaled one to dozens of
-#      TCG guests).
+#      operations run with generated data (create, PUT and scale pools, publish a version by
+#      upload, DELETE version ...). The examples' template, tiny-linux, exists for this pass
+#      with a version uploaded through the API and 1 TiB of memory: generated pools are
+#      accepted, yet no host has room for one of their desktops, so no guest boots (an earlier
+#      run with the real pools in place scaled one to dozens of TCG guests).
 # Destructive on purpose: run it on a test broker, last (its fuzzed logins also make the login
 # throttle lock out 127.0.0.1 for a while).
 #
@@ -85,5 +86,22 @@ for pool in $pools; do
   [ "$code" = 202 ] || { echo "schemathesis: DELETE /api/v1/admin/pools/$pool answered $code, not 202" >&2; status=1; }
 done
 echo "schemathesis: deleted the pools ${pools:-(none)}"
+
+# Successful admin writes, not only refusals: the documents' examples name the template
+# tiny-linux, so it exists for this pass, with a published version uploaded through the API
+# (a blank raw disk), and with the largest memory a template may have (1 TiB), so that pools
+# made or scaled from generated data are accepted (201/200) yet no host ever has room for one
+# of their desktops: nothing boots.
+template_body=$("$python" -c 'import json, sys; print(json.dumps({"vcpus": 1, "memoryMiB": 1048576, "machine": "pc", "domainXML": open(sys.argv[1]).read()}))' \
+  "$(dirname "$0")/../../templates/tiny-linux/domain.xml")
+code=$(curl -sS --max-time 30 -o "$artifacts/template.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $admin_token" \
+  -H 'Content-Type: application/json' --data-binary @- "$url/api/v1/admin/templates/tiny-linux" <<<"$template_body")
+[ "$code" = 200 ] || { echo "schemathesis: PUT template tiny-linux answered $code: $(cat "$artifacts/template.json")" >&2; status=1; }
+head -c $((1 << 20)) /dev/zero >"$artifacts/blank.raw"
+code=$(curl -sS --max-time 60 -o "$artifacts/version.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $admin_token" \
+  -H 'Content-Type: application/octet-stream' --data-binary @"$artifacts/blank.raw" \
+  "$url/api/v1/admin/templates/tiny-linux/versions?note=schemathesis")
+[ "$code" = 201 ] || { echo "schemathesis: uploading a version of tiny-linux answered $code: $(cat "$artifacts/version.json")" >&2; status=1; }
+echo "schemathesis: template tiny-linux (1 TiB of memory: never placed) with an uploaded version"
 run_pass admin "$admin_token" || status=1
 exit $status
