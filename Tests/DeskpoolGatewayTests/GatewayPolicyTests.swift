@@ -117,14 +117,20 @@ struct GatewayPolicyTests {
     @Test("traffic keeps a tunnel past the idle timeout")
     func trafficKeepsTunnel() async throws {
         var options = GatewayHarness.Options()
-        options.configuration.idleTimeoutSeconds = 1
+        // A byte every 250 ms for 4.5 s against a 3 s idle timeout: a loaded two-core machine
+        // may stall a sleeping task for a second or more (a 1 s timeout with 400 ms sends was
+        // cut there), so the margin is wide; the tunnel still outlives its idle timeout.
+        options.configuration.idleTimeoutSeconds = 3
         try await GatewayHarness.run(options) { h in
             let (client, status) = try await h.tunnel()
             #expect(status == 200)
             try await client.send(SpiceLinkBytes.link(channelType: SPICE_CHANNEL_INPUTS))
-            for round in 1...6 {
-                try await Task.sleep(for: .milliseconds(400))
-                try await client.send([UInt8(round)])
+            let started = ContinuousClock.now
+            var round: UInt8 = 0
+            while ContinuousClock.now - started < .milliseconds(4500) {
+                try await Task.sleep(for: .milliseconds(250))
+                round &+= 1
+                try await client.send([round])
             }
             #expect(!client.isClosed)
         }

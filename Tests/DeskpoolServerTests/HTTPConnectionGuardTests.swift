@@ -30,14 +30,10 @@ struct HTTPConnectionGuardTests {
         try await Self.live { port in
             let connection = try RawConnection(port: port)
             connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
-            let started = Date()
-            var closed = false
             // One header line every 0.3 s: each read is activity, so only a head deadline ends it.
-            for index in 0..<15 where !closed {
-                closed = !connection.send("X-Slow-\(index): x\r\n") || connection.closedByServer(within: 0.3)
-            }
-            #expect(closed, "the connection was still open after 4.5 s of a never-ending head")
-            #expect(Date().timeIntervalSince(started) < 3)
+            let closedAfter = connection.dripUntilClosed(count: 15) { "X-Slow-\($0): x\r\n" }
+            #expect(closedAfter != nil, "the connection was still open after 4.5 s of a never-ending head")
+            #expect((closedAfter ?? .infinity) < 3)
         }
     }
 
@@ -58,13 +54,9 @@ struct HTTPConnectionGuardTests {
         try await Self.live { port in
             let connection = try RawConnection(port: port)
             connection.send("POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
-            let started = Date()
-            var closed = false
-            for _ in 0..<15 where !closed {
-                closed = !connection.send(" ") || connection.closedByServer(within: 0.3)
-            }
-            #expect(closed, "the connection was still open after 4.5 s of a dripping body")
-            #expect(Date().timeIntervalSince(started) < 3)
+            let closedAfter = connection.dripUntilClosed(count: 15) { _ in " " }
+            #expect(closedAfter != nil, "the connection was still open after 4.5 s of a dripping body")
+            #expect((closedAfter ?? .infinity) < 3)
         }
     }
 

@@ -33,6 +33,16 @@ final class RawConnection: @unchecked Sendable {
         return false
     }
 
+    /// Sends `piece(i)` every 0.3 s, `count` times at most, while the server keeps the
+    /// connection; returns the seconds until it closed it, or nil when it never did.
+    func dripUntilClosed(count: Int, _ piece: (Int) -> String) -> Double? {
+        let started = Date()
+        for index in 0..<count {
+            if !send(piece(index)) || closedByServer(within: 0.3) { return Date().timeIntervalSince(started) }
+        }
+        return nil
+    }
+
     /// Reads until a complete response head arrives; returns its status line ("" when closed).
     func responseStatusLine(timeout: Double = 5) -> String {
         let deadline = Date().addingTimeInterval(timeout)
