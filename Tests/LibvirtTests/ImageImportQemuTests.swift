@@ -43,7 +43,10 @@ struct ImageImportQemuTests {
 
             // Hostile files made by qemu-img, by root's path: refused, no volume.
             _ = try Command.output("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", scratch + "/backed.qcow2", "16M"])
-            _ = try Command.output("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-o", "data_file=/etc/passwd,data_file_raw=on", scratch + "/data.qcow2", "16M"])
+            // Never name a host file as the data file here: `qemu-img create` truncates the data
+            // file to the virtual size (a data_file=/etc/passwd once wiped the test machine's
+            // /etc/passwd). The inspector refuses any external data file, wherever it points.
+            _ = try Command.output("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-o", "data_file=\(scratch)/data.raw,data_file_raw=on", scratch + "/data.qcow2", "16M"])
             for (file, words) in [("backed.qcow2", "has a backing file"), ("data.qcow2", "has an external data file")] {
                 let error = await #expect(throws: DeskpoolError.self) {
                     try await hypervisor.importBaseVolume(named: "dp-base-bad-v1.qcow2", from: .file(scratch + "/" + file), limits: Self.limits)
