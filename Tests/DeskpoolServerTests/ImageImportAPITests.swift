@@ -12,6 +12,11 @@ import Testing
 /// of the import directory, a volume of the pool. Refusals answer 4xx and write nothing.
 @Suite("API: image imports")
 struct ImageImportAPITests {
+    /// A refusal must answer without reading the image (an endless one would never end). The
+    /// bound is wide because `scripts/test` runs every suite at once on two cores; the
+    /// "within a second" of a real broker is measured by the hostile tier (Tests/e2e).
+    static let refusalBound: Duration = .seconds(10)
+
     /// The rig's broker with an import and an upload directory of its own, a 4 MiB image limit
     /// and a 1 GiB virtual size limit; the global body limit stays 1 MiB.
     struct Rig {
@@ -109,7 +114,7 @@ struct ImageImportAPITests {
                 #expect(words.isEmpty || answer.body.text.contains(words), "\(name): \(answer.body.text)")
                 // A second is the bound (the e2e hostile tier checks it on a quiet broker); twice that
                 // here, where the whole test target runs in parallel on two cores.
-                #expect(ContinuousClock.now - started < .seconds(2), "\(name): a refusal answers within a second")
+                #expect(ContinuousClock.now - started < Self.refusalBound, "\(name): a refusal answers without reading the image")
                 try await rig.expectNothingWritten(volumes, name)
             }
         }
@@ -119,18 +124,21 @@ struct ImageImportAPITests {
             let root = try await client.login("root")
             let port = try #require(client.port)
             let started = ContinuousClock.now
-            let line = try TCPProbe.firstLine(port: port, request: "POST /api/v1/admin/templates/tiny/versions?note=x HTTP/1.1\r\nHost: x\r\n"
-                + "Authorization: Bearer \(root.token)\r\nContent-Type: application/octet-stream\r\nContent-Length: \(64 << 30)\r\n\r\nQFI", timeout: 5)
+            let declared = "POST /api/v1/admin/templates/tiny/versions?note=x HTTP/1.1\r\nHost: x\r\n"
+                + "Authorization: Bearer \(root.token)\r\nContent-Type: application/octet-stream\r\nContent-Length: \(64 << 30)\r\n\r\nQFI"
+            // Blocking socket calls run off the cooperative pool the server needs.
+            let line = try await blocking { try TCPProbe.firstLine(port: port, request: declared, timeout: 15) }
             #expect(line.hasPrefix("HTTP/1.1 413 "), "\(line)")
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < Self.refusalBound)
             try await rig.expectNothingWritten(volumes, "declared length")
 
             // A chunked body that grows past the limit: 413 as it does, the partial staging
             // file removed, and the connection closed rather than the rest read.
             let chunk = String(format: "%x", 1 << 20) + "\r\n" + String(repeating: "A", count: 1 << 20) + "\r\n"
-            let endless = try TCPProbe.firstLine(port: port, request: "POST /api/v1/admin/templates/tiny/versions?note=x HTTP/1.1\r\nHost: x\r\n"
+            let chunked = "POST /api/v1/admin/templates/tiny/versions?note=x HTTP/1.1\r\nHost: x\r\n"
                 + "Authorization: Bearer \(root.token)\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + String(repeating: chunk, count: 12), timeout: 5)
+                + String(repeating: chunk, count: 12)
+            let endless = try await blocking { try TCPProbe.firstLine(port: port, request: chunked, timeout: 15) }
             #expect(endless.hasPrefix("HTTP/1.1 413 "), "\(endless)")
             try await rig.expectNothingWritten(volumes, "chunked body past the limit")
         }
@@ -163,7 +171,7 @@ struct ImageImportAPITests {
                 let answer = try await client.call(.post, "/api/v1/admin/templates/tiny/versions", root.bearer, json: PublishRequest(importFile: name, note: "x"))
                 #expect(answer.status == status && answer.body.text.contains(words) && answer.body.text.contains("\"field\":\"importFile\""),
                         "\(name): \(answer.status) \(answer.body.text)")
-                #expect(ContinuousClock.now - started < .seconds(2), "\(name): a refusal answers at once")
+                #expect(ContinuousClock.now - started < Self.refusalBound, "\(name): a refusal answers at once")
                 try await rig.expectNothingWritten(volumes, name)
             }
             let published = try await client.call(.post, "/api/v1/admin/templates/tiny/versions", root.bearer, json: PublishRequest(importFile: "golden.img", note: "x"))

@@ -1,8 +1,9 @@
 import DeskpoolTesting
 import Foundation
 
-/// A blocking TCP client on loopback for tests of what the server does with a connection,
-/// below HTTP: slow heads, dripping bodies, connection caps.
+/// A TCP client on loopback for tests of what the server does with a connection, below HTTP:
+/// slow heads, dripping bodies, connection caps. Its socket calls block, so each runs through
+/// `blocking`, off the cooperative pool the server under test needs.
 final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
@@ -14,13 +15,37 @@ final class RawConnection: @unchecked Sendable {
 
     /// Sends `text`; false when the server has closed the connection.
     @discardableResult
-    func send(_ text: String) -> Bool {
+    func send(_ text: String) async -> Bool {
+        await blocking { self.sendNow(text) }
+    }
+
+    func closedByServer(within seconds: Double) async -> Bool {
+        await blocking { self.closedNow(within: seconds) }
+    }
+
+    func responseStatusLine(timeout: Double = 5) async -> String {
+        await blocking { self.statusLineNow(timeout: timeout) }
+    }
+
+    /// Sends `piece(i)` every 0.3 s, `count` times at most, while the server keeps the
+    /// connection; returns the seconds until it closed it, or nil when it never did.
+    func dripUntilClosed(count: Int, _ piece: @escaping @Sendable (Int) -> String) async -> Double? {
+        await blocking {
+            let started = Date()
+            for index in 0..<count {
+                if !self.sendNow(piece(index)) || self.closedNow(within: 0.3) { return Date().timeIntervalSince(started) }
+            }
+            return nil
+        }
+    }
+
+    private func sendNow(_ text: String) -> Bool {
         Array(text.utf8).withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } >= 0
     }
 
     /// Whether the server closes the connection within `seconds` (reading and dropping what it
     /// sends meanwhile).
-    func closedByServer(within seconds: Double) -> Bool {
+    private func closedNow(within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline {
@@ -33,18 +58,8 @@ final class RawConnection: @unchecked Sendable {
         return false
     }
 
-    /// Sends `piece(i)` every 0.3 s, `count` times at most, while the server keeps the
-    /// connection; returns the seconds until it closed it, or nil when it never did.
-    func dripUntilClosed(count: Int, _ piece: (Int) -> String) -> Double? {
-        let started = Date()
-        for index in 0..<count {
-            if !send(piece(index)) || closedByServer(within: 0.3) { return Date().timeIntervalSince(started) }
-        }
-        return nil
-    }
-
     /// Reads until a complete response head arrives; returns its status line ("" when closed).
-    func responseStatusLine(timeout: Double = 5) -> String {
+    private func statusLineNow(timeout: Double) -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
