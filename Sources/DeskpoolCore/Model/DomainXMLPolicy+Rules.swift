@@ -229,6 +229,9 @@ extension DomainXMLPolicy {
                 "type": ["qxl", "virtio", "vga", "cirrus", "bochs", "ramfb", "none"], "ram": nil, "vram": nil, "vram64": nil,
                 "vgamem": nil, "heads": nil, "primary": nil,
             ],
+            // 3D needs SPICE's <gl> with a host render node, which stays refused; the renderer
+            // drops this element (desktops get QXL).
+            "domain/devices/video/model/acceleration": ["accel3d": ["yes", "no"], "accel2d": ["yes", "no"]],
             "domain/devices/sound": ["model": nil], "domain/devices/sound/codec": ["type": nil], "domain/devices/sound/audio": ["id": nil],
             "domain/devices/audio": ["id": nil, "type": ["spice", "none"]],
             "domain/devices/input": ["type": ["tablet", "mouse", "keyboard"], "bus": ["usb", "ps2", "virtio"]],
