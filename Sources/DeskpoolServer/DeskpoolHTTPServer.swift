@@ -7,7 +7,7 @@ import HTTPTypes
 public import Logging
 import NIOSSL
 
-/// The broker's HTTP side: the JSON API under `/api/v1`, the portal, `/metrics`, `/healthz`
+/// The broker's HTTP side: the JSON API under `/api/v1`, the portal, `/metrics`, `/healthz`, `/readyz`
 /// and the OpenAPI document, behind security headers, error mapping, login sessions and a
 /// body limit.
 public struct DeskpoolHTTPServer: Sendable {
@@ -16,6 +16,7 @@ public struct DeskpoolHTTPServer: Sendable {
     public let metrics: ServerMetrics
     public let logins: LoginSessions
     let gate: LoginGate
+    let readiness: ReadinessProbe
 
     public init(services: BrokerServices, configuration: HTTPConfiguration, metrics: ServerMetrics = ServerMetrics()) {
         self.services = services
@@ -25,6 +26,7 @@ public struct DeskpoolHTTPServer: Sendable {
                                     idle: TimeInterval(configuration.sessionIdleMinutes * 60), now: services.now)
         self.gate = LoginGate(authenticator: services.authenticator, policy: configuration.loginThrottle.policy,
                               limits: LoginGate.Limits(configuration.loginThrottle), now: services.now)
+        self.readiness = ReadinessProbe(services: services)
     }
 
     /// Every route, with its middleware.
@@ -52,6 +54,10 @@ public struct DeskpoolHTTPServer: Sendable {
         AdminRolloutRoutes(services: services).add(to: admin)
         api.get("openapi.json") { _, _ in try Self.openAPIDocument() }
         router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            let readiness = await readiness.check()
+            return try jsonResponse(readiness, status: readiness.ready ? .ok : .serviceUnavailable)
+        }
         MetricsRoutes(services: services, metrics: metrics, logins: logins).add(to: router)
         PortalRoutes(services: services, auth: auth, desktops: desktops, logins: logins).add(to: router)
         methods.install(router.routes)

@@ -94,6 +94,14 @@ enum Migrations {
                 t.primaryKey(["rollout", "desktop"])
             }
         }
+        migrator.registerMigration("v5") { db in
+            // Readiness (issue 15): /readyz proves the store takes writes by rewriting this
+            // one row, so a full disk or a read-only store makes the broker unready.
+            try db.create(table: "writeProbe") { t in
+                t.primaryKey("id", .integer).check { $0 == 1 }
+                t.column("at", .double).notNull()
+            }
+        }
         return migrator
     }
 

@@ -30,6 +30,8 @@ public final class FakeHypervisor: Hypervisor {
         var failingBases: [String: String] = [:]
         var silentBases: Set<String> = []
         var capacity = HostCapacity(freeMemoryMiB: 64 * 1024, freeDiskMiB: 1 << 20)
+        /// Set: capacity queries fail with this reason (a host that stopped answering).
+        var unreachable: String?
         var continuations: [Int: AsyncStream<HypervisorEvent>.Continuation] = [:]
         var nextContinuation = 0
         var operations: [String] = []
@@ -61,6 +63,8 @@ public final class FakeHypervisor: Hypervisor {
     /// Creating desktops on `base` fails with `reason`.
     public func failCreates(onBase base: String, reason: String) { state.withLock { $0.failingBases[base] = reason } }
     public func setCapacity(_ capacity: HostCapacity) { state.withLock { $0.capacity = capacity } }
+    /// Makes capacity queries fail (a reason) or answer again (nil).
+    public func setUnreachable(_ reason: String?) { state.withLock { $0.unreachable = reason } }
     /// A domain Deskpool did not create.
     public func addForeignDomain(_ name: String) { state.withLock { $0.domains[name] = Domain(identity: nil, run: .running) } }
     /// Removes a domain behind the broker's back.
@@ -330,7 +334,11 @@ public final class FakeHypervisor: Hypervisor {
         }
     }
 
-    public func capacity() async throws(DeskpoolError) -> HostCapacity { state.withLock { $0.capacity } }
+    public func capacity() async throws(DeskpoolError) -> HostCapacity {
+        let (capacity, unreachable) = state.withLock { ($0.capacity, $0.unreachable) }
+        if let unreachable { throw DeskpoolError(.hypervisorFailed, unreachable) }
+        return capacity
+    }
 
     public func events() async -> AsyncStream<HypervisorEvent> {
         let (stream, continuation) = AsyncStream<HypervisorEvent>.makeStream()

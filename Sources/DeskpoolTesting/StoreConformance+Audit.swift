@@ -56,4 +56,14 @@ extension StoreConformance {
                         "the version counter after reopening")
         try expectEqual(try await store.auditLog(subject: "pool/eng", limit: 1).first?.action, "pool.put", "the audit log after reopening")
     }
+
+    /// The write probe of `/readyz` commits every time and leaves no trace in the audit log
+    /// (a load balancer calls it every few seconds, for good).
+    public static func probeWrite(_ store: any Store) async throws {
+        let before = try await store.auditLog(subject: nil, limit: 10)
+        for n in 1...3 { try await store.probeWrite(at: t0.addingTimeInterval(Double(n))) }
+        try expectEqual(try await store.auditLog(subject: nil, limit: 10), before, "the audit log after write probes")
+        try await store.putTemplate(template("tiny"), actor: admin)
+        try expectEqual(try await store.template(named: "tiny")?.name, "tiny", "writes after probes")
+    }
 }

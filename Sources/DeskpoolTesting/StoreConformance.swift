@@ -32,6 +32,7 @@ public enum StoreConformance {
         ("rolloutWithPools", rolloutWithPools),
         ("rolloutItemBatch", rolloutItemBatch),
         ("desktopTargetVersion", desktopTargetVersion),
+        ("probeWrite", probeWrite),
     ]
 
     /// Runs every check, each on a store from `makeStore`; the first failure is thrown with

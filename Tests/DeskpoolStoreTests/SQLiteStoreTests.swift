@@ -99,6 +99,10 @@ import Testing
         }
     }
 
+    @Test(arguments: Backend.allCases) func probeWrite(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.probeWrite)
+    }
+
     // MARK: - A file shared by two processes
 
     /// Two stores on one file stand for the CLI and the server: each sees the other's
@@ -124,12 +128,12 @@ import Testing
             let path = "\(directory)/deskpool.sqlite"
             do {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
                 try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
             }
             for _ in 1...2 {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
                 #expect(try await store.pool(named: "eng")?.generation == 1)
             }
         }

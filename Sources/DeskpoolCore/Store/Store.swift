@@ -1,3 +1,5 @@
+public import Foundation
+
 /// The broker's persistent intent: templates and versions, pools, desktops with their
 /// assignments, and the audit log. SQLite (`SQLiteStore`) is the embedded default; every
 /// implementation passes `StoreConformance`.
@@ -69,6 +71,11 @@ public protocol Store: Sendable {
     /// for an item that is gone or in another status. A status change is audited
     /// (`rollout.desktop`).
     func updateRolloutItems(rollout id: String, _ updates: [RolloutItemUpdate], actor: String) async throws(DeskpoolError) -> [RolloutItem?]
+
+    // MARK: Readiness
+    /// Proves the store takes writes now: one small write that commits (a full disk, a
+    /// read-only file or a lost database throws `storeFailed`). For `/readyz`.
+    func probeWrite(at: Date) async throws(DeskpoolError)
 
     // MARK: Audit
     func audit(_ entry: AuditEntry) async throws(DeskpoolError)

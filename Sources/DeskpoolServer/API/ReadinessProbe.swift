@@ -1,0 +1,92 @@
+import DeskpoolCore
+import Foundation
+import Synchronization
+
+/// Runs `/readyz`'s checks: a write to the store and a capacity query to every host, each
+/// bounded in time, at most one round at a time and reused for `reuse` seconds, so that any
+/// number of anonymous calls cost the store and the hosts at most one probe a second.
+actor ReadinessProbe {
+    let services: BrokerServices
+    let reuse: TimeInterval
+    let timeout: Duration
+    private var last: (at: Date, readiness: Readiness)?
+    private var running: Task<Readiness, Never>?
+
+    init(services: BrokerServices, reuse: TimeInterval = 1, timeout: Duration = .seconds(2)) {
+        self.services = services
+        self.reuse = reuse
+        self.timeout = timeout
+    }
+
+    func check() async -> Readiness {
+        if let last, services.now().timeIntervalSince(last.at) < reuse { return last.readiness }
+        if let running { return await running.value }
+        let task = Task { await Self.run(services, timeout: timeout) }
+        running = task
+        let readiness = await task.value
+        // Actors are reentrant: other calls waited on the same task meanwhile.
+        running = nil
+        last = (services.now(), readiness)
+        return readiness
+    }
+
+    private static func run(_ services: BrokerServices, timeout: Duration) async -> Readiness {
+        let now = services.now()
+        let store = await bounded(timeout) { () async -> Readiness.Dependency in
+            do throws(DeskpoolError) {
+                try await services.store.probeWrite(at: now)
+                return Readiness.Dependency(name: "store", ok: true)
+            } catch {
+                return Readiness.Dependency(name: "store", ok: false, detail: "\(error.code): the store does not take writes")
+            }
+        } ?? Readiness.Dependency(name: "store", ok: false, detail: "the store did not answer within \(timeout)")
+        var hosts: [Readiness.Dependency] = []
+        for host in services.hosts {
+            guard let hypervisor = services.hypervisor(host.name) else {
+                hosts.append(Readiness.Dependency(name: host.name, ok: false, detail: "not connected"))
+                continue
+            }
+            let dependency = await bounded(timeout) { () async -> Readiness.Dependency in
+                do throws(DeskpoolError) {
+                    _ = try await hypervisor.capacity()
+                    return Readiness.Dependency(name: host.name, ok: true)
+                } catch {
+                    return Readiness.Dependency(name: host.name, ok: false, detail: "does not answer: \(error.code)")
+                }
+            }
+            hosts.append(dependency ?? Readiness.Dependency(name: host.name, ok: false, detail: "did not answer within \(timeout)"))
+        }
+        return Readiness(store: store, hosts: hosts)
+    }
+
+    /// `body`'s result, or nil when it takes longer than `timeout`. The body is left to finish
+    /// on its own then (a task group would wait for it): a frozen libvirtd must not hold the
+    /// answer. Both tasks end by themselves, the body when its call returns.
+    private static func bounded<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+        let answer = FirstAnswer<T>()
+        return await withCheckedContinuation { continuation in
+            answer.wait(continuation)
+            Task { answer.give(await body()) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                answer.give(nil)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with the first value given, once.
+private final class FirstAnswer<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T?, Never>?>(nil)
+
+    func wait(_ continuation: CheckedContinuation<T?, Never>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func give(_ value: T?) {
+        continuation.withLock {
+            $0?.resume(returning: value)
+            $0 = nil
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import DeskpoolCore
+import DeskpoolServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("Readiness (/readyz)")
+struct ReadinessTests {
+    typealias Dependency = Readiness.Dependency
+
+    @Test("ready: the store takes writes and at least one host answers", arguments: [
+        (true, [true], true),
+        (true, [false, true], true),
+        (true, [false, false], false),
+        (true, [], false),
+        (false, [true], false),
+        (false, [], false),
+    ])
+    func rule(store: Bool, hosts: [Bool], ready: Bool) {
+        let readiness = Readiness(store: Dependency(name: "store", ok: store),
+                                  hosts: hosts.enumerated().map { Dependency(name: "h\($0.offset)", ok: $0.element) })
+        #expect(readiness.ready == ready)
+    }
+
+    @Test("/readyz is 200 with each dependency while the host answers, 503 naming the host when it stops; answers are reused for a second")
+    func endpoint() async throws {
+        let rig = try await ServerTestRig()
+        try await rig.test { client in
+            let ready = try await client.call(.get, "/readyz")
+            #expect(ready.status == .ok)
+            let body = try ready.body.decoded(Readiness.self)
+            #expect(body.ready && body.store == Dependency(name: "store", ok: true) && body.hosts == [Dependency(name: "h1", ok: true)])
+
+            rig.fake.setUnreachable("libvirtd stopped")
+            // Within the reuse time a burst of anonymous calls costs no new probe.
+            #expect(try await client.call(.get, "/readyz").status == .ok)
+            try await Task.sleep(for: .milliseconds(1100))
+            let unready = try await client.call(.get, "/readyz")
+            #expect(unready.status == .serviceUnavailable)
+            let detail = try unready.body.decoded(Readiness.self)
+            #expect(!detail.ready && detail.store.ok)
+            #expect(detail.hosts.first?.ok == false && detail.hosts.first?.detail?.contains("does not answer") == true)
+            #expect(try await client.call(.get, "/healthz").status == .ok, "liveness is not readiness")
+
+            rig.fake.setUnreachable(nil)
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await client.call(.get, "/readyz").status == .ok)
+        }
+    }
+}
