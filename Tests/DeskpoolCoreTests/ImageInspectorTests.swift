@@ -98,6 +98,10 @@ struct ImageInspectorTests {
             """)
         #expect(set.images == ImageImportConfiguration(importDirectory: "/srv/import", uploadDirectory: "/srv/dp/uploads",
                                                        maxImageBytes: 1 << 30, maxVirtualBytes: 2 << 30))
+        // Unset, the import directory follows the state directory, like the uploads.
+        let moved = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: "stateDirectory: /srv/dp\nimages:\n  maxImageBytes: 1073741824\n")
+        #expect(moved.images.importDirectory == "/srv/dp/import" && moved.images.uploadDirectory == "/srv/dp/uploads")
+        #expect(try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: "stateDirectory: /srv/dp\n").images.importDirectory == "/srv/dp/import")
         for (yaml, words) in [("images:\n  importDirectory: import\n", "absolute path"), ("images:\n  importDirectory: /a/../etc\n", "absolute path"),
                               ("images:\n  maxImageBytes: 10\n", "between 1048576"), ("images:\n  maxVirtualBytes: 1\n", "maxVirtualBytes"),
                               ("images:\n  imagePath: /x\n", "unknown key 'imagePath' in images")] {

@@ -48,6 +48,12 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
         images = try container.decodeIfPresent(ImageImportConfiguration.self, forKey: .images) ?? images
         templates = try container.decodeIfPresent(TemplatesConfiguration.self, forKey: .templates) ?? templates
         images.uploadDirectory = URL(fileURLWithPath: stateDirectory).appendingPathComponent("uploads").path
+        // Unless set, the import directory lives in the state directory too: a broker with its
+        // own stateDirectory (a test rig, a second installation) never touches another's.
+        let imageKeys = try? container.nestedContainer(keyedBy: ImageImportConfiguration.CodingKeys.self, forKey: .images)
+        if imageKeys?.contains(.importDirectory) != true {
+            images.importDirectory = URL(fileURLWithPath: stateDirectory).appendingPathComponent("import").path
+        }
     }
 
     /// The file the broker reads when none is given, if it exists.

@@ -4,7 +4,8 @@
 /// byte is copied.
 public struct ImageImportConfiguration: Sendable, Hashable, Decodable {
     /// The directory whose regular files `{"importFile": NAME}` may name (created 0700 by the
-    /// broker if missing). Symlinks in it are refused, even to files inside it.
+    /// broker if missing). Symlinks in it are refused, even to files inside it. Default:
+    /// `<stateDirectory>/import`.
     public var importDirectory: String = "/var/lib/deskpool/import"
     /// Largest image file accepted (bytes): an upload, an import file or a volume's allocation.
     public var maxImageBytes: UInt64 = 64 << 30
