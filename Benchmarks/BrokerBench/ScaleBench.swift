@@ -159,7 +159,7 @@ struct ScaleBench {
         print(String(format: "pass_min_s=%.4f pass_median_s=%.4f pass_max_s=%.4f", times.first!, times[times.count / 2], times.last!))
         print(String(format: "rss_mib=%.1f hwm_mib=%.1f rss_before_build_mib=%.1f rss_after_domains_mib=%.1f rss_after_build_mib=%.1f",
                      memory.rss, memory.hwm, beforeBuild.rss, afterDomains.rss, afterBuild.rss))
-        for hypervisor in hypervisors { await hypervisor.connection.close() }
+        for hypervisor in hypervisors { await hypervisor.link.lastConnection?.close() }
     }
 
     static func hostName(_ index: Int) -> String { String(format: "host-%02d", index) }

@@ -27,6 +27,8 @@ final class TimedHypervisor: Hypervisor {
     }
 
     var host: String { inner.host }
+    var status: HostStatus { inner.status }
+    func recovered(generation: Int) { inner.recovered(generation: generation) }
 
     var snapshot: Record { record.withLock { $0 } }
 

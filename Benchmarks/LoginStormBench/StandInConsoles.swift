@@ -29,6 +29,8 @@ final class StandInConsoles: Hypervisor {
     }
 
     var host: String { inner.host }
+    var status: HostStatus { inner.status }
+    func recovered(generation: Int) { inner.recovered(generation: generation) }
 
     /// Ticket updates so far: how many, their mean and longest time, seconds.
     var tickets: (count: Int, mean: Double, max: Double) {

@@ -39,7 +39,7 @@ struct StormBroker {
         var console: LibvirtHypervisor?
         if options.consoleURI != "none" {
             let hypervisor = try await LibvirtHypervisor.connect(host: "console", uri: options.consoleURI, storagePool: "default", domainType: "kvm")
-            connections.append(hypervisor.connection)
+            connections.append(try hypervisor.connection)
             console = hypervisor
         }
         let hypervisor = StandInConsoles(inner: desktops, console: console, standIns: options.consoleDomains)

@@ -25,21 +25,36 @@ extension LibvirtHypervisor {
 
     /// Lifecycle, console and guest agent events of Deskpool's domains (those with Deskpool
     /// metadata; events of domains already gone are passed on, since their owner cannot be
-    /// asked any more). Ends when the connection closes or the consumer stops.
+    /// asked any more), across reconnects: each time the link connects again, the streams are
+    /// subscribed on the new connection and `.hostConnected` follows. Ends when the consumer
+    /// stops or the link's service ends.
     ///
-    /// The libvirt subscriptions are in place when this returns: no later event is lost.
+    /// The libvirt subscriptions are in place when this returns: no later event is lost while
+    /// the host stays connected.
     public func events() async -> AsyncStream<HypervisorEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: HypervisorEvent.self, bufferingPolicy: .bufferingNewest(4096))
-        // A kind the driver cannot deliver is left out; the others still flow.
-        let sources = Sources(lifecycle: try? await connection.lifecycleEvents(), graphics: try? await connection.graphicsEvents(),
-                              agent: try? await connection.agentLifecycleEvents())
+        let connections = link.connections()
+        let first = try? link.connection()
+        let firstSources = if let first { await sources(of: first) } else { Sources?.none }
         // The task lives exactly as long as the stream: ending either ends the other.
         let task = Task { [self] in
-            await forwardEvents(from: sources, to: continuation)
+            if let firstSources { await forwardEvents(from: firstSources, to: continuation) }
+            for await connection in connections where connection !== first {
+                let sources = await sources(of: connection)
+                continuation.yield(HypervisorEvent(host: host, domain: "", kind: .hostConnected(generation: link.status.generation)))
+                await forwardEvents(from: sources, to: continuation)
+            }
             continuation.finish()
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
+    }
+
+    /// The connection's event streams; a kind the driver cannot deliver is left out, the others
+    /// still flow. They end when the connection is closed.
+    private func sources(of connection: Connection) async -> Sources {
+        Sources(lifecycle: try? await connection.lifecycleEvents(), graphics: try? await connection.graphicsEvents(),
+                agent: try? await connection.agentLifecycleEvents())
     }
 
     /// One libvirt event of any kind, before mapping.

@@ -146,8 +146,8 @@ extension LibvirtHypervisor {
         let header: [UInt8]
         do throws(LibvirtError) {
             header = try await original.download(length: UInt64(ImageInspector.headerBytes))
-        } catch where error.code == .noSupport && connection.uri.hasPrefix("test:") {
-            // The test driver keeps no bytes (and cannot download): its volumes are what
+        } catch where error.code == .noSupport && (link.uri.hasPrefix("test:") || link.uri.hasPrefix("test+")) {
+            // The test driver (local or behind a daemon) keeps no bytes and cannot download: its volumes are what
             // their XML says. Every real driver reads the header.
             header = Self.format(ofVolumeXML: xml) == "qcow2" ? Self.qcow2Header(virtualBytes: info.capacityBytes) : [0]
         } catch {

@@ -10,7 +10,9 @@ public import Libvirt
 /// except where the protocol gives a case its own code (`.notFound`, `.alreadyExists`).
 public final class LibvirtHypervisor: Hypervisor {
     public let host: String
-    public let connection: Connection
+    /// The supervised connection (`HostLink`): `deskpool serve` runs it as a service, so the
+    /// broker connects again after libvirtd restarts.
+    public let link: HostLink
     /// The storage pool holding base and desktop volumes.
     public let storagePool: String
     /// `kvm` or `qemu` (TCG); `test` on the test driver.
@@ -27,30 +29,42 @@ public final class LibvirtHypervisor: Hypervisor {
     /// Each running domain's SPICE display, read once per run.
     let displayCache = DisplayCache()
 
-    public init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
+    public init(host: String, link: HostLink, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
                 instance: String = BrokerConfiguration.defaultInstance, templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) {
         self.instance = instance
         self.templatePolicy = templatePolicy
         self.host = host
-        self.connection = connection
+        self.link = link
         self.storagePool = storagePool
         self.domainType = domainType
         self.consoleListen = consoleListen
     }
 
-    /// Opens `uri` and returns a hypervisor over it.
+    /// A hypervisor over a connection already open (tests): its link reconnects to the same
+    /// URI if it drops, once the link runs.
+    public convenience init(host: String, connection: Connection, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
+                            instance: String = BrokerConfiguration.defaultInstance, templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) {
+        self.init(host: host, link: HostLink(host: host, connection: connection), storagePool: storagePool, domainType: domainType,
+                  consoleListen: consoleListen, instance: instance, templatePolicy: templatePolicy)
+    }
+
+    /// Opens `uri` now and returns a hypervisor over it; an unreachable host is an error.
     public static func connect(
         host: String, uri: String, storagePool: String, domainType: String, consoleListen: String = "127.0.0.1",
         instance: String = BrokerConfiguration.defaultInstance, templatePolicy: DomainXMLPolicy = DomainXMLPolicy()
     ) async throws(DeskpoolError) -> LibvirtHypervisor {
-        do throws(LibvirtError) {
-            let connection = try await Connection.open(uri)
-            return LibvirtHypervisor(host: host, connection: connection, storagePool: storagePool,
-                                     domainType: domainType, consoleListen: consoleListen, instance: instance, templatePolicy: templatePolicy)
-        } catch {
-            throw DeskpoolError(.hypervisorFailed, "connecting to \(uri) on \(host): \(error.message)")
-        }
+        LibvirtHypervisor(host: host, link: try await HostLink.connect(host: host, uri: uri), storagePool: storagePool,
+                          domainType: domainType, consoleListen: consoleListen, instance: instance, templatePolicy: templatePolicy)
     }
+
+    /// The host's connection while it is connected; a `noConnect` error at once otherwise.
+    public var connection: Connection {
+        get throws(LibvirtError) { try link.connection() }
+    }
+
+    public var status: HostStatus { link.status }
+
+    public func recovered(generation: Int) { link.recovered(generation: generation) }
 
     // MARK: - Desktops
 
@@ -167,8 +181,12 @@ public final class LibvirtHypervisor: Hypervisor {
         try await withTaskExecutorPreference(LibvirtExecutor.shared, operation: body)
     }
 
+    /// A libvirt failure as the broker's error: `hypervisorUnavailable` when the host's
+    /// connection is gone (the request may be tried again once it is back), else
+    /// `hypervisorFailed` with libvirt's message.
     func failure(_ operation: String, _ error: LibvirtError) -> DeskpoolError {
-        DeskpoolError(.hypervisorFailed, "\(operation) on \(host): \(error.message)")
+        if link.lostConnection(error) { return link.status.unavailable(host: host, operation: operation) }
+        return DeskpoolError(.hypervisorFailed, "\(operation) on \(host): \(error.message)")
     }
 
     /// The domain with this name, or nil when there is none.

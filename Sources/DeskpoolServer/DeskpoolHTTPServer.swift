@@ -53,7 +53,9 @@ public struct DeskpoolHTTPServer: Sendable {
         AdminLoginRoutes(services: services, gate: gate).add(to: admin)
         AdminRolloutRoutes(services: services).add(to: admin)
         api.get("openapi.json") { _, _ in try Self.openAPIDocument() }
-        router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+        router.get("healthz") { [services] _, _ in
+            try jsonResponse(Health(hosts: Dictionary(services.hypervisors.map { ($0.host, $0.status.state) }, uniquingKeysWith: { a, _ in a })))
+        }
         router.get("readyz") { _, _ in
             let readiness = await readiness.check()
             return try jsonResponse(readiness, status: readiness.ready ? .ok : .serviceUnavailable)

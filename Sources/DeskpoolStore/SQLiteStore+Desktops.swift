@@ -66,12 +66,13 @@ extension SQLiteStore {
         return new
     }
 
-    public func claimReady(pool: String, user: String, actor: String) async throws(DeskpoolError) -> Desktop? {
+    public func claimReady(pool: String, user: String, actor: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop? {
         try await write { db in
             // One write transaction: the pick and the update cannot interleave with another
             // claim, in this process or (IMMEDIATE transactions) another one.
-            guard var desktop = try DesktopRow
-                .filter(Column("pool") == pool && Column("state") == DesktopState.ready.rawValue && Column("user") == nil)
+            var ready = DesktopRow.filter(Column("pool") == pool && Column("state") == DesktopState.ready.rawValue && Column("user") == nil)
+            if let hosts { ready = ready.filter(hosts.contains(Column("host"))) }
+            guard var desktop = try ready
                 .order(Column("updatedAt"), Column("name"))
                 .fetchOne(db)?.desktop
             else { return nil }

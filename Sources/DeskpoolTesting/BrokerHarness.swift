@@ -41,7 +41,8 @@ public struct BrokerHarness: Sendable {
         self.consoles = consoles
         self.directory = BrokerConsoleDirectory(store: store, hypervisors: hypervisors, hosts: hosts)
         let broker = SessionBroker(store: store, estimator: estimator, placement: { await reconciler.place($0) }, onNewDesktop: { reconciler.poke() },
-                                   revokeConsole: { await consoles.revoke(desktop: $0) })
+                                   revokeConsole: { await consoles.revoke(desktop: $0) },
+                                   hosts: { SessionBroker.connectedness(of: hypervisors) })
         self.broker = broker
         let addresses = ClientAddressBook()
         self.addresses = addresses

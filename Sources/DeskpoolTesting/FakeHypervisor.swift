@@ -30,8 +30,9 @@ public final class FakeHypervisor: Hypervisor {
         var failingBases: [String: String] = [:]
         var silentBases: Set<String> = []
         var capacity = HostCapacity(freeMemoryMiB: 64 * 1024, freeDiskMiB: 1 << 20)
-        /// Set: capacity queries fail with this reason (a host that stopped answering).
-        var unreachable: String?
+        /// The connection's state: `setUnreachable` drops and makes it; while it is away,
+        /// every operation fails at once with `hypervisorUnavailable`, like `LibvirtHypervisor`.
+        var link = HostLinkMachine(now: Date())
         var continuations: [Int: AsyncStream<HypervisorEvent>.Continuation] = [:]
         var nextContinuation = 0
         var operations: [String] = []
@@ -52,6 +53,22 @@ public final class FakeHypervisor: Hypervisor {
     public init(host: String = "fake", bootProbes: Int = 0) {
         self.host = host
         self.bootProbes = bootProbes
+        state.withLock { _ = $0.link.connected(at: Date()) }
+    }
+
+    public var status: HostStatus { state.withLock { $0.link.status } }
+
+    public func recovered(generation: Int) {
+        state.withLock {
+            $0.link.recovered(generation: generation, at: Date())
+            $0.operations.append("recovered \(generation)")
+        }
+    }
+
+    /// Fails at once while the host is away, as a supervised libvirt connection does.
+    private func reachable(_ operation: String) throws(DeskpoolError) {
+        let status = self.status
+        guard status.isConnected else { throw status.unavailable(host: host, operation: operation) }
     }
 
     // MARK: - Test controls
@@ -63,8 +80,21 @@ public final class FakeHypervisor: Hypervisor {
     /// Creating desktops on `base` fails with `reason`.
     public func failCreates(onBase base: String, reason: String) { state.withLock { $0.failingBases[base] = reason } }
     public func setCapacity(_ capacity: HostCapacity) { state.withLock { $0.capacity = capacity } }
-    /// Makes capacity queries fail (a reason) or answer again (nil).
-    public func setUnreachable(_ reason: String?) { state.withLock { $0.unreachable = reason } }
+    /// Drops the host's connection (a reason: every operation fails at once with
+    /// `hypervisorUnavailable`) or makes it again (nil: the host is `recovering` until the
+    /// broker's recovery pass calls `recovered(generation:)`, and `.hostConnected` is sent).
+    public func setUnreachable(_ reason: String?) {
+        let generation = state.withLock { s -> Int? in
+            if let reason {
+                _ = s.link.dropped(reason, at: Date())
+                return nil
+            }
+            guard !s.link.status.isConnected else { return nil }
+            _ = s.link.connected(at: Date())
+            return s.link.status.generation
+        }
+        if let generation { emit("", .hostConnected(generation: generation)) }
+    }
     /// A domain Deskpool did not create.
     public func addForeignDomain(_ name: String) { state.withLock { $0.domains[name] = Domain(identity: nil, run: .running) } }
     /// Removes a domain behind the broker's back.
@@ -132,11 +162,13 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func deskpoolVolumes() async throws(DeskpoolError) -> [String] {
-        state.withLock { $0.volumes.keys.filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted() }
+        try reachable("listing volumes")
+        return state.withLock { $0.volumes.keys.filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted() }
     }
 
     public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
                               hardware: DesktopHardware) async throws(DeskpoolError) {
+        try reachable("creating desktop \(desktop.name)")
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             s.operations.append("create \(desktop.name)")
             if let existing = s.domains[desktop.name] {
@@ -153,6 +185,7 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func startDesktop(named name: String) async throws(DeskpoolError) {
+        try reachable("starting desktop \(name)")
         let started = try state.withLock { (s: inout State) throws(DeskpoolError) -> Bool in
             s.operations.append("start \(name)")
             guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "no domain \(name) on \(host)") }
@@ -170,7 +203,8 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func probe(named name: String) async throws(DeskpoolError) -> GuestProbe {
-        state.withLock { s in
+        try reachable("probing desktop \(name)")
+        return state.withLock { (s: inout State) -> GuestProbe in
             guard var domain = s.domains[name] else { return .broken("domain is missing") }
             switch domain.run {
             case .broken(let reason): return .broken(reason)
@@ -185,6 +219,7 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func stopDesktop(named name: String, timeout: Duration) async throws(DeskpoolError) {
+        try reachable("stopping desktop \(name)")
         let stopped = try state.withLock { (s: inout State) throws(DeskpoolError) -> Bool in
             s.operations.append("stop \(name)")
             guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "no domain \(name) on \(host)") }
@@ -202,6 +237,7 @@ public final class FakeHypervisor: Hypervisor {
     public func isRunning(_ name: String) -> Bool { state.withLock { $0.domains[name]?.run == .running } }
 
     public func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
+        try reachable("destroying desktop \(name)")
         state.withLock { s in
             s.operations.append("destroy \(name)")
             s.domains.removeValue(forKey: name)
@@ -226,7 +262,8 @@ public final class FakeHypervisor: Hypervisor {
 
     public func setConsolePassword(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
                                    onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
-        try state.withLock { (s: inout State) throws(DeskpoolError) -> ConsoleEndpoint in
+        try reachable("opening the console of \(name)")
+        return try state.withLock { (s: inout State) throws(DeskpoolError) -> ConsoleEndpoint in
             s.operations.append("console \(name)")
             guard var domain = s.domains[name], domain.run == .running, let port = domain.port else {
                 throw DeskpoolError(.hypervisorFailed, "\(name) has no running SPICE display on \(host)")
@@ -239,7 +276,8 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
-        try state.withLock { (s: inout State) throws(DeskpoolError) -> ConsoleEndpoint in
+        try reachable("reading the console of \(name)")
+        return try state.withLock { (s: inout State) throws(DeskpoolError) -> ConsoleEndpoint in
             guard let domain = s.domains[name], domain.run == .running, let port = domain.port else {
                 throw DeskpoolError(.hypervisorFailed, "\(name) has no running SPICE display on \(host)")
             }
@@ -255,7 +293,8 @@ public final class FakeHypervisor: Hypervisor {
     // MARK: - Bulk policies
 
     public func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts {
-        try state.withLock { (s: inout State) throws(DeskpoolError) -> DesktopFacts in
+        try reachable("reading desktop \(name)")
+        return try state.withLock { (s: inout State) throws(DeskpoolError) -> DesktopFacts in
             guard let domain = s.domains[name] else { throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop") }
             // A domain added as foreign has no hardware of Deskpool's: a small default.
             let hardware = domain.hardware ?? DesktopHardware(vcpus: 1, memoryMiB: 256)
@@ -278,6 +317,7 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+        try reachable("reconfiguring desktop \(name)")
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             s.operations.append("reconfigure \(name)")
             guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop") }
@@ -307,6 +347,7 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func runGuestCommand(_ command: GuestCommand, timeout: Duration, onDesktop name: String) async throws(DeskpoolError) -> GuestCommandResult {
+        try reachable("running a command on \(name)")
         let operation = "running \(command.path) on desktop \(name) on \(host)"
         let answer = try state.withLock { (s: inout State) throws(DeskpoolError) -> (@Sendable (GuestCommand) -> GuestCommandResult?)? in
             guard let domain = s.domains[name] else { throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop") }
@@ -329,15 +370,15 @@ public final class FakeHypervisor: Hypervisor {
     }
 
     public func observe() async throws(DeskpoolError) -> [ObservedDomain] {
-        state.withLock { s in
+        try reachable("listing domains")
+        return state.withLock { s in
             s.domains.map { ObservedDomain(name: $0.key, identity: $0.value.identity, run: $0.value.run) }.sorted { $0.name < $1.name }
         }
     }
 
     public func capacity() async throws(DeskpoolError) -> HostCapacity {
-        let (capacity, unreachable) = state.withLock { ($0.capacity, $0.unreachable) }
-        if let unreachable { throw DeskpoolError(.hypervisorFailed, unreachable) }
-        return capacity
+        try reachable("reading capacity")
+        return state.withLock { $0.capacity }
     }
 
     public func events() async -> AsyncStream<HypervisorEvent> {

@@ -21,6 +21,21 @@ extension StoreConformance {
         try expectEqual(try await store.claimReady(pool: "none", user: "erin", actor: "erin"), nil, "a claim on an empty pool")
     }
 
+    /// A claim limited to some hosts takes only a desktop on one of them.
+    public static func claimReadyOnHosts(_ store: any Store) async throws {
+        var away = desktop("eng-001", state: .ready, age: 0)
+        away.host = "away"
+        _ = try await store.insertDesktop(away, actor: admin, limit: nil)
+        _ = try await store.insertDesktop(desktop("eng-002", state: .ready, age: 10), actor: admin, limit: nil)
+        try expectEqual(try await store.claimReady(pool: "eng", user: "bob", actor: "bob", onHosts: ["host1"])?.name, "eng-002",
+                        "the desktop on a host in the set, though another is older")
+        try expectEqual(try await store.claimReady(pool: "eng", user: "dave", actor: "dave", onHosts: ["host1"]), nil,
+                        "no claim of a desktop on a host outside the set")
+        try expectEqual(try await store.claimReady(pool: "eng", user: "dave", actor: "dave", onHosts: []), nil, "no claim with no host")
+        try expectEqual(try await store.desktop(named: "eng-001")?.state, .ready, "the desktop on the other host stays ready")
+        try expectEqual(try await store.claimReady(pool: "eng", user: "dave", actor: "dave", onHosts: nil)?.name, "eng-001", "any host")
+    }
+
     /// 50 concurrent claims on 20 ready desktops: 20 win, each a different desktop; 30 get nil.
     public static func claimReadyConcurrent(_ store: any Store) async throws {
         try await claimConcurrently(stores: [store])

@@ -24,6 +24,7 @@ public enum StoreConformance {
         ("deleteDesktop", deleteDesktop),
         ("claimReadyOldestFirst", claimReadyOldestFirst),
         ("claimReadyConcurrent", claimReadyConcurrent),
+        ("claimReadyOnHosts", claimReadyOnHosts),
         ("auditLog", auditLog),
         ("auditQuery", auditQuery),
         ("poolDrain", poolDrain),

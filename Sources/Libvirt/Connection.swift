@@ -77,6 +77,15 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Whether the connection is open, asked without waiting: for remote URIs libvirt only
+    /// looks at its client socket (no round trip), so this is safe on any thread. A closed
+    /// connection, or one whose daemon went away, is not alive.
+    public var isAliveNow: Bool {
+        guard !isClosed else { return false }
+        LibvirtRuntime.ensureStarted()
+        return virConnectIsAlive(pointer) == 1
+    }
+
     /// Starts keepalive probes: after `count` unanswered probes sent every `interval`
     /// seconds the connection is closed and close notifications fire. Returns `false` when
     /// the driver does not use keepalive (local drivers such as `test:///`).

@@ -6,6 +6,8 @@ import Foundation
 ///
 /// - The default event loop implementation is registered and run on a thread of its own, so
 ///   event callbacks and keepalives work; `virEventRunDefaultImpl` blocks.
+/// - SIGPIPE is ignored, as libvirt requires of its users (a daemon that restarts must not
+///   kill the broker).
 /// - libvirt's default error handler (which prints every error to stderr) is silenced: errors
 ///   are returned as `LibvirtError` and the caller decides what to log.
 /// - Calls that can block (everything that may talk to a daemon or touch storage) run on a
@@ -55,6 +57,10 @@ enum LibvirtRuntime {
     }
 
     private static let started: Bool = {
+        // libvirt writes to its daemon's socket with write(2): a daemon that went away
+        // (libvirtd restarted) would kill the process with SIGPIPE. libvirt asks its users to
+        // ignore the signal; the write then fails with EPIPE and the connection closes.
+        signal(SIGPIPE, SIG_IGN)
         _ = virInitialize()
         virSetErrorFunc(nil, silenceErrors)
         guard virEventRegisterDefaultImpl() == 0 else { return false }

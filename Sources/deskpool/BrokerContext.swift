@@ -20,16 +20,31 @@ struct BrokerContext {
         StateDirectory(path: configuration.stateDirectory, storagePaths: configuration.hosts.map(\.storagePath))
     }
 
-    /// Loads the configuration and opens the store; connects the hosts if `connect`.
-    /// A host that cannot be reached is an error here (a running broker tolerates it).
-    static func open(_ options: ConfigOptions, connect: Bool = true) async throws -> BrokerContext {
+    /// How a command reaches the hosts.
+    enum Hosts {
+        /// Not at all (commands that only read the store).
+        case none
+        /// Connect now; a host that cannot be reached is an error (CLI commands).
+        case connect
+        /// Supervised links (`HostLink`) that the caller runs as services: a host that is
+        /// down is reported and tried again (`deskpool serve`).
+        case supervise
+    }
+
+    /// Loads the configuration and opens the store; reaches the hosts as `hosts` says.
+    static func open(_ options: ConfigOptions, hosts: Hosts = .connect) async throws -> BrokerContext {
         let (configuration, _) = try options.load()
         try stateDirectory(configuration).prepare()
         let store = try SQLiteStore(path: storePath(configuration))
         var hypervisors: [any Hypervisor] = []
-        if connect {
-            for host in configuration.hosts {
+        for host in configuration.hosts {
+            switch hosts {
+            case .none: break
+            case .connect:
                 hypervisors.append(try await Self.connect(host, instance: configuration.broker.instance, templatePolicy: configuration.templates.domainXMLPolicy))
+            case .supervise:
+                let link = HostLink(host: host.name, uri: host.uri, options: HostLink.Options(host), logger: Logger(label: "deskpool.host"))
+                hypervisors.append(Self.hypervisor(host, link: link, instance: configuration.broker.instance, templatePolicy: configuration.templates.domainXMLPolicy))
             }
         }
         return BrokerContext(configuration: configuration, store: store, hypervisors: hypervisors)
@@ -37,14 +52,21 @@ struct BrokerContext {
 
     static func connect(_ host: HostConfiguration, instance: String,
                         templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) async throws(DeskpoolError) -> LibvirtHypervisor {
+        let link = try await HostLink.connect(host: host.name, uri: host.uri, options: HostLink.Options(host))
+        return hypervisor(host, link: link, instance: instance, templatePolicy: templatePolicy)
+    }
+
+    static func hypervisor(_ host: HostConfiguration, link: HostLink, instance: String, templatePolicy: DomainXMLPolicy) -> LibvirtHypervisor {
         // Whether KVM can run guests is known only for the local host; remote hosts are
         // taken to have it unless the configuration says tcg.
         let local = host.uri.hasPrefix("qemu:///") || host.uri.hasPrefix("test:///")
         let kvmUsable = local ? HostFacts.acceleration() == .kvm : true
-        return try await LibvirtHypervisor.connect(
-            host: host.name, uri: host.uri, storagePool: host.storagePool,
-            domainType: host.domainType(kvmUsable: kvmUsable), consoleListen: host.consoleListen, instance: instance, templatePolicy: templatePolicy)
+        return LibvirtHypervisor(host: host.name, link: link, storagePool: host.storagePool, domainType: host.domainType(kvmUsable: kvmUsable),
+                                 consoleListen: host.consoleListen, instance: instance, templatePolicy: templatePolicy)
     }
+
+    /// The supervised links of the hosts, for `deskpool serve` to run as services.
+    var links: [HostLink] { hypervisors.compactMap { ($0 as? LibvirtHypervisor)?.link } }
 
     var admin: Administration {
         Administration(store: store, hypervisors: hypervisors, images: configuration.images, templatePolicy: configuration.templates.domainXMLPolicy)
@@ -70,7 +92,8 @@ struct BrokerContext {
     func sessions(consoles: ConsoleBroker, estimator: ReadyEstimator = ReadyEstimator(), placement: @escaping @Sendable (PoolSpec) async -> String?,
                   onNewDesktop: @escaping @Sendable () -> Void = {}) -> SessionBroker {
         SessionBroker(store: store, estimator: estimator, placement: placement, onNewDesktop: onNewDesktop,
-                      revokeConsole: { await consoles.revoke(desktop: $0) })
+                      revokeConsole: { await consoles.revoke(desktop: $0) },
+                      hosts: { [hypervisors] in SessionBroker.connectedness(of: hypervisors) })
     }
 
     /// A logger that writes to standard error at `DESKPOOL_LOG_LEVEL` (default info).

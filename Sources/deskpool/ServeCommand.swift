@@ -25,11 +25,16 @@ struct ServeCommand: AsyncParsableCommand {
         umask(0o077)
         BrokerContext.bootstrapLogging()
         let logger = Logger(label: "deskpool")
-        let context = try await BrokerContext.open(options)
+        let context = try await BrokerContext.open(options, hosts: .supervise)
         logger.info("deskpool serving", metadata: [
             "store": "\(BrokerContext.storePath(context.configuration))",
             "hosts": "\(context.configuration.hosts.map { "\($0.name)=\($0.uri)" }.joined(separator: ","))",
         ])
+        // Hosts that answer now are connected before the start-up work; the others are
+        // reported and tried again in the background (a broker starts with a host down).
+        await withTaskGroup(of: Void.self) { group in
+            for link in context.links { group.addTask { await link.connectOnce() } }
+        }
         let configuration = context.configuration
         try await Self.recoverImports(context, logger: logger)
         let limits = Dictionary(configuration.hosts.map { ($0.name, $0.maxConcurrentOperations) }, uniquingKeysWith: { a, _ in a })
@@ -46,7 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
         let addresses = ClientAddressBook()
         let rollouts = RolloutService(store: context.store, hypervisors: context.hypervisors, sessions: sessions,
                                       logger: Logger(label: "deskpool.rollouts"), reconcile: { reconciler.poke() })
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        // The links first: started before, and stopped after, everything that uses them.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = context.links.map { .init(service: $0) }
+        services += [
             .init(service: reconciler),
             .init(service: rollouts),
             .init(service: SessionService(store: context.store, hypervisors: context.hypervisors, sessions: sessions, addresses: addresses)),

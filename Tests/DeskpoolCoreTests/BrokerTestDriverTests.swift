@@ -22,7 +22,7 @@ struct BrokerTestDriverTests {
             let connection = try await Connection.open("test://\(nodeFile)")
             hypervisors.append(LibvirtHypervisor(host: host, connection: connection, storagePool: "images", domainType: "test"))
         }
-        defer { for hypervisor in hypervisors { Task { await hypervisor.connection.close() } } }
+        defer { for hypervisor in hypervisors { Task { await hypervisor.link.close() } } }
         let harness = BrokerHarness(store: try SQLiteStore.inMemory(), hypervisors: hypervisors,
                                     options: .init(hostLimits: ["td1": 4, "td2": 4], probeInterval: .milliseconds(5)))
         try await harness.admin.applyTemplate(try TemplateDefinition.load(directory: templateDirectory), actor: "admin:test")

@@ -38,11 +38,14 @@ struct ReadinessTests {
             let unready = try await Self.poll(client, until: .serviceUnavailable)
             let detail = try unready.decoded(Readiness.self)
             #expect(!detail.ready && detail.store.ok)
-            #expect(detail.hosts.first?.ok == false && detail.hosts.first?.detail?.contains("does not answer") == true)
-            #expect(try await client.call(.get, "/healthz").status == .ok, "liveness is not readiness")
+            #expect(detail.hosts.first?.ok == false && detail.hosts.first?.detail?.contains("away: not connected") == true)
+            let health = try await client.call(.get, "/healthz")
+            #expect(health.status == .ok, "liveness is not readiness")
+            #expect(try health.body.decoded(Health.self).hosts == ["h1": .away], "and it says where the host stands")
 
             rig.fake.setUnreachable(nil)
-            _ = try await Self.poll(client, until: .ok)
+            let back = try await Self.poll(client, until: .ok).decoded(Readiness.self)
+            #expect(back.hosts.first?.ok == true)
         }
     }
 

@@ -190,8 +190,8 @@ struct HypervisorTestDriverTests {
             #expect(saw(.stopped("destroyed")))
             #expect(seen.all.allSatisfy { $0.domain == "eng-001" && $0.host == "test-host" }, "\(seen.all)")
 
-            await hypervisor.connection.close()
-            try await withTimeout(.seconds(10), "the event stream to end when the connection closes") { await seen.task?.value }
+            await hypervisor.link.close()
+            try await withTimeout(.seconds(10), "the event stream to end when the link is closed") { await seen.task?.value }
         }
     }
 }

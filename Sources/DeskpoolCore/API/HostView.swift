@@ -10,8 +10,13 @@ public struct HostView: Sendable, Hashable, Codable {
     public var maxConcurrentOperations: Int
     /// Why the host cannot be asked (not connected, or the capacity query failed).
     public var error: String?
+    /// The connection: `connecting`, `connected`, `recovering` (back after a drop, its
+    /// recovery pass runs) or `away` (the broker retries at `retryAt`), since when, the last
+    /// error and how many connections were made (`generation`; reconnects are generation - 1).
+    public var link: HostStatus?
     public init(name: String, uri: String, connected: Bool, freeMemoryMiB: Int? = nil, freeDiskMiB: Int? = nil,
-                desktops: Int, maxConcurrentOperations: Int, error: String? = nil) {
+                desktops: Int, maxConcurrentOperations: Int, error: String? = nil, link: HostStatus? = nil) {
+        self.link = link
         self.name = name
         self.uri = uri
         self.connected = connected

@@ -26,3 +26,15 @@ public struct Readiness: Sendable, Hashable, Codable {
         ready = store.ok && hosts.contains(where: \.ok)
     }
 }
+
+/// What `/healthz` answers: the process lives (always `ok`), and where each host's
+/// connection stands (`connecting`, `connected`, `recovering`, `away`), for a look without
+/// logging in. Readiness to take work is `/readyz`'s.
+public struct Health: Sendable, Hashable, Codable {
+    public var status = "ok"
+    public var hosts: [String: HostStatus.State]
+
+    public init(hosts: [String: HostStatus.State]) {
+        self.hosts = hosts
+    }
+}

@@ -91,6 +91,13 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
     /// SPICE over TLS on this host (qemu.conf `spice_tls = 1`); nil: plain SPICE only.
     public var spiceTLS: SpiceTLSConfiguration?
 
+    /// Seconds between libvirt keepalive probes on the host's connection.
+    public var keepAliveIntervalSeconds: Int = 2
+    /// Unanswered probes after which the connection counts as dropped (a frozen or vanished
+    /// libvirtd is found out within about interval × (count + 1) seconds) and the broker
+    /// reconnects.
+    public var keepAliveCount: Int = 3
+
     /// Where `.vv` files and the gateway connect to this host's consoles.
     public var consoleReachableAddress: String { consoleAddress ?? consoleListen }
 
@@ -114,6 +121,7 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, uri, acceleration, storagePool, storagePath, maxConcurrentOperations, consoleListen, consoleAddress, spiceTLS
+        case keepAliveIntervalSeconds, keepAliveCount
     }
 
     public init(from decoder: any Decoder) throws {
@@ -126,6 +134,8 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
             self.name = name
         }
         maxConcurrentOperations = try container.decodeBounded(.maxConcurrentOperations, 1...64) ?? maxConcurrentOperations
+        keepAliveIntervalSeconds = try container.decodeBounded(.keepAliveIntervalSeconds, 1...60) ?? keepAliveIntervalSeconds
+        keepAliveCount = try container.decodeBounded(.keepAliveCount, 1...20) ?? keepAliveCount
         if let listen = try container.decodeIfPresent(String.self, forKey: .consoleListen) {
             guard !listen.isEmpty, listen.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else {
                 throw try container.superDecoder(forKey: .consoleListen).invalid("hosts.consoleListen must be an IP address")

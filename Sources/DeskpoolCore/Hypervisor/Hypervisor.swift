@@ -11,6 +11,12 @@ public import Foundation
 public protocol Hypervisor: Sendable {
     /// The host's name in `etc/deskpool.yaml`.
     var host: String { get }
+    /// Where the connection to the host stands. While it is not `isConnected`, every
+    /// operation fails at once with `.hypervisorUnavailable` (never waits for the host).
+    var status: HostStatus { get }
+    /// The broker's recovery pass for connection `generation` (`HostStatus.generation`) ran:
+    /// a `recovering` host takes new work again.
+    func recovered(generation: Int)
 
     /// Imports an image into the storage pool as a template version's read-only base volume,
     /// with the image's format stated explicitly (qemu never probes it). The image is checked
@@ -82,8 +88,10 @@ public protocol Hypervisor: Sendable {
     func observe() async throws(DeskpoolError) -> [ObservedDomain]
     /// Free capacity, for placement.
     func capacity() async throws(DeskpoolError) -> HostCapacity
-    /// Lifecycle and console events of Deskpool's domains until the host connection ends.
-    /// Subscribed when it returns: no event after that is lost.
+    /// Lifecycle and console events of Deskpool's domains, and `.hostConnected` each time the
+    /// host's connection is made again, until the consumer stops. Subscribed when it returns:
+    /// no event after that is lost while the host stays connected (events of the time it was
+    /// away are lost: the `.hostConnected` that follows says to look again).
     func events() async -> AsyncStream<HypervisorEvent>
 }
 
@@ -182,8 +190,12 @@ public struct HypervisorEvent: Sendable, Hashable {
         /// end, "ip:port".
         case console(ConsolePhase, client: String)
         case agentConnected
+        /// The host's connection was made again after a drop (`domain` is empty): events of
+        /// the time it was away are lost, so what they would have said must be looked up.
+        case hostConnected(generation: Int)
     }
     public var host: String
+    /// The domain's name; empty for `.hostConnected`.
     public var domain: String
     public var kind: Kind
     public init(host: String, domain: String, kind: Kind) {

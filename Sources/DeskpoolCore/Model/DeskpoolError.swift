@@ -19,6 +19,9 @@ public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let conflict = Code("conflict")
         /// The hypervisor refused or failed an operation.
         public static let hypervisorFailed = Code("hypervisorFailed")
+        /// The host is not connected now (libvirtd restarting, stopped or frozen, or the host
+        /// down): nothing was done; the broker reconnects by itself, retry later.
+        public static let hypervisorUnavailable = Code("hypervisorUnavailable")
         /// The store failed (disk full, corrupt file, lost database).
         public static let storeFailed = Code("storeFailed")
         /// Wrong user name or password (which of the two is never said).
@@ -37,11 +40,15 @@ public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible 
     public let code: Code
     public let message: String
     public var field: String?
+    /// When to try again, for errors that pass (`hypervisorUnavailable`, `storeFailed`):
+    /// answered as `Retry-After`.
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: Code, _ message: String, field: String? = nil) {
+    public init(_ code: Code, _ message: String, field: String? = nil, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
         self.field = field
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String {

@@ -68,6 +68,11 @@ extension ReconcilerService {
                 }
             } catch is CancellationError {
                 return  // shutting down: the state on record lets the next start resume
+            } catch let error as DeskpoolError where error.code == .hypervisorUnavailable {
+                // The host went away mid-way: nothing failed. The state on record lets the
+                // pass after the host's recovery resume here.
+                logger.notice("desktop waits for its host", metadata: ["desktop": "\(d.name)", "host": "\(d.host)", "state": "\(d.state.rawValue)"])
+                return
             } catch {
                 // The same, when a store or libvirt call reports the cancellation its own way.
                 if Task.isCancelled { return }

@@ -19,6 +19,8 @@ extension ReconcilerService {
         var observed: [ObservedDomain]
         var volumes: [String]
         var capacity: HostCapacity
+        /// The link's status when the observation began.
+        var status: HostStatus
     }
 
     /// One reconcile pass: observe, decide, and claim the work (mark it busy). Returns the
@@ -52,11 +54,20 @@ extension ReconcilerService {
                 input.instance = options.broker.instance
                 let plan = HostRecovery.plan(input)
                 memory.withLock { $0.orphans[host] = plan.orphansSince }
-                work += plan.actions.map { .host(host, $0) }
+                if case .recovering = observation.status.state {
+                    // Back after a drop: what happened while it was away (domains that died,
+                    // guests that broke) is recorded before the host takes anything new.
+                    let (rest, marked) = await recover(host, generation: observation.status.generation, plan.actions, busy: busy)
+                    work += rest
+                    busy.formUnion(marked)  // their records changed under this pass's copy
+                } else {
+                    work += plan.actions.map { .host(host, $0) }
+                }
             }
             busy.formUnion(work.compactMap(\.desktopID))
 
-            var free = hosts.mapValues(\.capacity.freeMemoryMiB)
+            // New desktops go to hosts in service only (not to one whose recovery pass is this one).
+            var free = hosts.filter { $0.value.status.inService }.mapValues(\.capacity.freeMemoryMiB)
             var taken = Set(desktops.map(\.name))
             for pool in pools {
                 if pool.draining, !desktops.contains(where: { $0.pool == pool.name }) {
@@ -107,15 +118,42 @@ extension ReconcilerService {
         }
     }
 
-    /// Every reachable host's domains, volumes and capacity, observed concurrently.
+    /// The host's desktops whose domain died or broke while it was away are marked failed now,
+    /// in this pass; then the host is in service again. Returns the rest of its repairs
+    /// (adoptions, orphans), which run like any other work.
+    private func recover(_ host: String, generation: Int, _ actions: [HostRecovery.Action], busy: Set<String>) async -> (rest: [Work], marked: Set<String>) {
+        var rest: [Work] = []
+        var marked: Set<String> = []
+        for action in actions {
+            if case .markFailed = action, let id = Work.host(host, action).desktopID, !busy.contains(id) {
+                let claimed = memory.withLock { $0.busy.insert(id).inserted }
+                if claimed {
+                    await perform(.host(host, action))
+                    marked.insert(id)
+                }
+            } else {
+                rest.append(.host(host, action))
+            }
+        }
+        hypervisors[host]?.recovered(generation: generation)
+        logger.notice("host recovery pass done", metadata: ["host": "\(host)", "generation": "\(generation)", "markedFailed": "\(marked.count)"])
+        return (rest, marked)
+    }
+
+    /// Every connected host's domains, volumes and capacity, observed concurrently. A host
+    /// that is away is left out without a call (its link logs, and retries).
     private func observeHosts() async -> [String: HostObservation] {
         await withTaskGroup(of: (String, HostObservation?).self) { group in
             for (name, hypervisor) in hypervisors {
+                let status = hypervisor.status
+                guard status.isConnected else { continue }
                 group.addTask {
                     do {
                         return (name, HostObservation(
                             observed: try await hypervisor.observe(), volumes: try await hypervisor.deskpoolVolumes(),
-                            capacity: try await hypervisor.capacity()))
+                            capacity: try await hypervisor.capacity(), status: status))
+                    } catch let error as DeskpoolError where error.code == .hypervisorUnavailable {
+                        return (name, nil)
                     } catch {
                         self.logger.warning("host unreachable; its desktops are left as they are", metadata: ["host": "\(name)", "error": "\(error)"])
                         return (name, nil)

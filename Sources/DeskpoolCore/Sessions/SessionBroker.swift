@@ -29,6 +29,7 @@ public struct SessionBroker: Sendable {
     let estimator: ReadyEstimator
     let onNewDesktop: @Sendable () -> Void
     let revokeConsole: @Sendable (Desktop) async -> Void
+    let hosts: @Sendable () -> [String: Bool]?
     let now: @Sendable () -> Date
 
     /// - Parameters:
@@ -36,15 +37,23 @@ public struct SessionBroker: Sendable {
     ///   - onNewDesktop: called after a desktop is reserved, to wake the reconciler.
     ///   - revokeConsole: called when a session ends on a desktop that stays as it is, to drop
     ///     its console client and void its ticket (`ConsoleBroker.revoke`).
+    ///   - hosts: whether each host is connected now (nil: all are); a ready desktop on a host
+    ///     that is away is not handed out, since its console could not be opened.
     public init(store: any Store, estimator: ReadyEstimator, placement: @escaping @Sendable (PoolSpec) async -> String?,
                 onNewDesktop: @escaping @Sendable () -> Void = {}, revokeConsole: @escaping @Sendable (Desktop) async -> Void = { _ in },
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                hosts: @escaping @Sendable () -> [String: Bool]? = { nil }, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.estimator = estimator
         self.placement = placement
         self.onNewDesktop = onNewDesktop
         self.revokeConsole = revokeConsole
+        self.hosts = hosts
         self.now = now
+    }
+
+    /// Whether each of `hypervisors` is connected now: the `hosts` argument of a broker over them.
+    public static func connectedness(of hypervisors: [any Hypervisor]) -> [String: Bool] {
+        Dictionary(hypervisors.map { ($0.host, $0.status.isConnected) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Gives the user a desktop of the pool: the one they hold, if any; with `another`, one
@@ -68,7 +77,8 @@ public struct SessionBroker: Sendable {
             guard held.count < pool.maxPerUser else {
                 throw DeskpoolError(.conflict, "\(principal.user) already holds \(held.count) desktop(s) of pool \(name), its maxPerUser", field: "pool")
             }
-            if let claimed = try await store.claimReady(pool: name, user: principal.user, actor: principal.user) {
+            let connected = hosts().map { Set($0.filter(\.value).keys) }
+            if let claimed = try await store.claimReady(pool: name, user: principal.user, actor: principal.user, onHosts: connected) {
                 return .assigned(claimed)
             }
             switch try await reserve(pool, for: principal.user, taken: Set(try await store.desktops(pool: nil).map(\.name))) {
@@ -101,7 +111,15 @@ public struct SessionBroker: Sendable {
 
     /// Inserts a provisioning desktop reserved for the user if the pool is below max.
     private func reserve(_ pool: PoolSpec, for user: String, taken: Set<String>) async throws(DeskpoolError) -> Reservation {
-        guard let host = await placement(pool) else { return .full }
+        guard let host = await placement(pool) else {
+            // No room may only mean that the pool's hosts are away: say so, and when to ask again.
+            let away = Set((hosts() ?? [:]).filter { !$0.value }.keys)
+            if !away.isEmpty, pool.hosts.isEmpty || !away.isDisjoint(with: pool.hosts) {
+                throw DeskpoolError(.hypervisorUnavailable, "pool \(pool.name) has no desktop ready on a connected host, and its host(s) \(away.sorted().joined(separator: ", ")) are unavailable now; try again shortly",
+                                    field: "pool", retryAfterSeconds: 5)
+            }
+            return .full
+        }
         let versions = try await store.versions(template: pool.template)
         let version: TemplateVersion
         switch pool.currentVersion(among: versions) {

@@ -46,8 +46,9 @@ public protocol Store: Sendable {
     /// Applies `change` if the desktop is in one of `from`; returns the new record, or nil if
     /// the desktop is gone or in another state. Stamps `updatedAt`; audits a state change.
     func transition(_ id: String, from: Set<DesktopState>, actor: String, change: @Sendable (inout Desktop) -> Void) async throws(DeskpoolError) -> Desktop?
-    /// Atomically assigns one ready desktop of the pool to `user` (oldest ready first).
-    func claimReady(pool: String, user: String, actor: String) async throws(DeskpoolError) -> Desktop?
+    /// Atomically assigns one ready desktop of the pool to `user` (oldest ready first), among
+    /// those on `hosts` (nil: any host): a desktop on a host that is away is not handed out.
+    func claimReady(pool: String, user: String, actor: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop?
     /// Removes the record (after its domain and volume are gone).
     func deleteDesktop(id: String, actor: String) async throws(DeskpoolError)
 
@@ -84,6 +85,11 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// `claimReady` on any host.
+    public func claimReady(pool: String, user: String, actor: String) async throws(DeskpoolError) -> Desktop? {
+        try await claimReady(pool: pool, user: user, actor: actor, onHosts: nil)
+    }
+
     /// Records a new rollout that changes no pool spec.
     public func createRollout(_ rollout: Rollout, items: [RolloutItem], actor: String) async throws(DeskpoolError) {
         try await createRollout(rollout, items: items, pools: [], actor: actor)

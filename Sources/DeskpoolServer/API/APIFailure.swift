@@ -18,6 +18,7 @@ public struct APIFailure: HTTPResponseError, Sendable {
 
     public init(_ error: DeskpoolError) {
         self.init(Self.status(of: error.code), code: error.code.name, error.message, field: error.field)
+        if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
     }
 
     static func status(of code: DeskpoolError.Code) -> HTTPResponse.Status {
@@ -30,7 +31,7 @@ public struct APIFailure: HTTPResponseError, Sendable {
         case .throttled: .tooManyRequests
         case .tooLarge: .contentTooLarge
         case .hypervisorFailed: .badGateway
-        default: .serviceUnavailable  // unavailable, storeFailed
+        default: .serviceUnavailable  // unavailable, storeFailed, hypervisorUnavailable
         }
     }
 

@@ -35,6 +35,13 @@ struct AdminSystemRoutes {
             var view = HostView(name: host.name, uri: host.uri, connected: false, desktops: desktops.filter { $0.host == host.name }.count,
                                 maxConcurrentOperations: host.maxConcurrentOperations)
             if let hypervisor = services.hypervisor(host.name) {
+                let status = hypervisor.status
+                view.link = status
+                guard status.isConnected else {
+                    view.error = "\(status.state.rawValue): \(status.lastError ?? "not connected"); the broker reconnects by itself"
+                    views.append(view)
+                    continue
+                }
                 do {
                     let capacity = try await hypervisor.capacity()
                     view.connected = true

@@ -46,10 +46,18 @@ actor ReadinessProbe {
                 hosts.append(Readiness.Dependency(name: host.name, ok: false, detail: "not connected"))
                 continue
             }
+            let status = hypervisor.status
+            guard status.isConnected else {
+                // No call to a host that is away: its link knows, and retries by itself.
+                hosts.append(Readiness.Dependency(name: host.name, ok: false,
+                                                  detail: "\(status.state.rawValue): not connected; the broker reconnects by itself"))
+                continue
+            }
             let dependency = await bounded(timeout) { () async -> Readiness.Dependency in
                 do throws(DeskpoolError) {
                     _ = try await hypervisor.capacity()
-                    return Readiness.Dependency(name: host.name, ok: true)
+                    return Readiness.Dependency(name: host.name, ok: true,
+                                                detail: status.inService ? nil : "recovering: connected again, its recovery pass runs")
                 } catch {
                     return Readiness.Dependency(name: host.name, ok: false, detail: "does not answer: \(error.code)")
                 }

@@ -26,7 +26,9 @@ public struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as DeskpoolError:
             guard let generic = APIFailure.genericMessages[error.code] else { return APIFailure(error) }
             logger.error("request failed", metadata: ["path": "\(path)", "code": "\(error.code)", "error": "\(error)"])
-            return APIFailure(APIFailure.status(of: error.code), code: error.code.name, generic)
+            var failure = APIFailure(APIFailure.status(of: error.code), code: error.code.name, generic)
+            if let seconds = error.retryAfterSeconds { failure.headers[.retryAfter] = String(seconds) }
+            return failure
         case let error as HTTPError:
             return translate(error)
         case let error as any HTTPResponseError:

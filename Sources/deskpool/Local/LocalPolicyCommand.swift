@@ -37,7 +37,7 @@ struct LocalPolicyCommand: AsyncParsableCommand {
         @Argument(help: "A rollout id; without it, the list.") var id: String?
 
         func run() async throws {
-            let context = try await BrokerContext.open(options, connect: false)
+            let context = try await BrokerContext.open(options, hosts: .none)
             guard let id else {
                 for rollout in try await context.store.rollouts(active: false, limit: 100) {
                     print("\(rollout.id)\t\(rollout.kind.rawValue)\t\(rollout.policy)\t\(rollout.state.rawValue)\twave \(rollout.wave + 1)/\(rollout.waves)")

@@ -17,7 +17,7 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         @Argument(help: "The template directory.", completion: .directory) var directory: String
 
         func run() async throws {
-            let context = try await BrokerContext.open(options, connect: false)
+            let context = try await BrokerContext.open(options, hosts: .none)
             // Checked here too, so that a refusal names the domain XML file.
             let template = try TemplateDefinition.load(directory: directory, policy: context.configuration.templates.domainXMLPolicy)
             try await context.admin.applyTemplate(template, actor: adminActor())
@@ -58,7 +58,7 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         @Argument(help: "The template name.") var template: String
 
         func run() async throws {
-            let context = try await BrokerContext.open(options, connect: false)
+            let context = try await BrokerContext.open(options, hosts: .none)
             let desktops = try await context.store.desktops(pool: nil).filter { $0.template == template }
             for version in try await context.store.versions(template: template) {
                 let users = desktops.filter { $0.version == version.number }.count
