@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A real `remote-viewer` (virt-viewer) process on a `VirtualDisplay`, opening a `.vv` file,
 /// with its `--debug` output collected in a file (a pipe could fill up and stall it).
@@ -12,7 +12,7 @@ public final class RemoteViewer: @unchecked Sendable {
     /// server disconnects it (`--kiosk --kiosk-quit=on-disconnect`).
     public init(file: String, display: VirtualDisplay, kiosk: Bool = false) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-viewer-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.path)

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// SPICE over TLS on this machine's libvirtd, as `scripts/spice-tls` sets it up: the
 /// certificate directory qemu.conf names, and whether the running libvirtd read that setting.

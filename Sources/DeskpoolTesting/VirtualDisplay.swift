@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// An Xvfb X server for a test: remote-viewer draws into it and `screenshot()` reads it back
 /// (ImageMagick's `import`). Stopped by `stop()` or when the value goes away.

@@ -29,7 +29,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let folder = directory + "/deskpool"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        FileManager.default.createFile(atPath: folder + "/client.json", contents: Data("{}".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: folder + "/client.json", contents: Data("{}".utf8), attributes: [.posixPermissions: 0o644])
         try ClientSettings(server: "http://h:1", token: "t").save(to: folder + "/client.json")
         #expect(try mode(folder) == 0o700)
         #expect(try mode(folder + "/client.json") == 0o600)
@@ -39,7 +39,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(try ClientSettings.load(from: directory + "/none.json") == nil)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: directory + "/bad.json", contents: Data("not json".utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/bad.json", contents: Data("not json".utf8))
         #expect(throws: SettingsError.self) { try ClientSettings.load(from: directory + "/bad.json") }
     }
 

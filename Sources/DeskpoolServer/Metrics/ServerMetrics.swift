@@ -25,17 +25,19 @@ public final class ServerMetrics: Sendable {
             descriptor: .init(metricName: "deskpool_pam_duration", unitName: "seconds", helpText: "PAM authentication and account check"),
             buckets: [.milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
                       .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)])
-        loginsOK = registry.makeCounter(name: "deskpool_logins_total", labels: [("result", "ok")])
+        let logins = MetricNameDescriptor(metricName: "deskpool_logins", unitName: "total", helpText: "Logins by result (ok, or the failure's code)")
+        loginsOK = registry.makeCounter(descriptor: logins, labels: [("result", "ok")])
         var failures: [String: Counter] = [:]
         for reason in ["unauthenticated", "accountUnusable", "throttled", "unavailable", "invalidInput"] {
-            failures[reason] = registry.makeCounter(name: "deskpool_logins_total", labels: [("result", reason)])
+            failures[reason] = registry.makeCounter(descriptor: logins, labels: [("result", reason)])
         }
         loginFailures = failures
         var requests: [String: Counter] = [:]
+        let desktopRequests = MetricNameDescriptor(metricName: "deskpool_desktop_requests", unitName: "total", helpText: "Desktop requests by answer")
         for answer in ["assigned", "preparing", "exhausted", "refused"] {
-            requests[answer] = registry.makeCounter(name: "deskpool_desktop_requests_total", labels: [("answer", answer)])
+            requests[answer] = registry.makeCounter(descriptor: desktopRequests, labels: [("answer", answer)])
         }
-        desktopRequests = requests
+        self.desktopRequests = requests
     }
 
     func loginFailed(_ code: DeskpoolError.Code) {

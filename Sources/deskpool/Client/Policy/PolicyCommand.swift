@@ -88,7 +88,7 @@ extension PolicyCommand {
                 var failed = false
                 for path in paths {
                     var isDirectory: ObjCBool = false
-                    FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                    _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
                     do {
                         let policies = isDirectory.boolValue ? try PolicyFile.loadDirectory(path) : [try PolicyFile.load(file: path)]
                         for policy in policies { print("ok \(policy.kind.rawValue) \(policy.name)") }
