@@ -29,6 +29,7 @@ final class TimedHypervisor: Hypervisor {
     var host: String { inner.host }
     var status: HostStatus { inner.status }
     func recovered(generation: Int) { inner.recovered(generation: generation) }
+    func consoleClients(ofDesktop name: String) async throws(DeskpoolError) -> [String] { try await inner.consoleClients(ofDesktop: name) }
 
     var snapshot: Record { record.withLock { $0 } }
 

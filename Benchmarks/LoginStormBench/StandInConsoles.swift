@@ -31,6 +31,7 @@ final class StandInConsoles: Hypervisor {
     var host: String { inner.host }
     var status: HostStatus { inner.status }
     func recovered(generation: Int) { inner.recovered(generation: generation) }
+    func consoleClients(ofDesktop name: String) async throws(DeskpoolError) -> [String] { try await inner.consoleClients(ofDesktop: name) }
 
     /// Ticket updates so far: how many, their mean and longest time, seconds.
     var tickets: (count: Int, mean: Double, max: Double) {

@@ -75,6 +75,7 @@ public struct DesktopDomainXML: Sendable {
         let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))
         setDisk(in: devices, path: values["volume"]!)
         setConsole(in: devices, password: values["passwd"]!)
+        Self.setCrashHandling(in: domain, devices: devices)
         Self.setHardware(hardware, in: domain)
         Self.setMetadata(in: domain, values: values, instance: instance)
         return domain.xmlString
@@ -116,6 +117,18 @@ public struct DesktopDomainXML: Sendable {
         }
         os.child(named: "type")?.setAttribute("machine", template.machine)
         os.replaceChild(LibvirtXML.element("smbios", ["mode": "sysinfo"]))
+    }
+
+    /// A guest kernel that panics tells qemu through a pvpanic device (the ISA one on x86,
+    /// unless the template brings its own `<panic>`), and libvirt then stops the domain
+    /// (`on_crash` destroy, unless the template says otherwise) and reports it crashed: the
+    /// broker fails the desktop at once with the reason instead of waiting out a boot timeout
+    /// or serving a dead guest.
+    static func setCrashHandling(in domain: XMLElement, devices: XMLElement) {
+        if domain.child(named: "on_crash") == nil { domain.addChild(LibvirtXML.element("on_crash", text: "destroy")) }
+        if devices.child(named: "panic") == nil {
+            devices.addChild(LibvirtXML.element("panic", ["model": "isa"]))
+        }
     }
 
     /// The guest reads its name from the SMBIOS product (templates/tiny-linux does).

@@ -18,7 +18,8 @@ extension DomainState {
     /// The domain's state as `Hypervisor.observe` reports it.
     public var runState: ObservedDomain.RunState {
         switch kind {
-        case .shutoff: .stopped
+        // A guest that crashed (a kernel panic through pvpanic, qemu gone) is broken, not shut down.
+        case .shutoff: reason == 3 ? .broken(brokenReason ?? "crashed") : .stopped
         default: brokenReason.map(ObservedDomain.RunState.broken) ?? .running
         }
     }

@@ -16,8 +16,11 @@ import Synchronization
 public final class HostLink: Service, Sendable {
     public struct Options: Sendable {
         public var backoff: HostLinkMachine.Backoff
-        /// libvirt keepalive: a probe every `keepAliveInterval` seconds; `keepAliveCount`
-        /// unanswered ones drop the connection.
+        /// The link's watchdog: a probe (a cheap call to libvirtd) every `keepAliveInterval`
+        /// seconds; one unanswered for `keepAliveInterval × keepAliveCount` seconds drops the
+        /// connection (libvirtd frozen, or the host gone). libvirt's own client keepalive is
+        /// not used: libvirt 9's client crashes when it closes a connection on which other
+        /// threads wait (`HostLinkTests` freezes a daemon with calls in flight to show it).
         public var keepAliveInterval: Int32
         public var keepAliveCount: UInt32
 
@@ -181,7 +184,7 @@ public final class HostLink: Service, Sendable {
         while !Task.isCancelled, !Task.isShuttingDownGracefully, !isClosed {
             let wait: Duration
             if let connection = state.withLock({ $0.machine.status.isConnected ? $0.connection : nil }) {
-                await keepAlive(connection)
+                await turnOffClientKeepAlive(connection)
                 guard let reason = await dropOrShutdown(connection), !isClosed else { return }
                 wait = drop(connection, reason: reason)
                 await connection.close()
@@ -205,13 +208,24 @@ public final class HostLink: Service, Sendable {
         }
     }
 
-    private func keepAlive(_ connection: Connection) async {
-        do throws(LibvirtError) {
-            try await connection.setKeepAlive(interval: options.keepAliveInterval, count: options.keepAliveCount)
-        } catch {
-            logger.warning("cannot turn on keepalive; a frozen libvirtd is found out only when calls fail",
-                           metadata: ["host": "\(host)", "error": "\(error.message)"])
+    private func turnOffClientKeepAlive(_ connection: Connection) async {
+        // libvirtd may ask for keepalive itself; an interval of 0 turns the client side off.
+        _ = try? await connection.setKeepAlive(interval: 0, count: 0)
+    }
+
+    /// Whether libvirtd answers a cheap call within `limit` (the call is left behind if not:
+    /// a frozen daemon holds it until it thaws).
+    private static func answers(_ connection: Connection, within limit: Duration) async -> Bool {
+        let outcome = await abandonable(within: limit, closeLate: false) { () async -> Result<Connection, LibvirtError> in
+            do throws(LibvirtError) {
+                _ = try await connection.libvirtVersion()
+                return .success(connection)
+            } catch {
+                return .failure(error)
+            }
         }
+        if case .success = outcome { return true }
+        return false
     }
 
     /// Waits until the connection drops (the reason) or the service is asked to stop (nil).
@@ -231,6 +245,18 @@ public final class HostLink: Service, Sendable {
                     if self.isClosed { return nil }
                     // A caller saw a dead socket: believe it only if libvirt agrees.
                     if !connection.isAliveNow { return "the connection's socket is closed" }
+                }
+                return nil
+            }
+            group.addTask { [options] in
+                // The watchdog: libvirtd answers within interval × count, or the link drops.
+                let interval = Duration.seconds(Int(max(1, options.keepAliveInterval)))
+                let limit = interval * Int(max(1, options.keepAliveCount))
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: interval) } catch { return nil }
+                    if await !Self.answers(connection, within: limit) {
+                        return Task.isCancelled ? nil : "libvirtd stopped answering (frozen, or the host is down)"
+                    }
                 }
                 return nil
             }
@@ -294,8 +320,9 @@ public final class HostLink: Service, Sendable {
 
 /// `body`'s result, or nil when the calling task is cancelled, or `limit` passes, or (without a
 /// limit) the service group shuts down first. `body` is then left to finish on its own (a blocked libvirt call cannot be
-/// interrupted); a connection it opens after that is closed.
-private func abandonable(within limit: Duration? = nil, _ body: @escaping @Sendable () async -> Result<Connection, LibvirtError>) async -> Result<Connection, LibvirtError>? {
+/// interrupted); a connection it opens after that is closed (with `closeLate`).
+private func abandonable(within limit: Duration? = nil, closeLate: Bool = true,
+                         _ body: @escaping @Sendable () async -> Result<Connection, LibvirtError>) async -> Result<Connection, LibvirtError>? {
     let answer = Mutex(Answer())
     let give = { @Sendable (value: Result<Connection, LibvirtError>?) -> Bool in
         answer.withLock { slot -> Bool in
@@ -308,7 +335,7 @@ private func abandonable(within limit: Duration? = nil, _ body: @escaping @Senda
     }
     let work = Task {
         let result = await body()
-        if !give(result), case .success(let connection) = result { await connection.close() }
+        if !give(result), closeLate, case .success(let connection) = result { await connection.close() }
     }
     let shutdown = Task {
         if let limit { try? await Task.sleep(for: limit) } else { try? await gracefulShutdown() }

@@ -18,6 +18,37 @@ extension LibvirtHypervisor {
         return ConsoleEndpoint(port: graphics.port, tlsPort: graphics.tlsPort)
     }
 
+    public func consoleClients(ofDesktop name: String) async throws(DeskpoolError) -> [String] {
+        let operation = "listing the console clients of desktop \(name)"
+        guard let domain = try await domain(named: name, operation) else {
+            throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop")
+        }
+        guard try await libvirt(operation, { () async throws(LibvirtError) in try await domain.isActive() }) else { return [] }
+        // libvirt has no API for a display's clients: qemu's SPICE server lists its channels.
+        let answer = try await libvirt(operation) { () async throws(LibvirtError) in
+            try await domain.qemuMonitorCommand(#"{"execute":"query-spice"}"#)
+        }
+        guard let clients = Self.spiceClients(fromQuerySpice: answer) else {
+            throw DeskpoolError(.hypervisorFailed, "\(operation) on \(host): unexpected query-spice answer")
+        }
+        return clients
+    }
+
+    /// The distinct `host:port` of the channels in a QMP `query-spice` answer; nil when the
+    /// answer is not one.
+    public static func spiceClients(fromQuerySpice json: String) -> [String]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let info = object["return"] as? [String: Any] else { return nil }
+        let channels = info["channels"] as? [[String: Any]] ?? []
+        var seen: [String] = []
+        for channel in channels {
+            guard let host = channel["host"] as? String, let port = channel["port"] as? String else { continue }
+            let client = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            if !seen.contains(client) { seen.append(client) }
+        }
+        return seen
+    }
+
     /// The running domain and its live SPICE display (ports are only known while it runs).
     ///
     /// The display is read from the live XML once per run of the domain (its ports do not

@@ -109,7 +109,7 @@ extension LibvirtHypervisor {
             switch event.kind {
             case .started: return (event.domain, .started)
             case .stopped: return (event.domain, .stopped(event.stoppedReason))
-            case .crashed: return (event.domain, .broken("crashed"))
+            case .crashed: return (event.domain, .broken("crashed: guest panicked"))  // pvpanic (DesktopDomainXML.setCrashHandling)
             case .suspended:
                 if let reason = event.errorPause { return (event.domain, .broken(reason)) }
                 // A plain pause is also how an internal error (e.g. KVM's) shows: ask the state.

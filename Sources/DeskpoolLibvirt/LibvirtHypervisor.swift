@@ -131,6 +131,8 @@ public final class LibvirtHypervisor: Hypervisor {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard (try? await domain.isActive()) ?? false else { return }
+            // Shutting down: stop waiting (the state on record resumes the stop at the next start).
+            guard !Task.isCancelled else { throw DeskpoolError(.hypervisorFailed, "\(operation) on \(host): cancelled while the guest shuts down") }
             try? await Task.sleep(for: .milliseconds(250))
         }
         do throws(LibvirtError) {

@@ -98,7 +98,8 @@ public final class SQLiteStore: Store {
         case let error as DeskpoolError:
             return error
         case let error as DatabaseError:
-            return DeskpoolError(.storeFailed, "the store failed: \(error.message ?? "\(error.resultCode)")")
+            // A full or read-only disk passes once an admin acts: clients may ask again.
+            return DeskpoolError(.storeFailed, "the store failed: \(error.message ?? "\(error.resultCode)")", retryAfterSeconds: 5)
         case is DecodingError, is EncodingError:
             return DeskpoolError(.storeFailed, "the store failed: a stored record cannot be read or written (\(type(of: error)))")
         default:

@@ -44,6 +44,8 @@ public final class FakeHypervisor: Hypervisor {
         var guestAnswers: [String: @Sendable (GuestCommand) -> GuestCommandResult?] = [:]
         var silentAgents: Set<String> = []
         var guestCommands: [String: [GuestCommand]] = [:]
+        /// Console clients per domain, kept from the console events `emit` sends.
+        var consoleClients: [String: [String]] = [:]
     }
 
     let state = Mutex(State())
@@ -110,7 +112,16 @@ public final class FakeHypervisor: Hypervisor {
 
     /// Sends an event as libvirt would.
     public func emit(_ domain: String, _ kind: HypervisorEvent.Kind) {
-        let continuations = state.withLock { Array($0.continuations.values) }
+        let continuations = state.withLock { s in
+            if case .console(let phase, let client) = kind {
+                switch phase {
+                case .connect: if !(s.consoleClients[domain] ?? []).contains(client) { s.consoleClients[domain, default: []].append(client) }
+                case .disconnect: s.consoleClients[domain]?.removeAll { $0 == client }
+                case .initialize: break
+                }
+            }
+            return Array(s.continuations.values)
+        }
         for continuation in continuations { continuation.yield(HypervisorEvent(host: host, domain: domain, kind: kind)) }
     }
 
@@ -284,6 +295,18 @@ public final class FakeHypervisor: Hypervisor {
             return ConsoleEndpoint(port: port, tlsPort: nil)
         }
     }
+
+    public func consoleClients(ofDesktop name: String) async throws(DeskpoolError) -> [String] {
+        try reachable("listing the console clients of \(name)")
+        return try state.withLock { (s: inout State) throws(DeskpoolError) -> [String] in
+            guard let domain = s.domains[name] else { throw DeskpoolError(.notFound, "no domain \(name) on \(host)", field: "desktop") }
+            return domain.run == .running ? s.consoleClients[name] ?? [] : []
+        }
+    }
+
+    /// Forgets the desktop's console clients without events (a broker restarted while they
+    /// went away: their disconnect events were never seen).
+    public func dropConsoleClientsSilently(of name: String) { state.withLock { _ = $0.consoleClients.removeValue(forKey: name) } }
 
     /// The console password set on a desktop and until when it is valid.
     public func consolePassword(of name: String) -> (ticket: ConsoleTicket, validUntil: Date)? { state.withLock { $0.domains[name]?.console } }

@@ -65,7 +65,10 @@ public final class UnixSocketProxy: Sendable {
 
     /// Stops listening and drops every connection.
     public func stop() {
-        state.withLock { $0.closed = true }
+        state.withLock {
+            $0.closed = true
+            $0.frozen = false  // frozen pumps let go, and see the sockets closed
+        }
         dropAll()
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)

@@ -58,8 +58,10 @@ extension AgentLifecycleEvent: DomainEvent {}
 
 /// What a connection needs to end its hubs when it closes.
 protocol ClosableEventHub: AnyObject, Sendable {
-    /// Deregisters (on the closing libvirt thread) and ends every stream.
-    func endForClose(_ pointer: virConnectPtr)
+    /// Ends every stream (at once, when the connection is closed).
+    func finishStreams()
+    /// Deregisters from libvirt (on a libvirt thread, once no call is in flight).
+    func deregisterForClose(_ pointer: virConnectPtr)
 }
 
 // MARK: - Hub
@@ -136,11 +138,14 @@ final class EventHub<Event: DomainEvent>: ClosableEventHub, @unchecked Sendable 
         }
     }
 
-    func endForClose(_ pointer: virConnectPtr) {
+    func deregisterForClose(_ pointer: virConnectPtr) {
         registrationLock.withLock {
             if let id = callbackID { virConnectDomainEventDeregisterAny(pointer, id) }
             callbackID = nil
         }
+    }
+
+    func finishStreams() {
         let all = subscribers.withLock { subscribers in
             defer { subscribers.removeAll() }
             return subscribers.values.map(\.continuation)
@@ -150,14 +155,6 @@ final class EventHub<Event: DomainEvent>: ClosableEventHub, @unchecked Sendable 
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> EventHub<Event>? {
         opaque.map { Unmanaged<EventHub<Event>>.fromOpaque($0).takeUnretainedValue() }
-    }
-}
-
-extension Connection {
-    /// Runs `body` on a libvirt thread without waiting, unless the connection is closed.
-    func detached(_ body: @escaping @Sendable (virConnectPtr) -> Void) {
-        guard !isClosed else { return }
-        LibvirtRuntime.execute { [self] in body(self.pointer) }
     }
 }
 

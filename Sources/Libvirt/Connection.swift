@@ -13,8 +13,17 @@ public final class Connection: @unchecked Sendable {
     let pointer: virConnectPtr
     public let uri: String
     public let isReadOnly: Bool
-    private let closed = Mutex(false)
+    /// Whether `close()` was called, the calls running on libvirt threads, and whether the
+    /// libvirt side of the close waits for them.
+    private struct Life {
+        var closed = false
+        var inFlight = 0
+        var teardownPending = false
+    }
+    private let life = Mutex(Life())
     private let closeBroadcaster = CloseBroadcaster()
+    /// Callers waiting for a call on a libvirt thread: `close()` lets them go.
+    private let pendingCalls = Mutex<[UUID: @Sendable (LibvirtError) -> Void]>([:])
     /// One hub per event type (keyed by libvirt's event id), ended when the connection closes.
     let eventHubs = Mutex<[Int32: any ClosableEventHub]>([:])
 
@@ -25,6 +34,7 @@ public final class Connection: @unchecked Sendable {
     }
 
     deinit {
+        // Never closed: no call is in flight either (each holds the connection).
         if !isClosed { virConnectClose(pointer) }
     }
 
@@ -39,33 +49,98 @@ public final class Connection: @unchecked Sendable {
     }
 
     /// Closes the connection. Objects obtained from it (domains, pools) stop working; event
-    /// streams end. Closing twice is harmless.
+    /// streams end; calls still waiting (on a frozen daemon) end for their callers with
+    /// `noConnect`. Closing twice is harmless.
+    ///
+    /// The libvirt side (deregistering events, dropping the connection) waits until no call
+    /// is in flight: libvirt's client crashes when a connection is torn down while another
+    /// thread waits in it. A call blocked on a frozen daemon thus delays it until the daemon
+    /// thaws or the socket is gone; the callers do not wait for that.
     public func close() async {
-        let shouldClose = closed.withLock { closed -> Bool in
-            defer { closed = true }
-            return !closed
+        let (first, now) = life.withLock { life -> (Bool, Bool) in
+            guard !life.closed else { return (false, false) }
+            life.closed = true
+            life.teardownPending = life.inFlight > 0
+            return (true, life.inFlight == 0)
         }
-        guard shouldClose else { return }
+        guard first else { return }
+        let waiting = pendingCalls.withLock { calls in
+            defer { calls.removeAll() }
+            return Array(calls.values)
+        }
+        for letGo in waiting { letGo(LibvirtError(code: .noConnect, message: "connection to \(uri) was closed")) }
+        for hub in eventHubs.withLock({ Array($0.values) }) { hub.finishStreams() }
+        if now { _ = try? await LibvirtRuntime.run { [self] () throws(LibvirtError) in tearDown() } }
+        closeBroadcaster.fire(.client)
+    }
+
+    /// The libvirt side of `close()`, on a libvirt thread, with no call in flight.
+    private func tearDown() {
         let hubs = eventHubs.withLock { hubs in
             defer { hubs.removeAll() }
             return Array(hubs.values)
         }
-        _ = try? await LibvirtRuntime.run { [self] () throws(LibvirtError) in
-            for hub in hubs { hub.endForClose(self.pointer) }
-            virConnectUnregisterCloseCallback(self.pointer, connectionClosed)
-            virConnectClose(self.pointer)
-        }
-        closeBroadcaster.fire(.client)
+        for hub in hubs { hub.deregisterForClose(pointer) }
+        virConnectUnregisterCloseCallback(pointer, connectionClosed)
+        virConnectClose(pointer)
     }
 
-    var isClosed: Bool { closed.withLock { $0 } }
+    var isClosed: Bool { life.withLock { $0.closed } }
 
-    /// Runs `body` with the raw pointer on a libvirt thread.
+    /// Counts a call in, unless the connection is closed.
+    private func enterCall() -> Bool {
+        life.withLock { life in
+            guard !life.closed else { return false }
+            life.inFlight += 1
+            return true
+        }
+    }
+
+    /// Counts a call out (on its libvirt thread); the last one out of a closed connection
+    /// does the close's libvirt side.
+    private func leaveCall() {
+        let tearDownNow = life.withLock { life -> Bool in
+            life.inFlight -= 1
+            guard life.closed, life.inFlight == 0, life.teardownPending else { return false }
+            life.teardownPending = false
+            return true
+        }
+        if tearDownNow { tearDown() }
+    }
+
+    /// Runs `body` with the raw pointer on a libvirt thread. When the connection is closed
+    /// meanwhile (the daemon went away or froze, and its supervisor gave up on it), the caller
+    /// gets `noConnect` at once: a call blocked on a frozen daemon is not waited for.
     func run<T: Sendable>(
         _ body: @escaping @Sendable (virConnectPtr) throws(LibvirtError) -> T
     ) async throws(LibvirtError) -> T {
-        guard !isClosed else { throw LibvirtError(code: .noConnect, message: "connection to \(uri) is closed") }
-        return try await LibvirtRuntime.run { [self] () throws(LibvirtError) -> T in try body(self.pointer) }
+        guard enterCall() else { throw LibvirtError(code: .noConnect, message: "connection to \(uri) is closed") }
+        let id = UUID()
+        defer { pendingCalls.withLock { _ = $0.removeValue(forKey: id) } }
+        return try await LibvirtRuntime.run(letGo: { [self] letGo -> LibvirtError? in
+            let open = life.withLock { life -> Bool in
+                // Under the lock `close()` takes: it lets go of every call it finds.
+                if !life.closed { pendingCalls.withLock { $0[id] = letGo } }
+                return !life.closed
+            }
+            guard open else {
+                LibvirtRuntime.execute { [self] in leaveCall() }  // the body will not run
+                return LibvirtError(code: .noConnect, message: "connection to \(uri) is closed")
+            }
+            return nil
+        }) { [self] () throws(LibvirtError) -> T in
+            defer { leaveCall() }
+            return try body(self.pointer)
+        }
+    }
+
+    /// Runs `body` on a libvirt thread without waiting, unless the connection is closed.
+    func detached(_ body: @escaping @Sendable (virConnectPtr) -> Void) {
+        guard enterCall() else { return }
+        LibvirtRuntime.execute { [self] in
+            defer { leaveCall() }
+            body(self.pointer)
+        }
     }
 
     // MARK: - Health
@@ -81,9 +156,9 @@ public final class Connection: @unchecked Sendable {
     /// looks at its client socket (no round trip), so this is safe on any thread. A closed
     /// connection, or one whose daemon went away, is not alive.
     public var isAliveNow: Bool {
-        guard !isClosed else { return false }
         LibvirtRuntime.ensureStarted()
-        return virConnectIsAlive(pointer) == 1
+        // Under the lock `close()` takes: the libvirt side cannot be torn down meanwhile.
+        return life.withLock { life in !life.closed && virConnectIsAlive(pointer) == 1 }
     }
 
     /// Starts keepalive probes: after `count` unanswered probes sent every `interval`

@@ -212,4 +212,15 @@ public final class Domain: @unchecked Sendable {
             try takeString(virDomainQemuAgentCommand(pointer, json, seconds, 0))
         }
     }
+
+    /// Sends one QMP command to the domain's qemu monitor and returns its JSON answer, e.g.
+    /// `{"execute":"query-spice"}`. For queries libvirt has no API for; libvirt marks the
+    /// domain "tainted: custom-monitor" in its log at the first use.
+    public func qemuMonitorCommand(_ json: String) async throws(LibvirtError) -> String {
+        try await run { pointer throws(LibvirtError) in
+            var result: UnsafeMutablePointer<CChar>?
+            try check(virDomainQemuMonitorCommand(pointer, json, &result, 0))
+            return try takeString(result)
+        }
+    }
 }

@@ -1,6 +1,7 @@
 internal import CLibvirt
 import NIOPosix
 import Foundation
+import Synchronization
 
 /// Process-wide libvirt set-up: done once, before the first connection.
 ///
@@ -103,6 +104,56 @@ enum LibvirtRuntime {
             }
         }
         return try result.get()
+    }
+
+    /// Like `run`, but the caller can be let go before `body` returns: `register` receives a
+    /// function that resumes the caller at once with an error (a connection closed under a
+    /// call blocked on a frozen daemon). `body` still runs to its end on its thread; its late
+    /// result is dropped. Returns nil from `register` to refuse (the caller gets the error it
+    /// says). Already on a libvirt thread, it runs in place and cannot be let go.
+    static func run<T: Sendable>(
+        letGo register: (@escaping @Sendable (LibvirtError) -> Void) -> LibvirtError?,
+        _ body: @escaping @Sendable () throws(LibvirtError) -> T
+    ) async throws(LibvirtError) -> T {
+        ensureStarted()
+        if isOnLibvirtThread { return try body() }
+        let once = ResumeOnce<T>()
+        let result: Result<T, LibvirtError> = await withCheckedContinuation { continuation in
+            once.wait(continuation)
+            if let refusal = register({ error in once.resume(.failure(error)) }) {
+                once.resume(.failure(refusal))
+                return
+            }
+            pool.submit { state in
+                guard case .active = state else {
+                    once.resume(.failure(LibvirtError(code: .internalError, message: "libvirt thread pool is shut down")))
+                    return
+                }
+                markCurrentThread()
+                do throws(LibvirtError) {
+                    once.resume(.success(try body()))
+                } catch {
+                    once.resume(.failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// Resumes a continuation with the first result given; later ones are dropped.
+private final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Result<T, LibvirtError>, Never>?>(nil)
+
+    func wait(_ continuation: CheckedContinuation<Result<T, LibvirtError>, Never>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func resume(_ result: Result<T, LibvirtError>) {
+        continuation.withLock {
+            $0?.resume(returning: result)
+            $0 = nil
+        }
     }
 }
 

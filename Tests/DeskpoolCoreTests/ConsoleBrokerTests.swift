@@ -144,6 +144,43 @@ struct ConsoleBrokerTests {
         }
     }
 
+    @Test("a broker restarted while users were connected: a session whose client left meanwhile is disconnected at start, one still connected stays; so after a host reconnect")
+    func staleSessions() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool { $0.spare = 2 }, actor: "admin:test")
+        let (gone, kept) = try await h.running {
+            try await h.wait(for: "two ready desktops", timeout: .seconds(10)) { try await h.desktops("eng", in: [.ready]).count == 2 }
+            guard case .assigned(let first) = try await h.broker.request(.init(user: "alice"), pool: "eng"),
+                  case .assigned(let second) = try await h.broker.request(.init(user: "bob"), pool: "eng") else {
+                throw TimeoutError(what: "two assigned desktops", duration: .zero)
+            }
+            try await Task.sleep(for: .milliseconds(200))  // the session service subscribes
+            for (desktop, client) in [(first, "10.0.0.1:1"), (second, "10.0.0.2:1")] {
+                for phase in [ConsolePhase.connect, .initialize] { fake.emit(desktop.name, .console(phase, client: client)) }
+            }
+            try await h.wait(for: "both connected", timeout: .seconds(5)) {
+                try await h.store.desktops(pool: "eng").filter { $0.state == .connected }.count == 2
+            }
+            return (first, second)
+        }
+        // The broker is down; alice's viewer goes away meanwhile (no event is seen).
+        fake.dropConsoleClientsSilently(of: gone.name)
+        try await h.running {
+            try await h.wait(for: "alice's session disconnected at start", timeout: .seconds(5)) {
+                try await h.store.desktop(id: gone.id)?.state == .disconnected
+            }
+            #expect(try await h.store.desktop(id: kept.id)?.state == .connected, "bob's client is still there")
+            // The host's connection drops; bob's viewer leaves meanwhile; the host comes back.
+            fake.setUnreachable("libvirtd restarted")
+            fake.dropConsoleClientsSilently(of: kept.name)
+            fake.setUnreachable(nil)
+            try await h.wait(for: "bob's session disconnected after the reconnect", timeout: .seconds(5)) {
+                try await h.store.desktop(id: kept.id)?.state == .disconnected
+            }
+        }
+    }
+
     @Test("disconnect timeout: a floating desktop is refreshed, a dedicated one kept with its console revoked")
     func disconnectTimeout() async throws {
         for assignment in [PoolSpec.Assignment.floating, .dedicated] {

@@ -85,4 +85,26 @@ struct ConsoleTrackerTests {
         #expect(again.handle(.initialize, on: Self.key, channel: "new:1", client: "new:1", at: at(1.6)).isEmpty)
         #expect(again.tick(at: at(10)).isEmpty)
     }
+
+    @Test("the display has no client (events missed): a connected session is disconnected at once, and connects again with a new client")
+    func noClients() {
+        let at = { (s: Double) in Self.t0.addingTimeInterval(s) }
+        // Adopted after a restart.
+        var adopted = ConsoleTracker(debounce: 2)
+        adopted.adopt(Self.key)
+        #expect(adopted.noClients(on: Self.key) == [.disconnected(Self.key)])
+        #expect(adopted.noClients(on: Self.key).isEmpty, "once")
+        #expect(adopted.tick(at: at(10)).isEmpty)
+        // Tracked channels whose disconnects were missed (the host's connection was away).
+        var tracked = ConsoleTracker(debounce: 2)
+        _ = tracked.handle(.connect, on: Self.key, channel: "c:1", client: "c:1", at: at(0))
+        #expect(tracked.handle(.initialize, on: Self.key, channel: "c:1", client: "c:1", at: at(0.1)) == [.connected(Self.key, client: "c:1")])
+        #expect(tracked.noClients(on: Self.key) == [.disconnected(Self.key)])
+        _ = tracked.handle(.connect, on: Self.key, channel: "c:2", client: "c:2", at: at(5))
+        #expect(tracked.handle(.initialize, on: Self.key, channel: "c:2", client: "c:2", at: at(5.1)) == [.connected(Self.key, client: "c:2")],
+                "a client that comes back connects the session again")
+        // Not connected: nothing to say.
+        var idle = ConsoleTracker(debounce: 2)
+        #expect(idle.noClients(on: Self.key).isEmpty)
+    }
 }

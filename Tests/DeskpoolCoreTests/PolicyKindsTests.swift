@@ -122,6 +122,32 @@ struct PolicyKindsTests {
         #expect(fake.guestCommands(on: desktops[0].name) == [GuestCommand(path: "/bin/echo", arguments: ["hello"])])
     }
 
+    @Test("a guest command running when the broker stops is recorded interrupted at the next start and never run again; the others run")
+    func guestCommandInterrupted() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await RolloutTests.harness(fake)
+        try await RolloutTests.pool(h, size: 2, versions: 1)
+        let policy = Self.header("GuestCommandPolicy", "eng-once") + "  command:\n    path: /usr/bin/apply-once\n  concurrency: 1\n  timeout: 5s\n"
+        let rollout = try await h.policies.apply(source: policy, actor: "admin:test")
+        let items = try await h.store.rolloutItems(rollout: rollout.id)
+        // What a pass records before it starts the command; the broker is killed right then.
+        let first = try #require(items.first)
+        _ = try await h.store.updateRolloutItems(rollout: rollout.id, [RolloutItemUpdate(desktopID: first.desktopID, from: [.pending]) { item, _ in
+            item.status = .inProgress
+        }], actor: PolicyRollouts.actor(rollout.id))
+
+        for _ in 0..<20 where try await h.store.rollout(id: rollout.id)?.state.isFinal == false { await h.rollouts.step() }
+        let view = try await Self.view(h, rollout.id)
+        #expect(view.rollout.state == .completed)
+        let interrupted = try #require(view.items.first { $0.desktopID == first.desktopID })
+        #expect(interrupted.status == .interrupted, "\(interrupted.status) \(interrupted.detail ?? "")")
+        #expect(interrupted.detail?.contains("may have run") == true)
+        #expect(fake.guestCommands(on: interrupted.desktop).isEmpty, "not run again")
+        let other = try #require(view.items.first { $0.desktopID != first.desktopID })
+        #expect(other.status == .done && fake.guestCommands(on: other.desktop).count == 1, "the other desktop's command ran once")
+        #expect(view.counts["interrupted"] == 1)
+    }
+
     @Test("a CheckPolicy: the desktop altered outside Deskpool fails with evidence, the others pass; remediation fixes it")
     func checks() async throws {
         let fake = FakeHypervisor(host: "a")

@@ -75,19 +75,30 @@ struct ConsoleQemuTests {
             #expect(Self.value("host", in: grant.file)?.contains("127.0.0.1") == false, "the host is a token, not an address")
             let path = try Self.write(grant.file)
             let viewer = try RemoteViewer(file: path, display: display)
-            try await display.waitForText("the desktop's name \(desktop.name)", timeout: .seconds(90)) { GuestConsole.shows(name: desktop.name, on: $0) }
+            // Connected first (the first remote-viewer on a fresh machine starts slowly: GTK,
+            // fonts), then the screen; a failure shows what remote-viewer said.
+            do {
+                try await h.wait(for: "connected", timeout: .seconds(120)) { try await Self.state(h, desktop)?.state == .connected }
+                try await display.waitForText("the desktop's name \(desktop.name)", timeout: .seconds(120)) { GuestConsole.shows(name: desktop.name, on: $0) }
+            } catch {
+                Issue.record("remote-viewer's output: \(viewer.output.suffix(3000))")
+                throw error
+            }
             #expect(!FileManager.default.fileExists(atPath: path), "delete-this-file=1: remote-viewer deleted the file")
-            try await h.wait(for: "connected", timeout: .seconds(30)) { try await Self.state(h, desktop)?.state == .connected }
             let connected = try #require(try await Self.state(h, desktop))
             let tunnels = spice.statistics()
             #expect(tunnels.sessions[connected.sessionID ?? ""].map { $0.openTunnels >= 2 } == true, "remote-viewer's channels go through the gateway: \(tunnels)")
             // The client recorded is remote-viewer's own socket (what the gateway saw), not the gateway's.
             #expect(connected.client?.hasPrefix("127.0.0.1:") == true)
+            // qemu's own list of the display's clients (query-spice): the gateway's sockets.
+            let clients = try await h.hypervisors[0].consoleClients(ofDesktop: desktop.name)
+            #expect(!clients.isEmpty && clients.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "the display's clients: \(clients)")
 
             viewer.stop()
             let closed = Date()
             try await h.wait(for: "disconnected", timeout: .seconds(30)) { try await Self.state(h, desktop)?.state == .disconnected }
             #expect(Date().timeIntervalSince(closed) >= 1.5, "the 2 s debounce")
+            #expect(try await h.hypervisors[0].consoleClients(ofDesktop: desktop.name) == [], "no client once the viewer quit")
             // The pool's logoff action (floating: refresh) after the 5 s disconnect timeout. The
             // refreshed desktop may then be retired: the pool already has its spare.
             try await h.wait(for: "the disconnect timeout's refresh", timeout: .seconds(60)) {

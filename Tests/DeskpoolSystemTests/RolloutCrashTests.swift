@@ -99,6 +99,75 @@ struct RolloutCrashTests {
         }
     }
 
+    @Test("kill -9 while a guest command runs: after the restart its item is interrupted, the command never runs again there, the rollout completes")
+    func killNineMidGuestCommand() async throws {
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            let pool = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.run(["local", "template", "apply", broker.templateDirectory])
+            try broker.run(["local", "template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "v1"])
+            let poolFile = broker.state + "/pool.yaml"
+            try """
+                name: cmd
+                template: tiny-linux
+                assignment: floating
+                min: 2
+                spare: 2
+                max: 2
+                naming: "\(sandbox.prefix)c{n:02}"
+                users: [alice]
+                """.write(toFile: poolFile, atomically: true, encoding: .utf8)
+            try broker.run(["local", "pool", "apply", poolFile])
+            // Each run leaves a line in the guest, then takes a while: the kill lands mid-way.
+            let policyFile = broker.state + "/command.yaml"
+            try """
+                apiVersion: deskpool/v1
+                kind: GuestCommandPolicy
+                metadata:
+                  name: once
+                spec:
+                  selector:
+                    pools: [cmd]
+                  script: |
+                    echo ran >> /tmp/deskpool-ran
+                    sleep 20
+                  concurrency: 1
+                  timeout: 2m
+                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
+
+            try broker.startServe()
+            let store = try broker.store()
+            try await BrokerCrashTests().wait("2 ready desktops", .seconds(900), broker) {
+                try await store.desktops(pool: "cmd").filter { $0.state == .ready }.count == 2
+            }
+            let applied = try broker.run(["local", "policy", "apply", policyFile])
+            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
+            try await BrokerCrashTests().wait("a command running", .seconds(300), broker) {
+                try await store.rolloutItems(rollout: id).contains { $0.status == .inProgress }
+            }
+            let running = try #require(try await store.rolloutItems(rollout: id).first { $0.status == .inProgress })
+            try await Task.sleep(for: .seconds(3))  // the command has started in the guest
+            broker.kill9()
+
+            try broker.startServe()
+            try await BrokerCrashTests().wait("the rollout to complete", .seconds(600), broker) {
+                try await store.rollout(id: id)?.state == .completed
+            }
+            let items = try await store.rolloutItems(rollout: id)
+            let interrupted = try #require(items.first { $0.desktopID == running.desktopID })
+            #expect(interrupted.status == .interrupted, "\(interrupted.status): \(interrupted.detail ?? "")")
+            #expect(items.filter { $0.desktopID != running.desktopID }.allSatisfy { $0.status == .done }, "\(items.map { "\($0.desktop)=\($0.status)" })")
+            // In the guest: the interrupted desktop ran it once (before the kill), never again.
+            let hypervisor = LibvirtHypervisor(host: "local", connection: sandbox.connection, storagePool: pool.name, domainType: "qemu")
+            let marker = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/cat", arguments: ["/tmp/deskpool-ran"]),
+                                                              timeout: .seconds(30), onDesktop: interrupted.desktop)
+            #expect(marker.stdout == "ran\n", "the command ran once on \(interrupted.desktop): \(marker.stdout.debugDescription)")
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
+        }
+    }
+
     /// The version in each sandbox domain's Deskpool metadata.
     static func versions(_ sandbox: LibvirtSandbox) async throws -> [String: Int] {
         var versions: [String: Int] = [:]

@@ -82,6 +82,16 @@ struct DesktopDomainXMLTests {
         #expect(DesktopDomainXML.identity(fromDomainXML: xml) == Self.identity())
     }
 
+    @Test("desktops get a pvpanic device and on_crash destroy, unless the pattern chose its own")
+    func crashHandling() throws {
+        let xml = try Self.render(Self.identity())
+        #expect(try Self.values("/domain/devices/panic/@model", xml) == ["isa"])
+        #expect(try Self.values("/domain/on_crash", xml) == ["destroy"])
+        let own = try Self.render(Self.identity(), pattern: "<domain type='kvm'><name>x</name><os><type>hvm</type></os><on_crash>restart</on_crash><devices><panic model='hyperv'/></devices></domain>")
+        #expect(try Self.values("/domain/devices/panic/@model", own) == ["hyperv"])
+        #expect(try Self.values("/domain/on_crash", own) == ["restart"])
+    }
+
     @Test("names with XML special characters are escaped, not injected")
     func escaping() throws {
         let hostile = #"a<b>&c"d'e</name><evil/>"#

@@ -126,7 +126,11 @@ struct HostLinkTests {
             let clock = ContinuousClock()
             let frozen = clock.now
             proxy.freeze(true)
+            // Calls blocked on the frozen daemon while the link closes the connection: they
+            // must fail, not touch a freed connection (this crashed the broker once).
+            let blocked = (0..<4).map { _ in Task { try? await hypervisor.observe() } }
             try await Self.waitFor("keepalive drops the frozen connection", within: .seconds(10)) { hypervisor.status.state == .away }
+            for call in blocked { _ = await call.value }
             #expect(clock.now - frozen < .seconds(8), "found out within about interval × (count + 1)")
             await #expect(throws: DeskpoolError.self) { _ = try await hypervisor.capacity() }
             try await Task.sleep(for: .seconds(1))

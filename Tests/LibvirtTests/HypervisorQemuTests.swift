@@ -199,6 +199,46 @@ struct HypervisorQemuTests {
         }
     }
 
+    @Test("a guest kernel panic is reported at once through pvpanic: the crash event, the domain stopped, the probe broken")
+    func kernelPanic() async throws {
+        try await Self.withHypervisor { hypervisor, sandbox, template in
+            try await hypervisor.importBaseVolume(named: Self.base, from: .file(TestTier.tinyImagePath))
+            let desktop = HypervisorConformance.desktop(sandbox.name("panic"), template: template)
+            try await hypervisor.createDesktop(desktop, base: Self.base, template: template)
+            let facts = try await hypervisor.connection.domain(named: desktop.name).xml(.inactive)
+            #expect(facts.contains("<panic model=\"isa\""), "desktops get a pvpanic device")
+            #expect(facts.contains("<on_crash>destroy</on_crash>"))
+            let events = Self.collect(await hypervisor.events())
+            try await hypervisor.startDesktop(named: desktop.name)
+            try await withTimeout(.seconds(300), "the guest to boot") {
+                while try await hypervisor.probe(named: desktop.name) != .ready { try await Task.sleep(for: .seconds(1)) }
+            }
+            #expect(try await hypervisor.consoleClients(ofDesktop: desktop.name) == [], "query-spice: no client yet")
+            // The kernel panics at once; the command never answers.
+            let crash = Task {
+                try? await hypervisor.runGuestCommand(GuestCommand(path: "/bin/sh", arguments: ["-c", "echo c > /proc/sysrq-trigger"]),
+                                                      timeout: .seconds(20), onDesktop: desktop.name)
+            }
+            defer { crash.cancel() }
+            let clock = ContinuousClock()
+            let triggered = clock.now
+            try await withTimeout(.seconds(60), "libvirt to report the panic") {
+                while !events.all.contains(where: { $0.domain == desktop.name && $0.kind == .broken("crashed: guest panicked") }) {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            print("[panic] reported \(clock.now - triggered) after the trigger")
+            guard case .broken(let reason) = try await hypervisor.probe(named: desktop.name) else {
+                Issue.record("the probe does not say the guest is broken")
+                return
+            }
+            #expect(reason.contains("crashed"), "\(reason)")
+            let observed = try await hypervisor.observe().first { $0.name == desktop.name }
+            #expect(observed?.run == .broken("stopped: crashed"), "observed: \(String(describing: observed))")
+            try await hypervisor.destroyDesktop(named: desktop.name, volume: desktop.volumeName)
+        }
+    }
+
     @Test("a desktop on a non-bootable base runs but never becomes ready")
     func nonBootable() async throws {
         try await Self.withHypervisor { hypervisor, sandbox, template in

@@ -45,4 +45,12 @@ struct SpiceGraphicsTests {
         // The XML parses.
         _ = try XMLDocument(xmlString: again)
     }
+
+    @Test("query-spice: the distinct clients of the display's channels")
+    func querySpiceClients() {
+        let answer = #"{"return":{"enabled":true,"host":"127.0.0.1","port":5900,"auth":"spice","channels":[{"host":"127.0.0.1","port":"41000","family":"ipv4","channel-type":1,"connection-id":1,"tls":false},{"host":"127.0.0.1","port":"41002","channel-type":2,"connection-id":1,"tls":false},{"host":"::1","port":"41004","channel-type":3,"connection-id":1,"tls":false},{"host":"127.0.0.1","port":"41000","channel-type":4,"connection-id":1,"tls":false}]},"id":"libvirt-1"}"#
+        #expect(LibvirtHypervisor.spiceClients(fromQuerySpice: answer) == ["127.0.0.1:41000", "127.0.0.1:41002", "[::1]:41004"])
+        #expect(LibvirtHypervisor.spiceClients(fromQuerySpice: #"{"return":{"enabled":true,"channels":[]}}"#) == [])
+        #expect(LibvirtHypervisor.spiceClients(fromQuerySpice: #"{"error":{"class":"GenericError","desc":"no"}}"#) == nil)
+    }
 }

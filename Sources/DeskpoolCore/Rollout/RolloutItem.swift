@@ -19,9 +19,12 @@ public struct RolloutItem: Sendable, Hashable, Codable {
         case rollingBack
         /// Back on the old version or configuration.
         case rolledBack
+        /// Its in-guest command was running when the broker stopped: the result is unknown
+        /// (it may have had effects), so it is not run again.
+        case interrupted
 
         /// Nothing more will happen to it in this rollout.
-        public var isSettled: Bool { self == .done || self == .failed || self == .skipped || self == .rolledBack }
+        public var isSettled: Bool { self == .done || self == .failed || self == .skipped || self == .rolledBack || self == .interrupted }
     }
 
     public var rollout: String

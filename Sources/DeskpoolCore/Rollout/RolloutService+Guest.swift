@@ -3,14 +3,14 @@ import Foundation
 extension RolloutService {
     /// GuestCommandPolicy: runs the command on the pending desktops, `concurrency` at a time;
     /// each desktop's exit code and output are recorded. A command that was running when the
-    /// broker stopped is not run again (it may have had effects): it is recorded as failed.
+    /// broker stopped is not run again (it may have had effects): it is recorded `interrupted`.
     func runCommands(_ rollout: Rollout, spec: GuestCommandPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
         guard rollout.state == .running || rollout.state == .cancelled else { return 0 }
         let actor = PolicyRollouts.actor(rollout.id)
         for item in items where item.status == .inProgress {
             _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.inProgress], actor: actor) {
-                $0.status = .failed
-                $0.detail = "interrupted by a broker restart; the command may have run"
+                $0.status = .interrupted
+                $0.detail = "interrupted by a broker restart: the command may have run; it is not run again"
             }
         }
         let pending = rollout.state == .running ? Array(items.filter { $0.status == .pending }.prefix(spec.concurrency)) : []

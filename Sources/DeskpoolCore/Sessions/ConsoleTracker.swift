@@ -92,6 +92,20 @@ public struct ConsoleTracker: Sendable {
         return actions.sorted { "\($0)" < "\($1)" }
     }
 
+    /// The hypervisor says the desktop's display has no client now. Asked after a broker
+    /// restart and after a host's connection came back, when disconnect events may have been
+    /// missed: a session reported connected is disconnected at once (its disconnect timeout
+    /// runs from now); a client that comes back later connects it again.
+    public mutating func noClients(on key: Key) -> [Action] {
+        guard var desktop = desktops[key], desktop.reported else { return [] }
+        desktop.open = [:]
+        desktop.reported = false
+        desktop.idleSince = nil
+        desktop.adopted = false
+        desktops[key] = desktop.pending.isEmpty ? nil : desktop
+        return [.disconnected(key)]
+    }
+
     /// Takes over a session that was connected before this tracker started (the store says
     /// so after a broker restart). Its channels are unknown: when one of them closes and no
     /// new one comes up within the debounce, the session is reported disconnected.

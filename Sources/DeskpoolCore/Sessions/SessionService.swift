@@ -49,6 +49,8 @@ public final class SessionService: Service, Sendable {
         /// A console event, with the real client resolved when it arrived (the gateway
         /// forgets a tunnel once it closes).
         case console(HypervisorEvent, phase: ConsolePhase, channel: String, client: String)
+        /// A host's connection was made again: console events of the gap were missed.
+        case hostConnected(String)
         case tick
     }
 
@@ -58,8 +60,14 @@ public final class SessionService: Service, Sendable {
             for hypervisor in hypervisors {
                 group.addTask { [addresses] in
                     for await event in await hypervisor.events().cancelOnGracefulShutdown() {
-                        guard case .console(let phase, let channel) = event.kind else { continue }
-                        continuation.yield(.console(event, phase: phase, channel: channel, client: addresses.client(behind: channel)))
+                        switch event.kind {
+                        case .console(let phase, let channel):
+                            continuation.yield(.console(event, phase: phase, channel: channel, client: addresses.client(behind: channel)))
+                        case .hostConnected:
+                            continuation.yield(.hostConnected(event.host))
+                        default:
+                            continue
+                        }
                     }
                 }
             }
@@ -71,10 +79,10 @@ public final class SessionService: Service, Sendable {
             }
             // One loop owns the tracker: no lock, events handled in order.
             var tracker = ConsoleTracker(debounce: options.debounce)
-            // Sessions connected before a restart: their channels' disconnects must still count.
-            for desktop in (try? await store.desktops(pool: nil)) ?? [] where desktop.state == .connected {
-                tracker.adopt(ConsoleTracker.Key(host: desktop.host, domain: desktop.name))
-            }
+            // Sessions connected before a restart: a client that left meanwhile (its tunnel
+            // ended with the old process) is found out now; the others' disconnects must
+            // still count.
+            for action in await checkConnectedSessions(host: nil, tracker: &tracker) { await perform(action) }
             var warned: Set<String> = []
             var lastReview = Date.distantPast
             for await input in inputs.cancelOnGracefulShutdown() {
@@ -82,6 +90,8 @@ public final class SessionService: Service, Sendable {
                 case .console(let event, let phase, let channel, let client):
                     let key = ConsoleTracker.Key(host: event.host, domain: event.domain)
                     for action in tracker.handle(phase, on: key, channel: channel, client: client, at: now()) { await perform(action) }
+                case .hostConnected(let host):
+                    for action in await checkConnectedSessions(host: host, tracker: &tracker) { await perform(action) }
                 case .tick:
                     for action in tracker.tick(at: now()) { await perform(action) }
                     if now().timeIntervalSince(lastReview) >= options.reviewInterval {
@@ -92,6 +102,29 @@ public final class SessionService: Service, Sendable {
             }
             group.cancelAll()
         }
+    }
+
+    /// Adopts the sessions the store says are connected (on `host`, or everywhere) and asks
+    /// each desktop's display for its clients: a session without any is disconnected. A host
+    /// that cannot be asked now keeps its sessions as they are (asked again when it is back).
+    private func checkConnectedSessions(host: String?, tracker: inout ConsoleTracker) async -> [ConsoleTracker.Action] {
+        let connected = ((try? await store.desktops(pool: nil)) ?? []).filter { $0.state == .connected && (host == nil || $0.host == host) }
+        var actions: [ConsoleTracker.Action] = []
+        for desktop in connected {
+            let key = ConsoleTracker.Key(host: desktop.host, domain: desktop.name)
+            tracker.adopt(key)
+            guard let hypervisor = hypervisors.first(where: { $0.host == desktop.host }) else { continue }
+            do throws(DeskpoolError) {
+                if try await hypervisor.consoleClients(ofDesktop: desktop.name).isEmpty {
+                    logger.notice("console client gone while its events could not be seen; the session is disconnected",
+                                  metadata: ["desktop": "\(desktop.name)", "user": "\(desktop.user ?? "")"])
+                    actions += tracker.noClients(on: key)
+                }
+            } catch {
+                logger.warning("cannot ask a desktop for its console clients", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+            }
+        }
+        return actions
     }
 
     private func perform(_ action: ConsoleTracker.Action) async {

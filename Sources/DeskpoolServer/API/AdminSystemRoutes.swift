@@ -48,7 +48,8 @@ struct AdminSystemRoutes {
                     view.freeMemoryMiB = capacity.freeMemoryMiB
                     view.freeDiskMiB = capacity.freeDiskMiB
                 } catch {
-                    view.error = "does not answer: \(error.code)"
+                    // Our own words (a missing storage pool) are shown; libvirt's text stays in the log.
+                    view.error = error.code == .notFound ? error.message : "does not answer: \(error.code)"
                 }
             } else {
                 view.error = "not connected"
