@@ -11,9 +11,12 @@ import GRDB
 public final class SQLiteStore: Store {
     /// `DatabasePool` for a file, `DatabaseQueue` in memory; the code never cares which.
     let writer: any DatabaseWriter
+    /// The store file; nil in memory.
+    let path: String?
 
-    private init(writer: any DatabaseWriter) throws(DeskpoolError) {
+    private init(writer: any DatabaseWriter, path: String? = nil) throws(DeskpoolError) {
         self.writer = writer
+        self.path = path
         do {
             try Migrations.migrate(writer)
         } catch {
@@ -51,7 +54,7 @@ public final class SQLiteStore: Store {
         } catch {
             throw Self.storeError(error)
         }
-        try self.init(writer: pool)
+        try self.init(writer: pool, path: path)
     }
 
     /// A private, empty store that lives as long as the returned object (for tests and

@@ -76,11 +76,20 @@ struct PoolReconcilerTests {
         // After the backoff: discard it and try one desktop, not a burst.
         let retry = PoolReconciler.plan(Self.input(Self.pool(spare: 3), desktops: broken, failures: 1, retryAt: Self.now.addingTimeInterval(-1)))
         #expect(Self.summary(retry) == ["discard eng-001", "provision eng-003@a v2"])
-        // A failed desktop still assigned to a user is left for the admin.
-        let assigned = PoolReconciler.plan(Self.input(Self.pool(spare: 0), desktops: Self.desktops([(.failed, "u1")])))
+        // A failed dedicated desktop still assigned to its user is left for the admin (its
+        // disk is the user's) ...
+        var dedicated = Self.pool(spare: 0)
+        dedicated.assignment = .dedicated
+        let assigned = PoolReconciler.plan(Self.input(dedicated, desktops: Self.desktops([(.failed, "u1")])))
         #expect(Self.summary(assigned) == [])
+        // ... a floating one is discarded: its session ended with it (a qemu killed under a
+        // connected user), and the pool refills.
+        let floating = PoolReconciler.plan(Self.input(Self.pool(spare: 0), desktops: Self.desktops([(.failed, "u1")])))
+        #expect(Self.summary(floating) == ["discard eng-001"])
         // Failed desktops hold resources: they count against max.
-        let full = PoolReconciler.plan(Self.input(Self.pool(max: 2, spare: 2), desktops: Self.desktops([(.failed, "u1"), (.ready, nil)])))
+        var dedicatedFull = Self.pool(max: 2, spare: 2)
+        dedicatedFull.assignment = .dedicated
+        let full = PoolReconciler.plan(Self.input(dedicatedFull, desktops: Self.desktops([(.failed, "u1"), (.ready, nil)])))
         #expect(Self.summary(full) == [])
     }
 

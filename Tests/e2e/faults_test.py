@@ -13,13 +13,14 @@ as `faults`, as root, on qemu:///system with real guests and pam_unix users).
    failed one is removed.
 4. A second broker started while libvirtd is stopped: it starts, /healthz says `connecting`,
    /readyz is 503, the hosts API says why; once libvirtd answers it is connected within 5 s,
-   says its storage pool is missing, and is ready once the pool is defined. Then its store's file system (a small tmpfs) is filled, and later made
-   read-only: /readyz turns 503, writes are refused 503 storeFailed with Retry-After at once,
-   service returns with the space (or write access), the store is intact and holds exactly the
-   accepted writes. Its images file system (a small tmpfs) full: provisioning fails with the
-   reason, backs off, leaves no partial volume, and works once space returns. SIGTERM while
-   desktops are cloned and booted stops it within 10 s, without an error logged for its own
-   cancellation.
+   says its storage pool is missing, and is ready once the pool is defined. Its store is on
+   a small ext4 file system of its own: filled, /readyz turns 503 and writes are refused 503
+   storeFailed with Retry-After at once, and service returns with the space. Its images file
+   system (a small tmpfs) full: provisioning fails with the reason, backs off, leaves no
+   partial volume, and works once space returns. Then the store's file system turns read-only
+   (an ext4 error, errors=remount-ro): writes refused, /readyz 503. SIGTERM while desktops are
+   cloned and booted stops it within 10 s, without an error logged for its own cancellation;
+   the store file is intact and holds exactly the accepted writes.
 
 It restarts the libvirtd that scripts/libvirtd started (pid file in /run/deskpool-rig), never
 another one. Environment (set by scripts/e2e): DESKPOOL_URL, DESKPOOL_BIN, E2E_USER/
@@ -266,6 +267,7 @@ def killed_qemu(token, admin, desktop_id):
                 break
             time.sleep(0.5)
         check(desktop is not None and desktop["state"] == "connected", f"killed qemu: remote-viewer connected ({desktop and desktop['state']})")
+        killed_name = desktop["name"]
         with open(f"/run/libvirt/qemu/{desktop['name']}.pid") as f:
             qemu = int(f.read().strip())
         os.kill(qemu, signal.SIGKILL)
@@ -273,12 +275,17 @@ def killed_qemu(token, admin, desktop_id):
         deadline = killed + 30
         while time.monotonic() < deadline:
             desktop = admin_desktop(admin, desktop_id)
-            if desktop is None or desktop["state"] == "failed":
+            if desktop is None or desktop["state"] in ("failed", "deleting"):
                 break
-            time.sleep(0.2)
+            time.sleep(0.1)
         took = time.monotonic() - killed
-        check(desktop is not None and desktop["state"] == "failed" and "crash" in (desktop.get("reason") or ""),
-              f"killed qemu: the desktop is failed with the reason within {took:.1f} s ({desktop and (desktop['state'], desktop.get('reason'))})")
+        # A failed floating desktop is discarded at once (the pool refills): the audit log
+        # keeps the failure and its reason.
+        name = (desktop or {}).get("name") or killed_name
+        status, _, body, _ = request("GET", f"/api/v1/admin/audit?subject=desktop/{name}&limit=50", token=admin)
+        details = [e.get("detail", "") for e in json.loads(body).get("entries", [])] if status == 200 else []
+        check(any("-> failed" in d and "crash" in d for d in details),
+              f"killed qemu: the desktop was failed with the reason within {took:.1f} s ({[d for d in details if 'failed' in d][:2]})")
         check(took < 15, f"killed qemu: found out within 15 s ({took:.1f} s)")
     finally:
         viewer.kill()
@@ -296,9 +303,17 @@ def killed_qemu(token, admin, desktop_id):
 TEMPLATE_XML = open("templates/tiny-linux/domain.xml").read()
 
 
-def write_template(base, admin, name):
-    """An admin write: PUT a template (the tiny one's XML)."""
-    return request("PUT", f"/api/v1/admin/templates/{name}", {"domainXML": TEMPLATE_XML, "memoryMiB": 256}, token=admin, base=base)
+ACCEPTED = set()  # template names the second broker answered 200 for
+PADDING = "<!-- " + "x" * (200 << 10) + " -->"
+
+
+def write_template(base, admin, name, big=False):
+    """An admin write: PUT a template (the tiny one's XML; `big`: padded to about 200 KiB)."""
+    xml = TEMPLATE_XML.replace("</domain>", PADDING + "</domain>") if big else TEMPLATE_XML
+    answer = request("PUT", f"/api/v1/admin/templates/{name}", {"domainXML": xml, "memoryMiB": 256}, token=admin, base=base)
+    if answer[0] == 200:
+        ACCEPTED.add(name)
+    return answer
 
 
 def readiness(base, want, limit=10):
@@ -319,8 +334,8 @@ def refused_write(base, admin, what, name):
     check(seconds < 5, f"{what}: refused at once ({seconds:.1f} s)")
 
 
-def store_faults(base, admin, store_dir):
-    print("== the store's disk full, then read-only", flush=True)
+def store_full(base, admin, store_dir):
+    print("== the store's disk full", flush=True)
     status, _, _, _ = write_template(base, admin, "faults-before")
     check(status == 200, f"store: a write works before ({status})")
     filler = os.path.join(store_dir, "filler")
@@ -333,7 +348,20 @@ def store_faults(base, admin, store_dir):
             pass
     status, body = readiness(base, 503)
     check(status == 503 and body.get("store", {}).get("ok") is False, f"store full: /readyz is 503, the store not ok ({status} {body.get('store')})")
-    refused_write(base, admin, "store full", "faults-full")
+    # SQLite may fit a small write in pages it has; larger ones need room there is not.
+    refused = None
+    for attempt in range(30):
+        status, headers, body, seconds = write_template(base, admin, f"faults-full-{attempt}", big=True)
+        if status != 200:
+            refused = (status, headers, body, seconds)
+            break
+    check(refused is not None, "store full: a write that needs room is refused")
+    if refused:
+        status, headers, body, seconds = refused
+        code = json.loads(body).get("error", {}).get("code") if status >= 400 else None
+        check(status == 503 and code == "storeFailed" and headers.get("retry-after"),
+              f"store full: the write is refused 503 storeFailed with Retry-After ({status} {code} {headers.get('retry-after')})")
+        check(seconds < 5, f"store full: refused at once ({seconds:.1f} s)")
     check(host_state(base) in ("connected", "recovering"), "store full: the broker still answers /healthz")
     os.remove(filler)
     status, _ = readiness(base, 200)
@@ -341,27 +369,41 @@ def store_faults(base, admin, store_dir):
     status, _, _, _ = write_template(base, admin, "faults-after-full")
     check(status == 200, f"store full: writes work again once space returns ({status})")
 
-    subprocess.run(["mount", "-o", "remount,ro", store_dir], check=True)
-    try:
-        status, body = readiness(base, 503)
-        check(status == 503 and body.get("store", {}).get("ok") is False, f"store read-only: /readyz is 503 ({status})")
-        refused_write(base, admin, "store read-only", "faults-ro")
-    finally:
-        subprocess.run(["mount", "-o", "remount,rw", store_dir], check=True)
-    status, _ = readiness(base, 200)
-    check(status == 200, f"store read-only: /readyz is 200 again once it is writable ({status})")
-    status, _, _, _ = write_template(base, admin, "faults-after-ro")
-    check(status == 200, f"store read-only: writes work again ({status})")
 
-    store = sqlite3.connect(f"file:{os.path.join(store_dir, 'deskpool.sqlite')}?mode=ro", uri=True)
+
+def store_read_only(base, admin, store_dir):
+    """The store's file system turns read-only under the running broker (as ext4 does after an
+    I/O error with errors=remount-ro): writes are refused at once, readiness is false."""
+    print("== the store's file system turns read-only", flush=True)
+    device = os.path.basename(subprocess.run(["findmnt", "-n", "-o", "SOURCE", store_dir], capture_output=True, text=True).stdout.strip())
+    with open(f"/sys/fs/ext4/{device}/trigger_fs_error", "w") as f:
+        f.write("1")
+    options = subprocess.run(["findmnt", "-n", "-o", "OPTIONS", store_dir], capture_output=True, text=True).stdout
+    check("emergency_ro" in options or options.startswith("ro"), f"store read-only: the file system is read-only ({options.strip()})")
+    status, body = readiness(base, 503)
+    check(status == 503 and body.get("store", {}).get("ok") is False, f"store read-only: /readyz is 503 ({status})")
+    refused_write(base, admin, "store read-only", "faults-ro")
+    check(host_state(base) in ("connected", "recovering"), "store read-only: the broker still answers /healthz")
+
+
+def store_intact(store_dir):
+    """After the broker stopped: the store file is sound and holds exactly the accepted writes."""
+    # A copy of the file and its WAL (the file system is read-only; SQLite replays the WAL).
+    copy = tempfile.mkdtemp(prefix="deskpool-faults-store-")
+    for suffix in ("", "-wal"):
+        source = os.path.join(store_dir, "deskpool.sqlite" + suffix)
+        if os.path.exists(source):
+            shutil.copy(source, os.path.join(copy, "deskpool.sqlite" + suffix))
+    store = sqlite3.connect(os.path.join(copy, "deskpool.sqlite"))
     try:
         integrity = store.execute("PRAGMA integrity_check").fetchone()[0]
         names = {row[0] for row in store.execute("SELECT name FROM template")}
     finally:
         store.close()
+        shutil.rmtree(copy, ignore_errors=True)
     check(integrity == "ok", f"store: intact after the faults ({integrity})")
-    check({"faults-before", "faults-after-full", "faults-after-ro"} <= names and not names & {"faults-full", "faults-ro"},
-          f"store: every accepted write is there, no refused one ({sorted(names)})")
+    faults = {name for name in names if name.startswith("faults-") and name != "faults-tiny"}
+    check(faults == ACCEPTED, f"store: exactly the accepted writes are there ({sorted(faults)} vs {sorted(ACCEPTED)})")
 
 
 def local_cli():
@@ -470,17 +512,22 @@ def start_with_host_down():
     with open(os.path.join(STATE, "deskpool.yaml")) as f:
         config = yaml.safe_load(f)
     work = tempfile.mkdtemp(prefix="deskpool-faults-", dir="/var/tmp")
-    os.chmod(work, 0o700)
+    os.chmod(work, 0o711)  # qemu (libvirt-qemu) reaches the images below it
     config["stateDirectory"] = work
     config["http"]["port"] = free_port()
     config["gateway"]["port"] = free_port()
     config["broker"]["instance"] = config["broker"]["instance"] + "-late"
     config["broker"]["orphanGraceSeconds"] = 86400  # it shares the storage pool: never clean it
     config["images"] = {"importDirectory": os.path.join(work, "import")}
-    # The store on a small file system of its own, to fill it and make it read-only.
+    # The store on a small ext4 file system of its own (a loop device), to fill it and to turn
+    # it read-only the way ext4 does after an I/O error.
     store_dir = os.path.join(work, "state")
     os.mkdir(store_dir, 0o700)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", store_dir], check=True)
+    store_image = os.path.join(work, "store.img")
+    subprocess.run(["truncate", "-s", "48M", store_image], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", store_image], check=True)
+    subprocess.run(["mount", "-o", "loop,errors=remount-ro", store_image, store_dir], check=True)
+    os.chmod(store_dir, 0o700)
     config["stateDirectory"] = store_dir
     config["images"] = {"importDirectory": os.path.join(store_dir, "import")}
     # Its images on a small file system too (a storage pool of its own, defined only once the
@@ -532,8 +579,9 @@ def start_with_host_down():
         status, _ = readiness(base, 200)
         check(status == 200, f"host down: /readyz turns 200 once the host and its storage pool are there ({status})")
 
-        store_faults(base, admin, store_dir)
+        store_full(base, admin, store_dir)
         busy = images_full_then_operations(base, admin, path, config["broker"]["instance"], images_dir)
+        store_read_only(base, admin, store_dir)
 
         asked = time.monotonic()
         process.send_signal(signal.SIGTERM)
@@ -544,13 +592,13 @@ def start_with_host_down():
         stopped = time.monotonic() - asked
         check(process.poll() is not None and stopped < 10,
               f"SIGTERM stops the broker within 10 s with {busy} desktop operation(s) in flight ({stopped:.1f} s)")
+        store_intact(store_dir)
     finally:
         if process and process.poll() is None:
             process.kill()
             process.wait()
         if not libvirtd_answers():
             start_libvirtd()
-        subprocess.run(["mount", "-o", "remount,rw", store_dir], capture_output=True)
         remove_domains(config["broker"]["instance"] + "-")
         for volume in virsh("vol-list", storage_pool, check=False).split("\n"):
             if volume.split():

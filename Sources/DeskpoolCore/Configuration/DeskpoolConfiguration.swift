@@ -91,11 +91,11 @@ public struct HostConfiguration: Sendable, Hashable, Decodable {
     /// SPICE over TLS on this host (qemu.conf `spice_tls = 1`); nil: plain SPICE only.
     public var spiceTLS: SpiceTLSConfiguration?
 
-    /// Seconds between libvirt keepalive probes on the host's connection.
+    /// Seconds between the broker's probes of libvirtd on the host's connection.
     public var keepAliveIntervalSeconds: Int = 2
-    /// Unanswered probes after which the connection counts as dropped (a frozen or vanished
-    /// libvirtd is found out within about interval × (count + 1) seconds) and the broker
-    /// reconnects.
+    /// A probe not answered within interval × count seconds drops the connection (a frozen
+    /// or vanished libvirtd is found out within about interval × (count + 1) seconds) and the
+    /// broker reconnects.
     public var keepAliveCount: Int = 3
 
     /// Where `.vv` files and the gateway connect to this host's consoles.

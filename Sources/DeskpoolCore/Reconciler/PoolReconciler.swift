@@ -82,7 +82,9 @@ public enum PoolReconciler {
 
         let backingOff = input.retryAt.map { input.now < $0 } ?? false
         let failed = input.desktops.filter { $0.state == .failed }
-        let discardable = failed.filter { $0.user == nil && !input.busy.contains($0.id) }
+        // A failed dedicated desktop that still has its user is left for the admin (its disk is
+        // the user's); a floating one holds nothing of anyone's: its session ended with it.
+        let discardable = failed.filter { ($0.user == nil || input.pool.assignment == .floating) && !input.busy.contains($0.id) }
         if !backingOff { actions += discardable.map(Action.discardFailed) }
 
         let holding = live.count + failed.count - (backingOff ? 0 : discardable.count)
