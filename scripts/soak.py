@@ -63,11 +63,27 @@ class Broker:
         with open(f"/proc/{self.pid}/status") as f:
             rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) // 1024
         fds = len(os.listdir(f"/proc/{self.pid}/fd"))
-        sockets = subprocess.run(["ss", "-xpn"], capture_output=True, text=True).stdout.splitlines()
-        libvirt = sum(1 for line in sockets if f"pid={self.pid}," in line and "libvirt-sock" in line)
+        libvirt = libvirt_connections(self.pid)
         store = sum(os.path.getsize(os.path.join(self.state, f"deskpool.sqlite{suffix}"))
                     for suffix in ("", "-wal", "-shm") if os.path.exists(os.path.join(self.state, f"deskpool.sqlite{suffix}")))
         return {"rss": rss, "fds": fds, "libvirt": libvirt, "store": store // 1024}
+
+
+def libvirt_connections(pid):
+    """The process's Unix sockets whose peer is a connection accepted on libvirtd's socket
+    (`ss -xpn`: a client end shows only the peer's inode; the daemon's end shows the path)."""
+    daemon_ends = set()
+    mine = []
+    for line in subprocess.run(["ss", "-xpn"], capture_output=True, text=True).stdout.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        local_path, local_inode, peer_inode = fields[4], fields[5], fields[7]
+        if local_path.startswith("/run/libvirt/libvirt-sock") or local_path.startswith("/var/run/libvirt/libvirt-sock"):
+            daemon_ends.add(local_inode)
+        if f"pid={pid}," in line:
+            mine.append(peer_inode)
+    return sum(1 for peer in mine if peer in daemon_ends)
 
 
 def cycle(broker, user, password, pool, until):
@@ -117,6 +133,7 @@ def start_test_broker(work):
     deadline = time.monotonic() + 60
     while request(base, "GET", "/healthz", timeout=5)[0] != 200:
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
             raise SystemExit("soak: the test-driver broker did not start; see " + os.path.join(work, "serve.log"))
         time.sleep(0.3)
     admin = login(base, os.environ["E2E_ADMIN"], os.environ["E2E_ADMIN_PASSWORD"])
@@ -124,13 +141,15 @@ def start_test_broker(work):
         xml = f.read()
     steps = [
         ("PUT", "/api/v1/admin/templates/soak-tiny", {"domainXML": xml, "memoryMiB": 256, "bootTimeoutSeconds": 60}),
-        ("POST", "/api/v1/admin/templates/soak-tiny/versions", {"volume": "golden-1.qcow2"}),
+        ("POST", "/api/v1/admin/templates/soak-tiny/versions", {"volume": "golden-1.qcow2", "note": "soak"}),
         ("POST", "/api/v1/admin/pools", {"name": "soak", "template": "soak-tiny", "max": 20, "spare": 5, "naming": "soak-{n:03}",
                                          "groups": [os.environ["E2E_GROUP"]], "maxPerUser": 1}),
     ]
     for method, route, body in steps:
         status, _, answer = request(base, method, route, body, token=admin)
         if status not in (200, 201):
+            process.terminate()
+            process.wait(30)
             raise SystemExit(f"soak: {method} {route}: {status} {answer[:300]!r}")
     return Broker("test", base, process.pid, state), process
 
@@ -152,6 +171,8 @@ def real_broker():
 
 
 def main():
+    # SIGTERM (scripts/soak stopped) ends the run through the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--interval", type=float, default=60)
