@@ -87,7 +87,8 @@ def libvirt_connections(pid):
 
 
 def cycle(broker, user, password, pool, until):
-    """Request (until the .vv comes), then logoff, until `until`."""
+    """Request (until the .vv comes; on the test driver, until the desktop is the user's),
+    then logoff, until `until`."""
     token = login(broker.base, user, password)
     while time.monotonic() < until:
         status, headers, body = request(broker.base, "POST", f"/api/v1/pools/{pool}/desktop", token=token)
@@ -97,12 +98,21 @@ def cycle(broker, user, password, pool, until):
         if status == 401:
             token = login(broker.base, user, password)
             continue
-        if status != 200:
+        if status == 502 and broker.name == "test":
+            # The test driver gives domains no SPICE port: the desktop is the user's, its
+            # console ticket cannot be set. Log off what the user holds.
+            _, _, sessions = request(broker.base, "GET", "/api/v1/sessions", token=token)
+            held = [d["id"] for d in json.loads(sessions)] if sessions.startswith(b"[") else []
+            desktop = held[0] if held else None
+        elif status == 200:
+            desktop = headers.get("deskpool-desktop")
+        else:
+            desktop = None
+        if desktop is None:
             with broker.lock:
                 broker.errors += 1
             time.sleep(1)
             continue
-        desktop = headers.get("deskpool-desktop")
         status, _, _ = request(broker.base, "DELETE", f"/api/v1/sessions/{desktop}", token=token)
         with broker.lock:
             if status == 200:

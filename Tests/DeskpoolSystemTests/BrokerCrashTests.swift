@@ -18,10 +18,7 @@ struct BrokerCrashTests {
             _ = try await sandbox.makeDirPool()
             let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
             defer { broker.removeState() }
-            try broker.run(["local", "template", "apply", broker.templateDirectory])
-            try broker.run(["local", "template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "crash test"])
-            let poolFile = broker.state + "/pool.yaml"
-            try """
+            try broker.prepare(pool: """
                 name: crash
                 template: tiny-linux
                 assignment: floating
@@ -29,8 +26,7 @@ struct BrokerCrashTests {
                 max: 12
                 naming: "\(sandbox.prefix)c{n:02}"
                 users: [alice, bob]
-                """.write(toFile: poolFile, atomically: true, encoding: .utf8)
-            try broker.run(["local", "pool", "apply", poolFile])
+                """)
 
             try broker.startServe()
             let store = try broker.store()

@@ -56,6 +56,18 @@ final class BrokerProcess: @unchecked Sendable {
 
     var templateDirectory: String { state + "/templates/tiny-linux" }
 
+    /// Applies the tiny template, publishes the tiny image `versions` times and applies the
+    /// pool file `yaml` (the pool's keys), with the local admin commands.
+    func prepare(versions: Int = 1, pool yaml: String) throws {
+        try run(["local", "template", "apply", templateDirectory])
+        for version in 1...versions {
+            try run(["local", "template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "v\(version)"])
+        }
+        let poolFile = state + "/pool.yaml"
+        try yaml.write(toFile: poolFile, atomically: true, encoding: .utf8)
+        try run(["local", "pool", "apply", poolFile])
+    }
+
     /// Runs a `deskpool` command to completion; fails the test on a non-zero exit.
     @discardableResult
     func run(_ arguments: [String]) throws -> String {

@@ -20,12 +20,7 @@ struct RolloutCrashTests {
             _ = try await sandbox.makeDirPool()
             let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
             defer { broker.removeState() }
-            try broker.run(["local", "template", "apply", broker.templateDirectory])
-            for version in 1...2 {
-                try broker.run(["local", "template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "v\(version)"])
-            }
-            let poolFile = broker.state + "/pool.yaml"
-            try """
+            try broker.prepare(versions: 2, pool: """
                 name: roll
                 template: tiny-linux
                 version: 1
@@ -35,8 +30,7 @@ struct RolloutCrashTests {
                 max: 4
                 naming: "\(sandbox.prefix)r{n:02}"
                 users: [alice]
-                """.write(toFile: poolFile, atomically: true, encoding: .utf8)
-            try broker.run(["local", "pool", "apply", poolFile])
+                """)
             let policyFile = broker.state + "/update.yaml"
             try """
                 apiVersion: deskpool/v1
@@ -105,10 +99,7 @@ struct RolloutCrashTests {
             let pool = try await sandbox.makeDirPool()
             let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
             defer { broker.removeState() }
-            try broker.run(["local", "template", "apply", broker.templateDirectory])
-            try broker.run(["local", "template", "publish", "tiny-linux", "--file", TestTier.tinyImagePath, "--note", "v1"])
-            let poolFile = broker.state + "/pool.yaml"
-            try """
+            try broker.prepare(pool: """
                 name: cmd
                 template: tiny-linux
                 assignment: floating
@@ -117,8 +108,7 @@ struct RolloutCrashTests {
                 max: 2
                 naming: "\(sandbox.prefix)c{n:02}"
                 users: [alice]
-                """.write(toFile: poolFile, atomically: true, encoding: .utf8)
-            try broker.run(["local", "pool", "apply", poolFile])
+                """)
             // Each run leaves a line in the guest, then takes a while: the kill lands mid-way.
             let policyFile = broker.state + "/command.yaml"
             try """

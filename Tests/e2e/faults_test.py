@@ -334,11 +334,9 @@ def refused_write(base, admin, what, name):
     check(seconds < 5, f"{what}: refused at once ({seconds:.1f} s)")
 
 
-def store_full(base, admin, store_dir):
-    print("== the store's disk full", flush=True)
-    status, _, _, _ = write_template(base, admin, "faults-before")
-    check(status == 200, f"store: a write works before ({status})")
-    filler = os.path.join(store_dir, "filler")
+def fill(directory):
+    """Fills the file system of `directory` with a file (root: its reserve too); returns it."""
+    filler = os.path.join(directory, "filler")
     with open(filler, "wb") as f:
         try:
             while True:
@@ -346,6 +344,14 @@ def store_full(base, admin, store_dir):
                 f.flush()
         except OSError:
             pass
+    return filler
+
+
+def store_full(base, admin, store_dir):
+    print("== the store's disk full", flush=True)
+    status, _, _, _ = write_template(base, admin, "faults-before")
+    check(status == 200, f"store: a write works before ({status})")
+    filler = fill(store_dir)
     status, body = readiness(base, 503)
     check(status == 503 and body.get("store", {}).get("ok") is False, f"store full: /readyz is 503, the store not ok ({status} {body.get('store')})")
     # SQLite may fit a small write in pages it has; larger ones need room there is not.
@@ -438,14 +444,7 @@ def images_full_then_operations(base, admin, config_path, instance, images_dir):
         result = subprocess.run([*command, "--config", config_path], capture_output=True, text=True, timeout=300)
         check(result.returncode == 0, f"images full: {' '.join(command[len(cli):len(cli) + 2])} ({result.stderr.strip()[-300:]})")
     before = set(os.listdir(images_dir))
-    filler = os.path.join(images_dir, "filler")
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * (1 << 20))
-                f.flush()
-        except OSError:
-            pass
+    filler = fill(images_dir)
     pool_file = os.path.join(work, "pool.yaml")
     with open(pool_file, "w") as f:
         yaml.safe_dump({"name": "faultsload", "template": "faults-tiny", "assignment": "floating", "min": 0, "max": 2, "spare": 2,
