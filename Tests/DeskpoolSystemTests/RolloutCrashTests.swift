@@ -158,6 +158,78 @@ struct RolloutCrashTests {
         }
     }
 
+    @Test("kill -9 while a ConfigPolicy restarts desktops: after the restart every desktop has the new definition and generation, each changed once")
+    func killNineMidConfig() async throws {
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            let pool = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.prepare(pool: """
+                name: cfg
+                template: tiny-linux
+                assignment: floating
+                min: 3
+                spare: 3
+                max: 3
+                naming: "\(sandbox.prefix)g{n:02}"
+                users: [alice]
+                """)
+            let policyFile = broker.state + "/config.yaml"
+            try """
+                apiVersion: deskpool/v1
+                kind: ConfigPolicy
+                metadata:
+                  name: more
+                spec:
+                  selector:
+                    pools: [cfg]
+                  set:
+                    desktop:
+                      memoryMiB: 192
+                      vcpus: 2
+                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
+
+            try broker.startServe()
+            let store = try broker.store()
+            try await BrokerCrashTests().wait("3 ready desktops", .seconds(900), broker) {
+                try await store.desktops(pool: "cfg").filter { $0.state == .ready }.count == 3
+            }
+            let applied = try broker.run(["local", "policy", "apply", policyFile])
+            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
+            // Kill while a desktop restarts to take its new definition.
+            try await BrokerCrashTests().wait("a desktop under way", .seconds(600), broker) {
+                try await store.rolloutItems(rollout: id).contains { $0.status == .inProgress }
+            }
+            broker.kill9()
+            let itemsAtKill = try await store.rolloutItems(rollout: id)
+
+            try broker.startServe()
+            try await BrokerCrashTests().wait("the rollout to complete", .seconds(900), broker) {
+                try await store.rollout(id: id)?.state == .completed
+            }
+            try await BrokerCrashTests().wait("3 ready desktops again", .seconds(600), broker) {
+                try await store.desktops(pool: "cfg").filter { $0.state == .ready }.count == 3
+            }
+            let items = try await store.rolloutItems(rollout: id)
+            #expect(items.allSatisfy { $0.status == .done }, "\(items.map { "\($0.desktop)=\($0.status)" })")
+            for item in itemsAtKill where item.status == .done {
+                let audit = try await store.auditLog(subject: "rollout/\(id)/\(item.desktop)", limit: 20)
+                #expect(audit.filter { $0.detail.contains("-> inProgress") }.count == 1, "a desktop done before the kill is not changed twice")
+            }
+            let generation = try #require(try await store.pool(named: "cfg")?.generation)
+            let hypervisor = LibvirtHypervisor(host: "local", connection: sandbox.connection, storagePool: pool.name, domainType: "qemu")
+            for desktop in try await store.desktops(pool: "cfg") {
+                #expect(desktop.generation == generation, "\(desktop.name)'s record")
+                let facts = try await hypervisor.facts(ofDesktop: desktop.name)
+                #expect(facts.persistent.memoryMiB == 192 && facts.persistent.vcpus == 2, "\(desktop.name)'s definition")
+                #expect(facts.live?.vcpus == 2, "\(desktop.name) runs its new definition")
+                #expect(facts.identity?.generation == generation, "\(desktop.name)'s metadata")
+            }
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
+        }
+    }
+
     /// The version in each sandbox domain's Deskpool metadata.
     static func versions(_ sandbox: LibvirtSandbox) async throws -> [String: Int] {
         var versions: [String: Int] = [:]
