@@ -230,6 +230,79 @@ struct RolloutCrashTests {
         }
     }
 
+    @Test("kill -9 during an automatic rollback (a v2 that does not boot): after the restart the rollback completes, every desktop on v1, the canary rolled back once")
+    func killNineMidRollback() async throws {
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-broken-\(UUID().uuidString).qcow2").path
+        _ = try Command.output("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", broken, "64M"])
+        defer { try? FileManager.default.removeItem(atPath: broken) }
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            _ = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.prepare(pool: """
+                name: back
+                template: tiny-linux
+                version: 1
+                assignment: floating
+                min: 2
+                spare: 2
+                max: 2
+                naming: "\(sandbox.prefix)b{n:02}"
+                users: [alice]
+                """)
+            try broker.run(["local", "template", "publish", "tiny-linux", "--file", broken, "--note", "v2 does not boot"])
+            let policyFile = broker.state + "/update.yaml"
+            try """
+                apiVersion: deskpool/v1
+                kind: UpdatePolicy
+                metadata:
+                  name: back-v2
+                spec:
+                  selector:
+                    pools: [back]
+                  version: 2
+                  strategy:
+                    canary: 1
+                    waveSize: 1
+                    maxUnavailable: 1
+                    healthGate:
+                      timeout: 45s
+                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
+
+            try broker.startServe()
+            let store = try broker.store()
+            try await BrokerCrashTests().wait("2 ready desktops", .seconds(900), broker) {
+                try await store.desktops(pool: "back").filter { $0.state == .ready }.count == 2
+            }
+            let applied = try broker.run(["local", "policy", "apply", policyFile])
+            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
+            // The canary fails its gate; kill while it is being taken back to v1.
+            try await BrokerCrashTests().wait("the automatic rollback under way", .seconds(900), broker) {
+                try await store.rolloutItems(rollout: id).contains { $0.status == .rollingBack }
+            }
+            broker.kill9()
+            #expect(try await store.rollout(id: id)?.state == .rollingBack)
+
+            try broker.startServe()
+            try await BrokerCrashTests().wait("the rollback to complete", .seconds(900), broker) {
+                try await store.rollout(id: id)?.state == .rolledBack
+            }
+            try await BrokerCrashTests().wait("both desktops on v1 and ready", .seconds(900), broker) {
+                try await store.desktops(pool: "back").allSatisfy { $0.version == 1 && $0.state == .ready }
+            }
+            let items = try await store.rolloutItems(rollout: id)
+            let canary = try #require(items.first { $0.wave == 0 })
+            #expect(canary.status == .rolledBack)
+            let audit = try await store.auditLog(subject: "rollout/\(id)/\(canary.desktop)", limit: 30)
+            #expect(audit.filter { $0.detail.contains("-> rolledBack") }.count == 1, "rolled back once: \(audit.map(\.detail))")
+            #expect(items.filter { $0.wave > 0 }.allSatisfy { $0.status == .skipped }, "\(items.map { "\($0.desktop)=\($0.status)" })")
+            let libvirt = try await Self.versions(sandbox)
+            #expect(libvirt.count == 2 && libvirt.values.allSatisfy { $0 == 1 }, "libvirt metadata: \(libvirt)")
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
+        }
+    }
+
     /// The version in each sandbox domain's Deskpool metadata.
     static func versions(_ sandbox: LibvirtSandbox) async throws -> [String: Int] {
         var versions: [String: Int] = [:]
