@@ -57,6 +57,7 @@ class Broker:
         self.name, self.base, self.pid, self.state = name, base, pid, state
         self.cycles = 0
         self.errors = 0
+        self.exhausted = 0
         self.lock = threading.Lock()
 
     def sample(self):
@@ -94,6 +95,12 @@ def cycle(broker, user, password, pool, until):
         status, headers, body = request(broker.base, "POST", f"/api/v1/pools/{pool}/desktop", token=token)
         if status == 202 or status == 503:
             time.sleep(min(5, int(headers.get("retry-after", "2"))))
+            continue
+        if status == 409 and b'"exhausted"' in body:
+            # Every desktop of the pool is being refreshed: a normal answer; ask again.
+            with broker.lock:
+                broker.exhausted += 1
+            time.sleep(2)
             continue
         if status == 401:
             token = login(broker.base, user, password)
@@ -231,7 +238,7 @@ def main():
             verdict = "flat" if growth < 5 else "GROWS"
             flat = flat and growth < 5
             print(f"soak: {broker.name} {key}: {middle[key]} -> {last[key]} over the second half ({growth:+.1f} %, {verdict})", flush=True)
-        print(f"soak: {broker.name}: {broker.cycles} request/logoff cycles, {broker.errors} errors", flush=True)
+        print(f"soak: {broker.name}: {broker.cycles} request/logoff cycles, {broker.errors} errors, {broker.exhausted} 'pool exhausted' answers", flush=True)
     sys.exit(0 if flat else 1)
 
 
