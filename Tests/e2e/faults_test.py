@@ -8,7 +8,9 @@ as `faults`, as root, on qemu:///system with real guests and pam_unix users).
    console again.
 2. libvirtd frozen (SIGSTOP) for 10 s: no request hangs past the keepalive (about 8 s; 15 s allowed on a loaded machine), the
    host is connected within 5 s of SIGCONT, service resumes.
-3. The qemu of the user's desktop killed under a connected remote-viewer: the desktop is
+3. A remote-viewer open through the gateway while libvirtd restarts: the session stays
+   connected (qemu's client list is asked after the reconnect) and the viewer keeps running.
+   Then the qemu of the user's desktop killed under a connected remote-viewer: the desktop is
    failed with the reason within seconds, the user's next request gets another desktop, the
    failed one is removed.
 4. A second broker started while libvirtd is stopped: it starts, /healthz says `connecting`,
@@ -221,6 +223,45 @@ def restart_under_requests(token, admin, desktop_id):
     check_assignments(admin, desktop_id, "restart")
 
 
+def open_viewer(token, desktop_id, admin, what):
+    """remote-viewer on the user's desktop through the gateway, once the session is connected."""
+    status, headers, vv, _ = request("POST", f"/api/v1/pools/{POOL}/desktop", token=token)
+    check(status == 200 and headers.get("deskpool-desktop") == desktop_id, f"{what}: the user gets their desktop's .vv ({status})")
+    work = tempfile.mkdtemp(prefix="deskpool-faults-viewer-")
+    vv_path = os.path.join(work, "desktop.vv")
+    with open(vv_path, "wb") as f:
+        f.write(vv)
+    viewer = subprocess.Popen(["remote-viewer", vv_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    desktop = None
+    while time.monotonic() < deadline:
+        desktop = admin_desktop(admin, desktop_id)
+        if desktop and desktop["state"] == "connected":
+            break
+        time.sleep(0.5)
+    check(desktop is not None and desktop["state"] == "connected", f"{what}: remote-viewer connected ({desktop and desktop['state']})")
+    return viewer, work, desktop
+
+
+def console_survives_restart(token, admin, desktop_id):
+    print("== an open console through a libvirtd restart", flush=True)
+    viewer, work, _ = open_viewer(token, desktop_id, admin, "open console")
+    try:
+        stop_libvirtd()
+        answered = start_libvirtd()
+        took = wait_connected(answered)
+        check(took is not None and took < 5, f"open console: the host is connected again within 5 s ({took})")
+        time.sleep(5)  # the reconnect's session check (qemu's client list) has run
+        desktop = admin_desktop(admin, desktop_id)
+        check(desktop is not None and desktop["state"] == "connected",
+              f"open console: the session is still connected after the restart ({desktop and desktop['state']})")
+        check(viewer.poll() is None, "open console: remote-viewer still runs (qemu serves SPICE, not libvirtd)")
+    finally:
+        viewer.kill()
+        viewer.wait()
+        subprocess.run(["rm", "-rf", work])
+
+
 def freeze(token, admin, desktop_id):
     print("== libvirtd frozen (SIGSTOP) for 10 s", flush=True)
     pid = subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, text=True).stdout.split()
@@ -251,22 +292,8 @@ def killed_qemu(token, admin, desktop_id):
     """Kills the qemu of the user's desktop under a connected remote-viewer; returns the
     user's next desktop."""
     print("== the desktop's qemu killed while the user is connected", flush=True)
-    status, headers, vv, _ = request("POST", f"/api/v1/pools/{POOL}/desktop", token=token)
-    check(status == 200 and headers.get("deskpool-desktop") == desktop_id, f"killed qemu: the user gets their desktop's .vv ({status})")
-    work = tempfile.mkdtemp(prefix="deskpool-faults-viewer-")
-    vv_path = os.path.join(work, "desktop.vv")
-    with open(vv_path, "wb") as f:
-        f.write(vv)
-    viewer = subprocess.Popen(["remote-viewer", vv_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    viewer, work, desktop = open_viewer(token, desktop_id, admin, "killed qemu")
     try:
-        deadline = time.monotonic() + 90
-        desktop = None
-        while time.monotonic() < deadline:
-            desktop = admin_desktop(admin, desktop_id)
-            if desktop and desktop["state"] == "connected":
-                break
-            time.sleep(0.5)
-        check(desktop is not None and desktop["state"] == "connected", f"killed qemu: remote-viewer connected ({desktop and desktop['state']})")
         killed_name = desktop["name"]
         with open(f"/run/libvirt/qemu/{desktop['name']}.pid") as f:
             qemu = int(f.read().strip())
@@ -625,6 +652,7 @@ def main():
     print(f"     the user's desktop: {desktop_id}", flush=True)
     restart_under_requests(token, admin, desktop_id)
     freeze(token, admin, desktop_id)
+    console_survives_restart(token, admin, desktop_id)
     killed_qemu(token, admin, desktop_id)
     start_with_host_down()
     # The broker under test is still connected and serving.
