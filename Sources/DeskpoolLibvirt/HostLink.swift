@@ -139,9 +139,7 @@ public final class HostLink: Service, Sendable {
     @discardableResult
     public func connectOnce(within limit: Duration = .seconds(10)) async -> Bool {
         guard !status.isConnected else { return true }
-        let outcome = await abandonable(within: limit) { [uri] () async -> Result<Connection, LibvirtError> in
-            do throws(LibvirtError) { return .success(try await Connection.open(uri)) } catch { return .failure(error) }
-        }
+        let outcome = await abandonable(within: limit, late: Self.closeLate, openAttempt)
         switch outcome {
         case .success(let connection):
             connected(connection)
@@ -189,9 +187,8 @@ public final class HostLink: Service, Sendable {
                 wait = drop(connection, reason: reason)
                 await connection.close()
             } else {
-                guard let outcome = await abandonable({ [uri] () async -> Result<Connection, LibvirtError> in
-                    do throws(LibvirtError) { return .success(try await Connection.open(uri)) } catch { return .failure(error) }
-                }) else { return }  // shutting down: an open still blocked (a frozen libvirtd) is left behind
+                // Shutting down: an open still blocked (a frozen libvirtd) is left behind.
+                guard let outcome = await abandonable(late: Self.closeLate, openAttempt) else { return }
                 switch outcome {
                 case .success(let connection):
                     connected(connection)
@@ -216,16 +213,19 @@ public final class HostLink: Service, Sendable {
     /// Whether libvirtd answers a cheap call within `limit` (the call is left behind if not:
     /// a frozen daemon holds it until it thaws).
     private static func answers(_ connection: Connection, within limit: Duration) async -> Bool {
-        let outcome = await abandonable(within: limit, closeLate: false) { () async -> Result<Connection, LibvirtError> in
-            do throws(LibvirtError) {
-                _ = try await connection.libvirtVersion()
-                return .success(connection)
-            } catch {
-                return .failure(error)
-            }
+        await abandonable(within: limit) { (try? await connection.libvirtVersion()) != nil } ?? false
+    }
+
+    /// One attempt to open the link's URI.
+    private var openAttempt: @Sendable () async -> Result<Connection, LibvirtError> {
+        { [uri] in
+            do throws(LibvirtError) { return .success(try await Connection.open(uri)) } catch { return .failure(error) }
         }
-        if case .success = outcome { return true }
-        return false
+    }
+
+    /// A connection opened after its caller stopped waiting is closed.
+    private static let closeLate: @Sendable (Result<Connection, LibvirtError>) async -> Void = { result in
+        if case .success(let connection) = result { await connection.close() }
     }
 
     /// Waits until the connection drops (the reason) or the service is asked to stop (nil).
@@ -316,50 +316,4 @@ public final class HostLink: Service, Sendable {
         if case .connect(let after) = action { return after }
         return options.backoff.first
     }
-}
-
-/// `body`'s result, or nil when the calling task is cancelled, or `limit` passes, or (without a
-/// limit) the service group shuts down first. `body` is then left to finish on its own (a blocked libvirt call cannot be
-/// interrupted); a connection it opens after that is closed (with `closeLate`).
-private func abandonable(within limit: Duration? = nil, closeLate: Bool = true,
-                         _ body: @escaping @Sendable () async -> Result<Connection, LibvirtError>) async -> Result<Connection, LibvirtError>? {
-    let answer = Mutex(Answer())
-    let give = { @Sendable (value: Result<Connection, LibvirtError>?) -> Bool in
-        answer.withLock { slot -> Bool in
-            guard !slot.given else { return false }
-            slot.given = true
-            if let waiting = slot.waiting { waiting.resume(returning: value) } else { slot.value = value }
-            slot.waiting = nil
-            return true
-        }
-    }
-    let work = Task {
-        let result = await body()
-        if !give(result), closeLate, case .success(let connection) = result { await connection.close() }
-    }
-    let shutdown = Task {
-        if let limit { try? await Task.sleep(for: limit) } else { try? await gracefulShutdown() }
-        _ = give(nil)
-    }
-    defer { shutdown.cancel() }
-    return await withTaskCancellationHandler {
-        await withCheckedContinuation { continuation in
-            let given = answer.withLock { slot -> (Bool, Result<Connection, LibvirtError>?) in
-                if slot.given { return (true, slot.value) }
-                slot.waiting = continuation
-                return (false, nil)
-            }
-            // Answered before we waited: `give` kept the value.
-            if given.0 { continuation.resume(returning: given.1) }
-        }
-    } onCancel: {
-        _ = give(nil)
-        work.cancel()
-    }
-}
-
-private struct Answer {
-    var waiting: CheckedContinuation<Result<Connection, LibvirtError>?, Never>?
-    var value: Result<Connection, LibvirtError>?
-    var given = false
 }

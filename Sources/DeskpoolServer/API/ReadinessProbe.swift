@@ -1,6 +1,5 @@
 import DeskpoolCore
 import Foundation
-import Synchronization
 
 /// Runs `/readyz`'s checks: a write to the store and a capacity query to every host, each
 /// bounded in time, at most one round at a time and reused for `reuse` seconds, so that any
@@ -32,7 +31,7 @@ actor ReadinessProbe {
 
     private static func run(_ services: BrokerServices, timeout: Duration) async -> Readiness {
         let now = services.now()
-        let store = await bounded(timeout) { () async -> Readiness.Dependency in
+        let store = await abandonable(within: timeout) { () async -> Readiness.Dependency in
             do throws(DeskpoolError) {
                 try await services.store.probeWrite(at: now)
                 return Readiness.Dependency(name: "store", ok: true)
@@ -53,7 +52,7 @@ actor ReadinessProbe {
                                                   detail: "\(status.state.rawValue): not connected; the broker reconnects by itself"))
                 continue
             }
-            let dependency = await bounded(timeout) { () async -> Readiness.Dependency in
+            let dependency = await abandonable(within: timeout) { () async -> Readiness.Dependency in
                 do throws(DeskpoolError) {
                     _ = try await hypervisor.capacity()
                     return Readiness.Dependency(name: host.name, ok: true,
@@ -65,36 +64,5 @@ actor ReadinessProbe {
             hosts.append(dependency ?? Readiness.Dependency(name: host.name, ok: false, detail: "did not answer within \(timeout)"))
         }
         return Readiness(store: store, hosts: hosts)
-    }
-
-    /// `body`'s result, or nil when it takes longer than `timeout`. The body is left to finish
-    /// on its own then (a task group would wait for it): a frozen libvirtd must not hold the
-    /// answer. Both tasks end by themselves, the body when its call returns.
-    private static func bounded<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
-        let answer = FirstAnswer<T>()
-        return await withCheckedContinuation { continuation in
-            answer.wait(continuation)
-            Task { answer.give(await body()) }
-            Task {
-                try? await Task.sleep(for: timeout)
-                answer.give(nil)
-            }
-        }
-    }
-}
-
-/// Resumes a continuation with the first value given, once.
-private final class FirstAnswer<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T?, Never>?>(nil)
-
-    func wait(_ continuation: CheckedContinuation<T?, Never>) {
-        self.continuation.withLock { $0 = continuation }
-    }
-
-    func give(_ value: T?) {
-        continuation.withLock {
-            $0?.resume(returning: value)
-            $0 = nil
-        }
     }
 }
