@@ -188,4 +188,39 @@ struct PolicyKindsTests {
             #expect(try await Self.view(h, again.id).items.allSatisfy { $0.status == .done }, "all pass after the remediation")
         }
     }
+
+    @Test("a check's remediation cut short after its refreshes (the rollout's note could not be written) goes on at the next pass and refreshes each failed desktop once")
+    func remediationOnce() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let store = FaultyStore(try SQLiteStore.inMemory())
+        let h = try await RolloutTests.harness(fake, store: store)
+        try await RolloutTests.pool(h, size: 3, versions: 1)
+        let altered = try #require(try await h.store.desktops(pool: "eng").last)
+        fake.alterDefinition(altered.name) { $0.usbRedirection = true }
+        let policy = Self.header("CheckPolicy", "eng-usb") + "  checks:\n    - forbiddenDevices: [usbredir]\n  remediation: refresh\n"
+        let rollout = try await h.policies.apply(source: policy, actor: "admin:test")
+        // The store takes the desktops' changes but no rollout write: the remediation's note and
+        // the rollout's end are lost, as when the broker stops between them.
+        store.fail([.updateRollout])
+        for _ in 0..<5 { _ = await h.rollouts.step() }
+        store.fail([])
+        #expect(try await h.store.rollout(id: rollout.id)?.state == .running, "not over while its remediation is not recorded")
+        // The refresh finishes before the rollout's next pass: the desktop is ready again.
+        let reconciling = Task { try await h.reconciler.run() }
+        try await h.wait(for: "the altered desktop refreshed", timeout: .seconds(20)) {
+            try await h.store.desktop(id: altered.id).map { $0.incarnation > altered.incarnation && $0.state == .ready } == true
+        }
+        reconciling.cancel()
+        _ = try? await reconciling.value
+        for _ in 0..<5 where try await h.store.rollout(id: rollout.id)?.state.isFinal == false { _ = await h.rollouts.step() }
+
+        let view = try await Self.view(h, rollout.id)
+        #expect(view.rollout.state == .completed)
+        #expect(view.rollout.reason == "remediation: refreshing \(altered.name)", "\(view.rollout.reason ?? "")")
+        #expect(view.items.first { $0.desktopID == altered.id }?.remediation == .refreshing)
+        let desktop = try #require(try await h.store.desktop(id: altered.id))
+        #expect(desktop.incarnation == altered.incarnation + 1 && desktop.state == .ready, "refreshed once: incarnation \(desktop.incarnation), \(desktop.state)")
+        let refreshes = try await h.store.auditLog(AuditQuery(subject: "desktop/\(altered.name)", actor: PolicyRollouts.actor(rollout.id), action: "desktop.state"))
+        #expect(refreshes.count == 1, "\(refreshes.map(\.detail))")
+    }
 }

@@ -54,6 +54,19 @@ public struct RolloutItem: Sendable, Hashable, Codable {
     public var result: GuestCommandResult?
     /// Check results, one per check (CheckPolicy).
     public var checks: [CheckOutcome]?
+    /// What the CheckPolicy's `refresh` remediation did to this failed desktop, recorded in the
+    /// same transaction as the desktop's own change: a remediation interrupted by a broker stop
+    /// goes on with the desktops not yet marked, and never refreshes one twice.
+    public var remediation: Remediation?
+
+    public enum Remediation: String, Sendable, Hashable, Codable {
+        /// An idle desktop, cloned again now.
+        case refreshing
+        /// A desktop in use, cloned again when its user logs off.
+        case refreshingAtLogoff
+        /// A dedicated desktop with a user: its disk holds the user's data, it is not refreshed.
+        case kept
+    }
 
     public init(rollout: String, desktopID: String, desktop: String, pool: String, position: Int, wave: Int, status: Status = .pending,
                 from: String, to: String, user: String? = nil, detail: String? = nil, method: PolicyPlan.Method? = nil) {

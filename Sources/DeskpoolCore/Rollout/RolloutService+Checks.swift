@@ -8,7 +8,7 @@ extension RolloutService {
         let actor = PolicyRollouts.actor(rollout.id)
         let pending = items.filter { $0.status == .pending || $0.status == .inProgress }
         if pending.isEmpty {
-            await remediate(rollout, spec: spec, items: items, desktops: desktops)
+            guard await remediate(rollout, spec: spec, items: items, desktops: desktops) else { return 0 }
             _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.state = .completed }
             return 0
         }
@@ -123,56 +123,95 @@ extension RolloutService {
         }
     }
 
-    /// Applies the policy's remediation to the desktops that failed, once.
-    private func remediate(_ rollout: Rollout, spec: CheckPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async {
-        guard let remediation = spec.remediation, rollout.reason == nil else { return }
+    /// Applies the policy's remediation to the desktops that failed, once: each desktop's change
+    /// and its item's mark are one transaction, and a remediation rollout is found again by who
+    /// applied it, so a pass that the broker's stop (or a store failure) cut short goes on where
+    /// it was. False when it could not be recorded: the rollout is not over yet.
+    private func remediate(_ rollout: Rollout, spec: CheckPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Bool {
+        guard let remediation = spec.remediation, rollout.reason == nil else { return true }
         let failed = items.filter { $0.status == .failed }
-        guard !failed.isEmpty else { return }
+        guard !failed.isEmpty else { return true }
         let actor = PolicyRollouts.actor(rollout.id)
         let note: String
         switch remediation {
         case .refresh:
-            var refreshed: [String] = []
-            var kept: [String] = []
-            for item in failed {
-                // A dedicated desktop's disk holds its user's data: a check never destroys it
-                // (an UpdatePolicy with `dedicated: replace` or an admin's refresh can).
-                if let d = desktops[item.desktopID], let pool = try? await store.pool(named: d.pool), PolicyPlanner.holdsUserData(d, in: pool) {
-                    kept.append(d.name)
-                    continue
-                }
-                // Idle desktops are cloned again now; desktops in use when their user logs off.
-                if let d = try? await store.transition(item.desktopID, from: [.ready], actor: actor, change: {
-                    $0.state = .refreshing
-                    $0.reason = "remediation of check \(rollout.policy)"
-                }) {
-                    refreshed.append(d.name)
-                } else if let d = try? await store.transition(item.desktopID, from: [.assigned, .connected, .disconnected], actor: actor, change: {
-                    $0.targetVersion = $0.version
-                }) {
-                    refreshed.append("\(d.name) (at logoff)")
-                }
+            do throws(DeskpoolError) {
+                let marked = try await refresh(failed.filter { $0.remediation == nil }, rollout: rollout, desktops: desktops)
+                note = Self.refreshNote(marked)
+            } catch {
+                logger.warning("check remediation not recorded; the next pass goes on", metadata: ["rollout": "\(rollout.id)", "error": "\(error.message)"])
+                return false
             }
-            reconcile()
-            note = "remediation: refreshing \(refreshed.isEmpty ? "none" : refreshed.joined(separator: ", "))"
-                + (kept.isEmpty ? "" : "; kept \(kept.joined(separator: ", ")) (dedicated: the disk holds its user's data)")
         case .configPolicy(let name):
             do throws(DeskpoolError) {
-                let applied = try await store.rollouts(active: false, limit: 1000)
-                    .first { $0.policy == name && $0.kind == .config }
-                guard let applied else {
-                    throw DeskpoolError(.notFound, "no ConfigPolicy named \(name) was ever applied")
+                let again: Rollout
+                if let earlier = try await store.rollouts(in: nil, limit: 1000).first(where: { $0.createdBy == actor && $0.policy == name }) {
+                    again = earlier
+                } else {
+                    let applied = try await store.rollouts(active: false, limit: 1000)
+                        .first { $0.policy == name && $0.kind == .config }
+                    guard let applied else {
+                        throw DeskpoolError(.notFound, "no ConfigPolicy named \(name) was ever applied")
+                    }
+                    again = try await PolicyRollouts(store: store, hypervisors: Array(hypervisors.values), poke: { [weak self] in self?.poke() })
+                        .apply(source: applied.source, file: "\(name) (remediation)", actor: actor)
                 }
-                let again = try await PolicyRollouts(store: store, hypervisors: Array(hypervisors.values), poke: { [weak self] in self?.poke() })
-                    .apply(source: applied.source, file: "\(name) (remediation)", actor: actor)
                 note = "remediation: ConfigPolicy \(name) applied again as rollout \(again.id)"
+            } catch where error.code == .storeFailed {
+                logger.warning("check remediation not recorded; the next pass goes on", metadata: ["rollout": "\(rollout.id)", "error": "\(error.message)"])
+                return false
             } catch {
                 note = "remediation failed: \(error.message)"
             }
         }
         let summary = note
         logger.notice("check remediation", metadata: ["rollout": "\(rollout.id)", "note": "\(summary)"])
-        _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.reason = summary }
+        guard (try? await store.updateRollout(rollout.id, from: [.running], actor: actor, change: { $0.reason = summary })) != nil else { return false }
         try? await store.audit(AuditEntry(at: now(), actor: actor, action: "rollout.remediate", subject: "rollout/\(rollout.id)", detail: note))
+        return true
+    }
+
+    /// Marks each failed item with what `refresh` does to its desktop, in one transaction with
+    /// the desktop's change: idle desktops are cloned again now, desktops in use when their user
+    /// logs off, and a dedicated desktop's disk (its user's data) is kept. Returns every item.
+    private func refresh(_ unmarked: [RolloutItem], rollout: Rollout, desktops: [String: Desktop]) async throws(DeskpoolError) -> [RolloutItem] {
+        let reason = "remediation of check \(rollout.policy)"
+        var updates: [RolloutItemUpdate] = []
+        for item in unmarked {
+            if let d = desktops[item.desktopID], let pool = try await store.pool(named: d.pool), PolicyPlanner.holdsUserData(d, in: pool) {
+                updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed]) { item, _ in item.remediation = .kept })
+                continue
+            }
+            updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed], desktop: .init(from: [.ready]) {
+                $0.state = .refreshing
+                $0.reason = reason
+            }) { item, changed in
+                if changed != nil { item.remediation = .refreshing }
+            })
+            updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed], desktop: .init(from: [.assigned, .connected, .disconnected]) {
+                $0.targetVersion = $0.version
+            }) { item, changed in
+                if changed != nil { item.remediation = .refreshingAtLogoff }
+            })
+        }
+        if !updates.isEmpty {
+            _ = try await store.updateRolloutItems(rollout: rollout.id, updates, actor: PolicyRollouts.actor(rollout.id))
+            reconcile()
+        }
+        return try await store.rolloutItems(rollout: rollout.id)
+    }
+
+    /// The rollout's note for a `refresh` remediation, from its items' marks.
+    static func refreshNote(_ items: [RolloutItem]) -> String {
+        let refreshed = items.compactMap { item -> String? in
+            switch item.remediation {
+            case .refreshing: item.desktop
+            case .refreshingAtLogoff: "\(item.desktop) (at logoff)"
+            case .kept, nil: nil
+            }
+        }
+        let kept = items.filter { $0.remediation == .kept }.map(\.desktop)
+        return "remediation: refreshing \(refreshed.isEmpty ? "none" : refreshed.joined(separator: ", "))"
+            + (kept.isEmpty ? "" : "; kept \(kept.joined(separator: ", ")) (dedicated: the disk holds its user's data)")
     }
 }

@@ -1,0 +1,145 @@
+public import DeskpoolCore
+public import Foundation
+import Synchronization
+
+/// A store that fails the writes a test names, as a full disk or a read-only file would
+/// (`storeFailed`), and passes everything else to the real store underneath: a use case cut
+/// short between two writes can be replayed exactly.
+public final class FaultyStore: Store {
+    /// The store's writes.
+    public enum Write: String, Sendable, CaseIterable {
+        case putTemplate, beginVersion, publishVersion, deleteVersion
+        case putPool, drainPool, deleteDrainedPool
+        case insertDesktop, transition, claimReady, deleteDesktop
+        case createRollout, updateRollout, updateRolloutItems
+        case probeWrite, audit
+    }
+
+    public let base: any Store
+    private let failing = Mutex<Set<Write>>([])
+
+    public init(_ base: any Store) {
+        self.base = base
+    }
+
+    /// From now on these writes fail (an empty set: none does).
+    public func fail(_ writes: Set<Write>) {
+        failing.withLock { $0 = writes }
+    }
+
+    private func check(_ write: Write) throws(DeskpoolError) {
+        if failing.withLock({ $0.contains(write) }) {
+            throw DeskpoolError(.storeFailed, "the store refused the write (\(write.rawValue), injected by a test)")
+        }
+    }
+
+    // MARK: Templates and versions
+    public func putTemplate(_ template: TemplateDefinition, actor: String) async throws(DeskpoolError) {
+        try check(.putTemplate)
+        try await base.putTemplate(template, actor: actor)
+    }
+
+    public func template(named name: String) async throws(DeskpoolError) -> TemplateDefinition? { try await base.template(named: name) }
+    public func templates() async throws(DeskpoolError) -> [TemplateDefinition] { try await base.templates() }
+
+    public func beginVersion(template: String, note: String, actor: String) async throws(DeskpoolError) -> TemplateVersion {
+        try check(.beginVersion)
+        return try await base.beginVersion(template: template, note: note, actor: actor)
+    }
+
+    public func publishVersion(template: String, number: Int, actor: String) async throws(DeskpoolError) {
+        try check(.publishVersion)
+        try await base.publishVersion(template: template, number: number, actor: actor)
+    }
+
+    public func versions(template: String) async throws(DeskpoolError) -> [TemplateVersion] { try await base.versions(template: template) }
+
+    public func deleteVersion(template: String, number: Int, actor: String) async throws(DeskpoolError) {
+        try check(.deleteVersion)
+        try await base.deleteVersion(template: template, number: number, actor: actor)
+    }
+
+    // MARK: Pools
+    @discardableResult
+    public func putPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec {
+        try check(.putPool)
+        return try await base.putPool(spec, actor: actor)
+    }
+
+    public func pool(named name: String) async throws(DeskpoolError) -> PoolSpec? { try await base.pool(named: name) }
+    public func pools() async throws(DeskpoolError) -> [PoolSpec] { try await base.pools() }
+
+    public func drainPool(named name: String, actor: String) async throws(DeskpoolError) -> PoolSpec {
+        try check(.drainPool)
+        return try await base.drainPool(named: name, actor: actor)
+    }
+
+    public func deleteDrainedPool(named name: String, actor: String) async throws(DeskpoolError) -> Bool {
+        try check(.deleteDrainedPool)
+        return try await base.deleteDrainedPool(named: name, actor: actor)
+    }
+
+    // MARK: Desktops
+    public func insertDesktop(_ desktop: Desktop, actor: String, limit: Int?) async throws(DeskpoolError) -> Bool {
+        try check(.insertDesktop)
+        return try await base.insertDesktop(desktop, actor: actor, limit: limit)
+    }
+
+    public func desktop(id: String) async throws(DeskpoolError) -> Desktop? { try await base.desktop(id: id) }
+    public func desktop(named name: String) async throws(DeskpoolError) -> Desktop? { try await base.desktop(named: name) }
+    public func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop] { try await base.desktops(pool: pool) }
+
+    public func transition(_ id: String, from: Set<DesktopState>, actor: String,
+                           change: @Sendable (inout Desktop) -> Void) async throws(DeskpoolError) -> Desktop? {
+        try check(.transition)
+        return try await base.transition(id, from: from, actor: actor, change: change)
+    }
+
+    public func claimReady(pool: String, user: String, actor: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop? {
+        try check(.claimReady)
+        return try await base.claimReady(pool: pool, user: user, actor: actor, onHosts: hosts)
+    }
+
+    public func deleteDesktop(id: String, actor: String) async throws(DeskpoolError) {
+        try check(.deleteDesktop)
+        try await base.deleteDesktop(id: id, actor: actor)
+    }
+
+    // MARK: Rollouts
+    public func createRollout(_ rollout: Rollout, items: [RolloutItem], pools: [PoolSpec], actor: String) async throws(DeskpoolError) {
+        try check(.createRollout)
+        try await base.createRollout(rollout, items: items, pools: pools, actor: actor)
+    }
+
+    public func rollout(id: String) async throws(DeskpoolError) -> Rollout? { try await base.rollout(id: id) }
+
+    public func rollouts(in states: Set<Rollout.State>?, limit: Int) async throws(DeskpoolError) -> [Rollout] {
+        try await base.rollouts(in: states, limit: limit)
+    }
+
+    public func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem] { try await base.rolloutItems(rollout: id) }
+
+    public func updateRollout(_ id: String, from: Set<Rollout.State>, actor: String,
+                              change: @Sendable (inout Rollout) -> Void) async throws(DeskpoolError) -> Rollout? {
+        try check(.updateRollout)
+        return try await base.updateRollout(id, from: from, actor: actor, change: change)
+    }
+
+    public func updateRolloutItems(rollout id: String, _ updates: [RolloutItemUpdate], actor: String) async throws(DeskpoolError) -> [RolloutItem?] {
+        try check(.updateRolloutItems)
+        return try await base.updateRolloutItems(rollout: id, updates, actor: actor)
+    }
+
+    // MARK: Readiness and audit
+    public func probeWrite(at: Date) async throws(DeskpoolError) {
+        try check(.probeWrite)
+        try await base.probeWrite(at: at)
+    }
+
+    public func audit(_ entry: AuditEntry) async throws(DeskpoolError) {
+        try check(.audit)
+        try await base.audit(entry)
+    }
+
+    public func auditLog(_ query: AuditQuery) async throws(DeskpoolError) -> [AuditEntry] { try await base.auditLog(query) }
+}
