@@ -9,7 +9,7 @@ import Testing
 /// desktops on qemu:///system, and restarted. The pool must converge with no orphan domain or
 /// volume, no record without a domain, and every assignment kept.
 @Suite(
-    "Broker process: kill -9 while provisioning, restart, converge", .serialized,
+    "Broker process: kill -9 while provisioning or under connected viewers, restart, converge", .serialized,
     .enabled(if: TestTier.tinyGuest.isEnabled, Comment(rawValue: TestTier.tinyGuest.skipReason)))
 struct BrokerCrashTests {
     @Test("kill -9 mid-provisioning of 10 desktops: converges, nothing leaked, assignments kept")
@@ -64,6 +64,90 @@ struct BrokerCrashTests {
             }
             let status = await broker.terminate(within: 60)
             #expect(status == 0, "deskpool serve should stop gracefully on SIGTERM: \(broker.logText().suffix(2000))")
+        }
+    }
+
+    @Test("kill -9 under two connected remote-viewers: after the restart the session whose gateway tunnel died is disconnected and logged off after its disconnect timeout; the direct client's session stays connected",
+          .enabled(if: TestTier.viewer.isEnabled, Comment(rawValue: TestTier.viewer.skipReason)))
+    func killNineUnderViewers() async throws {
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            _ = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.prepare(pool: """
+                name: gw
+                template: tiny-linux
+                assignment: floating
+                min: 1
+                spare: 1
+                max: 1
+                naming: "\(sandbox.prefix)gw{n}"
+                users: [alice]
+                session:
+                  disconnectTimeoutSeconds: 10
+                """)
+            let direct = broker.state + "/direct.yaml"
+            try """
+                name: direct
+                template: tiny-linux
+                assignment: floating
+                min: 1
+                spare: 1
+                max: 1
+                naming: "\(sandbox.prefix)dc{n}"
+                users: [bob]
+                console:
+                  gateway: false
+                session:
+                  disconnectTimeoutSeconds: 10
+                """.write(toFile: direct, atomically: true, encoding: .utf8)
+            try broker.run(["local", "pool", "apply", direct])
+            try broker.startServe()
+            let store = try broker.store()
+            try await wait("both desktops ready", .seconds(900), broker) {
+                try await store.desktops(pool: nil).filter { $0.state == .ready }.count == 2
+            }
+            let display = try VirtualDisplay()
+            defer { display.stop() }
+            var viewers: [RemoteViewer] = []
+            defer { viewers.forEach { $0.stop() } }
+            var held: [String: Desktop] = [:]
+            for (user, pool) in [("alice", "gw"), ("bob", "direct")] {
+                let answer = try broker.run(["local", "request", "--user", user, "--pool", pool])
+                let id = try #require(answer.split(separator: " ").dropFirst(2).first.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }, "\(answer)")
+                let vv = broker.state + "/\(user).vv"
+                try broker.run(["local", "console", id, "--user", user, "--output", vv])
+                #expect(try String(contentsOfFile: vv, encoding: .utf8).contains("proxy=") == (pool == "gw"), "\(pool): through the gateway or not")
+                viewers.append(try RemoteViewer(file: vv, display: display))
+                try await wait("\(user)'s session connected", .seconds(120), broker) {
+                    try await store.desktop(id: id)?.state == .connected
+                }
+                held[user] = try await store.desktop(id: id)
+            }
+            let alice = try #require(held["alice"]), bob = try #require(held["bob"])
+
+            // The broker dies: its gateway's tunnels with it. The store still says connected.
+            broker.kill9()
+            #expect(try await store.desktop(id: alice.id)?.state == .connected)
+            try await Task.sleep(for: .seconds(3))
+            try broker.startServe()
+            let restarted = ContinuousClock.now
+            try await wait("alice's session found disconnected", .seconds(60), broker) {
+                try await store.desktop(id: alice.id)?.state == .disconnected
+            }
+            print("[restart] the stale session was disconnected \(ContinuousClock.now - restarted) after the restart")
+            // Her disconnect timeout runs: logged off, the desktop refreshed for the next user.
+            try await wait("alice logged off after her disconnect timeout", .seconds(120), broker) {
+                try await store.desktop(id: alice.id).map { $0.user == nil } ?? true
+            }
+            // Bob's viewer talks to qemu directly: qemu still lists it, his session stays.
+            #expect(viewers[1].isRunning, "bob's remote-viewer still runs")
+            let bobNow = try await store.desktop(id: bob.id)
+            #expect(bobNow?.state == .connected && bobNow?.user == "bob", "bob's direct session stays connected: \(String(describing: bobNow?.state))")
+            let audit = try await store.auditLog(subject: "desktop/\(alice.name)", limit: 30).map(\.detail)
+            #expect(audit.contains { $0.contains("connected -> disconnected") }, "\(audit)")
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
     }
 

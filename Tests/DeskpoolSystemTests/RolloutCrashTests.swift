@@ -6,85 +6,110 @@ import Foundation
 import Libvirt
 import Testing
 
-/// `deskpool serve` is killed with SIGKILL in the middle of an image-update rollout and
-/// started again: the rollout continues from where it was, and no desktop is ever half-way
-/// (every record's version is the version in its domain's metadata, or its refresh is
-/// under way and finished after the restart).
+/// `deskpool serve` is killed with SIGKILL ten times at random moments of each rollout kind on
+/// real guests, and started again after each kill: every desktop ends on exactly one version
+/// and generation, its record says which, no item is applied twice, and a guest command cut
+/// by a kill is `interrupted`, never run again. When a rollout ends before ten kills landed,
+/// another of the same kind is applied and the kills go on.
 @Suite(
-    "Broker process: kill -9 mid-rollout, restart, the rollout continues", .serialized,
+    "Broker process: ten kill -9 at random moments of each rollout kind, restart, the rollouts continue", .serialized,
     .enabled(if: TestTier.tinyGuest.isEnabled, Comment(rawValue: TestTier.tinyGuest.skipReason)))
 struct RolloutCrashTests {
-    @Test("kill -9 while desktops are being updated: after the restart the rollout completes, all on v2, nothing leaked")
-    func killNineMidRollout() async throws {
+    static let kills = 10
+
+    /// A rollout's phase for the kills: interruptible while it runs and has unsettled items.
+    static func running(_ store: SQLiteStore, _ id: String) async throws -> RandomKills.Phase {
+        guard let rollout = try await store.rollout(id: id) else { return .notYet }
+        if rollout.state.isFinal { return .over }
+        guard rollout.state == .running else { return .notYet }
+        return try await store.rolloutItems(rollout: id).contains { !$0.status.isSettled } ? .interruptible : .notYet
+    }
+
+    /// How many times the audit log says the item went to `status`.
+    static func entries(_ store: SQLiteStore, _ rollout: String, _ item: RolloutItem, to status: RolloutItem.Status) async throws -> Int {
+        try await store.auditLog(subject: "rollout/\(rollout)/\(item.desktop)", limit: 100).filter { $0.detail.contains("-> \(status.rawValue)") }.count
+    }
+
+    static func ready(_ store: SQLiteStore, _ pool: String, _ count: Int, _ broker: BrokerProcess) async throws {
+        try await BrokerCrashTests().wait("\(count) ready desktops in \(pool)", .seconds(900), broker) {
+            let desktops = try await store.desktops(pool: pool)
+            return desktops.count == count && desktops.allSatisfy { $0.state == .ready }
+        }
+    }
+
+    @Test("image update waves: ten kills; every rollout completes, each desktop updated once per rollout, all on the last version in records and libvirt, nothing leaked")
+    func killsDuringUpdates() async throws {
         try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
             _ = try await sandbox.makeDirPool()
             let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
             defer { broker.removeState() }
-            try broker.prepare(versions: 2, pool: """
+            let versions = 5
+            try broker.prepare(versions: versions, pool: """
                 name: roll
                 template: tiny-linux
                 version: 1
                 assignment: floating
-                min: 4
-                spare: 4
-                max: 4
+                min: 3
+                spare: 3
+                max: 3
                 naming: "\(sandbox.prefix)r{n:02}"
                 users: [alice]
                 """)
-            let policyFile = broker.state + "/update.yaml"
-            try """
-                apiVersion: deskpool/v1
-                kind: UpdatePolicy
-                metadata:
-                  name: roll-v2
-                spec:
-                  selector:
-                    pools: [roll]
-                  version: 2
-                  strategy:
-                    canary: 1
-                    waveSize: 1
-                    maxUnavailable: 1
-                    healthGate:
-                      timeout: 15m
-                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
-
             try broker.startServe()
             let store = try broker.store()
-            try await BrokerCrashTests().wait("4 ready desktops", .seconds(900), broker) {
-                try await store.desktops(pool: "roll").filter { $0.state == .ready }.count == 4
+            try await Self.ready(store, "roll", 3, broker)
+            var rollouts: [String] = []
+            func next() throws {
+                let version = rollouts.count + 2
+                guard version <= versions else {
+                    Issue.record("no version left for another rollout")
+                    return
+                }
+                rollouts.append(try broker.apply(policy: """
+                    apiVersion: deskpool/v1
+                    kind: UpdatePolicy
+                    metadata:
+                      name: roll-v\(version)
+                    spec:
+                      selector:
+                        pools: [roll]
+                      version: \(version)
+                      strategy:
+                        canary: 1
+                        waveSize: 1
+                        maxUnavailable: 1
+                        healthGate:
+                          timeout: 15m
+                    """, file: "update-\(version).yaml"))
             }
-            let applied = try broker.run(["local", "policy", "apply", policyFile])
-            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
-            // Kill once the canary is done and the next desktop is being refreshed.
-            try await BrokerCrashTests().wait("the second desktop under way", .seconds(900), broker) {
-                let items = try await store.rolloutItems(rollout: id)
-                return items.filter { $0.status == .done }.count >= 1 && items.contains { $0.status == .inProgress }
+            try next()
+            var kills = RandomKills()
+            let seed = kills.seed
+            try await kills.kill(broker, times: Self.kills, "update waves",
+                                 phase: { try await Self.running(store, rollouts.last!) }, next: { try next() },
+                                 atKill: {
+                // Never half-way: a desktop not under way runs the clone of the version its record says.
+                let metadata = try await Self.versions(sandbox)
+                for desktop in try await store.desktops(pool: "roll") where !desktop.state.isTransitional {
+                    #expect(metadata[desktop.name] == desktop.version,
+                            "\(desktop.name): record v\(desktop.version), libvirt \(metadata[desktop.name].map(String.init) ?? "none") (seed \(seed))")
+                }
+            })
+            try await BrokerCrashTests().wait("the last rollout to complete", .seconds(1200), broker) {
+                try await store.rollout(id: rollouts.last!)?.state == .completed
             }
-            broker.kill9()
-            let atKill = try await store.desktops(pool: "roll")
-            let itemsAtKill = try await store.rolloutItems(rollout: id)
-            #expect(try await store.rollout(id: id)?.state == .running)
-            // Never half-way: a desktop not under way runs the clone of the version its record says.
-            let metadata = try await Self.versions(sandbox)
-            for desktop in atKill where !desktop.state.isTransitional {
-                #expect(metadata[desktop.name] == desktop.version, "\(desktop.name): record v\(desktop.version), libvirt \(metadata[desktop.name].map(String.init) ?? "none")")
+            for id in rollouts {
+                #expect(try await store.rollout(id: id)?.state == .completed)
+                for item in try await store.rolloutItems(rollout: id) {
+                    #expect(item.status == .done, "\(id) \(item.desktop): \(item.status) \(item.detail ?? "")")
+                    #expect(try await Self.entries(store, id, item, to: .inProgress) == 1, "\(item.desktop) updated once by \(id) (seed \(kills.seed))")
+                }
             }
-
-            try broker.startServe()
-            try await BrokerCrashTests().wait("the rollout to complete", .seconds(1200), broker) {
-                try await store.rollout(id: id)?.state == .completed
-            }
-            let items = try await store.rolloutItems(rollout: id)
-            #expect(items.allSatisfy { $0.status == .done }, "\(items.map { "\($0.desktop)=\($0.status)" })")
-            for item in itemsAtKill where item.status == .done {
-                let audit = try await store.auditLog(subject: "rollout/\(id)/\(item.desktop)", limit: 20)
-                #expect(audit.filter { $0.detail.contains("-> inProgress") }.count == 1, "a desktop done before the kill is not updated twice")
-            }
-            let desktops = try await store.desktops(pool: "roll")
-            #expect(desktops.count == 4 && desktops.allSatisfy { $0.version == 2 && $0.state == .ready })
+            let last = rollouts.count + 1
+            try await Self.ready(store, "roll", 3, broker)
+            #expect(try await store.desktops(pool: "roll").allSatisfy { $0.version == last })
             let after = try await Self.versions(sandbox)
-            #expect(after.count == 4 && after.values.allSatisfy { $0 == 2 }, "libvirt metadata: \(after)")
+            #expect(after.count == 3 && after.values.allSatisfy { $0 == last }, "libvirt metadata: \(after), expected v\(last)")
             try await BrokerCrashTests().wait("no leaks", .seconds(120), broker) {
                 try await BrokerCrashTests.leaks(sandbox, records: try await store.desktops(pool: "roll")).isEmpty
             }
@@ -93,145 +118,8 @@ struct RolloutCrashTests {
         }
     }
 
-    @Test("kill -9 while a guest command runs: after the restart its item is interrupted, the command never runs again there, the rollout completes")
-    func killNineMidGuestCommand() async throws {
-        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
-            let pool = try await sandbox.makeDirPool()
-            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
-            defer { broker.removeState() }
-            try broker.prepare(pool: """
-                name: cmd
-                template: tiny-linux
-                assignment: floating
-                min: 2
-                spare: 2
-                max: 2
-                naming: "\(sandbox.prefix)c{n:02}"
-                users: [alice]
-                """)
-            // Each run leaves a line in the guest, then takes a while: the kill lands mid-way.
-            let policyFile = broker.state + "/command.yaml"
-            try """
-                apiVersion: deskpool/v1
-                kind: GuestCommandPolicy
-                metadata:
-                  name: once
-                spec:
-                  selector:
-                    pools: [cmd]
-                  script: |
-                    echo ran >> /tmp/deskpool-ran
-                    sleep 20
-                  concurrency: 1
-                  timeout: 2m
-                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
-
-            try broker.startServe()
-            let store = try broker.store()
-            try await BrokerCrashTests().wait("2 ready desktops", .seconds(900), broker) {
-                try await store.desktops(pool: "cmd").filter { $0.state == .ready }.count == 2
-            }
-            let applied = try broker.run(["local", "policy", "apply", policyFile])
-            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
-            try await BrokerCrashTests().wait("a command running", .seconds(300), broker) {
-                try await store.rolloutItems(rollout: id).contains { $0.status == .inProgress }
-            }
-            let running = try #require(try await store.rolloutItems(rollout: id).first { $0.status == .inProgress })
-            try await Task.sleep(for: .seconds(3))  // the command has started in the guest
-            broker.kill9()
-
-            try broker.startServe()
-            try await BrokerCrashTests().wait("the rollout to complete", .seconds(600), broker) {
-                try await store.rollout(id: id)?.state == .completed
-            }
-            let items = try await store.rolloutItems(rollout: id)
-            let interrupted = try #require(items.first { $0.desktopID == running.desktopID })
-            #expect(interrupted.status == .interrupted, "\(interrupted.status): \(interrupted.detail ?? "")")
-            #expect(items.filter { $0.desktopID != running.desktopID }.allSatisfy { $0.status == .done }, "\(items.map { "\($0.desktop)=\($0.status)" })")
-            // In the guest: the interrupted desktop ran it once (before the kill), never again.
-            let hypervisor = LibvirtHypervisor(host: "local", connection: sandbox.connection, storagePool: pool.name, domainType: "qemu")
-            let marker = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/cat", arguments: ["/tmp/deskpool-ran"]),
-                                                              timeout: .seconds(30), onDesktop: interrupted.desktop)
-            #expect(marker.stdout == "ran\n", "the command ran once on \(interrupted.desktop): \(marker.stdout.debugDescription)")
-            let status = await broker.terminate(within: 60)
-            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
-        }
-    }
-
-    @Test("kill -9 while a ConfigPolicy restarts desktops: after the restart every desktop has the new definition and generation, each changed once")
-    func killNineMidConfig() async throws {
-        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
-            let pool = try await sandbox.makeDirPool()
-            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
-            defer { broker.removeState() }
-            try broker.prepare(pool: """
-                name: cfg
-                template: tiny-linux
-                assignment: floating
-                min: 3
-                spare: 3
-                max: 3
-                naming: "\(sandbox.prefix)g{n:02}"
-                users: [alice]
-                """)
-            let policyFile = broker.state + "/config.yaml"
-            try """
-                apiVersion: deskpool/v1
-                kind: ConfigPolicy
-                metadata:
-                  name: more
-                spec:
-                  selector:
-                    pools: [cfg]
-                  set:
-                    desktop:
-                      memoryMiB: 192
-                      vcpus: 2
-                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
-
-            try broker.startServe()
-            let store = try broker.store()
-            try await BrokerCrashTests().wait("3 ready desktops", .seconds(900), broker) {
-                try await store.desktops(pool: "cfg").filter { $0.state == .ready }.count == 3
-            }
-            let applied = try broker.run(["local", "policy", "apply", policyFile])
-            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
-            // Kill while a desktop restarts to take its new definition.
-            try await BrokerCrashTests().wait("a desktop under way", .seconds(600), broker) {
-                try await store.rolloutItems(rollout: id).contains { $0.status == .inProgress }
-            }
-            broker.kill9()
-            let itemsAtKill = try await store.rolloutItems(rollout: id)
-
-            try broker.startServe()
-            try await BrokerCrashTests().wait("the rollout to complete", .seconds(900), broker) {
-                try await store.rollout(id: id)?.state == .completed
-            }
-            try await BrokerCrashTests().wait("3 ready desktops again", .seconds(600), broker) {
-                try await store.desktops(pool: "cfg").filter { $0.state == .ready }.count == 3
-            }
-            let items = try await store.rolloutItems(rollout: id)
-            #expect(items.allSatisfy { $0.status == .done }, "\(items.map { "\($0.desktop)=\($0.status)" })")
-            for item in itemsAtKill where item.status == .done {
-                let audit = try await store.auditLog(subject: "rollout/\(id)/\(item.desktop)", limit: 20)
-                #expect(audit.filter { $0.detail.contains("-> inProgress") }.count == 1, "a desktop done before the kill is not changed twice")
-            }
-            let generation = try #require(try await store.pool(named: "cfg")?.generation)
-            let hypervisor = LibvirtHypervisor(host: "local", connection: sandbox.connection, storagePool: pool.name, domainType: "qemu")
-            for desktop in try await store.desktops(pool: "cfg") {
-                #expect(desktop.generation == generation, "\(desktop.name)'s record")
-                let facts = try await hypervisor.facts(ofDesktop: desktop.name)
-                #expect(facts.persistent.memoryMiB == 192 && facts.persistent.vcpus == 2, "\(desktop.name)'s definition")
-                #expect(facts.live?.vcpus == 2, "\(desktop.name) runs its new definition")
-                #expect(facts.identity?.generation == generation, "\(desktop.name)'s metadata")
-            }
-            let status = await broker.terminate(within: 60)
-            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
-        }
-    }
-
-    @Test("kill -9 during an automatic rollback (a v2 that does not boot): after the restart the rollback completes, every desktop on v1, the canary rolled back once")
-    func killNineMidRollback() async throws {
+    @Test("automatic rollbacks (a version that does not boot): ten kills while rolling back; every rollout rolls back, each canary once, every desktop on v1")
+    func killsDuringRollbacks() async throws {
         let broken = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-broken-\(UUID().uuidString).qcow2").path
         _ = try Command.output("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", broken, "64M"])
         defer { try? FileManager.default.removeItem(atPath: broken) }
@@ -250,54 +138,270 @@ struct RolloutCrashTests {
                 naming: "\(sandbox.prefix)b{n:02}"
                 users: [alice]
                 """)
-            try broker.run(["local", "template", "publish", "tiny-linux", "--file", broken, "--note", "v2 does not boot"])
-            let policyFile = broker.state + "/update.yaml"
-            try """
-                apiVersion: deskpool/v1
-                kind: UpdatePolicy
-                metadata:
-                  name: back-v2
-                spec:
-                  selector:
-                    pools: [back]
-                  version: 2
-                  strategy:
-                    canary: 1
-                    waveSize: 1
-                    maxUnavailable: 1
-                    healthGate:
-                      timeout: 45s
-                """.write(toFile: policyFile, atomically: true, encoding: .utf8)
-
+            let brokenVersions = 6
+            for n in 2...(brokenVersions + 1) {
+                try broker.run(["local", "template", "publish", "tiny-linux", "--file", broken, "--note", "v\(n) does not boot"])
+            }
             try broker.startServe()
             let store = try broker.store()
-            try await BrokerCrashTests().wait("2 ready desktops", .seconds(900), broker) {
-                try await store.desktops(pool: "back").filter { $0.state == .ready }.count == 2
+            try await Self.ready(store, "back", 2, broker)
+            var rollouts: [String] = []
+            func next() throws {
+                let version = rollouts.count + 2
+                guard version <= brokenVersions + 1 else {
+                    Issue.record("no broken version left for another rollout")
+                    return
+                }
+                rollouts.append(try broker.apply(policy: """
+                    apiVersion: deskpool/v1
+                    kind: UpdatePolicy
+                    metadata:
+                      name: back-v\(version)
+                    spec:
+                      selector:
+                        pools: [back]
+                      version: \(version)
+                      strategy:
+                        canary: 1
+                        waveSize: 1
+                        maxUnavailable: 1
+                        healthGate:
+                          timeout: 10s
+                    """, file: "update-\(version).yaml"))
             }
-            let applied = try broker.run(["local", "policy", "apply", policyFile])
-            let id = try #require(applied.split(separator: " ").dropFirst().first.map { String($0.dropLast()) }, "rollout id in: \(applied)")
-            // The canary fails its gate; kill while it is being taken back to v1.
-            try await BrokerCrashTests().wait("the automatic rollback under way", .seconds(900), broker) {
-                try await store.rolloutItems(rollout: id).contains { $0.status == .rollingBack }
+            try next()
+            var kills = RandomKills()
+            try await kills.kill(broker, times: Self.kills, "automatic rollbacks",
+                                 phase: {
+                                     guard let rollout = try await store.rollout(id: rollouts.last!) else { return .notYet }
+                                     return rollout.state.isFinal ? .over : rollout.state == .rollingBack ? .interruptible : .notYet
+                                 },
+                                 next: { try next() })
+            try await BrokerCrashTests().wait("the last rollback to complete", .seconds(900), broker) {
+                try await store.rollout(id: rollouts.last!)?.state == .rolledBack
             }
-            broker.kill9()
-            #expect(try await store.rollout(id: id)?.state == .rollingBack)
-
-            try broker.startServe()
-            try await BrokerCrashTests().wait("the rollback to complete", .seconds(900), broker) {
-                try await store.rollout(id: id)?.state == .rolledBack
+            for id in rollouts {
+                #expect(try await store.rollout(id: id)?.state == .rolledBack)
+                let items = try await store.rolloutItems(rollout: id)
+                let canary = try #require(items.first { $0.wave == 0 })
+                #expect(canary.status == .rolledBack, "\(id): canary \(canary.status)")
+                #expect(try await Self.entries(store, id, canary, to: .rolledBack) == 1, "\(id): the canary rolled back once (seed \(kills.seed))")
+                #expect(items.filter { $0.wave > 0 }.allSatisfy { $0.status == .skipped }, "\(items.map { "\($0.desktop)=\($0.status)" })")
             }
-            try await BrokerCrashTests().wait("both desktops on v1 and ready", .seconds(900), broker) {
-                try await store.desktops(pool: "back").allSatisfy { $0.version == 1 && $0.state == .ready }
-            }
-            let items = try await store.rolloutItems(rollout: id)
-            let canary = try #require(items.first { $0.wave == 0 })
-            #expect(canary.status == .rolledBack)
-            let audit = try await store.auditLog(subject: "rollout/\(id)/\(canary.desktop)", limit: 30)
-            #expect(audit.filter { $0.detail.contains("-> rolledBack") }.count == 1, "rolled back once: \(audit.map(\.detail))")
-            #expect(items.filter { $0.wave > 0 }.allSatisfy { $0.status == .skipped }, "\(items.map { "\($0.desktop)=\($0.status)" })")
+            try await Self.ready(store, "back", 2, broker)
+            #expect(try await store.desktops(pool: "back").allSatisfy { $0.version == 1 })
             let libvirt = try await Self.versions(sandbox)
             #expect(libvirt.count == 2 && libvirt.values.allSatisfy { $0 == 1 }, "libvirt metadata: \(libvirt)")
+            try await BrokerCrashTests().wait("no leaks", .seconds(120), broker) {
+                try await BrokerCrashTests.leaks(sandbox, records: try await store.desktops(pool: "back")).isEmpty
+            }
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
+        }
+    }
+
+    @Test("ConfigPolicies restarting desktops: ten kills; every rollout completes, each desktop changed once per rollout, all on the last definition and generation")
+    func killsDuringConfig() async throws {
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            let pool = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.prepare(pool: """
+                name: cfg
+                template: tiny-linux
+                assignment: floating
+                min: 3
+                spare: 3
+                max: 3
+                naming: "\(sandbox.prefix)g{n:02}"
+                users: [alice]
+                """)
+            try broker.startServe()
+            let store = try broker.store()
+            try await Self.ready(store, "cfg", 3, broker)
+            // Each rollout changes the memory and the vCPUs: the vCPUs need a restart.
+            let memory = [192, 160, 224, 176, 208, 144, 240, 200]
+            var rollouts: [String] = []
+            func next() throws {
+                let n = rollouts.count
+                rollouts.append(try broker.apply(policy: """
+                    apiVersion: deskpool/v1
+                    kind: ConfigPolicy
+                    metadata:
+                      name: cfg-\(n)
+                    spec:
+                      selector:
+                        pools: [cfg]
+                      set:
+                        desktop:
+                          memoryMiB: \(memory[n % memory.count])
+                          vcpus: \(n % 2 == 0 ? 2 : 1)
+                    """, file: "config-\(n).yaml"))
+            }
+            try next()
+            var kills = RandomKills()
+            try await kills.kill(broker, times: Self.kills, "configuration changes",
+                                 phase: { try await Self.running(store, rollouts.last!) }, next: { try next() })
+            try await BrokerCrashTests().wait("the last rollout to complete", .seconds(900), broker) {
+                try await store.rollout(id: rollouts.last!)?.state == .completed
+            }
+            for id in rollouts {
+                #expect(try await store.rollout(id: id)?.state == .completed)
+                for item in try await store.rolloutItems(rollout: id) {
+                    #expect(item.status == .done || item.status == .skipped, "\(id) \(item.desktop): \(item.status) \(item.detail ?? "")")
+                    if item.status == .done {
+                        #expect(try await Self.entries(store, id, item, to: .inProgress) == 1, "\(item.desktop) changed once by \(id) (seed \(kills.seed))")
+                    }
+                }
+            }
+            try await Self.ready(store, "cfg", 3, broker)
+            let n = rollouts.count - 1
+            let generation = try #require(try await store.pool(named: "cfg")?.generation)
+            let hypervisor = LibvirtHypervisor(host: "local", connection: sandbox.connection, storagePool: pool.name, domainType: "qemu")
+            for desktop in try await store.desktops(pool: "cfg") {
+                #expect(desktop.generation == generation, "\(desktop.name)'s record")
+                let facts = try await hypervisor.facts(ofDesktop: desktop.name)
+                #expect(facts.persistent.memoryMiB == memory[n % memory.count] && facts.persistent.vcpus == (n % 2 == 0 ? 2 : 1),
+                        "\(desktop.name)'s definition: \(facts.persistent.memoryMiB) MiB, \(facts.persistent.vcpus) vCPUs")
+                #expect(facts.live?.vcpus == (n % 2 == 0 ? 2 : 1), "\(desktop.name) runs its last definition")
+                #expect(facts.identity?.generation == generation, "\(desktop.name)'s metadata")
+            }
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
+        }
+    }
+
+    @Test("GuestCommandPolicies: ten kills; a command cut by a kill is interrupted and never run again, every other ran exactly once")
+    func killsDuringGuestCommands() async throws {
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            let pool = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.prepare(pool: """
+                name: cmd
+                template: tiny-linux
+                assignment: floating
+                min: 2
+                spare: 2
+                max: 2
+                naming: "\(sandbox.prefix)c{n:02}"
+                users: [alice]
+                """)
+            try broker.startServe()
+            let store = try broker.store()
+            try await Self.ready(store, "cmd", 2, broker)
+            // Each run leaves a line in the guest, then takes a while: kills land mid-way.
+            var rollouts: [String] = []
+            func next() throws {
+                let n = rollouts.count
+                rollouts.append(try broker.apply(policy: """
+                    apiVersion: deskpool/v1
+                    kind: GuestCommandPolicy
+                    metadata:
+                      name: once-\(n)
+                    spec:
+                      selector:
+                        pools: [cmd]
+                      script: |
+                        echo ran >> /tmp/deskpool-ran-\(n)
+                        sleep 4
+                      concurrency: 1
+                      timeout: 2m
+                    """, file: "command-\(n).yaml"))
+            }
+            try next()
+            var kills = RandomKills()
+            try await kills.kill(broker, times: Self.kills, "guest commands",
+                                 phase: { try await Self.running(store, rollouts.last!) }, next: { try next() })
+            try await BrokerCrashTests().wait("the last rollout to complete", .seconds(600), broker) {
+                try await store.rollout(id: rollouts.last!)?.state == .completed
+            }
+            let hypervisor = LibvirtHypervisor(host: "local", connection: sandbox.connection, storagePool: pool.name, domainType: "qemu")
+            var interrupted = 0
+            for (n, id) in rollouts.enumerated() {
+                #expect(try await store.rollout(id: id)?.state == .completed)
+                for item in try await store.rolloutItems(rollout: id) {
+                    let marker = try await hypervisor.runGuestCommand(GuestCommand(path: "/bin/sh", arguments: ["-c", "cat /tmp/deskpool-ran-\(n) 2>/dev/null; true"]),
+                                                                      timeout: .seconds(30), onDesktop: item.desktop)
+                    let runs = marker.stdout.split(separator: "\n").count
+                    switch item.status {
+                    case .done: #expect(runs == 1, "\(item.desktop) ran once-\(n) \(runs) times (seed \(kills.seed))")
+                    case .interrupted:
+                        interrupted += 1
+                        #expect(runs <= 1, "\(item.desktop) ran the interrupted once-\(n) \(runs) times (seed \(kills.seed))")
+                    default: Issue.record("\(id) \(item.desktop): \(item.status) \(item.detail ?? "")")
+                    }
+                }
+            }
+            print("[kills] guest commands: \(rollouts.count) rollouts, \(interrupted) commands interrupted")
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
+        }
+    }
+
+    @Test("CheckPolicies with a slow in-guest check and a refresh remediation: ten kills; every rollout completes, each failed desktop refreshed at most once per rollout, as its item records")
+    func killsDuringChecks() async throws {
+        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
+            _ = try await sandbox.makeDirPool()
+            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
+            defer { broker.removeState() }
+            try broker.prepare(pool: """
+                name: chk
+                template: tiny-linux
+                assignment: floating
+                min: 3
+                spare: 3
+                max: 3
+                naming: "\(sandbox.prefix)k{n:02}"
+                users: [alice]
+                """)
+            try broker.startServe()
+            let store = try broker.store()
+            try await Self.ready(store, "chk", 3, broker)
+            // The check takes a few seconds in each guest and fails: every desktop is refreshed.
+            var rollouts: [String] = []
+            func next() async throws {
+                try await Self.ready(store, "chk", 3, broker)
+                let n = rollouts.count
+                rollouts.append(try broker.apply(policy: """
+                    apiVersion: deskpool/v1
+                    kind: CheckPolicy
+                    metadata:
+                      name: chk-\(n)
+                    spec:
+                      selector:
+                        pools: [chk]
+                      checks:
+                        - name: slow
+                          guestCommand: {path: /bin/sh, args: ["-c", "sleep 3; exit 3"], expectExit: 0}
+                      remediation: refresh
+                    """, file: "check-\(n).yaml"))
+            }
+            try await next()
+            var kills = RandomKills()
+            try await kills.kill(broker, times: Self.kills, "checks",
+                                 phase: { try await Self.running(store, rollouts.last!) }, next: { try await next() })
+            try await BrokerCrashTests().wait("the last rollout to complete", .seconds(600), broker) {
+                try await store.rollout(id: rollouts.last!)?.state == .completed
+            }
+            var refreshed = 0
+            for id in rollouts {
+                let rollout = try #require(try await store.rollout(id: id))
+                #expect(rollout.state == .completed && rollout.reason?.hasPrefix("remediation: refreshing") == true, "\(id): \(rollout.state) \(rollout.reason ?? "")")
+                for item in try await store.rolloutItems(rollout: id) {
+                    #expect(item.status == .failed, "\(id) \(item.desktop): \(item.status) \(item.detail ?? "")")
+                    let refreshes = try await store.auditLog(AuditQuery(subject: "desktop/\(item.desktop)", actor: PolicyRollouts.actor(id), action: "desktop.state"))
+                    #expect(refreshes.count == (item.remediation == .refreshing ? 1 : 0),
+                            "\(item.desktop): \(refreshes.count) refreshes by \(id), item says \(item.remediation.map(\.rawValue) ?? "none") (seed \(kills.seed))")
+                    if item.remediation == .refreshing { refreshed += 1 }
+                }
+            }
+            #expect(refreshed > 0, "the remediation refreshed desktops")
+            print("[kills] checks: \(rollouts.count) rollouts, \(refreshed) refreshes")
+            try await Self.ready(store, "chk", 3, broker)
+            try await BrokerCrashTests().wait("no leaks", .seconds(120), broker) {
+                try await BrokerCrashTests.leaks(sandbox, records: try await store.desktops(pool: "chk")).isEmpty
+            }
             let status = await broker.terminate(within: 60)
             #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
