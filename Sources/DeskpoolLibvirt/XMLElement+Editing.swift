@@ -42,8 +42,6 @@ extension XMLElement {
     /// Sets an attribute, replacing one of the same name.
     func setAttribute(_ name: String, _ value: String) {
         removeAttribute(forName: name)
-        if let attribute = XMLNode.attribute(withName: name, stringValue: value) as? XMLNode {
-            addAttribute(attribute)
-        }
+        addAttribute(LibvirtXML.attribute(name, value))
     }
 }

@@ -55,8 +55,27 @@ public enum SpiceTLSRig {
         public let hostSubject: String
     }
 
-    /// Writes `ca-cert.pem`, `server-cert.pem` and `server-key.pem` (readable by qemu) into
-    /// `directory`, replacing what is there, for a server named `commonName`.
+    /// The CA and the server's subject of the certificates in `directory` (qemu.conf's
+    /// `spice_tls_x509_cert_dir`), read without changing anything there.
+    public static func installedCertificates(in directory: String) throws -> Certificates {
+        let caPEM = try String(contentsOfFile: "\(directory)/ca-cert.pem", encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["x509", "-in", "\(directory)/server-cert.pem", "-noout", "-subject", "-nameopt", "sep_comma_plus"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, output.hasPrefix("subject=") else {
+            throw GuestConsole.Failure(description: "cannot read the subject of \(directory)/server-cert.pem")
+        }
+        return Certificates(caPEM: caPEM, hostSubject: String(output.dropFirst("subject=".count)).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Writes `ca-cert.pem`, `server-cert.pem` and `server-key.pem` into `directory` (a test's
+    /// own; never a host's certificate directory), for a server named `commonName`.
     @discardableResult
     public static func makeCertificates(in directory: String, commonName: String, organization: String = "Deskpool Test") throws -> Certificates {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])

@@ -147,14 +147,20 @@ struct ConsoleQemuTests {
             let desktop = try await Self.assign(h, to: "alice")
             let first = try RemoteViewer(file: try Self.write(try await h.consoles.open(desktop: desktop.id, for: "alice").file), display: display, kiosk: true)
             try await h.wait(for: "the first viewer connected", timeout: .seconds(60)) { try await Self.state(h, desktop)?.state == .connected }
-            try await Task.sleep(for: .seconds(2))
-            #expect(first.isRunning)
+            try await display.waitForText("the desktop's name on the first viewer", timeout: .seconds(90)) { GuestConsole.shows(name: desktop.name, on: $0) }
+            // qemu's own list: the first viewer's channels (each a client address).
+            let firstClients = Set(try await h.hypervisors[0].consoleClients(ofDesktop: desktop.name))
+            #expect(!firstClients.isEmpty && first.isRunning)
             let second = try RemoteViewer(file: try Self.write(try await h.consoles.open(desktop: desktop.id, for: "alice").file), display: display)
             let status = try await first.waitForExit(timeout: .seconds(30))
             #expect(status != nil, "the first viewer was disconnected and quit (kiosk-quit=on-disconnect)")
             try await display.waitForText("the desktop's name on the second viewer", timeout: .seconds(90)) { GuestConsole.shows(name: desktop.name, on: $0) }
             #expect(second.isRunning)
-            try await Task.sleep(for: .seconds(3))
+            // qemu dropped every channel of the first and serves the second's.
+            try await h.wait(for: "only the second viewer's channels", timeout: .seconds(30), poll: .milliseconds(200)) {
+                let now = Set(try await h.hypervisors[0].consoleClients(ofDesktop: desktop.name))
+                return !now.isEmpty && now.isDisjoint(with: firstClients)
+            }
             #expect(try await Self.state(h, desktop)?.state == .connected)
             second.stop()
         }
@@ -191,8 +197,9 @@ struct ConsoleQemuTests {
           .enabled(if: TestTier.spiceTLS.isEnabled, Comment(rawValue: TestTier.spiceTLS.skipReason)))
     func tls() async throws {
         let directory = try #require(SpiceTLSRig.certificateDirectory, "qemu.conf enables SPICE TLS (scripts/spice-tls, then restart libvirtd)")
-        // Certificates made here; qemu reads them when the test's desktops start.
-        let right = try SpiceTLSRig.makeCertificates(in: directory, commonName: "deskpool-tls-test")
+        // The certificates qemu uses, as they are (read, never written: on a real host they
+        // are the host's own); a second CA made here is the wrong one.
+        let right = try SpiceTLSRig.installedCertificates(in: directory)
         let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-wrong-ca-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: elsewhere) }
         let wrong = try SpiceTLSRig.makeCertificates(in: elsewhere, commonName: "deskpool-tls-test")
@@ -218,8 +225,10 @@ struct ConsoleQemuTests {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-wrongca-\(UUID()).vv").path
             try forged.write(toFile: path, atomically: true, encoding: .utf8)
             let refused = try RemoteViewer(file: path, display: display)
-            try await refused.waitForOutput("verify", timeout: .seconds(60))
-            try await Task.sleep(for: .seconds(3))
+            // spice-common's own verdict on the server's certificate, then nothing at qemu.
+            try await refused.waitForOutput("server certificate not being signed by the provided CA", timeout: .seconds(60))
+            #expect(refused.output.contains("Error in certificate chain verification"))
+            #expect(try await h.hypervisors[0].consoleClients(ofDesktop: desktop.name) == [], "qemu lists no client")
             #expect(try await Self.state(h, desktop)?.state == .disconnected, "a wrong CA connects nobody")
             refused.stop()
         }

@@ -63,7 +63,9 @@ struct PolicyQemuTests {
             let mute = try #require(desktops.first)
             let muteDomain = try await hypervisor.connection.domain(named: mute.name)
             _ = try? await GuestConsole.exec(muteDomain, path: "/bin/sh", arguments: ["-c", "(sleep 2; kill -STOP $(pidof qemu-ga)) >/dev/null 2>&1 &"])
-            try await Task.sleep(for: .seconds(5))
+            try await h.wait(for: "\(mute.name)'s agent frozen", timeout: .seconds(60), poll: .milliseconds(500)) {
+                try await hypervisor.probe(named: mute.name) != .ready
+            }
             let command = Self.header("GuestCommandPolicy", "upd-name") + "  script: |\n    cat /run/deskpool-name\n    echo done\n  timeout: 30s\n"
             let started = ContinuousClock.now
             let ran = try await Self.finished(h, try await h.policies.apply(source: command, actor: "admin:test").id)
@@ -89,6 +91,7 @@ struct PolicyQemuTests {
                     - templateVersion: {within: 0}
                     - noUnexpectedDisks: true
                     - consolePassword: {maxValidity: 5m}
+                    - guestAgent: true
                   remediation: {configPolicy: upd-hw}
 
                 """
@@ -97,7 +100,13 @@ struct PolicyQemuTests {
                 if item.desktop == altered.name {
                     let usb = item.checks?.first { $0.check == "forbiddenDevices" }
                     #expect(item.status == .failed && usb?.passed == false && usb?.evidence.contains("USB redirection") == true, "\(item.detail ?? "")")
-                } else if item.desktop != mute.name {
+                } else if item.desktop == mute.name {
+                    // Its agent is frozen: that check fails with the reason, every other passes.
+                    let agent = item.checks?.first { $0.check == "guestAgent" }
+                    #expect(item.status == .failed && agent?.passed == false && agent?.evidence.contains("does not answer") == true,
+                            "\(item.desktop): \(item.detail ?? "")")
+                    #expect(item.checks?.filter { $0.check != "guestAgent" }.allSatisfy(\.passed) == true, "\(item.desktop): \(item.detail ?? "")")
+                } else {
                     #expect(item.status == .done, "\(item.desktop): \(item.detail ?? "")")
                 }
             }

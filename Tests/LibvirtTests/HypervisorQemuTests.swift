@@ -138,6 +138,9 @@ struct HypervisorQemuTests {
             // and libvirt's live currentMemory follows the guest's balloon event.
             let above = await #expect(throws: DeskpoolError.self) { try await hypervisor.setLiveMemory(300, onDesktop: desktop.name) }
             #expect(above?.code == .invalidInput)
+            let memTotal = GuestCommand(path: "/bin/sh", arguments: ["-c", "sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/\\1/p' /proc/meminfo"])
+            let totalBefore = try #require(Int(try await hypervisor.runGuestCommand(memTotal, timeout: .seconds(30), onDesktop: desktop.name)
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "the guest's MemTotal")
             started = clock.now
             try await hypervisor.setLiveMemory(192, onDesktop: desktop.name)
             let ballooned = try await withTimeout(.seconds(60), "the live memory to reach 192 MiB") { () -> DesktopFacts in
@@ -150,9 +153,13 @@ struct HypervisorQemuTests {
             print("[balloon] live memory 256 -> 192 MiB after \(clock.now - started)")
             #expect(ballooned.live?.maxMemoryMiB == 256)
             #expect(ballooned.persistent.memoryMiB == 384, "the persistent definition is not touched")
-            let guestTotal = try await hypervisor.runGuestCommand(
-                GuestCommand(path: "/bin/sh", arguments: ["-c", "grep MemTotal /proc/meminfo"]), timeout: .seconds(30), onDesktop: desktop.name)
-            print("[balloon] guest: \(guestTotal.stdout)")
+            // The guest sees it: the balloon took 64 MiB from its total (the kernel keeps its own
+            // reserve below the 192 MiB, so the total is under it).
+            let totalAfter = try #require(Int(try await hypervisor.runGuestCommand(memTotal, timeout: .seconds(30), onDesktop: desktop.name)
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "the guest's MemTotal")
+            print("[balloon] guest MemTotal \(totalBefore) -> \(totalAfter) kB")
+            #expect(totalAfter <= 192 * 1024 && totalBefore - totalAfter >= 60 * 1024,
+                    "the guest's MemTotal fell by the 64 MiB the balloon took: \(totalBefore) -> \(totalAfter) kB")
 
             // Guest commands: exit code, both outputs, standard input, a cut, a timeout.
             started = clock.now
