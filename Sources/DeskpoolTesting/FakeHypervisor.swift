@@ -404,6 +404,10 @@ public final class FakeHypervisor: Hypervisor {
         return state.withLock { $0.capacity }
     }
 
+    /// How many event streams are open (each service that listens holds one): a test waits
+    /// for its services to listen before it emits.
+    public var eventSubscribers: Int { state.withLock { $0.continuations.count } }
+
     public func events() async -> AsyncStream<HypervisorEvent> {
         let (stream, continuation) = AsyncStream<HypervisorEvent>.makeStream()
         let key = state.withLock { s in

@@ -29,6 +29,10 @@ struct ConsoleBrokerTests {
     static func withAssigned<T: Sendable>(_ h: BrokerHarness, _ body: @Sendable (Desktop) async throws -> T) async throws -> T {
         try await h.running {
             try await h.wait(for: "a ready desktop", timeout: .seconds(10)) { try await !h.desktops("eng", in: [.ready]).isEmpty }
+            // The reconciler and the session service listen to the host's events.
+            try await h.wait(for: "the services listening", timeout: .seconds(10)) {
+                h.hypervisors.allSatisfy { ($0 as? FakeHypervisor).map { $0.eventSubscribers >= 2 } ?? true }
+            }
             guard case .assigned(let desktop) = try await h.broker.request(.init(user: "alice"), pool: "eng") else {
                 throw TimeoutError(what: "an assigned desktop", duration: .zero)
             }
@@ -126,7 +130,6 @@ struct ConsoleBrokerTests {
         let h = try await Self.harness(fake)
         try await h.admin.applyPool(Self.pool { $0.session.disconnectTimeoutSeconds = 0 }, actor: "admin:test")
         try await Self.withAssigned(h) { desktop in
-            try await Task.sleep(for: .milliseconds(200))  // the session service subscribes
             h.addresses.record(gatewaySocket: "127.0.0.1:50001", client: "203.0.113.7:61000")
             for phase in [ConsolePhase.connect, .initialize] { fake.emit(desktop.name, .console(phase, client: "127.0.0.1:50001")) }
             try await h.wait(for: "connected", timeout: .seconds(5)) { try await h.store.desktop(id: desktop.id)?.state == .connected }
@@ -155,7 +158,6 @@ struct ConsoleBrokerTests {
                   case .assigned(let second) = try await h.broker.request(.init(user: "bob"), pool: "eng") else {
                 throw TimeoutError(what: "two assigned desktops", duration: .zero)
             }
-            try await Task.sleep(for: .milliseconds(200))  // the session service subscribes
             for (desktop, client) in [(first, "10.0.0.1:1"), (second, "10.0.0.2:1")] {
                 for phase in [ConsolePhase.connect, .initialize] { fake.emit(desktop.name, .console(phase, client: client)) }
             }
@@ -188,7 +190,6 @@ struct ConsoleBrokerTests {
             let h = try await Self.harness(fake)
             try await h.admin.applyPool(Self.pool(assignment) { $0.session.disconnectTimeoutSeconds = 1 }, actor: "admin:test")
             try await Self.withAssigned(h) { desktop in
-                try await Task.sleep(for: .milliseconds(200))
                 _ = try await h.consoles.open(desktop: desktop.id, for: "alice")
                 let kicks = fake.kicks(of: desktop.name)
                 for phase in [ConsolePhase.connect, .initialize, .disconnect] { fake.emit(desktop.name, .console(phase, client: "10.0.0.1:1")) }
@@ -220,7 +221,6 @@ struct ConsoleBrokerTests {
             $0.session.logoffAction = .shutdown
         }, actor: "admin:test")
         try await Self.withAssigned(h) { desktop in
-            try await Task.sleep(for: .milliseconds(200))
             for phase in [ConsolePhase.connect, .initialize, .disconnect] { fake.emit(desktop.name, .console(phase, client: "10.0.0.1:1")) }
             try await h.wait(for: "off", timeout: .seconds(10)) { try await h.store.desktop(id: desktop.id)?.state == .off }
             let off = try #require(try await h.store.desktop(id: desktop.id))
