@@ -47,6 +47,8 @@ struct UserAPITests {
                 #expect(metrics.contains("deskpool_time_to_desktop_seconds_count 2"))
                 #expect(metrics.contains("deskpool_desktops{pool=\"eng\",state=\"assigned\"} 1"))
                 #expect(metrics.contains("deskpool_sessions{pool=\"eng\"} 1"))
+                // The rig's gateway totals (900 bytes) as rendered; the fault tier checks the real
+                // gateway's tunnels and bytes under a remote-viewer (Tests/e2e/faults_test.py).
                 #expect(metrics.contains("deskpool_gateway_bytes_total{direction=\"desktop_to_client\"} 900"))
                 #expect(metrics.contains("deskpool_logins_total{result=\"ok\"} 1"))
             }

@@ -223,8 +223,22 @@ def restart_under_requests(token, admin, desktop_id):
     check_assignments(admin, desktop_id, "restart")
 
 
+def gateway_metrics():
+    """The deskpool_gateway_* series of /metrics, by name (with labels)."""
+    status, _, body, _ = request("GET", "/metrics")
+    check(status == 200, f"/metrics answers ({status})")
+    values = {}
+    for line in body.decode().splitlines():
+        if line.startswith("deskpool_gateway_"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
 def open_viewer(token, desktop_id, admin, what):
-    """remote-viewer on the user's desktop through the gateway, once the session is connected."""
+    """remote-viewer on the user's desktop through the gateway, once the session is connected;
+    the gateway's metrics count its tunnels and the display's bytes."""
+    before = gateway_metrics()
     status, headers, vv, _ = request("POST", f"/api/v1/pools/{POOL}/desktop", token=token)
     check(status == 200 and headers.get("deskpool-desktop") == desktop_id, f"{what}: the user gets their desktop's .vv ({status})")
     work = tempfile.mkdtemp(prefix="deskpool-faults-viewer-")
@@ -240,6 +254,17 @@ def open_viewer(token, desktop_id, admin, what):
             break
         time.sleep(0.5)
     check(desktop is not None and desktop["state"] == "connected", f"{what}: remote-viewer connected ({desktop and desktop['state']})")
+    down = 'deskpool_gateway_bytes_total{direction="desktop_to_client"}'
+    up = 'deskpool_gateway_bytes_total{direction="client_to_desktop"}'
+    deadline = time.monotonic() + 30
+    after = gateway_metrics()
+    while time.monotonic() < deadline and after.get(down, 0) - before.get(down, 0) < 10000:
+        time.sleep(0.5)
+        after = gateway_metrics()
+    check(after.get("deskpool_gateway_tunnels_open", 0) >= 2 and after.get("deskpool_gateway_tunnels_total", 0) >= before.get("deskpool_gateway_tunnels_total", 0) + 2,
+          f"{what}: /metrics counts the viewer's tunnels ({before.get('deskpool_gateway_tunnels_total')} -> {after.get('deskpool_gateway_tunnels_total')}, open {after.get('deskpool_gateway_tunnels_open')})")
+    check(after.get(down, 0) - before.get(down, 0) >= 10000 and after.get(up, 0) > before.get(up, 0),
+          f"{what}: /metrics counts the display's bytes through the gateway ({before.get(down)} -> {after.get(down)} down, {before.get(up)} -> {after.get(up)} up)")
     return viewer, work, desktop
 
 
