@@ -37,27 +37,57 @@ struct RolloutCrashTests {
         }
     }
 
-    @Test("image update waves: ten kills; every rollout completes, each desktop updated once per rollout, all on the last version in records and libvirt, nothing leaked")
-    func killsDuringUpdates() async throws {
+    /// `deskpool serve` in a sandbox with one floating pool of `size` tiny desktops for alice
+    /// (`versions` of the image published; `before` runs before the start), its desktops ready.
+    static func withPool(_ name: String, size: Int, versions: Int = 1, before: (BrokerProcess) throws -> Void = { _ in },
+                         _ body: (LibvirtSandbox, StoragePool, BrokerProcess, SQLiteStore) async throws -> Void) async throws {
         try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
-            _ = try await sandbox.makeDirPool()
+            let pool = try await sandbox.makeDirPool()
             let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
             defer { broker.removeState() }
-            let versions = 5
             try broker.prepare(versions: versions, pool: """
-                name: roll
+                name: \(name)
                 template: tiny-linux
                 version: 1
                 assignment: floating
-                min: 3
-                spare: 3
-                max: 3
-                naming: "\(sandbox.prefix)r{n:02}"
+                min: \(size)
+                spare: \(size)
+                max: \(size)
+                naming: "\(sandbox.prefix)\(name.prefix(1)){n:02}"
                 users: [alice]
                 """)
+            try before(broker)
             try broker.startServe()
             let store = try broker.store()
-            try await Self.ready(store, "roll", 3, broker)
+            try await ready(store, name, size, broker)
+            try await body(sandbox, pool, broker, store)
+        }
+    }
+
+    /// An UpdatePolicy of one pool to `version`: a canary, then one desktop at a time.
+    static func updatePolicy(_ name: String, pool: String, version: Int, gate: String) -> String {
+        """
+        apiVersion: deskpool/v1
+        kind: UpdatePolicy
+        metadata:
+          name: \(name)
+        spec:
+          selector:
+            pools: [\(pool)]
+          version: \(version)
+          strategy:
+            canary: 1
+            waveSize: 1
+            maxUnavailable: 1
+            healthGate:
+              timeout: \(gate)
+        """
+    }
+
+    @Test("image update waves: ten kills; every rollout completes, each desktop updated once per rollout, all on the last version in records and libvirt, nothing leaked")
+    func killsDuringUpdates() async throws {
+        let versions = 5
+        try await Self.withPool("roll", size: 3, versions: versions) { sandbox, _, broker, store in
             var rollouts: [String] = []
             func next() throws {
                 let version = rollouts.count + 2
@@ -65,22 +95,8 @@ struct RolloutCrashTests {
                     Issue.record("no version left for another rollout")
                     return
                 }
-                rollouts.append(try broker.apply(policy: """
-                    apiVersion: deskpool/v1
-                    kind: UpdatePolicy
-                    metadata:
-                      name: roll-v\(version)
-                    spec:
-                      selector:
-                        pools: [roll]
-                      version: \(version)
-                      strategy:
-                        canary: 1
-                        waveSize: 1
-                        maxUnavailable: 1
-                        healthGate:
-                          timeout: 15m
-                    """, file: "update-\(version).yaml"))
+                rollouts.append(try broker.apply(policy: Self.updatePolicy("roll-v\(version)", pool: "roll", version: version, gate: "15m"),
+                                                 file: "update-\(version).yaml"))
             }
             try next()
             var kills = RandomKills()
@@ -123,28 +139,12 @@ struct RolloutCrashTests {
         let broken = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-broken-\(UUID().uuidString).qcow2").path
         _ = try Command.output("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", broken, "64M"])
         defer { try? FileManager.default.removeItem(atPath: broken) }
-        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
-            _ = try await sandbox.makeDirPool()
-            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
-            defer { broker.removeState() }
-            try broker.prepare(pool: """
-                name: back
-                template: tiny-linux
-                version: 1
-                assignment: floating
-                min: 2
-                spare: 2
-                max: 2
-                naming: "\(sandbox.prefix)b{n:02}"
-                users: [alice]
-                """)
-            let brokenVersions = 6
+        let brokenVersions = 6
+        try await Self.withPool("back", size: 2, before: { broker in
             for n in 2...(brokenVersions + 1) {
                 try broker.run(["local", "template", "publish", "tiny-linux", "--file", broken, "--note", "v\(n) does not boot"])
             }
-            try broker.startServe()
-            let store = try broker.store()
-            try await Self.ready(store, "back", 2, broker)
+        }) { sandbox, _, broker, store in
             var rollouts: [String] = []
             func next() throws {
                 let version = rollouts.count + 2
@@ -152,22 +152,8 @@ struct RolloutCrashTests {
                     Issue.record("no broken version left for another rollout")
                     return
                 }
-                rollouts.append(try broker.apply(policy: """
-                    apiVersion: deskpool/v1
-                    kind: UpdatePolicy
-                    metadata:
-                      name: back-v\(version)
-                    spec:
-                      selector:
-                        pools: [back]
-                      version: \(version)
-                      strategy:
-                        canary: 1
-                        waveSize: 1
-                        maxUnavailable: 1
-                        healthGate:
-                          timeout: 10s
-                    """, file: "update-\(version).yaml"))
+                rollouts.append(try broker.apply(policy: Self.updatePolicy("back-v\(version)", pool: "back", version: version, gate: "10s"),
+                                                 file: "update-\(version).yaml"))
             }
             try next()
             var kills = RandomKills()
@@ -202,23 +188,7 @@ struct RolloutCrashTests {
 
     @Test("ConfigPolicies restarting desktops: ten kills; every rollout completes, each desktop changed once per rollout, all on the last definition and generation")
     func killsDuringConfig() async throws {
-        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
-            let pool = try await sandbox.makeDirPool()
-            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
-            defer { broker.removeState() }
-            try broker.prepare(pool: """
-                name: cfg
-                template: tiny-linux
-                assignment: floating
-                min: 3
-                spare: 3
-                max: 3
-                naming: "\(sandbox.prefix)g{n:02}"
-                users: [alice]
-                """)
-            try broker.startServe()
-            let store = try broker.store()
-            try await Self.ready(store, "cfg", 3, broker)
+        try await Self.withPool("cfg", size: 3) { sandbox, pool, broker, store in
             // Each rollout changes the memory and the vCPUs: the vCPUs need a restart.
             let memory = [192, 160, 224, 176, 208, 144, 240, 200]
             var rollouts: [String] = []
@@ -273,23 +243,7 @@ struct RolloutCrashTests {
 
     @Test("GuestCommandPolicies: ten kills; a command cut by a kill is interrupted and never run again, every other ran exactly once")
     func killsDuringGuestCommands() async throws {
-        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
-            let pool = try await sandbox.makeDirPool()
-            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
-            defer { broker.removeState() }
-            try broker.prepare(pool: """
-                name: cmd
-                template: tiny-linux
-                assignment: floating
-                min: 2
-                spare: 2
-                max: 2
-                naming: "\(sandbox.prefix)c{n:02}"
-                users: [alice]
-                """)
-            try broker.startServe()
-            let store = try broker.store()
-            try await Self.ready(store, "cmd", 2, broker)
+        try await Self.withPool("cmd", size: 2) { sandbox, pool, broker, store in
             // Each run leaves a line in the guest, then takes a while: kills land mid-way.
             var rollouts: [String] = []
             func next() throws {
@@ -341,23 +295,7 @@ struct RolloutCrashTests {
 
     @Test("CheckPolicies with a slow in-guest check and a refresh remediation: ten kills; every rollout completes, each failed desktop refreshed at most once per rollout, as its item records")
     func killsDuringChecks() async throws {
-        try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
-            _ = try await sandbox.makeDirPool()
-            let broker = try BrokerProcess(sandbox: sandbox, storagePool: sandbox.name("pool"))
-            defer { broker.removeState() }
-            try broker.prepare(pool: """
-                name: chk
-                template: tiny-linux
-                assignment: floating
-                min: 3
-                spare: 3
-                max: 3
-                naming: "\(sandbox.prefix)k{n:02}"
-                users: [alice]
-                """)
-            try broker.startServe()
-            let store = try broker.store()
-            try await Self.ready(store, "chk", 3, broker)
+        try await Self.withPool("chk", size: 3) { sandbox, _, broker, store in
             // The check takes a few seconds in each guest and fails: every desktop is refreshed.
             var rollouts: [String] = []
             func next() async throws {
