@@ -1,4 +1,5 @@
 import DeskpoolCore
+import DeskpoolLibvirt
 import Foundation
 
 /// The tiers of Deskpool's tests that need something from the machine, and whether a test of

@@ -1,6 +1,8 @@
+public import DeskpoolCore
 import Foundation
 
-/// Reads facts about the local host from /proc, /sys and /dev.
+/// Reads facts about the local host from /proc, /sys and /dev (an adapter, beside
+/// `HostInspector`; the verdicts on them are pure, in Core: `VirtualizationFacts`, `DoctorRules`).
 public enum HostFacts {
     /// KVM facts of this host.
     public static func virtualization() -> VirtualizationFacts {
