@@ -354,51 +354,42 @@ struct ConfigRolloutMachineTests {
         #expect(ConfigRolloutMachine.target(7) == "generation 7")
     }
 
-    // MARK: - Known issues: items that never settle
+    // MARK: - Items that once never settled (found by these tables; each failed before its fix)
 
     @Test("a pending desktop removed by its pool before its turn is settled (the rollout would never complete)")
     func pendingDesktopRemoved() {
         // A ConfigPolicy that lowers `spare` takes effect at once and the reconciler retires the
-        // extra ready desktops, pending items among them. UpdateRolloutMachine skips such items;
-        // ConfigRolloutMachine.followUp only looks at items under way or waiting, and step()
-        // passes over items without a desktop: the wave never settles.
+        // extra ready desktops, pending items among them: they are skipped, as UpdateRolloutMachine
+        // does (before, the wave never settled).
         let actions = Self.decide(Self.input([Self.item(1, .done), Self.item(2, .pending)], [Self.desktop(1, .ready)]))
-        withKnownIssue("ConfigRolloutMachine never settles a pending item whose desktop is gone") {
-            #expect(actions == ["skipped eng-002: the desktop was removed by its pool", "finish completed"])
-        }
+        #expect(actions == ["skipped eng-002: the desktop was removed by its pool", "finish completed"])
     }
 
     @Test("a changed desktop removed before the rollback reaches it is settled (the rollback would never finish)")
     func rolledBackDesktopRemoved() {
         let actions = Self.decide(Self.input([Self.item(1, .done), Self.item(2, .rolledBack, to: 3)], [Self.desktop(2, .ready)], state: .rollingBack))
-        withKnownIssue("ConfigRolloutMachine never settles a done item whose desktop is gone during a rollback") {
-            #expect(actions.contains { $0.hasPrefix("rolledBack eng-001: ") || $0.hasPrefix("skipped eng-001: ") }, "\(actions)")
-        }
+        #expect(actions.contains { $0.hasPrefix("rolledBack eng-001: ") || $0.hasPrefix("skipped eng-001: ") }, "\(actions)")
     }
 
-    @Test("a waiting desktop shut down at its user's logoff is not restarted (the service only restarts ready or assigned desktops)")
+    @Test("a waiting desktop shut down at its user's logoff is done (it starts with its changed definition), not restarted for ever")
     func waitingDesktopOff() {
         // A dedicated pool with `logoffAction: shutdown`: at logoff the desktop goes off; its
-        // definition already changed, so it starts with it. The machine asks for `.restart`
-        // on every pass; RolloutService's restart moves only ready or assigned desktops, so the
-        // item stays waiting and the rollout never completes.
+        // definition already changed, so it starts with it: the item is done. (Before, the
+        // machine asked for `.restart` on every pass, which RolloutService makes only for ready
+        // or assigned desktops: the item stayed waiting and the rollout never completed.)
         let actions = Self.decide(Self.input([Self.item(1, .waiting, incarnation: 1)], [Self.desktop(1, .off, user: "bob")]))
-        withKnownIssue("ConfigRolloutMachine restarts an off desktop forever instead of settling it") {
-            #expect(!actions.contains("restart eng-001"), "\(actions)")
-        }
+        #expect(actions == ["done eng-001: off since its user's logoff: it starts with its changed definition"], "\(actions)")
     }
 
     @Test("a dedicated desktop rolled back at logoff is restarted once its user logs off")
     func rollbackWaitingForLogoff() {
         // In a rollback, RolloutService records a desktop changed back while in use as
         // `rollingBack` with no startedAt (not `waiting`), and its item's `to` is the restored
-        // generation, so the item is neither due nor interrupted; the machine restarts only
-        // `waiting` items. A floating desktop is refreshed at logoff (a new incarnation: checked);
-        // a dedicated one keeps its incarnation and is never restarted, so the rollback never ends.
+        // generation: it waits for the logoff as a forward `waiting` item does, then restarts. (A
+        // floating desktop is refreshed at logoff, a new incarnation, and checked; before, a
+        // dedicated one kept its incarnation and was never restarted: the rollback never ended.)
         let actions = Self.decide(Self.input([Self.item(1, .rollingBack, to: 3, incarnation: 1)],
                                              [Self.desktop(1, .assigned, user: "bob", session: false, generation: 3)], state: .rollingBack))
-        withKnownIssue("ConfigRolloutMachine never restarts a rolled-back desktop whose user logged off") {
-            #expect(actions == ["restart eng-001"])
-        }
+        #expect(actions == ["restart eng-001"])
     }
 }

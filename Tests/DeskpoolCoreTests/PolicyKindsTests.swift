@@ -60,6 +60,37 @@ struct PolicyKindsTests {
         }
     }
 
+    @Test("a ConfigPolicy over a dedicated desktop shut down at its user's logoff completes: the desktop keeps its new definition for its next start")
+    func configDedicatedShutdown() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await RolloutTests.harness(fake)
+        try await h.admin.applyTemplate(BrokerTests.template, actor: "admin:test")
+        _ = try await h.admin.publishVersion(template: "tiny", from: .file("/images/tiny-1.qcow2"), note: "v1", actor: "admin:test")
+        var spec = BrokerTests.pool(assignment: .dedicated, max: 1, spare: 1)
+        spec.session.logoffAction = .shutdown
+        try await h.admin.applyPool(spec, actor: "admin:test")
+        let policy = Self.header("ConfigPolicy", "eng-cpu") + "  set:\n    desktop:\n      vcpus: 2\n"
+        let (hers, rollout) = try await h.running {
+            try await h.wait(for: "a ready desktop", timeout: .seconds(10)) { try await h.desktops("eng", in: [.ready]).count == 1 }
+            guard case .assigned(let hers) = try await h.broker.request(.init(user: "alice"), pool: "eng") else {
+                throw TimeoutError(what: "alice's desktop", duration: .zero)
+            }
+            let rollout = try await h.policies.apply(source: policy, actor: "admin:test")
+            try await h.wait(for: "her desktop waiting for her logoff", timeout: .seconds(20)) {
+                try await Self.view(h, rollout.id).counts["waiting"] == 1
+            }
+            _ = try await h.broker.logoff(desktop: hers.id, by: "user:alice")
+            try await Self.finished(h, rollout.id)
+            return (hers, rollout)
+        }
+        let view = try await Self.view(h, rollout.id)
+        #expect(view.rollout.state == .completed)
+        let item = try #require(view.items.first { $0.desktopID == hers.id })
+        #expect(item.status == .done && item.detail?.contains("off since its user's logoff") == true, "\(item.status): \(item.detail ?? "")")
+        #expect(try await h.store.desktop(id: hers.id)?.state == .off)
+        #expect(try await fake.facts(ofDesktop: hers.name).persistent.vcpus == 2, "it starts with two vCPUs")
+    }
+
     @Test("a configuration pass stopped after claiming its desktops: the next pass changes each once and records it with its desktop's generation")
     func configInterruptedAfterClaims() async throws {
         let fake = FakeHypervisor(host: "a")

@@ -79,6 +79,15 @@ public enum ConfigRolloutMachine {
             settled[item.desktopID] = status
         }
         let gate = TimeInterval(input.strategy.healthGate.timeoutSeconds)
+        // A desktop its pool removed before the rollout reached it, or before the rollback took
+        // it back (a lower `spare` retires ready desktops at once): nothing is left to change.
+        if input.rollout.state == .running || input.rollout.state == .rollingBack {
+            for item in input.items where input.desktops[item.desktopID] == nil {
+                let notReached = item.status == .pending && (rollingBack || item.wave <= input.rollout.wave)
+                let notTakenBack = rollingBack && (item.status == .done || item.status == .failed) && rollbackDue(item, input)
+                if notReached || notTakenBack { settle(item, .skipped, "the desktop was removed by its pool") }
+            }
+        }
         for item in input.items where item.status == .inProgress || item.status == .waiting || item.status == .rollingBack {
             guard let desktop = input.desktops[item.desktopID] else {
                 settle(item, rollingBack ? .rolledBack : .skipped, "the desktop was removed by its pool")
@@ -143,6 +152,10 @@ public enum ConfigRolloutMachine {
             let interrupted = (current == .inProgress || current == .rollingBack) && item.startedAt == nil
             let due = rollingBack ? rollbackDue(item, input) && ([.done, .failed, .inProgress, .waiting].contains(current) || interrupted)
                 : current == .pending || interrupted
+            // Waiting for its user's logoff: `waiting` forward; in a rollback, changed back while
+            // in use (`rollingBack`, not restarted, already at the restored generation).
+            let awaitingLogoff = current == .waiting
+                || (rollingBack && current == .rollingBack && item.startedAt == nil && !rollbackDue(item, input))
             if rollingBack && current == .pending {
                 actions.append(.settle(item, .skipped, detail: "not changed: the rollout was rolled back"))
                 continue
@@ -163,13 +176,18 @@ public enum ConfigRolloutMachine {
                     unavailable += 1
                     actions.append(.reconfigure(item, restart: true, waitForLogoff: false, warn: nil))
                 }
-            } else if current == .waiting, !inUse(desktop), !desktop.state.isTransitional, desktop.state != .failed,
+            } else if awaitingLogoff, desktop.state == .off {
+                // Shut down at its user's logoff (`logoffAction: shutdown`): its definition is
+                // already changed, and it starts with it at the user's next request.
+                actions.append(.settle(item, rollingBack ? .rolledBack : .done,
+                                       detail: "off since its user's logoff: it starts with its changed definition"))
+            } else if awaitingLogoff, !inUse(desktop), !desktop.state.isTransitional, desktop.state != .failed,
                       item.incarnation.map({ desktop.incarnation == $0 }) ?? true {
                 // Its user logged off and it was not cloned again (a dedicated desktop): restart it.
                 guard unavailable < maxUnavailable else { continue }
                 unavailable += 1
                 actions.append(.restart(item))
-            } else if current == .waiting, case .forceAfter(let seconds, _) = input.logoff, let warned = item.warnedAt,
+            } else if awaitingLogoff, case .forceAfter(let seconds, _) = input.logoff, let warned = item.warnedAt,
                       input.now.timeIntervalSince(warned) >= TimeInterval(seconds), inUse(desktop) {
                 actions.append(.forceLogoff(item))
             }
