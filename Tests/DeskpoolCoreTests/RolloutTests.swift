@@ -181,9 +181,9 @@ struct RolloutTests {
         try await Self.pool(h, size: 4, versions: 2)
         let rollout = try await h.policies.apply(source: Self.policy(), actor: "admin:test")
         _ = try await h.policies.pause(rollout.id, actor: "admin:test")
+        for _ in 0..<5 { _ = await h.rollouts.step() }
+        #expect(try await Self.view(h, rollout.id).counts["pending"] == 4, "nothing starts while paused")
         try await h.running {
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(try await Self.view(h, rollout.id).counts["pending"] == 4, "nothing starts while paused")
             _ = try await h.policies.resume(rollout.id, actor: "admin:test")
             try await h.wait(for: "the canary is done", timeout: .seconds(10)) {
                 try await Self.view(h, rollout.id).counts["done"] ?? 0 >= 1

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 
 @Suite("API: login, sessions, CSRF, throttling")
@@ -192,14 +193,27 @@ struct AuthAPITests {
         }
     }
 
-    @Test("sessions expire after the idle time")
+    @Test("sessions expire after the idle time (each use starts it again) and at their maximum age")
     func idleExpiry() async throws {
-        let logins = LoginSessions(maxAge: 3600, idle: 0.2)
+        let clock = Mutex(Date(timeIntervalSince1970: 1_000_000))
+        func advance(_ seconds: TimeInterval) { clock.withLock { $0 += seconds } }
+        let logins = LoginSessions(maxAge: 3600, idle: 600, now: { clock.withLock { $0 } })
         let (token, _) = await logins.create(.init(user: "alice"), admin: false)
         #expect(await logins.session(token: token) != nil)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(await logins.session(token: token) == nil)
+        advance(599)
+        #expect(await logins.session(token: token) != nil, "used within the idle time")
+        advance(599)
+        #expect(await logins.session(token: token) != nil, "the last use started the idle time again")
+        advance(600)
+        #expect(await logins.session(token: token) == nil, "idle for 600 s")
         #expect(await logins.session(token: "made-up") == nil)
+        let (busy, _) = await logins.create(.init(user: "bob"), admin: false)
+        for _ in 0..<6 {
+            advance(590)
+            #expect(await logins.session(token: busy) != nil)
+        }
+        advance(590)
+        #expect(await logins.session(token: busy) == nil, "past its maximum age of 3600 s, however busy")
     }
 
     @Test("security headers on answers, errors included; unknown paths are JSON 404s; wrong methods 405 with Allow")
