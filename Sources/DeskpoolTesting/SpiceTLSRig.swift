@@ -59,16 +59,9 @@ public enum SpiceTLSRig {
     /// `spice_tls_x509_cert_dir`), read without changing anything there.
     public static func installedCertificates(in directory: String) throws -> Certificates {
         let caPEM = try String(contentsOfFile: "\(directory)/ca-cert.pem", encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["x509", "-in", "\(directory)/server-cert.pem", "-noout", "-subject", "-nameopt", "sep_comma_plus"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, output.hasPrefix("subject=") else {
+        let output = String(decoding: try Command.output("/usr/bin/openssl", ["x509", "-in", "\(directory)/server-cert.pem", "-noout",
+                                                                           "-subject", "-nameopt", "sep_comma_plus"]), as: UTF8.self)
+        guard output.hasPrefix("subject=") else {
             throw GuestConsole.Failure(description: "cannot read the subject of \(directory)/server-cert.pem")
         }
         return Certificates(caPEM: caPEM, hostSubject: String(output.dropFirst("subject=".count)).trimmingCharacters(in: .whitespacesAndNewlines))

@@ -38,7 +38,8 @@ struct RolloutCrashTests {
     }
 
     /// `deskpool serve` in a sandbox with one floating pool of `size` tiny desktops for alice
-    /// (`versions` of the image published; `before` runs before the start), its desktops ready.
+    /// (`versions` of the image published; `before` runs before the start), its desktops ready;
+    /// after `body`, the broker must stop gracefully on SIGTERM.
     static func withPool(_ name: String, size: Int, versions: Int = 1, before: (BrokerProcess) throws -> Void = { _ in },
                          _ body: (LibvirtSandbox, StoragePool, BrokerProcess, SQLiteStore) async throws -> Void) async throws {
         try await LibvirtSandbox.run(uri: "qemu:///system") { sandbox in
@@ -61,6 +62,8 @@ struct RolloutCrashTests {
             let store = try broker.store()
             try await ready(store, name, size, broker)
             try await body(sandbox, pool, broker, store)
+            let status = await broker.terminate(within: 60)
+            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
     }
 
@@ -129,8 +132,6 @@ struct RolloutCrashTests {
             try await BrokerCrashTests().wait("no leaks", .seconds(120), broker) {
                 try await BrokerCrashTests.leaks(sandbox, records: try await store.desktops(pool: "roll")).isEmpty
             }
-            let status = await broker.terminate(within: 60)
-            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
     }
 
@@ -181,8 +182,6 @@ struct RolloutCrashTests {
             try await BrokerCrashTests().wait("no leaks", .seconds(120), broker) {
                 try await BrokerCrashTests.leaks(sandbox, records: try await store.desktops(pool: "back")).isEmpty
             }
-            let status = await broker.terminate(within: 60)
-            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
     }
 
@@ -236,8 +235,6 @@ struct RolloutCrashTests {
                 #expect(facts.live?.vcpus == (n % 2 == 0 ? 2 : 1), "\(desktop.name) runs its last definition")
                 #expect(facts.identity?.generation == generation, "\(desktop.name)'s metadata")
             }
-            let status = await broker.terminate(within: 60)
-            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
     }
 
@@ -288,8 +285,6 @@ struct RolloutCrashTests {
                 }
             }
             print("[kills] guest commands: \(rollouts.count) rollouts, \(interrupted) commands interrupted")
-            let status = await broker.terminate(within: 60)
-            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
     }
 
@@ -340,8 +335,6 @@ struct RolloutCrashTests {
             try await BrokerCrashTests().wait("no leaks", .seconds(120), broker) {
                 try await BrokerCrashTests.leaks(sandbox, records: try await store.desktops(pool: "chk")).isEmpty
             }
-            let status = await broker.terminate(within: 60)
-            #expect(status == 0, "deskpool serve should stop gracefully: \(broker.logText().suffix(2000))")
         }
     }
 

@@ -145,12 +145,11 @@ extension RolloutService {
         case .configPolicy(let name):
             do throws(DeskpoolError) {
                 let again: Rollout
-                if let earlier = try await store.rollouts(in: nil, limit: 1000).first(where: { $0.createdBy == actor && $0.policy == name }) {
+                let rollouts = try await store.rollouts(in: nil, limit: 1000)
+                if let earlier = rollouts.first(where: { $0.createdBy == actor && $0.policy == name }) {
                     again = earlier
                 } else {
-                    let applied = try await store.rollouts(active: false, limit: 1000)
-                        .first { $0.policy == name && $0.kind == .config }
-                    guard let applied else {
+                    guard let applied = rollouts.first(where: { $0.policy == name && $0.kind == .config }) else {
                         throw DeskpoolError(.notFound, "no ConfigPolicy named \(name) was ever applied")
                     }
                     again = try await PolicyRollouts(store: store, hypervisors: Array(hypervisors.values), poke: { [weak self] in self?.poke() })
@@ -177,8 +176,9 @@ extension RolloutService {
     private func refresh(_ unmarked: [RolloutItem], rollout: Rollout, desktops: [String: Desktop]) async throws(DeskpoolError) -> [RolloutItem] {
         let reason = "remediation of check \(rollout.policy)"
         var updates: [RolloutItemUpdate] = []
+        let pools = unmarked.isEmpty ? [:] : Dictionary(try await store.pools().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for item in unmarked {
-            if let d = desktops[item.desktopID], let pool = try await store.pool(named: d.pool), PolicyPlanner.holdsUserData(d, in: pool) {
+            if let d = desktops[item.desktopID], let pool = pools[d.pool], PolicyPlanner.holdsUserData(d, in: pool) {
                 updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed]) { item, _ in item.remediation = .kept })
                 continue
             }
