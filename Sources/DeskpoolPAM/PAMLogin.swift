@@ -38,7 +38,8 @@ public struct PAMLogin: Authenticator {
         case .accessDenied:
             DeskpoolError(.accountUnusable, "the account may not log in here")
         case .invalidInput:
-            DeskpoolError(.invalidInput, error.message, field: "user")
+            // The message names the user name or the password.
+            DeskpoolError(.invalidInput, error.message)
         default:
             // timedOut, serviceError, moduleError: the admin reads PAM's detail in the log.
             DeskpoolError(.unavailable, "logins are not possible right now (\(error.code))")

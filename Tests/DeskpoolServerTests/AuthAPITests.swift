@@ -59,6 +59,9 @@ struct AuthAPITests {
             #expect(bad.status == .badRequest && bad.body.errorCode == "invalidInput")
             let empty = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "alice", password: ""))
             #expect(empty.status == .badRequest)
+            // PAM takes C strings: a NUL would cut the password short. Refused before PAM, naming the field.
+            let nul = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "alice", password: "alice-pw\u{0}x"))
+            #expect(nul.status == .badRequest && nul.body.errorField == "password")
             // Refused logins are audited without the password.
             let audit = try await rig.harness.store.auditLog(AuditQuery(action: "auth.login"))
             #expect(audit.count >= 3 && audit.allSatisfy { !$0.detail.contains("nope") && $0.result.hasPrefix("error") })

@@ -48,7 +48,11 @@ curl -fsS --max-time 30 "$url/api/v1/openapi.json" -o "$artifacts/openapi.json" 
   || { echo "schemathesis: GET /api/v1/openapi.json failed" >&2; exit 1; }
 schema=${E2E_SCHEMA:-$url/api/v1/openapi.json}
 
-# Every check runs (--checks all). Left out, and why:
+# Every check runs: schemathesis 4 enables all of its checks unless told otherwise, and the
+# .toml turns single checks off for single operations. No --checks on the command line: its
+# `all` overrides the per-operation exceptions (a DELETEd desktop still `deleting` then failed
+# use_after_free although the .toml says why it is not a bug). The preflight below fails if a
+# check is off anywhere the .toml does not say. Left out, and why:
 # - POST /api/v1/auth/logout: it would end the session that authenticates every other request
 #   of the pass (the token is a session), so the rest would only see 401s.
 # Exceptions for single operations, each with its reason: Tests/e2e/schemathesis.toml.
@@ -60,7 +64,6 @@ run_pass() {
   mkdir -p "$artifacts/$name"
   "$venv/bin/schemathesis" --config-file "$(dirname "$0")/schemathesis.toml" run "$schema" \
     --url "$url" \
-    --checks all \
     --header "Authorization: Bearer $token" \
     --exclude-path /api/v1/auth/logout \
     --max-examples "$examples" \
@@ -71,6 +74,9 @@ run_pass() {
     --no-color \
     --report junit,ndjson --report-dir "$artifacts/$name"
 }
+
+"$python" "$(dirname "$0")/schemathesis_checks.py" "$(dirname "$0")/schemathesis.toml" "$artifacts/openapi.json" \
+  || { echo "schemathesis: the checks are not what schemathesis.toml says (above)" >&2; exit 1; }
 
 status=0
 user_token=$(login "${E2E_USER:?}" "${E2E_PASSWORD:?}")

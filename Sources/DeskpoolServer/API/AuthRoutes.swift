@@ -37,8 +37,8 @@ struct AuthRoutes {
     /// Checks the password (throttle, then PAM) and starts a login session. Shared by the API
     /// and the portal's login form.
     func login(user: String, password: String, context: BrokerRequestContext) async throws -> (token: String, session: LoginSession) {
-        guard !password.isEmpty, password.utf8.count <= 1024 else {
-            throw APIFailure(.badRequest, code: "invalidInput", "must be 1 to 1024 bytes", field: "password")
+        guard !password.isEmpty, password.utf8.count <= 1024, !password.utf8.contains(0) else {
+            throw APIFailure(.badRequest, code: "invalidInput", "must be 1 to 1024 bytes without a NUL byte", field: "password")
         }
         let start = ContinuousClock.now
         let principal: SessionBroker.Principal

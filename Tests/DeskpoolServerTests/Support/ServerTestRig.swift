@@ -112,6 +112,8 @@ extension TestClientProtocol {
 extension Data {
     /// The API error's code, if this is an error body.
     var errorCode: String? { (try? APIJSON.decoder().decode(APIErrorBody.self, from: self))?.error.code }
+    /// The field the API error names, if any.
+    var errorField: String? { (try? APIJSON.decoder().decode(APIErrorBody.self, from: self))?.error.field }
     func decoded<T: Decodable>(_ type: T.Type) throws -> T { try APIJSON.decoder().decode(T.self, from: self) }
     var text: String { String(decoding: self, as: UTF8.self) }
 }
