@@ -44,20 +44,20 @@ extension SQLiteStore {
     }
 
     public func transition(
-        _ id: String, from: Set<DesktopState>, actor: String, change: @Sendable (inout Desktop) -> Void
+        _ id: String, _ event: DesktopEvent, expecting: Set<DesktopState>?, actor: String
     ) async throws(DeskpoolError) -> Desktop? {
-        try await write { db in try Self.transition(db, id, from: from, actor: actor, change: change) }
+        try await write { db in try Self.transition(db, id, event, expecting: expecting, actor: actor) }
     }
 
     /// `transition` inside the caller's transaction.
-    static func transition(_ db: Database, _ id: String, from: Set<DesktopState>, actor: String,
-                           change: (inout Desktop) -> Void) throws -> Desktop? {
+    static func transition(_ db: Database, _ id: String, _ event: DesktopEvent, expecting: Set<DesktopState>?,
+                           actor: String) throws -> Desktop? {
         // Cached statements: a rollout pass makes this call for hundreds of desktops.
         let select = try db.cachedStatement(sql: "SELECT * FROM desktop WHERE id = ?")
-        guard let old = try DesktopRow.fetchOne(select, arguments: [id])?.desktop, from.contains(old.state) else { return nil }
-        var new = old
-        change(&new)
-        new.id = old.id  // The id is the record's identity; a change must not move it.
+        guard let old = try DesktopRow.fetchOne(select, arguments: [id])?.desktop,
+              expecting?.contains(old.state) ?? true,
+              var new = try? DesktopLifecycle.apply(event, to: old).get()
+        else { return nil }
         new.updatedAt = stored(Date())
         try DesktopRow(new).updateChanges(db, from: DesktopRow(old))
         if new.state != old.state {
@@ -76,10 +76,10 @@ extension SQLiteStore {
                 .order(Column("updatedAt"), Column("name"))
                 .fetchOne(db)?.desktop
             else { return nil }
-            desktop.state = .assigned
-            desktop.user = user
-            desktop.updatedAt = Self.stored(Date())
-            desktop.beginSession(at: desktop.updatedAt)
+            let at = Self.stored(Date())
+            desktop = try DesktopLifecycle.apply(.claimed(user: user, session: .new(at: at)), to: desktop)
+                .mapError { DeskpoolError(.conflict, "a ready desktop could not be claimed: \($0.message)") }.get()
+            desktop.updatedAt = at
             try DesktopRow(desktop).update(db)
             try Self.appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(desktop.name)",
                                  detail: "ready -> assigned user: \(user)")

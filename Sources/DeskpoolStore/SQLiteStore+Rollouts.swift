@@ -74,8 +74,8 @@ extension SQLiteStore {
             let select = try db.cachedStatement(sql: "SELECT record FROM rolloutItem WHERE rollout = ? AND desktop = ?")
             let update = try db.cachedStatement(sql: "UPDATE rolloutItem SET record = ? WHERE rollout = ? AND desktop = ?")
             return try updates.map { change -> RolloutItem? in
-                let desktop = try change.desktop.flatMap { desktop in
-                    try Self.transition(db, change.desktopID, from: desktop.from, actor: actor, change: desktop.change)
+                let desktop = try change.desktop.flatMap { event in
+                    try Self.transition(db, change.desktopID, event, expecting: nil, actor: actor)
                 }
                 guard let json = try String.fetchOne(select, arguments: [id, change.desktopID]) else { return nil }
                 let old = try Self.decode(RolloutItem.self, json: json)

@@ -89,10 +89,9 @@ public final class FaultyStore: Store {
     public func desktop(named name: String) async throws(DeskpoolError) -> Desktop? { try await base.desktop(named: name) }
     public func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop] { try await base.desktops(pool: pool) }
 
-    public func transition(_ id: String, from: Set<DesktopState>, actor: String,
-                           change: @Sendable (inout Desktop) -> Void) async throws(DeskpoolError) -> Desktop? {
+    public func transition(_ id: String, _ event: DesktopEvent, expecting: Set<DesktopState>?, actor: String) async throws(DeskpoolError) -> Desktop? {
         try check(.transition)
-        return try await base.transition(id, from: from, actor: actor, change: change)
+        return try await base.transition(id, event, expecting: expecting, actor: actor)
     }
 
     public func claimReady(pool: String, user: String, actor: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop? {

@@ -11,7 +11,7 @@ extension StoreConformance {
         try expect(!(try await store.insertDesktop(desktop("eng-003"), actor: admin, limit: 2)), "an insert at the limit")
         try expectEqual(try await store.desktop(id: "id-eng-003"), nil, "the desktop refused by the limit")
 
-        _ = try await store.transition("id-eng-002", from: [.provisioning], actor: "broker") { $0.state = .deleting }
+        _ = try await store.transition("id-eng-002", .adminDeleted(by: "root"), actor: "broker")
         try expect(try await store.insertDesktop(desktop("eng-003"), actor: admin, limit: 2), "an insert once one is deleting")
         try expectEqual(try await store.desktops(pool: "eng").map(\.name), ["eng-001", "eng-002", "eng-003"], "desktops, by name")
         try expectEqual(try await store.desktops(pool: nil).count, 4, "desktops of all pools")
@@ -29,31 +29,29 @@ extension StoreConformance {
         try expectEqual(try await store.desktops(pool: nil).count, 1, "desktops after the refused insert")
     }
 
-    /// A transition applies only from the expected states, keeps the id, stamps updatedAt and
-    /// audits a state change.
+    /// A transition applies an event the lifecycle allows, only from the expected states, keeps
+    /// the id, stamps updatedAt and audits a state change.
     public static func transitionCompareAndSet(_ store: any Store) async throws {
         let original = desktop("eng-001", state: .starting)
         _ = try await store.insertDesktop(original, actor: admin, limit: nil)
-        let refused = try await store.transition(original.id, from: [.ready, .provisioning], actor: "broker") { $0.state = .failed }
-        try expectEqual(refused, nil, "a transition from the wrong state")
-        try expectEqual(try await store.desktop(id: original.id), original, "the desktop after a refused transition")
-        try expectEqual(try await store.transition("missing", from: [.starting], actor: "broker") { $0.state = .failed }, nil,
+        let refused = try await store.transition(original.id, .failed(reason: "boom"), expecting: [.ready, .provisioning], actor: "broker")
+        try expectEqual(refused, nil, "a transition from a state other than the expected ones")
+        try expectEqual(try await store.transition(original.id, .provisioned, actor: "broker"), nil, "an event the lifecycle refuses in this state")
+        try expectEqual(try await store.desktop(id: original.id), original, "the desktop after refused transitions")
+        try expectEqual(try await store.transition("missing", .failed(reason: "boom"), actor: "broker"), nil,
                         "a transition of a missing desktop")
 
-        let failed = try require(try await store.transition(original.id, from: [.starting], actor: "broker") {
-            $0.state = .failed
-            $0.reason = "boom"
-            $0.id = "hijacked"
-        }, "a transition from the right state")
-        try expectEqual(failed.id, original.id, "the id after a change that tried to move it")
+        let failed = try require(try await store.transition(original.id, .failed(reason: "boom"), expecting: [.starting], actor: "broker"),
+                                 "a transition from the right state")
+        try expectEqual(failed.id, original.id, "the id after the change")
         try expectEqual(failed.state, .failed, "the new state")
         try expect(failed.updatedAt > original.updatedAt, "updatedAt is stamped")
         try expectEqual(try await store.desktop(id: original.id), failed, "the returned record against a fresh read")
         try await expectAudit(store, subject: "desktop/eng-001", action: "desktop.state", actor: "broker", detail: "starting -> failed reason: boom")
 
         let before = try await store.auditLog(subject: "desktop/eng-001", limit: 100).count
-        _ = try await store.transition(original.id, from: [.failed], actor: "broker") { $0.host = "host2" }
-        try expectEqual(try await store.desktop(id: original.id)?.host, "host2", "a change without a state change")
+        _ = try await store.transition(original.id, .regenerated(7), actor: "broker")
+        try expectEqual(try await store.desktop(id: original.id)?.generation, 7, "a change without a state change")
         try expectEqual(try await store.auditLog(subject: "desktop/eng-001", limit: 100).count, before, "audit entries without a state change")
     }
 

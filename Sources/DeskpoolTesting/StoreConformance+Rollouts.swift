@@ -87,10 +87,7 @@ extension StoreConformance {
         try await store.createRollout(rollout, items: items, actor: admin)
         for item in items { _ = try await store.insertDesktop(desktop(item.desktop, state: .ready), actor: admin, limit: nil) }
         _ = try await store.updateRolloutItem(rollout: "r1", desktop: "id-eng-001", from: [.pending], actor: admin) { $0.status = .skipped }
-        let restart = RolloutItemUpdate.DesktopChange(from: [.ready]) { d in
-            d.generation = 4
-            d.state = .restarting
-        }
+        let restart = DesktopEvent.redefined(policy: "p", generation: 4, restart: true)
         let written = try await store.updateRolloutItems(rollout: "r1", [
             RolloutItemUpdate(desktopID: "id-eng-002", from: [.pending], desktop: restart) { item, desktop in
                 item.status = desktop?.state == .restarting ? .inProgress : .failed
@@ -112,11 +109,11 @@ extension StoreConformance {
 
     /// A desktop's target version is kept and cleared like its other fields.
     public static func desktopTargetVersion(_ store: any Store) async throws {
-        _ = try await store.insertDesktop(desktop("eng-001", state: .ready), actor: admin, limit: nil)
-        let marked = try await store.transition("id-eng-001", from: [.ready], actor: admin) { $0.targetVersion = 2 }
+        _ = try await store.insertDesktop(desktop("eng-001", state: .assigned), actor: admin, limit: nil)
+        let marked = try await store.transition("id-eng-001", .targeted(version: 2), actor: admin)
         try expectEqual(marked?.targetVersion, 2, "the marked desktop")
         try expectEqual(try await store.desktop(id: "id-eng-001")?.targetVersion, 2, "the stored target version")
-        _ = try await store.transition("id-eng-001", from: [.ready], actor: admin) { $0.targetVersion = nil }
+        _ = try await store.transition("id-eng-001", .untargeted(version: nil), actor: admin)
         try expectEqual(try await store.desktop(id: "id-eng-001")?.targetVersion, nil, "the cleared target version")
     }
 }

@@ -339,13 +339,15 @@ struct PortalTests {
 
     @Test func hostileTextIsEscaped() async throws {
         let rig = try await ServerTestRig()
-        try await rig.withEngPool(ready: 1) {
+        // Dedicated: a failed desktop that still has its user stays for the admin (with its reason).
+        try await rig.withEngPool(ready: 1, configure: { $0.assignment = .dedicated }) {
             try await rig.test { client in
                 let hostile = "<script>alert('x')</script>"
                 try await rig.harness.store.audit(AuditEntry(at: Date(), actor: "admin:test", action: "test.hostile", subject: "pool/eng",
                                                              detail: hostile))
                 let desktop = try #require(try await rig.harness.desktops("eng", in: [.ready]).first)
-                _ = try await rig.harness.store.transition(desktop.id, from: [.ready], actor: "test") { $0.reason = hostile }
+                _ = try await rig.harness.store.transition(desktop.id, .claimed(user: "carol", session: .new(at: Date())), actor: "test")
+                _ = try await rig.harness.store.transition(desktop.id, .lost(reason: hostile), actor: "test")
 
                 let root = try await client.login("root")
                 let escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"

@@ -56,8 +56,7 @@ public struct ConsoleBroker: Sendable {
         }
         if desktop.sessionID == nil {
             // A dedicated desktop kept at the last logoff: this request starts a new session.
-            let start = now()
-            guard let started = try await store.transition(desktop.id, from: [desktop.state], actor: user, change: { $0.beginSession(at: start) }) else {
+            guard let started = try await store.transition(desktop.id, .sessionBegun(.new(at: now())), expecting: [desktop.state], actor: user) else {
                 throw DeskpoolError(.conflict, "desktop \(desktop.name) changed while opening its console; try again", field: "desktop")
             }
             desktop = started

@@ -1,7 +1,8 @@
 public import Foundation
 
 /// Where a desktop is in its life. Every change is persisted (and audited) before the next
-/// side effect, so a restarted broker knows what was under way.
+/// side effect, so a restarted broker knows what was under way. Which event moves a desktop
+/// from which state to which is `DesktopLifecycle`'s table.
 public enum DesktopState: String, Sendable, Hashable, Codable, CaseIterable {
     /// The record exists (intent); the disk and domain are being created.
     case provisioning
@@ -104,15 +105,8 @@ public struct Desktop: Sendable, Hashable, Codable, Identifiable {
         self.updatedAt = updatedAt ?? createdAt
     }
 
-    /// Starts a new session for the desktop's user.
-    public mutating func beginSession(at date: Date) {
-        sessionID = UUID().uuidString.lowercased()
-        sessionStartedAt = date
-        client = nil
-    }
-
-    /// Forgets the session (logoff, release, refresh).
-    public mutating func endSession() {
+    /// Forgets the session (logoff, release, refresh): `DesktopLifecycle` only.
+    mutating func endSession() {
         sessionID = nil
         sessionStartedAt = nil
         client = nil

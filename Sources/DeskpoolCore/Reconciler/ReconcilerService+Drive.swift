@@ -16,11 +16,11 @@ extension ReconcilerService {
             case .pool(.drive(let desktop)):
                 await drive(desktop)
             case .pool(.retire(let desktop)):
-                if let d = try await store.transition(desktop.id, from: [.ready, .refreshing, .off], actor: Self.actor, change: { $0.state = .deleting; $0.reason = "not needed" }) {
+                if let d = try await store.transition(desktop.id, .retired, actor: Self.actor) {
                     await drive(d)
                 }
             case .pool(.discardFailed(let desktop)):
-                if let d = try await store.transition(desktop.id, from: [.failed], actor: Self.actor, change: { $0.state = .deleting }) {
+                if let d = try await store.transition(desktop.id, .discarded, actor: Self.actor) {
                     await drive(d)
                 }
             case .pool(.blocked):
@@ -33,7 +33,7 @@ extension ReconcilerService {
                 if try await store.insertDesktop(desktop, actor: Self.actor, limit: nil) { await drive(desktop) }
             case .host(_, .markFailed(let desktop, let reason)):
                 logger.warning("desktop lost its domain", metadata: ["desktop": "\(desktop.name)", "reason": "\(reason)"])
-                _ = try await store.transition(desktop.id, from: [desktop.state], actor: Self.actor, change: { $0.state = .failed; $0.reason = reason })
+                _ = try await store.transition(desktop.id, .lost(reason: reason), expecting: [desktop.state], actor: Self.actor)
             case .host(let host, .removeDomain(let name, let volume)):
                 logger.notice("removing an orphan Deskpool domain", metadata: ["domain": "\(name)", "host": "\(host)"])
                 try await hypervisors[host]?.destroyDesktop(named: name, volume: volume)
@@ -95,7 +95,7 @@ extension ReconcilerService {
         // template's hardware (the desktop is retired on the next pass anyway).
         let hardware = DesktopHardware(template: template, pool: try await store.pool(named: d.pool))
         try await limited(d.host) { try await $0.createDesktop(d.identity, base: version.volume, template: template, hardware: hardware) }
-        return try await store.transition(d.id, from: [.provisioning], actor: Self.actor, change: { $0.state = .starting })
+        return try await store.transition(d.id, .provisioned, actor: Self.actor)
     }
 
     private func start(_ d: Desktop, began: Date) async throws -> Desktop? {
@@ -110,13 +110,7 @@ extension ReconcilerService {
                 memory.withLock { $0.health[d.pool, default: PoolHealth()].failures = 0; $0.health[d.pool]?.retryAt = nil }
                 logger.info("desktop ready", metadata: ["desktop": "\(d.name)", "pool": "\(d.pool)", "host": "\(d.host)"])
                 let readyAt = now()
-                return try await store.transition(d.id, from: [.starting], actor: Self.actor) { record in
-                    record.state = record.user == nil ? .ready : .assigned
-                    record.reason = nil
-                    // A user's reservation: their session counts from now. (A dedicated desktop
-                    // refreshed at logoff has no session until its user opens it again.)
-                    if record.sessionID != nil { record.sessionStartedAt = readyAt }
-                }
+                return try await store.transition(d.id, .booted(at: readyAt), actor: Self.actor)
             case .broken(let reason):
                 throw DeskpoolError(.hypervisorFailed, "guest failed: \(reason)")
             case .booting:
@@ -132,13 +126,13 @@ extension ReconcilerService {
     /// its changed definition.
     private func restart(_ d: Desktop) async throws -> Desktop? {
         try await limited(d.host) { try await $0.stopDesktop(named: d.name, timeout: .seconds(60)) }
-        return try await store.transition(d.id, from: [.restarting], actor: Self.actor) { $0.state = .starting }
+        return try await store.transition(d.id, .restarted, actor: Self.actor)
     }
 
     /// Shuts a dedicated desktop down at logoff; it stays its user's, `off`.
     private func stop(_ d: Desktop) async throws -> Desktop? {
         try await limited(d.host) { try await $0.stopDesktop(named: d.name, timeout: .seconds(60)) }
-        _ = try await store.transition(d.id, from: [.stopping], actor: Self.actor) { $0.state = .off }
+        _ = try await store.transition(d.id, .stopped, actor: Self.actor)
         return nil
     }
 
@@ -148,16 +142,8 @@ extension ReconcilerService {
         let versions = try await store.versions(template: d.template)
         // A rollout's target wins over the pool's version (it moves desktops wave by wave).
         let current = (try? pool?.currentVersion(among: versions).get())?.number ?? d.version
-        return try await store.transition(d.id, from: [.refreshing], actor: Self.actor) { record in
-            record.incarnation += 1
-            record.version = record.targetVersion ?? current
-            record.targetVersion = nil
-            record.generation = pool?.generation ?? record.generation
-            record.state = .provisioning
-            record.reason = nil
-            record.endSession()
-            if pool?.assignment != .dedicated { record.user = nil }
-        }
+        return try await store.transition(
+            d.id, .recloned(version: current, generation: pool?.generation, keepUser: pool?.assignment == .dedicated), actor: Self.actor)
     }
 
     /// Records a failure on the desktop and backs the pool off; the desktop's domain is kept
@@ -177,15 +163,7 @@ extension ReconcilerService {
         logger.error("desktop failed; the pool backs off", metadata: [
             "desktop": "\(d.name)", "pool": "\(d.pool)", "reason": "\(reason)", "retryAt": "\(retryAt)"])
         guard d.state != .deleting else { return nil }  // a failed delete is retried by the next pass
-        let undelivered = (d.state == .provisioning || d.state == .starting) && d.incarnation == 1
-        _ = try? await store.transition(d.id, from: [d.state], actor: Self.actor) { record in
-            record.state = .failed
-            record.reason = reason
-            if undelivered {  // a reservation that never became a desktop is released
-                record.user = nil
-                record.endSession()
-            }
-        }
+        _ = try? await store.transition(d.id, .failed(reason: reason), expecting: [d.state], actor: Self.actor)
         return nil
     }
 

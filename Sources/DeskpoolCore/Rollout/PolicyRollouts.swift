@@ -134,7 +134,7 @@ public struct PolicyRollouts: Sendable {
         // Desktops whose definition already matches only move their record's generation.
         for change in plan.desktops where change.skipped?.hasPrefix("its definition already matches") == true {
             guard let generation = generations[change.pool] else { continue }
-            _ = try await store.transition(change.desktopID, from: Set(DesktopState.allCases), actor: Self.actor(id)) { $0.generation = generation }
+            _ = try await store.transition(change.desktopID, .regenerated(generation), actor: Self.actor(id))
         }
         poke()
         return try await store.rollout(id: id) ?? rollout
@@ -154,7 +154,7 @@ public struct PolicyRollouts: Sendable {
         let rollout = try await move(id, .cancel, actor: actor, reason: "cancelled by \(actor)")
         for item in try await store.rolloutItems(rollout: id) where item.status == .pending || item.status == .waiting {
             if item.status == .waiting {
-                _ = try await store.transition(item.desktopID, from: Set(DesktopState.allCases), actor: Self.actor(id)) { $0.targetVersion = nil }
+                _ = try await store.transition(item.desktopID, .untargeted(version: nil), actor: Self.actor(id))
             }
             _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: Self.actor(id)) {
                 $0.status = .skipped

@@ -174,7 +174,6 @@ extension RolloutService {
     /// the desktop's change: idle desktops are cloned again now, desktops in use when their user
     /// logs off, and a dedicated desktop's disk (its user's data) is kept. Returns every item.
     private func refresh(_ unmarked: [RolloutItem], rollout: Rollout, desktops: [String: Desktop]) async throws(DeskpoolError) -> [RolloutItem] {
-        let reason = "remediation of check \(rollout.policy)"
         var updates: [RolloutItemUpdate] = []
         let pools = unmarked.isEmpty ? [:] : Dictionary(try await store.pools().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for item in unmarked {
@@ -182,15 +181,12 @@ extension RolloutService {
                 updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed]) { item, _ in item.remediation = .kept })
                 continue
             }
-            updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed], desktop: .init(from: [.ready]) {
-                $0.state = .refreshing
-                $0.reason = reason
-            }) { item, changed in
+            updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed], desktop: .remediated(policy: rollout.policy)) { item, changed in
                 if changed != nil { item.remediation = .refreshing }
             })
-            updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed], desktop: .init(from: [.assigned, .connected, .disconnected]) {
-                $0.targetVersion = $0.version
-            }) { item, changed in
+            // In use: cloned again on its own version when its user logs off.
+            guard let version = desktops[item.desktopID]?.version else { continue }
+            updates.append(RolloutItemUpdate(desktopID: item.desktopID, from: [.failed], desktop: .targeted(version: version)) { item, changed in
                 if changed != nil { item.remediation = .refreshingAtLogoff }
             })
         }

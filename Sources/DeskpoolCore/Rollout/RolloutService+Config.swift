@@ -154,14 +154,7 @@ extension RolloutService {
                     item.finishedAt = at
                 }
             case .success(let change):
-                let reason = "rollout \(rollout.policy): restarting into generation \(generation)"
-                let desktop = RolloutItemUpdate.DesktopChange(from: Set(DesktopState.allCases)) { d in
-                    d.generation = generation
-                    if step.restart, d.state == .ready || d.state == .assigned {
-                        d.state = .restarting
-                        d.reason = reason
-                    }
-                }
+                let desktop = DesktopEvent.redefined(policy: rollout.policy, generation: generation, restart: step.restart)
                 return RolloutItemUpdate(desktopID: step.item.desktopID, from: [done.claimed.status], desktop: desktop) { item, desktop in
                     let restarted = step.restart && desktop?.state == .restarting
                     item.status = restarted ? (rollingBack ? .rollingBack : .inProgress)
@@ -202,10 +195,7 @@ extension RolloutService {
             await reconfigure([Reconfigure(item: item, restart: restart, waitForLogoff: waitForLogoff, warn: warn)],
                               rollout: rollout, desktops: desktops, context: context)
         case .restart(let item):
-            guard try await store.transition(item.desktopID, from: [.ready, .assigned], actor: actor, change: { d in
-                d.state = .restarting
-                d.reason = "rollout \(rollout.policy): restarting into its changed definition"
-            }) != nil else { return }
+            guard try await store.transition(item.desktopID, .rolloutRestarted(policy: rollout.policy), actor: actor) != nil else { return }
             let at = now()
             _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
                 $0.status = rollingBack ? .rollingBack : .inProgress

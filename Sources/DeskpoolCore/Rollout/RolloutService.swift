@@ -143,12 +143,8 @@ public final class RolloutService: Service, Sendable {
                 $0.startedAt = at
                 $0.detail = rollingBack ? "refreshing back to v\(version)" : "refreshing to v\(version)"
             }) else { return }
-            let from: Set<DesktopState> = rollingBack ? [.ready, .off, .failed, .starting] : [.ready, .off]
-            guard try await store.transition(item.desktopID, from: from, actor: actor, change: { d in
-                d.state = .refreshing
-                d.targetVersion = version
-                d.reason = "rollout \(rollout.policy): to v\(version)"
-            }) != nil else {
+            guard try await store.transition(item.desktopID, .rolloutRefreshed(policy: rollout.policy, version: version, rollingBack: rollingBack),
+                                             actor: actor) != nil else {
                 // Taken by a user meanwhile: the item goes back; the next pass sees the desktop in use.
                 _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [claimed.status], actor: actor) {
                     $0.status = item.status
@@ -165,9 +161,7 @@ public final class RolloutService: Service, Sendable {
                 $0.status = rollingBack ? .rollingBack : .waiting
                 if warn != nil { $0.warnedAt = at }
             }) else { return }
-            guard let marked = try await store.transition(item.desktopID, from: [.assigned, .connected, .disconnected], actor: actor, change: {
-                $0.targetVersion = version
-            }) else {
+            guard let marked = try await store.transition(item.desktopID, .targeted(version: version), actor: actor) else {
                 _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [claimed.status], actor: actor) {
                     $0.status = item.status
                     $0.warnedAt = item.warnedAt
@@ -181,9 +175,7 @@ public final class RolloutService: Service, Sendable {
             }
             if current == nil {
                 // Cancelled or rolled back meanwhile: the mark goes again.
-                _ = try await store.transition(item.desktopID, from: Set(DesktopState.allCases), actor: actor) { d in
-                    if d.targetVersion == version { d.targetVersion = nil }
-                }
+                _ = try await store.transition(item.desktopID, .untargeted(version: version), actor: actor)
                 return
             }
             if let warn { await self.warn(marked, warn, at: at, actor: actor) }
@@ -222,7 +214,7 @@ public final class RolloutService: Service, Sendable {
             }
         case .settle(let item, let status, let detail, let clearTarget):
             if clearTarget {
-                _ = try await store.transition(item.desktopID, from: Set(DesktopState.allCases), actor: actor) { $0.targetVersion = nil }
+                _ = try await store.transition(item.desktopID, .untargeted(version: nil), actor: actor)
             }
             let at = now()
             _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {

@@ -92,11 +92,7 @@ public struct SessionBroker: Sendable {
 
     /// Starts a dedicated desktop that was shut down at logoff: a new session begins when it is up.
     private func restart(_ desktop: Desktop, for user: String) async throws(DeskpoolError) -> Desktop? {
-        let start = now()
-        let started = try await store.transition(desktop.id, from: [.off], actor: user) { d in
-            d.state = .starting
-            d.beginSession(at: start)  // its start moves to when the desktop is up
-        }
+        let started = try await store.transition(desktop.id, .woken(session: .new(at: now())), actor: user)
         if started != nil { onNewDesktop() }
         return started
     }
@@ -130,7 +126,7 @@ public struct SessionBroker: Sendable {
         let name = pool.naming.freeNames(8, excluding: taken).randomElement()!
         var desktop = Desktop(name: name, pool: pool.name, host: host, template: pool.template, version: version.number,
                               user: user, generation: pool.generation, createdAt: now())
-        desktop.beginSession(at: now())  // the session's start moves to when the desktop is ready
+        desktop.begin(.new(at: now()))  // the session's start moves to when the desktop is ready
         do {
             guard try await store.insertDesktop(desktop, actor: user, limit: pool.max) else { return .full }
         } catch where error.code == .alreadyExists {
@@ -148,22 +144,11 @@ public struct SessionBroker: Sendable {
     public func logoff(desktop id: String, by actor: String, reason: String? = nil) async throws(DeskpoolError) -> Desktop {
         guard let desktop = try await store.desktop(id: id) else { throw DeskpoolError(.notFound, "no desktop \(id)", field: "desktop") }
         guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
-        let sessionStates: Set<DesktopState> = [.assigned, .connected, .disconnected]
         // A draining pool's desktops are refreshed, and so given up, whatever the pool's action.
         // So are desktops a rollout has marked for a new version (`targetVersion`).
         let action = pool.draining || desktop.targetVersion != nil ? .refresh : pool.session.action(for: pool.assignment)
-        let next: DesktopState = switch action {
-        case .refresh: .refreshing
-        case .shutdown: .stopping
-        case .keep: .assigned
-        }
         let floating = pool.assignment == .floating || pool.draining
-        let changed = try await store.transition(id, from: sessionStates, actor: actor) { d in
-            d.state = next
-            d.reason = reason
-            d.endSession()
-            if action == .refresh, floating { d.user = nil }
-        }
+        let changed = try await store.transition(id, .loggedOff(action: action, floating: floating, reason: reason), actor: actor)
         guard let changed else { throw DeskpoolError(.conflict, "desktop \(desktop.name) is \(desktop.state.rawValue), not in a session", field: "desktop") }
         // The reconciler refreshes or shuts the desktop down; a kept one only loses its console.
         if action == .keep { await revokeConsole(changed) } else { onNewDesktop() }

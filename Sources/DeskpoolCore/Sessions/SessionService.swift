@@ -132,15 +132,12 @@ public final class SessionService: Service, Sendable {
             switch action {
             case .connected(let key, let client):
                 guard let desktop = try await desktop(key) else { return }
-                if try await store.transition(desktop.id, from: [.assigned, .disconnected], actor: Self.actor, change: {
-                    $0.state = .connected
-                    $0.client = client
-                }) != nil {
+                if try await store.transition(desktop.id, .consoleConnected(client: client), actor: Self.actor) != nil {
                     logger.info("console connected", metadata: ["desktop": "\(key.domain)", "user": "\(desktop.user ?? "")", "client": "\(client)"])
                 }
             case .disconnected(let key):
                 guard let desktop = try await desktop(key) else { return }
-                if try await store.transition(desktop.id, from: [.connected], actor: Self.actor, change: { $0.state = .disconnected }) != nil {
+                if try await store.transition(desktop.id, .consoleClosed, actor: Self.actor) != nil {
                     logger.info("console disconnected", metadata: ["desktop": "\(key.domain)", "user": "\(desktop.user ?? "")"])
                 }
             case .failedTicket(let key, let client):

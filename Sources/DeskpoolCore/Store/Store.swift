@@ -43,11 +43,14 @@ public protocol Store: Sendable {
     func desktop(named name: String) async throws(DeskpoolError) -> Desktop?
     /// Desktops of one pool, or of all pools, ordered by name.
     func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop]
-    /// Applies `change` if the desktop is in one of `from`; returns the new record, or nil if
-    /// the desktop is gone or in another state. Stamps `updatedAt`; audits a state change.
-    func transition(_ id: String, from: Set<DesktopState>, actor: String, change: @Sendable (inout Desktop) -> Void) async throws(DeskpoolError) -> Desktop?
+    /// Applies `event` to the desktop by `DesktopLifecycle` (the only way a record changes after
+    /// its creation), if it is still in one of `expecting` (nil: any state the lifecycle
+    /// allows); returns the new record, or nil if the desktop is gone, has moved on, or the
+    /// lifecycle refuses the event. Stamps `updatedAt`; audits a state change.
+    func transition(_ id: String, _ event: DesktopEvent, expecting: Set<DesktopState>?, actor: String) async throws(DeskpoolError) -> Desktop?
     /// Atomically assigns one ready desktop of the pool to `user` (oldest ready first), among
     /// those on `hosts` (nil: any host): a desktop on a host that is away is not handed out.
+    /// The change is `DesktopEvent.claimed` with a new session.
     func claimReady(pool: String, user: String, actor: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop?
     /// Removes the record (after its domain and volume are gone).
     func deleteDesktop(id: String, actor: String) async throws(DeskpoolError)
@@ -85,6 +88,11 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// `transition` in whatever state the lifecycle allows.
+    public func transition(_ id: String, _ event: DesktopEvent, actor: String) async throws(DeskpoolError) -> Desktop? {
+        try await transition(id, event, expecting: nil, actor: actor)
+    }
+
     /// `claimReady` on any host.
     public func claimReady(pool: String, user: String, actor: String) async throws(DeskpoolError) -> Desktop? {
         try await claimReady(pool: pool, user: user, actor: actor, onHosts: nil)

@@ -30,70 +30,32 @@ struct AdminDesktopRoutes {
         }
         admin.post("desktops/:id/reboot") { request, context -> Response in
             let session = try context.requireAdmin(request)
-            let desktop = try await desktop(context)
-            guard [.ready, .assigned, .connected, .disconnected].contains(desktop.state), let hypervisor = services.hypervisor(desktop.host) else {
-                throw APIFailure(.conflict, code: "conflict", "desktop \(desktop.name) is \(desktop.state.rawValue), not running", field: "id")
-            }
-            try await hypervisor.rebootDesktop(named: desktop.name)
-            try await services.store.audit(AuditEntry(at: services.now(), actor: "admin:\(session.user)", action: "desktop.reboot",
-                                                      subject: "desktop/\(desktop.name)"))
+            let desktop = try await services.admin.rebootDesktop(id: id(context), by: session.user, at: services.now())
             return try jsonResponse(DesktopView(desktop), status: .accepted)
         }
         admin.post("desktops/:id/refresh") { request, context -> Response in
             let session = try context.requireAdmin(request)
-            let desktop = try await desktop(context)
-            let pool = try await services.store.pool(named: desktop.pool)
-            let changed = try await transition(desktop, from: [.ready, .assigned, .connected, .disconnected, .off, .failed], by: session) { d in
-                d.state = .refreshing
-                d.reason = "refreshed by admin \(session.user)"
-                d.endSession()
-                if pool?.assignment != .dedicated { d.user = nil }
-            }
+            let changed = try await services.admin.refreshDesktop(id: id(context), by: session.user)
+            services.poke()
             return try jsonResponse(DesktopView(changed), status: .accepted)
         }
         admin.delete("desktops/:id") { request, context -> Response in
             let session = try context.requireAdmin(request)
-            let desktop = try await desktop(context)
-            let from = Set(DesktopState.allCases).subtracting([.deleting])
-            let changed = try await transition(desktop, from: from, by: session) { d in
-                d.state = .deleting
-                d.reason = "deleted by admin \(session.user)"
-                d.endSession()
-            }
+            let changed = try await services.admin.deleteDesktop(id: id(context), by: session.user)
+            services.poke()
             return try jsonResponse(DesktopView(changed), status: .accepted)
         }
         admin.post("desktops/:id/assign") { request, context -> Response in
             let session = try context.requireAdmin(request)
-            let desktop = try await desktop(context)
+            let desktop = try await services.admin.desktop(id(context))
             let body = try await request.decodeJSON(AssignRequest.self, context: context)
-            guard DeskpoolConfiguration.isSafeName(body.user) else {
-                throw APIFailure(.badRequest, code: "invalidInput", "must be a user name", field: "user")
-            }
-            guard try await services.store.pool(named: desktop.pool)?.assignment == .dedicated else {
-                throw APIFailure(.conflict, code: "conflict", "only desktops of dedicated pools are assigned by hand", field: "id")
-            }
-            let start = services.now()
-            guard let changed = try await services.store.transition(desktop.id, from: [.ready], actor: "admin:\(session.user)", change: { d in
-                guard d.user == nil else { return }
-                d.state = .assigned
-                d.user = body.user
-                d.beginSession(at: start)
-            }), changed.user == body.user else {
-                throw APIFailure(.conflict, code: "conflict", "desktop \(desktop.name) is not ready and free", field: "id")
-            }
+            let changed = try await services.admin.assignDesktop(id: desktop.id, to: body.user, by: session.user, at: services.now())
             return try jsonResponse(DesktopView(changed))
         }
         admin.post("desktops/:id/unassign") { request, context -> Response in
             let session = try context.requireAdmin(request)
-            let desktop = try await desktop(context)
-            guard desktop.user != nil else { throw APIFailure(.conflict, code: "conflict", "desktop \(desktop.name) is not assigned", field: "id") }
-            // The desktop goes back to the pool cloned afresh: nothing of its user's stays on it.
-            let changed = try await transition(desktop, from: [.ready, .assigned, .connected, .disconnected, .off, .failed], by: session) { d in
-                d.state = .refreshing
-                d.reason = "unassigned by admin \(session.user)"
-                d.endSession()
-                d.user = nil
-            }
+            let changed = try await services.admin.unassignDesktop(id: id(context), by: session.user)
+            services.poke()
             return try jsonResponse(DesktopView(changed), status: .accepted)
         }
         admin.get("sessions") { request, context -> Response in
@@ -115,20 +77,9 @@ struct AdminDesktopRoutes {
         }
     }
 
-    private func desktop(_ context: BrokerRequestContext) async throws -> Desktop {
-        let id = context.parameters.get("id") ?? ""
-        guard id.count <= 64, let desktop = try await services.store.desktop(id: id) else {
-            throw APIFailure(.notFound, code: "notFound", "no desktop with that id", field: "id")
-        }
-        return desktop
-    }
+    private func id(_ context: BrokerRequestContext) -> String { context.parameters.get("id") ?? "" }
 
-    private func transition(_ desktop: Desktop, from: Set<DesktopState>, by session: LoginSession,
-                            change: @escaping @Sendable (inout Desktop) -> Void) async throws -> Desktop {
-        guard let changed = try await services.store.transition(desktop.id, from: from, actor: "admin:\(session.user)", change: change) else {
-            throw APIFailure(.conflict, code: "conflict", "desktop \(desktop.name) is \(desktop.state.rawValue) now; try again later", field: "id")
-        }
-        services.poke()
-        return changed
+    private func desktop(_ context: BrokerRequestContext) async throws -> Desktop {
+        try await services.admin.desktop(id(context))
     }
 }
