@@ -44,19 +44,13 @@ struct StormBroker {
         }
         let hypervisor = StandInConsoles(inner: desktops, console: console, standIns: options.consoleDomains)
 
-        let estimator = ReadyEstimator()
-        let reconciler = ReconcilerService(store: store, hypervisors: [hypervisor],
-                                           options: .init(broker: BrokerConfiguration(), hostLimits: [host: options.hostLimit],
-                                                          probeInterval: .seconds(1)),
-                                           estimator: estimator, logger: benchLogger("deskpool.reconciler"))
-        let hosts = [HostConfiguration(name: host, uri: "test://\(nodeFile)")]
-        let consoles = ConsoleBroker(store: store, hypervisors: [hypervisor], hosts: hosts, gateway: GatewayConfiguration(),
-                                     tokenKey: .random(), logger: benchLogger("deskpool.console"))
-        let sessions = SessionBroker(store: store, estimator: estimator, placement: { await reconciler.place($0) },
-                                     onNewDesktop: { reconciler.poke() }, revokeConsole: { await consoles.revoke(desktop: $0) })
-        let sessionService = SessionService(store: store, hypervisors: [hypervisor], sessions: sessions, addresses: ClientAddressBook(),
-                                            logger: benchLogger("deskpool.sessions"))
-        let admin = Administration(store: store, hypervisors: [hypervisor])
+        let broker = Broker(
+            store: store, hosts: Hosts([hypervisor], configurations: [HostConfiguration(name: host, uri: "test://\(nodeFile)")]),
+            configuration: Broker.Configuration(
+                reconciler: .init(broker: BrokerConfiguration(), hostLimits: [host: options.hostLimit], probeInterval: .seconds(1)),
+                gateway: GatewayConfiguration()),
+            logger: { benchLogger($0) })
+        let (reconciler, sessionService, admin) = (broker.reconciler, broker.tracking, broker.admin)
 
         var authentication = AuthenticationConfiguration()
         authentication.pamService = options.service
@@ -67,9 +61,7 @@ struct StormBroker {
         http.listen = "127.0.0.1"
         http.port = 0
         let server = DeskpoolHTTPServer(
-            services: BrokerServices(store: store, sessions: sessions, consoles: consoles, admin: admin, authenticator: authenticator,
-                                     hypervisors: [hypervisor], hosts: hosts, estimator: estimator, adminGroup: "deskpool-admins",
-                                     poke: { reconciler.poke() }),
+            services: BrokerServices(broker: broker, authenticator: authenticator, adminGroup: "deskpool-admins"),
             configuration: http)
         _ = logger
         return StormBroker(store: store, hypervisor: hypervisor, reconciler: reconciler, sessionService: sessionService, server: server,

@@ -1,49 +1,34 @@
 public import DeskpoolCore
 public import Foundation
 
-/// Everything the HTTP layer asks of the broker, injected by `deskpool serve` (real hosts,
-/// PAM) or by tests (a fake hypervisor, a fake authenticator).
+/// What the HTTP layer talks to: the broker (built once by `deskpool serve` or a test), the
+/// authenticator (PAM, or a fake in tests), the admin group and the gateway's counters.
 public struct BrokerServices: Sendable {
-    public var store: any Store
-    public var sessions: SessionBroker
-    public var consoles: ConsoleBroker
-    public var admin: Administration
+    public var broker: Broker
     public var authenticator: any Authenticator
-    public var hypervisors: [any Hypervisor]
-    public var hosts: [HostConfiguration]
-    public var estimator: ReadyEstimator
     /// Members of this group are admins.
     public var adminGroup: String
     /// The SPICE gateway's counters (nil: no gateway runs).
     public var tunnels: @Sendable () async -> TunnelTotals?
-    /// Policies and rollouts (plan, apply, pause, resume, cancel, roll back).
-    public var rollouts: PolicyRollouts
-    /// Wakes the reconciler after an admin change.
-    public var poke: @Sendable () -> Void
     public var now: @Sendable () -> Date
 
-    public init(store: any Store, sessions: SessionBroker, consoles: ConsoleBroker, admin: Administration,
-                authenticator: any Authenticator, hypervisors: [any Hypervisor], hosts: [HostConfiguration],
-                estimator: ReadyEstimator, adminGroup: String, tunnels: @escaping @Sendable () async -> TunnelTotals? = { nil },
-                rollouts: PolicyRollouts? = nil, poke: @escaping @Sendable () -> Void = {}, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
-        self.sessions = sessions
-        self.consoles = consoles
-        self.admin = admin
+    public init(broker: Broker, authenticator: any Authenticator, adminGroup: String,
+                tunnels: @escaping @Sendable () async -> TunnelTotals? = { nil }, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.broker = broker
         self.authenticator = authenticator
-        self.hypervisors = hypervisors
-        self.hosts = hosts
-        self.estimator = estimator
         self.adminGroup = adminGroup
         self.tunnels = tunnels
-        self.rollouts = rollouts ?? PolicyRollouts(store: store, hypervisors: hypervisors, now: now, poke: poke)
-        self.poke = poke
         self.now = now
     }
 
-    func hypervisor(_ host: String) -> (any Hypervisor)? {
-        hypervisors.first { $0.host == host }
-    }
+    var store: any Store { broker.store }
+    var admin: Administration { broker.admin }
+    /// Policies and rollouts (plan, apply, pause, resume, cancel, roll back).
+    var rollouts: PolicyRollouts { broker.policies }
+    var hosts: Hosts { broker.hosts }
+
+    /// Wakes the reconciler after an admin change.
+    func poke() { broker.poke() }
 }
 
 /// The SPICE gateway's counters, for `/metrics`.

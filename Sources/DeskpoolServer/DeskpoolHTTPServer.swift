@@ -54,7 +54,7 @@ public struct DeskpoolHTTPServer: Sendable {
         AdminRolloutRoutes(services: services).add(to: admin)
         api.get("openapi.json") { _, _ in try Self.openAPIDocument() }
         router.get("healthz") { [services] _, _ in
-            try jsonResponse(Health(hosts: Dictionary(services.hypervisors.map { ($0.host, $0.status.state) }, uniquingKeysWith: { a, _ in a })))
+            try jsonResponse(Health(hosts: services.hosts.byName.mapValues(\.status.state)))
         }
         router.get("readyz") { _, _ in
             let readiness = await readiness.check()

@@ -1,10 +1,11 @@
 public import DeskpoolCore
 import Logging
 
-/// The broker's core wired up for a test: a store, hosts, the reconciler, the session broker,
-/// consoles, the session service and admin actions. `running` runs the reconciler and the
-/// session service for the duration of a body.
+/// One `Broker` built for a test (as `deskpool serve` builds one), with its parts at hand:
+/// `running` runs its services for the duration of a body.
 public struct BrokerHarness: Sendable {
+    /// The broker itself: `requestDesktop`, `logoff`, the read side.
+    public let core: Broker
     public let store: any Store
     public let hypervisors: [any Hypervisor]
     public let reconciler: ReconcilerService
@@ -26,41 +27,35 @@ public struct BrokerHarness: Sendable {
     ///   - gateway: with a configuration, `.vv` files point at the gateway.
     public init(store: any Store, hypervisors: [any Hypervisor], options: ReconcilerService.Options, hosts: [HostConfiguration]? = nil,
                 gateway: GatewayConfiguration? = nil, sessionOptions: SessionService.Options = SessionService.Options(debounce: 0.3, tick: .milliseconds(50), reviewInterval: 0.2),
-                tls: [String: VirtViewerFile.TLS] = [:], rolloutInterval: Duration = .milliseconds(50)) {
-        self.store = store
-        self.hypervisors = hypervisors
+                tls: [String: VirtViewerFile.TLS] = [:], rolloutInterval: Duration = .milliseconds(50), images: ImageImportConfiguration = ImageImportConfiguration()) {
         var logger = Logger(label: "deskpool.test")
         logger.logLevel = .warning
-        let estimator = ReadyEstimator()
-        let reconciler = ReconcilerService(store: store, hypervisors: hypervisors, options: options, estimator: estimator, logger: logger)
-        self.reconciler = reconciler
-        let hosts = hosts ?? hypervisors.map { HostConfiguration(name: $0.host, uri: "test:///default") }
         let tokenKey = ConnectTokenKey.random()
+        let core = Broker(
+            store: store, hosts: Hosts(hypervisors, configurations: hosts),
+            configuration: Broker.Configuration(reconciler: options, sessions: sessionOptions, rollouts: .init(interval: rolloutInterval),
+                                                gateway: gateway, tokenKey: tokenKey, tls: tls, images: images),
+            logger: { [logger] _ in logger })
+        self.core = core
+        self.store = store
+        self.hypervisors = hypervisors
+        self.reconciler = core.reconciler
+        self.broker = core.sessions
+        self.admin = core.admin
+        self.consoles = core.consoles
+        self.sessions = core.tracking
+        self.addresses = core.addresses
         self.tokenKey = tokenKey
-        let consoles = ConsoleBroker(store: store, hypervisors: hypervisors, hosts: hosts, gateway: gateway, tokenKey: tokenKey, tls: tls, logger: logger)
-        self.consoles = consoles
-        self.directory = BrokerConsoleDirectory(store: store, hypervisors: hypervisors, hosts: hosts)
-        let broker = SessionBroker(store: store, estimator: estimator, placement: { await reconciler.place($0) }, onNewDesktop: { reconciler.poke() },
-                                   revokeConsole: { await consoles.revoke(desktop: $0) },
-                                   hosts: { SessionBroker.connectedness(of: hypervisors) })
-        self.broker = broker
-        let addresses = ClientAddressBook()
-        self.addresses = addresses
-        self.sessions = SessionService(store: store, hypervisors: hypervisors, sessions: broker, addresses: addresses, options: sessionOptions, logger: logger)
-        self.admin = Administration(store: store, hypervisors: hypervisors)
-        let rollouts = RolloutService(store: store, hypervisors: hypervisors, sessions: broker, options: .init(interval: rolloutInterval),
-                                      logger: logger, reconcile: { reconciler.poke() })
-        self.rollouts = rollouts
-        self.policies = PolicyRollouts(store: store, hypervisors: hypervisors, poke: { rollouts.poke(); reconciler.poke() })
+        self.directory = core.directory
+        self.rollouts = core.rollouts
+        self.policies = core.policies
     }
 
     /// Runs the reconciler, the session service and the rollout service while `body` runs,
     /// and stops them after.
     public func running<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await reconciler.run() }
-            group.addTask { try await sessions.run() }
-            group.addTask { try await rollouts.run() }
+            for service in core.services { group.addTask { try await service.run() } }
             defer { group.cancelAll() }
             return try await body()
         }

@@ -79,21 +79,18 @@ struct BrokerContext {
         return try ConnectTokenKey.load(orCreateAt: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("console-token.key").path)
     }
 
-    /// Issues console tickets and `.vv` files, signing connect tokens with `tokenKey` (default:
-    /// the state directory's key).
-    func consoles(tokenKey: ConnectTokenKey? = nil, logger: Logger = Logger(label: "deskpool.console")) throws -> ConsoleBroker {
+    /// The broker over this store and these hosts, as the configuration says, signing connect
+    /// tokens with `tokenKey` (default: the state directory's key).
+    func broker(tokenKey: ConnectTokenKey? = nil) throws -> Broker {
         var tls: [String: VirtViewerFile.TLS] = [:]
         for host in configuration.hosts { if let spiceTLS = host.spiceTLS { tls[host.name] = try spiceTLS.load() } }
-        return ConsoleBroker(store: store, hypervisors: hypervisors, hosts: configuration.hosts, gateway: configuration.gateway,
-                             tokenKey: try tokenKey ?? self.tokenKey(), tls: tls, logger: logger)
-    }
-
-    /// Hands out and takes back desktops; `placement` picks a host for a reservation.
-    func sessions(consoles: ConsoleBroker, estimator: ReadyEstimator = ReadyEstimator(), placement: @escaping @Sendable (PoolSpec) async -> String?,
-                  onNewDesktop: @escaping @Sendable () -> Void = {}) -> SessionBroker {
-        SessionBroker(store: store, estimator: estimator, placement: placement, onNewDesktop: onNewDesktop,
-                      revokeConsole: { await consoles.revoke(desktop: $0) },
-                      hosts: { [hypervisors] in SessionBroker.connectedness(of: hypervisors) })
+        let limits = Dictionary(configuration.hosts.map { ($0.name, $0.maxConcurrentOperations) }, uniquingKeysWith: { a, _ in a })
+        return Broker(
+            store: store, hosts: DeskpoolCore.Hosts(hypervisors, configurations: configuration.hosts),
+            configuration: Broker.Configuration(
+                reconciler: .init(broker: configuration.broker, hostLimits: limits), gateway: configuration.gateway,
+                tokenKey: try tokenKey ?? self.tokenKey(), tls: tls, images: configuration.images,
+                templatePolicy: configuration.templates.domainXMLPolicy))
     }
 
     /// A logger that writes to standard error at `DESKPOOL_LOG_LEVEL` (default info).

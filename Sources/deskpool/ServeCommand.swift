@@ -37,31 +37,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let configuration = context.configuration
         try await Self.recoverImports(context, logger: logger)
-        let limits = Dictionary(configuration.hosts.map { ($0.name, $0.maxConcurrentOperations) }, uniquingKeysWith: { a, _ in a })
-        let estimator = ReadyEstimator()
-        let reconciler = ReconcilerService(
-            store: context.store, hypervisors: context.hypervisors,
-            options: .init(broker: configuration.broker, hostLimits: limits), estimator: estimator,
-            logger: Logger(label: "deskpool.reconciler"))
         // One key for the tokens the broker signs and the gateway checks.
         let tokenKey = try context.tokenKey()
-        let consoles = try context.consoles(tokenKey: tokenKey)
-        let sessions = context.sessions(consoles: consoles, estimator: estimator, placement: { await reconciler.place($0) },
-                                        onNewDesktop: { reconciler.poke() })
-        let addresses = ClientAddressBook()
-        let rollouts = RolloutService(store: context.store, hypervisors: context.hypervisors, sessions: sessions,
-                                      logger: Logger(label: "deskpool.rollouts"), reconcile: { reconciler.poke() })
+        let broker = try context.broker(tokenKey: tokenKey)
         // The links first: started before, and stopped after, everything that uses them.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = context.links.map { .init(service: $0) }
-        services += [
-            .init(service: reconciler),
-            .init(service: rollouts),
-            .init(service: SessionService(store: context.store, hypervisors: context.hypervisors, sessions: sessions, addresses: addresses)),
-        ]
+        services += broker.services.map { .init(service: $0) }
         var gateway: SpiceGateway?
         if configuration.gateway.enabled {
-            let directory = BrokerConsoleDirectory(store: context.store, hypervisors: context.hypervisors, hosts: configuration.hosts)
-            gateway = SpiceGateway(configuration: configuration.gateway, key: tokenKey, directory: directory, addresses: addresses)
+            gateway = SpiceGateway(configuration: configuration.gateway, key: tokenKey, directory: broker.directory, addresses: broker.addresses)
             services.append(.init(service: gateway!))
         }
         // One Prometheus registry for the server's metrics and swift-metrics (the reconciler's).
@@ -69,18 +53,15 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
         let http = DeskpoolHTTPServer(
             services: BrokerServices(
-                store: context.store, sessions: sessions, consoles: consoles, admin: context.admin,
-                authenticator: PAMLogin(configuration: configuration.authentication), hypervisors: context.hypervisors,
-                hosts: configuration.hosts, estimator: estimator, adminGroup: configuration.authentication.adminGroup,
+                broker: broker, authenticator: PAMLogin(configuration: configuration.authentication),
+                adminGroup: configuration.authentication.adminGroup,
                 tunnels: { [gateway] in
                     guard let statistics = gateway?.statistics() else { return nil }
                     return TunnelTotals(open: statistics.openTunnels, total: statistics.totalTunnels,
                                         bytesClientToDesktop: statistics.bytesClientToDesktop,
                                         bytesDesktopToClient: statistics.bytesDesktopToClient,
                                         refused: statistics.refusals.values.reduce(0, +))
-                },
-                rollouts: PolicyRollouts(store: context.store, hypervisors: context.hypervisors, poke: { rollouts.poke(); reconciler.poke() }),
-                poke: { reconciler.poke() }),
+                }),
             configuration: configuration.http, metrics: metrics)
         services.append(.init(service: try http.application(logger: Logger(label: "deskpool.http"))))
         logger.info("portal and API", metadata: [

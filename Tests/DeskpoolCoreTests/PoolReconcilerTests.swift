@@ -18,7 +18,7 @@ struct PoolReconcilerTests {
         }
     }
 
-    static func input(_ pool: PoolSpec = pool(), desktops: [Desktop] = [], busy: Set<String> = [], hosts: [PoolReconciler.HostView]? = nil,
+    static func input(_ pool: PoolSpec = pool(), desktops: [Desktop] = [], busy: Set<String> = [], hosts: [Placement.Candidate]? = nil,
                       failures: Int = 0, retryAt: Date? = nil, version: TemplateVersion? = version) -> PoolReconciler.Input {
         PoolReconciler.Input(pool: pool, version: version, memoryMiB: 256, desktops: desktops, busy: busy,
                              hosts: hosts ?? [.init(name: "a", freeMemoryMiB: 8192)], takenNames: Set(desktops.map(\.name)),
@@ -95,7 +95,7 @@ struct PoolReconcilerTests {
 
     @Test("placement spreads by free memory, honours allowed hosts, and says when nothing fits")
     func placement() {
-        let hosts: [PoolReconciler.HostView] = [.init(name: "a", freeMemoryMiB: 1024), .init(name: "b", freeMemoryMiB: 600), .init(name: "c", freeMemoryMiB: 100)]
+        let hosts: [Placement.Candidate] = [.init(name: "a", freeMemoryMiB: 1024), .init(name: "b", freeMemoryMiB: 600), .init(name: "c", freeMemoryMiB: 100)]
         let spread = PoolReconciler.plan(Self.input(Self.pool(spare: 4), hosts: hosts))
         #expect(Self.summary(spread) == ["provision eng-001@a v2", "provision eng-002@a v2", "provision eng-003@b v2", "provision eng-004@a v2"])
         let none = PoolReconciler.plan(Self.input(Self.pool(spare: 2), hosts: [.init(name: "c", freeMemoryMiB: 100)]))

@@ -32,11 +32,9 @@ struct ImageImportAPITests {
                                               maxImageBytes: 4 << 20, maxVirtualBytes: 1 << 30)
             try OpenedImage.prepareDirectory(images.importDirectory)
             let harness = rig.harness
-            let admin = Administration(store: harness.store, hypervisors: harness.hypervisors, images: images)
-            let services = BrokerServices(
-                store: harness.store, sessions: harness.broker, consoles: harness.consoles, admin: admin,
-                authenticator: rig.authenticator, hypervisors: harness.hypervisors, hosts: [HostConfiguration(name: "h1", uri: "test:///default")],
-                estimator: ReadyEstimator(), adminGroup: "deskpool-admins")
+            // The same store and host, with an import directory.
+            let broker = Broker(store: harness.store, hosts: Hosts(harness.hypervisors), configuration: Broker.Configuration(images: images))
+            let services = BrokerServices(broker: broker, authenticator: rig.authenticator, adminGroup: "deskpool-admins")
             server = DeskpoolHTTPServer(services: services, configuration: HTTPConfiguration())
         }
 

@@ -13,7 +13,7 @@ struct PortalRolloutTests {
     @Test func pagesAreForAdmins() async throws {
         let rig = try await ServerTestRig()
         try await RolloutFixtures.prepare(rig, ready: 1)
-        let rollout = try await rig.server.services.rollouts.apply(source: RolloutFixtures.updatePolicy(), actor: "admin:test")
+        let rollout = try await rig.server.services.broker.policies.apply(source: RolloutFixtures.updatePolicy(), actor: "admin:test")
         try await rig.test { client in
             #expect(try await client.page(.get, "/admin/rollouts").headers[.location] == "/login?next=/admin/rollouts")
             let alice = try await client.login("alice")
@@ -33,7 +33,7 @@ struct PortalRolloutTests {
     @Test func listAndDetailRender() async throws {
         let rig = try await ServerTestRig()
         try await RolloutFixtures.prepare(rig, ready: 2)
-        let rollout = try await rig.server.services.rollouts.apply(source: RolloutFixtures.updatePolicy(), actor: "admin:root")
+        let rollout = try await rig.server.services.broker.policies.apply(source: RolloutFixtures.updatePolicy(), actor: "admin:root")
         try await rig.test { client in
             let root = try await client.login("root")
             let list = try await client.page(.get, "/admin/rollouts", as: root)
@@ -70,7 +70,7 @@ struct PortalRolloutTests {
     @Test func actionsNeedTheCSRFTokenAndRedirectBack() async throws {
         let rig = try await ServerTestRig()
         try await RolloutFixtures.prepare(rig, ready: 1)
-        let rollout = try await rig.server.services.rollouts.apply(source: RolloutFixtures.updatePolicy(), actor: "admin:test")
+        let rollout = try await rig.server.services.broker.policies.apply(source: RolloutFixtures.updatePolicy(), actor: "admin:test")
         try await rig.test { client in
             let root = try await client.login("root")
             let forged = try await client.page(.post, "/admin/rollouts/\(rollout.id)/pause", as: root, form: [("csrf", "x" + root.csrf)])
@@ -173,7 +173,7 @@ struct PortalRolloutTests {
         let rig = try await ServerTestRig()
         try await RolloutFixtures.prepare(rig, ready: 1)
         let source = RolloutFixtures.updatePolicy(description: Self.hostile)
-        let rollout = try await rig.server.services.rollouts.apply(source: source, actor: "admin:test")
+        let rollout = try await rig.server.services.broker.policies.apply(source: source, actor: "admin:test")
         let item = try #require(try await rig.harness.store.rolloutItems(rollout: rollout.id).first)
         _ = try await rig.harness.store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.pending], actor: "test") {
             $0.status = .failed

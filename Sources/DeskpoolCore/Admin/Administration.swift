@@ -19,7 +19,7 @@ public struct Administration: Sendable {
         self.images = images
         self.templatePolicy = templatePolicy
         self.store = store
-        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        self.hypervisors = Hosts(hypervisors).byName
         self.hostNames = Set(hostNames ?? hypervisors.map(\.host))
     }
 

@@ -6,9 +6,13 @@ public struct BrokerConsoleDirectory: ConsoleDirectory {
     let hosts: [String: HostConfiguration]
 
     public init(store: any Store, hypervisors: [any Hypervisor], hosts: [HostConfiguration]) {
+        self.init(store: store, hosts: Hosts(hypervisors, configurations: hosts))
+    }
+
+    public init(store: any Store, hosts: Hosts) {
         self.store = store
-        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
-        self.hosts = Dictionary(hosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.hypervisors = hosts.byName
+        self.hosts = hosts.configurations
     }
 
     public func route(for token: ConnectToken) async throws(DeskpoolError) -> ConsoleRoute {

@@ -29,9 +29,14 @@ public struct ConsoleBroker: Sendable {
     public init(store: any Store, hypervisors: [any Hypervisor], hosts: [HostConfiguration], gateway: GatewayConfiguration?,
                 tokenKey: ConnectTokenKey, tls: [String: VirtViewerFile.TLS] = [:],
                 logger: Logger = Logger(label: "deskpool.console"), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(store: store, hosts: Hosts(hypervisors, configurations: hosts), gateway: gateway, tokenKey: tokenKey, tls: tls, logger: logger, now: now)
+    }
+
+    public init(store: any Store, hosts: Hosts, gateway: GatewayConfiguration?, tokenKey: ConnectTokenKey, tls: [String: VirtViewerFile.TLS] = [:],
+                logger: Logger = Logger(label: "deskpool.console"), now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
-        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
-        self.hosts = Dictionary(hosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.hypervisors = hosts.byName
+        self.hosts = hosts.configurations
         self.gateway = gateway?.enabled == true ? gateway : nil
         self.tokenKey = tokenKey
         self.tls = tls
@@ -42,7 +47,7 @@ public struct ConsoleBroker: Sendable {
     /// A fresh console for `user`'s desktop. `clientAddress` (the requester's IP) picks the
     /// gateway address the client can reach.
     public func open(desktop id: String, for user: String, clientAddress: String? = nil) async throws(DeskpoolError) -> Grant {
-        guard var desktop = try await store.desktop(id: id), desktop.user == user else {
+        guard let desktop = try await store.desktop(id: id), desktop.user == user else {
             // Someone else's desktop looks the same as a missing one: ids are not disclosed.
             throw DeskpoolError(.notFound, "you hold no desktop \(id)", field: "desktop")
         }
@@ -50,6 +55,15 @@ public struct ConsoleBroker: Sendable {
             throw DeskpoolError(.conflict, "desktop \(desktop.name) is \(desktop.state.rawValue), not ready for a console yet", field: "desktop")
         }
         guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
+        return try await open(desktop, pool: pool, clientAddress: clientAddress)
+    }
+
+    /// `open` for a desktop in session and its pool, as the caller has just read them.
+    func open(_ desktop: Desktop, pool: PoolSpec, clientAddress: String?) async throws(DeskpoolError) -> Grant {
+        guard let user = desktop.user, desktop.state.isInSession else {
+            throw DeskpoolError(.conflict, "desktop \(desktop.name) is \(desktop.state.rawValue), not ready for a console yet", field: "desktop")
+        }
+        var desktop = desktop
         let policy = pool.console
         if policy.takeover == .refuse, desktop.state == .connected {
             throw DeskpoolError(.conflict, "someone is connected to desktop \(desktop.name); pool \(pool.name) does not allow taking a console over", field: "desktop")

@@ -18,7 +18,7 @@ public enum PoolReconciler {
         /// Desktops with work in flight (never acted on twice).
         public var busy: Set<String>
         /// Hosts the pool may use and can reach, with free capacity.
-        public var hosts: [HostView]
+        public var hosts: [Placement.Candidate]
         /// Every desktop name in use (names are unique across pools).
         public var takenNames: Set<String>
         /// Provisioning failures in a row; while > 0, one desktop at a time tries.
@@ -28,7 +28,7 @@ public enum PoolReconciler {
         public var now: Date
 
         public init(pool: PoolSpec, version: TemplateVersion?, versionProblem: String? = nil, memoryMiB: Int, desktops: [Desktop],
-                    busy: Set<String> = [], hosts: [HostView], takenNames: Set<String>, failures: Int = 0, retryAt: Date? = nil, now: Date) {
+                    busy: Set<String> = [], hosts: [Placement.Candidate], takenNames: Set<String>, failures: Int = 0, retryAt: Date? = nil, now: Date) {
             self.pool = pool
             self.version = version
             self.versionProblem = versionProblem
@@ -43,14 +43,6 @@ public enum PoolReconciler {
         }
     }
 
-    public struct HostView: Sendable, Hashable {
-        public var name: String
-        public var freeMemoryMiB: Int
-        public init(name: String, freeMemoryMiB: Int) {
-            self.name = name
-            self.freeMemoryMiB = freeMemoryMiB
-        }
-    }
 
     public enum Action: Sendable, Hashable {
         /// Insert this record (the intent), then create and start it.
@@ -112,11 +104,10 @@ public enum PoolReconciler {
         var planned: [String: Int] = [:]
         let names = pool.naming.freeNames(count, excluding: input.takenNames)
         for name in names {
-            let host = input.hosts
-                .map { ($0.name, $0.freeMemoryMiB - planned[$0.name, default: 0] * input.memoryMiB) }
-                .filter { $0.1 >= input.memoryMiB }
-                .max { ($0.1, $1.0) < ($1.1, $0.0) }
-            guard let (hostName, _) = host else {
+            let candidates = input.hosts.map {
+                Placement.Candidate(name: $0.name, freeMemoryMiB: $0.freeMemoryMiB - planned[$0.name, default: 0] * input.memoryMiB)
+            }
+            guard let hostName = Placement.choose(memoryMiB: input.memoryMiB, among: candidates) else {
                 actions.append(.blocked("no allowed host has \(input.memoryMiB) MiB free for another desktop"))
                 break
             }

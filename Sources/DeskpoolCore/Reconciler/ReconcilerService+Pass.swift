@@ -86,11 +86,11 @@ extension ReconcilerService {
                     }
                 }
                 let health = health(pool: pool.name)
-                let allowed = pool.hosts.isEmpty ? Array(free.keys) : pool.hosts.filter { free[$0] != nil }
+                let allowed = Placement.allowed(for: pool, among: free.keys)
                 let actions = PoolReconciler.plan(PoolReconciler.Input(
                     pool: pool, version: chosen, versionProblem: problem, memoryMiB: memoryMiB,
                     desktops: desktops.filter { $0.pool == pool.name }, busy: busy,
-                    hosts: allowed.sorted().map { PoolReconciler.HostView(name: $0, freeMemoryMiB: free[$0] ?? 0) },
+                    hosts: allowed.map { Placement.Candidate(name: $0, freeMemoryMiB: free[$0] ?? 0) },
                     takenNames: taken, failures: health.failures, retryAt: health.retryAt, now: now))
                 var blocked: String?
                 for action in actions {

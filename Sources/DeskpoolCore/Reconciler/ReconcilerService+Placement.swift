@@ -1,17 +1,15 @@
 extension ReconcilerService {
-    /// The host for one more desktop of `pool`: among the hosts it allows, the one with the
-    /// most free memory, if it has room for the template's memory. For the session broker.
-    /// A host that is away, or back but not yet through its recovery pass, takes nothing.
+    /// The host for one more desktop of `pool` (`Placement`'s rule over the hosts' capacity
+    /// now), for a user's reservation. A host that is away, or back but not yet through its
+    /// recovery pass, takes nothing.
     public func place(_ pool: PoolSpec) async -> String? {
         let memoryMiB = (try? await store.template(named: pool.template))?.memoryMiB ?? 0
-        let allowed = pool.hosts.isEmpty ? Array(hypervisors.keys) : pool.hosts
-        var best: (host: String, free: Int)?
-        for host in allowed.sorted() {
-            guard let hypervisor = hypervisors[host], hypervisor.status.inService, let capacity = try? await hypervisor.capacity() else { continue }
-            if capacity.freeMemoryMiB >= memoryMiB, capacity.freeMemoryMiB > best?.free ?? Int.min {
-                best = (host, capacity.freeMemoryMiB)
-            }
+        let inService = hypervisors.filter { $0.value.status.inService }.keys
+        var candidates: [Placement.Candidate] = []
+        for host in Placement.allowed(for: pool, among: inService) {
+            guard let capacity = try? await hypervisors[host]?.capacity() else { continue }
+            candidates.append(Placement.Candidate(name: host, freeMemoryMiB: capacity.freeMemoryMiB))
         }
-        return best?.host
+        return Placement.choose(memoryMiB: memoryMiB, among: candidates)
     }
 }

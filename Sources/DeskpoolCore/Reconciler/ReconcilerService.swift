@@ -50,11 +50,16 @@ public final class ReconcilerService: Service, Sendable {
     /// The running loop's wake-up stream (one per `run()`, so the service can run again).
     private let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
 
-    public init(store: any Store, hypervisors: [any Hypervisor], options: Options = Options(), estimator: ReadyEstimator = ReadyEstimator(),
+    public convenience init(store: any Store, hypervisors: [any Hypervisor], options: Options = Options(), estimator: ReadyEstimator = ReadyEstimator(),
+                logger: Logger = Logger(label: "deskpool.reconciler"), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(store: store, hosts: Hosts(hypervisors), options: options, estimator: estimator, logger: logger, now: now)
+    }
+
+    public init(store: any Store, hosts: Hosts, options: Options = Options(), estimator: ReadyEstimator = ReadyEstimator(),
                 logger: Logger = Logger(label: "deskpool.reconciler"), now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
-        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
-        self.limiters = Dictionary(hypervisors.map { ($0.host, OperationLimiter(limit: options.hostLimits[$0.host] ?? 4)) }, uniquingKeysWith: { a, _ in a })
+        self.hypervisors = hosts.byName
+        self.limiters = hosts.byName.mapValues { OperationLimiter(limit: options.hostLimits[$0.host] ?? 4) }
         self.options = options
         self.estimator = estimator
         self.logger = logger

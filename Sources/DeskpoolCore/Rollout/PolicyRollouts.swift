@@ -13,8 +13,12 @@ public struct PolicyRollouts: Sendable {
 
     public init(store: any Store, hypervisors: [any Hypervisor] = [], now: @escaping @Sendable () -> Date = { Date() },
                 poke: @escaping @Sendable () -> Void = {}) {
+        self.init(store: store, hosts: Hosts(hypervisors), now: now, poke: poke)
+    }
+
+    public init(store: any Store, hosts: Hosts, now: @escaping @Sendable () -> Date = { Date() }, poke: @escaping @Sendable () -> Void = {}) {
         self.store = store
-        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        self.hypervisors = hosts.byName
         self.now = now
         self.poke = poke
     }

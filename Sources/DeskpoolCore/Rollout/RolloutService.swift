@@ -29,11 +29,17 @@ public final class RolloutService: Service, Sendable {
     /// Cancelled rollouts with nothing left under way.
     let settledCancels = Mutex<Set<String>>([])
 
-    public init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, options: Options = Options(),
+    public convenience init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, options: Options = Options(),
+                logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
+                reconcile: @escaping @Sendable () -> Void = {}) {
+        self.init(store: store, hosts: Hosts(hypervisors), sessions: sessions, options: options, logger: logger, now: now, reconcile: reconcile)
+    }
+
+    public init(store: any Store, hosts: Hosts, sessions: SessionBroker, options: Options = Options(),
                 logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
                 reconcile: @escaping @Sendable () -> Void = {}) {
         self.store = store
-        self.hypervisors = Dictionary(hypervisors.map { ($0.host, $0) }, uniquingKeysWith: { a, _ in a })
+        self.hypervisors = hosts.byName
         self.sessions = sessions
         self.options = options
         self.logger = logger

@@ -53,12 +53,17 @@ public struct SessionBroker: Sendable {
 
     /// Whether each of `hypervisors` is connected now: the `hosts` argument of a broker over them.
     public static func connectedness(of hypervisors: [any Hypervisor]) -> [String: Bool] {
-        Dictionary(hypervisors.map { ($0.host, $0.status.isConnected) }, uniquingKeysWith: { a, _ in a })
+        Hosts(hypervisors).connectedness()
     }
 
     /// Gives the user a desktop of the pool: the one they hold, if any; with `another`, one
     /// more, up to the pool's `maxPerUser`.
     public func request(_ principal: Principal, pool name: String, another: Bool = false) async throws(DeskpoolError) -> Answer {
+        try await decide(principal, pool: name, another: another).answer
+    }
+
+    /// `request`, with the pool as it was read (so that the console needs no second read).
+    func decide(_ principal: Principal, pool name: String, another: Bool) async throws(DeskpoolError) -> (answer: Answer, pool: PoolSpec) {
         guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.notFound, "no pool named \(name)", field: "pool") }
         guard pool.entitles(user: principal.user, groups: principal.groups) else {
             throw DeskpoolError(.notEntitled, "\(principal.user) is not entitled to pool \(name)", field: "pool")
@@ -72,18 +77,18 @@ public struct SessionBroker: Sendable {
                     guard let started = try await restart(first, for: principal.user) else { continue }
                     first = started
                 }
-                return first.state.isInSession ? .assigned(first) : .preparing(first, estimateSeconds: estimator.estimate(pool: name))
+                return (first.state.isInSession ? .assigned(first) : .preparing(first, estimateSeconds: estimator.estimate(pool: name)), pool)
             }
             guard held.count < pool.maxPerUser else {
                 throw DeskpoolError(.conflict, "\(principal.user) already holds \(held.count) desktop(s) of pool \(name), its maxPerUser", field: "pool")
             }
             let connected = hosts().map { Set($0.filter(\.value).keys) }
             if let claimed = try await store.claimReady(pool: name, user: principal.user, actor: principal.user, onHosts: connected) {
-                return .assigned(claimed)
+                return (.assigned(claimed), pool)
             }
             switch try await reserve(pool, for: principal.user, taken: Set(try await store.desktops(pool: nil).map(\.name))) {
-            case .reserved(let answer): return answer
-            case .full: return .exhausted
+            case .reserved(let answer): return (answer, pool)
+            case .full: return (.exhausted, pool)
             case .nameTaken: continue
             }
         }
@@ -143,6 +148,13 @@ public struct SessionBroker: Sendable {
     @discardableResult
     public func logoff(desktop id: String, by actor: String, reason: String? = nil) async throws(DeskpoolError) -> Desktop {
         guard let desktop = try await store.desktop(id: id) else { throw DeskpoolError(.notFound, "no desktop \(id)", field: "desktop") }
+        return try await logoff(desktop, by: actor, reason: reason)
+    }
+
+    /// `logoff` of a desktop as the caller has just read it.
+    @discardableResult
+    func logoff(_ desktop: Desktop, by actor: String, reason: String?) async throws(DeskpoolError) -> Desktop {
+        let id = desktop.id
         guard let pool = try await store.pool(named: desktop.pool) else { throw DeskpoolError(.notFound, "no pool \(desktop.pool)", field: "pool") }
         // A draining pool's desktops are refreshed, and so given up, whatever the pool's action.
         // So are desktops a rollout has marked for a new version (`targetVersion`).

@@ -19,9 +19,8 @@ struct AdminDesktopRoutes {
                 state = parsed
             }
             let (user, host) = (try request.nameParameter("user"), try request.nameParameter("host"))
-            let desktops = try await services.store.desktops(pool: try request.nameParameter("pool")).filter { d in
-                (state.map { d.state == $0 } ?? true) && (user.map { d.user == $0 } ?? true) && (host.map { d.host == $0 } ?? true)
-            }
+            let filter = Broker.DesktopFilter(pool: try request.nameParameter("pool"), state: state, user: user, host: host)
+            let desktops = try await services.broker.desktops(filter)
             return try jsonResponse(desktops.map(DesktopView.init))
         }
         admin.get("desktops/:id") { request, context -> Response in
@@ -61,18 +60,12 @@ struct AdminDesktopRoutes {
         admin.get("sessions") { request, context -> Response in
             _ = try context.requireAdmin(request)
             let user = try request.nameParameter("user")
-            let desktops = try await services.store.desktops(pool: try request.nameParameter("pool"))
-                .filter { d in d.state.isInSession && (user.map { d.user == $0 } ?? true) }
+            let desktops = try await services.broker.desktops(Broker.DesktopFilter(pool: try request.nameParameter("pool"), user: user, inSession: true))
             return try jsonResponse(desktops.map(DesktopView.init))
         }
         admin.delete("sessions/:id") { request, context -> Response in
             let session = try context.requireAdmin(request)
-            let desktop = try await desktop(context)
-            guard desktop.state.isInSession else {
-                throw APIFailure(.notFound, code: "notFound", "desktop \(desktop.name) has no session", field: "id")
-            }
-            let ended = try await services.sessions.logoff(desktop: desktop.id, by: "admin:\(session.user)",
-                                                           reason: "logged off by admin \(session.user)")
+            let ended = try await services.broker.logoff(desktop: id(context), admin: session.user)
             return try jsonResponse(DesktopView(ended))
         }
     }

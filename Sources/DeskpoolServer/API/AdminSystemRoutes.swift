@@ -9,7 +9,7 @@ struct AdminSystemRoutes {
     func add(to admin: RouterGroup<BrokerRequestContext>) {
         admin.get("hosts") { request, context -> Response in
             _ = try context.requireAdmin(request)
-            return try jsonResponse(try await hosts())
+            return try jsonResponse(try await services.broker.hostViews())
         }
         admin.get("audit") { request, context -> Response in
             _ = try context.requireAdmin(request)
@@ -25,38 +25,6 @@ struct AdminSystemRoutes {
             }
             return try jsonResponse(AuditPage(entries: entries, next: next))
         }
-    }
-
-    /// Every configured host: reachable or not, and its free memory and disk.
-    func hosts() async throws -> [HostView] {
-        let desktops = try await services.store.desktops(pool: nil)
-        var views: [HostView] = []
-        for host in services.hosts {
-            var view = HostView(name: host.name, uri: host.uri, connected: false, desktops: desktops.filter { $0.host == host.name }.count,
-                                maxConcurrentOperations: host.maxConcurrentOperations)
-            if let hypervisor = services.hypervisor(host.name) {
-                let status = hypervisor.status
-                view.link = status
-                guard status.isConnected else {
-                    view.error = "\(status.state.rawValue): \(status.lastError ?? "not connected"); the broker reconnects by itself"
-                    views.append(view)
-                    continue
-                }
-                do {
-                    let capacity = try await hypervisor.capacity()
-                    view.connected = true
-                    view.freeMemoryMiB = capacity.freeMemoryMiB
-                    view.freeDiskMiB = capacity.freeDiskMiB
-                } catch {
-                    // Our own words (a missing storage pool) are shown; libvirt's text stays in the log.
-                    view.error = error.code == .notFound ? error.message : "does not answer: \(error.code)"
-                }
-            } else {
-                view.error = "not connected"
-            }
-            views.append(view)
-        }
-        return views
     }
 
     static func auditQuery(_ request: Request) throws -> AuditQuery {

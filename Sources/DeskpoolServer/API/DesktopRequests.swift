@@ -4,9 +4,9 @@ import Hummingbird
 import HTTPTypes
 import NIOConcurrencyHelpers
 
-/// A user's desktop request, shared by the API and the portal: the session broker's answer,
-/// then a console ticket and `.vv` when the desktop is the user's and running. Measures the
-/// time to desktop from the first request, across "preparing" polls.
+/// A user's desktop request, shared by the API and the portal: `Broker.requestDesktop`
+/// translated (a `.vv`, "preparing" or a 409), and measured: the time to desktop from the
+/// first request, across "preparing" polls.
 struct DesktopRequests: Sendable {
     enum Answer: Sendable {
         case file(ConsoleBroker.Grant)
@@ -25,17 +25,16 @@ struct DesktopRequests: Sendable {
 
     func request(pool: String, for principal: SessionBroker.Principal, another: Bool, clientAddress: String?) async throws -> Answer {
         let start = ContinuousClock.now
-        let answer: SessionBroker.Answer
+        let answer: Broker.DesktopAnswer
         do {
-            answer = try await services.sessions.request(principal, pool: pool, another: another)
+            answer = try await services.broker.requestDesktop(principal, pool: pool, another: another, clientAddress: clientAddress)
         } catch {
             metrics.desktopRequests["refused"]?.increment()
             throw error
         }
         switch answer {
-        case .assigned(let desktop):
-            let grant = try await services.consoles.open(desktop: desktop.id, for: principal.user, clientAddress: clientAddress)
-            let first = firstAsked.withLockedValue { $0.removeValue(forKey: desktop.id) } ?? start
+        case .console(let grant):
+            let first = firstAsked.withLockedValue { $0.removeValue(forKey: grant.desktop.id) } ?? start
             metrics.timeToDesktop.record(ContinuousClock.now - first)
             metrics.desktopRequests["assigned"]?.increment()
             return .file(grant)

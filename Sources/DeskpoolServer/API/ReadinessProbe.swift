@@ -40,8 +40,8 @@ actor ReadinessProbe {
             }
         } ?? Readiness.Dependency(name: "store", ok: false, detail: "the store did not answer within \(timeout)")
         var hosts: [Readiness.Dependency] = []
-        for host in services.hosts {
-            guard let hypervisor = services.hypervisor(host.name) else {
+        for host in services.hosts.configured {
+            guard let hypervisor = services.hosts[host.name] else {
                 hosts.append(Readiness.Dependency(name: host.name, ok: false, detail: "not connected"))
                 continue
             }

@@ -34,31 +34,17 @@ struct UserRoutes {
         }
         api.get("sessions") { request, context -> Response in
             let session = try context.requireSession(request)
-            let mine = try await services.store.desktops(pool: nil).filter { $0.user == session.user && $0.state.isInSession }
-            return try jsonResponse(mine.map(DesktopView.init))
+            return try jsonResponse(try await services.broker.sessions(of: session.user).map(DesktopView.init))
         }
         api.delete("sessions/:desktop") { request, context -> Response in
             let session = try context.requireSession(request)
-            let id = context.parameters.get("desktop") ?? ""
-            guard let desktop = try await services.store.desktop(id: id), desktop.user == session.user, desktop.state.isInSession else {
-                throw APIFailure(.notFound, code: "notFound", "you have no session on desktop \(id.prefix(64))", field: "desktop")
-            }
-            let ended = try await services.sessions.logoff(desktop: desktop.id, by: session.user, reason: "logged off by the user")
+            let ended = try await services.broker.logoff(desktop: context.parameters.get("desktop") ?? "", user: session.user)
             return try jsonResponse(DesktopView(ended))
         }
     }
 
     /// The pools the user is entitled to, with what is ready and what they hold.
     func userPools(for principal: SessionBroker.Principal) async throws -> [UserPoolView] {
-        let pools = try await services.store.pools().filter { $0.entitles(user: principal.user, groups: principal.groups) && !$0.draining }
-        let all = try await services.store.desktops(pool: nil)
-        return pools.map { pool in
-            let desktops = all.filter { $0.pool == pool.name }
-            return UserPoolView(
-                name: pool.name, assignment: pool.assignment,
-                available: desktops.filter { $0.state == .ready && $0.user == nil }.count,
-                estimateSeconds: services.estimator.estimate(pool: pool.name),
-                desktops: desktops.filter { $0.user == principal.user && $0.state != .deleting }.map(DesktopView.init))
-        }
+        try await services.broker.pools(for: principal)
     }
 }

@@ -18,7 +18,7 @@ extension PortalRoutes {
             return renderer.response("admin-pool", adminChrome("Pool \(name)", session, tab: \.pools, content))
         })
         router.get("admin/hosts", use: adminPage { _, _, session in
-            let content = HostsContent(try await AdminSystemRoutes(services: services).hosts())
+            let content = HostsContent(try await services.broker.hostViews())
             return renderer.response("admin-hosts", adminChrome("Hosts", session, tab: \.hosts, content))
         })
         router.get("admin/templates", use: adminPage { _, _, session in

@@ -31,11 +31,12 @@ extension PortalRoutes {
         })
         router.post("sessions/:id/logoff", use: userChange { _, context, session in
             let id = context.parameters.get("id") ?? ""
-            guard id.count <= 64, let desktop = try await services.store.desktop(id: id), desktop.user == session.user,
-                  desktop.state.isInSession else {
+            do {
+                guard id.count <= 64 else { throw DeskpoolError(.notFound, "no such desktop") }
+                try await services.broker.logoff(desktop: id, user: session.user)
+            } catch let error as DeskpoolError where error.code == .notFound {
                 return errorPage(APIFailure(.notFound, code: "notFound", "you have no session on that desktop"), session: session)
             }
-            _ = try await services.sessions.logoff(desktop: desktop.id, by: session.user, reason: "logged off by the user")
             return .redirect(to: "/desktops")
         })
     }

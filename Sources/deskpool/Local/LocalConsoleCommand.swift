@@ -16,7 +16,7 @@ struct LocalConsoleCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await BrokerContext.open(options)
-        let grant = try await context.consoles().open(desktop: desktop, for: user, clientAddress: client)
+        let grant = try await context.broker().consoles.open(desktop: desktop, for: user, clientAddress: client)
         guard let output else {
             print(grant.file.text, terminator: "")
             return

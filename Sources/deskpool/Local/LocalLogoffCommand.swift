@@ -9,8 +9,7 @@ struct LocalLogoffCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await BrokerContext.open(options)
-        let broker = context.sessions(consoles: try context.consoles(), placement: { _ in nil })
-        let d = try await broker.logoff(desktop: desktop, by: adminActor())
+        let d = try await context.broker().sessions.logoff(desktop: desktop, by: adminActor())
         print("\(d.name) \(d.state.rawValue)")
     }
 }

@@ -14,14 +14,8 @@ struct LocalRequestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await BrokerContext.open(options)
-        let broker = context.sessions(consoles: try context.consoles(), placement: { pool in
-            // The running broker places its own desktops; here, the first allowed host with room.
-            for hypervisor in context.hypervisors where pool.hosts.isEmpty || pool.hosts.contains(hypervisor.host) {
-                if (try? await hypervisor.capacity()) != nil { return hypervisor.host }
-            }
-            return nil
-        })
-        switch try await broker.request(.init(user: user, groups: group), pool: pool, another: another) {
+        // A reserved desktop goes where the running broker would put it (`Placement`).
+        switch try await context.broker().sessions.request(.init(user: user, groups: group), pool: pool, another: another) {
         case .assigned(let d): print("assigned \(d.name) \(d.id)")
         case .preparing(let d, let seconds): print("preparing \(d.name) \(d.id) ~\(seconds)s")
         case .exhausted:

@@ -36,11 +36,8 @@ struct ServerTestRig: Sendable {
         configuration.loginThrottle.failureDelayMilliseconds = 0  // tests of the delay set their own
         configure(&configuration)
         let services = BrokerServices(
-            store: harness.store, sessions: harness.broker, consoles: harness.consoles, admin: harness.admin,
-            authenticator: authenticator, hypervisors: harness.hypervisors, hosts: [HostConfiguration(name: "h1", uri: "test:///default")],
-            estimator: ReadyEstimator(), adminGroup: "deskpool-admins",
-            tunnels: { TunnelTotals(open: 2, total: 5, bytesClientToDesktop: 100, bytesDesktopToClient: 900, refused: 1) },
-            poke: { [harness] in harness.reconciler.poke() })
+            broker: harness.core, authenticator: authenticator, adminGroup: "deskpool-admins",
+            tunnels: { TunnelTotals(open: 2, total: 5, bytesClientToDesktop: 100, bytesDesktopToClient: 900, refused: 1) })
         server = DeskpoolHTTPServer(services: services, configuration: configuration)
     }
 

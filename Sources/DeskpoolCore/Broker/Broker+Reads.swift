@@ -1,0 +1,101 @@
+/// The read side: what the portal, the API and the CLI show, so that they hold no store
+/// queries of their own.
+extension Broker {
+    /// Which desktops to list: every condition given must hold.
+    public struct DesktopFilter: Sendable, Hashable {
+        public var pool: String?
+        public var state: DesktopState?
+        public var user: String?
+        public var host: String?
+        /// Only desktops in a user's session.
+        public var inSession: Bool
+
+        public init(pool: String? = nil, state: DesktopState? = nil, user: String? = nil, host: String? = nil, inSession: Bool = false) {
+            self.pool = pool
+            self.state = state
+            self.user = user
+            self.host = host
+            self.inSession = inSession
+        }
+
+        func matches(_ d: Desktop) -> Bool {
+            (state.map { d.state == $0 } ?? true) && (user.map { d.user == $0 } ?? true) && (host.map { d.host == $0 } ?? true)
+                && (!inSession || d.state.isInSession)
+        }
+    }
+
+    /// The pools `principal` is entitled to (draining ones aside), with what is ready and
+    /// what they hold.
+    public func pools(for principal: SessionBroker.Principal) async throws(DeskpoolError) -> [UserPoolView] {
+        let pools = try await store.pools().filter { $0.entitles(user: principal.user, groups: principal.groups) && !$0.draining }
+        let all = try await store.desktops(pool: nil)
+        return pools.map { pool in
+            let desktops = all.filter { $0.pool == pool.name }
+            return UserPoolView(
+                name: pool.name, assignment: pool.assignment,
+                available: desktops.filter { $0.state == .ready && $0.user == nil }.count,
+                estimateSeconds: estimator.estimate(pool: pool.name),
+                desktops: desktops.filter { $0.user == principal.user && $0.state != .deleting }.map(DesktopView.init))
+        }
+    }
+
+    /// Desktops matching `filter`, by name.
+    public func desktops(_ filter: DesktopFilter) async throws(DeskpoolError) -> [Desktop] {
+        try await store.desktops(pool: filter.pool).filter(filter.matches)
+    }
+
+    /// The user's desktops in session.
+    public func sessions(of user: String) async throws(DeskpoolError) -> [Desktop] {
+        try await desktops(DesktopFilter(user: user, inSession: true))
+    }
+
+    /// Every configured host: reachable or not, its link, and its free memory and disk.
+    public func hostViews() async throws(DeskpoolError) -> [HostView] {
+        let desktops = try await store.desktops(pool: nil)
+        var views: [HostView] = []
+        for host in hosts.configured {
+            var view = HostView(name: host.name, uri: host.uri, connected: false, desktops: desktops.filter { $0.host == host.name }.count,
+                                maxConcurrentOperations: host.maxConcurrentOperations)
+            guard let hypervisor = hosts[host.name] else {
+                view.error = "not connected"
+                views.append(view)
+                continue
+            }
+            let status = hypervisor.status
+            view.link = status
+            guard status.isConnected else {
+                view.error = "\(status.state.rawValue): \(status.lastError ?? "not connected"); the broker reconnects by itself"
+                views.append(view)
+                continue
+            }
+            do {
+                let capacity = try await hypervisor.capacity()
+                view.connected = true
+                view.freeMemoryMiB = capacity.freeMemoryMiB
+                view.freeDiskMiB = capacity.freeDiskMiB
+            } catch {
+                // Our own words (a missing storage pool) are shown; libvirt's text stays in the log.
+                view.error = error.code == .notFound ? error.message : "does not answer: \(error.code)"
+            }
+            views.append(view)
+        }
+        return views
+    }
+
+    /// A rollout with its items, or `.notFound`.
+    public func rolloutView(id: String) async throws(DeskpoolError) -> RolloutView {
+        guard let rollout = try await store.rollout(id: id) else {
+            throw DeskpoolError(.notFound, "no rollout with that id", field: "id")
+        }
+        return RolloutView(rollout: rollout, items: try await store.rolloutItems(rollout: id))
+    }
+
+    /// The newest rollouts (only those not over, with `active`) with their items.
+    public func rolloutViews(active: Bool, limit: Int = 100) async throws(DeskpoolError) -> [RolloutView] {
+        var views: [RolloutView] = []
+        for rollout in try await store.rollouts(active: active, limit: limit) {
+            views.append(RolloutView(rollout: rollout, items: try await store.rolloutItems(rollout: rollout.id)))
+        }
+        return views
+    }
+}
