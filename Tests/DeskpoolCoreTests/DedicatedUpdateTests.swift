@@ -63,7 +63,7 @@ struct DedicatedUpdateTests {
             desktops: [desktop], now: now))
         let change = try #require(plan.desktops.first)
         #expect(change.impact == impact)
-        #expect(change.skipped == skipped)
+        #expect(change.skipped?.description == skipped)
         #expect((change.wave == nil) == (skipped != nil))
     }
 
@@ -125,7 +125,7 @@ struct DedicatedUpdateTests {
         let h = try await RolloutTests.harness(fake)
         let hers = try await Self.dedicatedPool(h)
         let plan = try await h.policies.plan(try PolicyRollouts.parse(Self.policy()))
-        #expect(plan.desktops.first { $0.desktopID == hers.id }?.skipped == DedicatedUpdate.keptReason)
+        #expect(plan.desktops.first { $0.desktopID == hers.id }?.skipped == .keptDedicated)
         #expect(!plan.desktops.contains { $0.impact.hasPrefix("destroys user data") })
 
         let rollout = try await h.policies.apply(source: Self.policy(), actor: "admin:test")

@@ -36,7 +36,7 @@ struct PolicyPlannerTests {
     static func summary(_ change: PolicyPlan.DesktopChange) -> String {
         let wave = change.wave.map { "w\($0)" } ?? "skip"
         let changes = change.changes.isEmpty ? "" : " [\(change.changes.joined(separator: "; "))]"
-        return "\(change.desktop) \(wave) \(change.method.rawValue)\(changes) | \(change.skipped ?? change.impact)"
+        return "\(change.desktop) \(wave) \(change.method.rawValue)\(changes) | \(change.skipped?.description ?? change.impact)"
     }
 
     // MARK: - Pools

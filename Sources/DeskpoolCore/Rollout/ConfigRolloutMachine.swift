@@ -123,26 +123,27 @@ public enum ConfigRolloutMachine {
         func status(_ item: RolloutItem) -> RolloutItem.Status { settled[item.desktopID] ?? item.status }
         let total = input.items.count
 
+        let waves = RolloutWaves(strategy: input.strategy, logoff: input.logoff, total: total, now: input.now)
         if !rollingBack {
             let failed = input.items.filter { status($0) == .failed }.count
-            let threshold = max(1, input.strategy.failureThreshold.resolve(of: total))
-            if failed >= threshold { return actions + [.halt("\(failed) desktop(s) failed (threshold \(threshold))")] }
-            let wave = input.items.filter { $0.wave == rollout.wave }
-            if wave.allSatisfy({ status($0).isSettled || status($0) == .waiting }) {
-                if rollout.wave + 1 < rollout.waves { return actions + [.nextWave(rollout.wave + 1)] }
-                if input.items.allSatisfy({ status($0).isSettled }) { return actions + [.finish(.completed)] }
+            if let reason = waves.halt(failed: failed, what: "failed") { return actions + [.halt(reason)] }
+            if RolloutWaves.isThrough(wave: rollout.wave, items: input.items, status: status, counts: { $0.isSettled || $0 == .waiting }) {
+                switch RolloutWaves.next(after: rollout.wave, of: rollout.waves, items: input.items, status: status) {
+                case .wave(let next): return actions + [.nextWave(next)]
+                case .finish: return actions + [.finish(.completed)]
+                case nil: break
+                }
             }
         } else if input.items.allSatisfy({ [.rolledBack, .skipped].contains(status($0)) || (status($0) == .failed && !rollbackDue($0, input)) }) {
             return actions + [.finish(.rolledBack)]
         }
 
-        let inWindow = input.strategy.window.map { $0.contains(input.now) } ?? true
-        guard inWindow else { return actions }
+        guard waves.inWindow else { return actions }
         var unavailable = input.items.filter { item in
             (status(item) == .inProgress || status(item) == .rollingBack) && input.desktops[item.desktopID].map { !serving.contains($0.state) } == true
         }.count
-        let maxUnavailable = max(1, input.strategy.maxUnavailable.resolve(of: total))
-        let warn = UpdateRolloutMachine.warning(input.logoff)
+        let maxUnavailable = waves.maxUnavailable
+        let warn = waves.warning
         for item in input.items where rollingBack || item.wave <= rollout.wave {
             guard let desktop = input.desktops[item.desktopID] else { continue }
             let current = status(item)
@@ -187,8 +188,7 @@ public enum ConfigRolloutMachine {
                 guard unavailable < maxUnavailable else { continue }
                 unavailable += 1
                 actions.append(.restart(item))
-            } else if awaitingLogoff, case .forceAfter(let seconds, _) = input.logoff, let warned = item.warnedAt,
-                      input.now.timeIntervalSince(warned) >= TimeInterval(seconds), inUse(desktop) {
+            } else if awaitingLogoff, waves.forceLogoffDue(warnedAt: item.warnedAt), inUse(desktop) {
                 actions.append(.forceLogoff(item))
             }
         }

@@ -30,6 +30,47 @@ public struct PolicyPlan: Sendable, Hashable, Codable {
         }
     }
 
+    /// Why a desktop is not part of a rollout. Encoded as its text (`skipped` in the API).
+    public enum SkipReason: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// UpdatePolicy: it is on the target version already.
+        case alreadyOn(version: Int)
+        /// UpdatePolicy: failed or being deleted; its pool makes a new one on its current version.
+        case replacedByPool(DesktopState)
+        /// UpdatePolicy: a dedicated desktop whose disk is its user's (`dedicated: keep`).
+        case keptDedicated
+        /// ConfigPolicy: not made yet (provisioning, failed ...); it gets the settings when it is.
+        case madeLater(DesktopState)
+        /// ConfigPolicy: its definition matches already; its record may move to `generation`.
+        case definitionMatches(movesTo: Int?)
+        /// GuestCommandPolicy, CheckPolicy: its guest is not running.
+        case notRunning(DesktopState)
+        /// GuestCommandPolicy: a user has it (`includeInUse: false`).
+        case inUse(user: String?)
+        /// A reason read back from its text.
+        case other(String)
+
+        public var description: String {
+            switch self {
+            case .alreadyOn(let version): "already on v\(version)"
+            case .replacedByPool(let state): "\(state.rawValue): the pool replaces it with a desktop on its current version"
+            case .keptDedicated: DedicatedUpdate.keptReason
+            case .madeLater(let state): "\(state.rawValue): it gets the pool's settings when it is made"
+            case .definitionMatches(let generation):
+                "its definition already matches" + (generation.map { "; its record moves to generation \($0)" } ?? "")
+            case .notRunning(let state): "\(state.rawValue): its guest is not running"
+            case .inUse(let user): "in use by \(user ?? "a user") (includeInUse: false)"
+            case .other(let text): text
+            }
+        }
+
+        public init(from decoder: any Decoder) throws { self = .other(try decoder.singleValueContainer().decode(String.self)) }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(description)
+        }
+    }
+
     public struct DesktopChange: Sendable, Hashable, Codable {
         public var desktopID: String
         public var desktop: String
@@ -46,10 +87,10 @@ public struct PolicyPlan: Sendable, Hashable, Codable {
         public var method: Method
         /// What the desktop's user will notice, and when.
         public var impact: String
-        public var skipped: String?
+        public var skipped: SkipReason?
 
         public init(desktopID: String, desktop: String, pool: String, state: DesktopState, user: String?, wave: Int?, from: String, to: String,
-                    changes: [String], method: Method, impact: String, skipped: String? = nil) {
+                    changes: [String], method: Method, impact: String, skipped: SkipReason? = nil) {
             self.desktopID = desktopID
             self.desktop = desktop
             self.pool = pool

@@ -61,7 +61,7 @@ extension PolicyPlanner {
                     desktopID: desktop.id, desktop: desktop.name, pool: pool.name, state: desktop.state, user: desktop.user, wave: nil,
                     from: "generation \(desktop.generation)", to: "generation \(generation)", changes: [], method: .none, impact: "none")
                 if desktop.state == .failed || desktop.state == .deleting || desktop.state.isTransitional {
-                    change.skipped = "\(desktop.state.rawValue): it gets the pool's settings when it is made"
+                    change.skipped = .madeLater(desktop.state)
                     skipped.append(change)
                     continue
                 }
@@ -69,9 +69,8 @@ extension PolicyPlanner {
                 // (a change waiting for a restart) count too.
                 let names = Set(differs.map(\.0)).union(liveDiffers.map(\.0))
                 guard !names.isEmpty else {
-                    change.skipped = "its definition already matches"
+                    change.skipped = .definitionMatches(movesTo: desktop.generation != generation ? generation : nil)
                     change.changes = []
-                    if desktop.generation != generation { change.skipped! += "; its record moves to generation \(generation)" }
                     skipped.append(change)
                     continue
                 }

@@ -19,9 +19,9 @@ extension PolicyPlanner {
                 // Checks read definitions, which stopped desktops have too; commands need a guest.
                 let checkable = reachable.union([.off, .failed])
                 if !(kind == .check ? checkable : reachable).contains(desktop.state) {
-                    change.skipped = "\(desktop.state.rawValue): its guest is not running"
+                    change.skipped = .notRunning(desktop.state)
                 } else if desktop.state.isInSession && !includeInUse {
-                    change.skipped = "in use by \(desktop.user ?? "a user") (includeInUse: false)"
+                    change.skipped = .inUse(user: desktop.user)
                 }
                 if change.skipped != nil {
                     change.wave = nil

@@ -90,11 +90,11 @@ public enum PolicyPlanner {
                     from: "v\(desktop.version)", to: "v\(target.number)", changes: ["version v\(desktop.version) -> v\(target.number)"],
                     method: .refresh, impact: impact(of: desktop, logoff: spec.logoff, destroysUserData: userData))
                 if desktop.version == target.number && desktop.targetVersion == nil {
-                    change.skipped = "already on v\(target.number)"
+                    change.skipped = .alreadyOn(version: target.number)
                 } else if desktop.state == .failed || desktop.state == .deleting {
-                    change.skipped = "\(desktop.state.rawValue): the pool replaces it with a desktop on its current version"
+                    change.skipped = .replacedByPool(desktop.state)
                 } else if userData && spec.dedicated == .keep {
-                    change.skipped = DedicatedUpdate.keptReason
+                    change.skipped = .keptDedicated
                 }
                 if change.skipped != nil {
                     change.method = .none

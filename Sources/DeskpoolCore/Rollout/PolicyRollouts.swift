@@ -129,15 +129,15 @@ public struct PolicyRollouts: Sendable {
         }
         // Dedicated desktops kept on their version are recorded, settled, so that the rollout
         // says why they were not updated; the machine never acts on a settled item.
-        for change in plan.desktops where change.skipped == DedicatedUpdate.keptReason {
+        for change in plan.desktops where change.skipped == .keptDedicated {
             items.append(RolloutItem(rollout: id, desktopID: change.desktopID, desktop: change.desktop, pool: change.pool, position: items.count,
                                      wave: max(0, plan.waves - 1), status: .skipped, from: change.from, to: change.from, user: change.user,
-                                     detail: change.skipped, method: PolicyPlan.Method.none))
+                                     detail: change.skipped?.description, method: PolicyPlan.Method.none))
         }
         try await store.createRollout(rollout, items: items, pools: newSpecs, actor: actor)
         // Desktops whose definition already matches only move their record's generation.
-        for change in plan.desktops where change.skipped?.hasPrefix("its definition already matches") == true {
-            guard let generation = generations[change.pool] else { continue }
+        for change in plan.desktops {
+            guard case .definitionMatches = change.skipped, let generation = generations[change.pool] else { continue }
             _ = try await store.transition(change.desktopID, .regenerated(generation), actor: Self.actor(id))
         }
         poke()

@@ -4,14 +4,23 @@ extension RolloutService {
     /// CheckPolicy: checks the pending desktops (up to 32 at once), records each check's
     /// verdict and evidence, then applies the remediation to the desktops that failed.
     func runChecks(_ rollout: Rollout, spec: CheckPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
-        guard rollout.state == .running else { return 0 }
         let actor = PolicyRollouts.actor(rollout.id)
-        let pending = items.filter { $0.status == .pending || $0.status == .inProgress }
-        if pending.isEmpty {
-            guard await remediate(rollout, spec: spec, items: items, desktops: desktops) else { return 0 }
-            _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.state = .completed }
-            return 0
+        var pending: [RolloutItem] = []
+        for action in GuestRolloutMachine.checks(.init(rollout: rollout, items: items, desktops: desktops)) {
+            switch action {
+            case .check(let item):
+                pending.append(item)
+            case .remediate:
+                // Not recorded (a store failure): the rollout is not over; the next pass goes on.
+                guard await remediate(rollout, spec: spec, items: items, desktops: desktops) else { return 0 }
+            case .finish(let state):
+                _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.state = state }
+                return 0
+            case .interrupt, .run, .settle:
+                break
+            }
         }
+        guard !pending.isEmpty else { return 0 }
         var context = PassContext()
         do {
             for pool in try await store.pools() { context.pools[pool.name] = pool }

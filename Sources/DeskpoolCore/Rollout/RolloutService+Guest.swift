@@ -5,33 +5,41 @@ extension RolloutService {
     /// each desktop's exit code and output are recorded. A command that was running when the
     /// broker stopped is not run again (it may have had effects): it is recorded `interrupted`.
     func runCommands(_ rollout: Rollout, spec: GuestCommandPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
-        guard rollout.state == .running || rollout.state == .cancelled else { return 0 }
         let actor = PolicyRollouts.actor(rollout.id)
-        for item in items where item.status == .inProgress {
-            _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.inProgress], actor: actor) {
-                $0.status = .interrupted
-                $0.detail = "interrupted by a broker restart: the command may have run; it is not run again"
+        let actions = GuestRolloutMachine.commands(.init(rollout: rollout, items: items, desktops: desktops), concurrency: spec.concurrency)
+        var runs: [RolloutItem] = []
+        for action in actions {
+            switch action {
+            case .interrupt(let item):
+                _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.inProgress], actor: actor) {
+                    $0.status = .interrupted
+                    $0.detail = "interrupted by a broker restart: the command may have run; it is not run again"
+                }
+            case .settle(let item, let status, let detail):
+                _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [item.status], actor: actor) {
+                    $0.status = status
+                    $0.detail = detail
+                }
+            case .run(let item):
+                runs.append(item)
+            case .finish(let state):
+                _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.state = state }
+            case .check, .remediate:
+                break
             }
         }
-        let pending = rollout.state == .running ? Array(items.filter { $0.status == .pending }.prefix(spec.concurrency)) : []
         await withTaskGroup(of: Void.self) { group in
-            for item in pending {
+            for item in runs {
                 group.addTask { await self.runCommand(item, rollout: rollout, spec: spec, desktop: desktops[item.desktopID]) }
             }
         }
-        let remaining = try? await store.rolloutItems(rollout: rollout.id).filter { !$0.status.isSettled }.count
-        if remaining == 0 {
-            _ = try? await store.updateRollout(rollout.id, from: [.running, .cancelled], actor: actor) { r in
-                if r.state == .running { r.state = .completed }
-            }
-        }
-        if !pending.isEmpty { poke() }
-        return pending.count
+        if actions.contains(where: { if case .finish = $0 { false } else { true } }) { poke() }
+        return actions.count
     }
 
     private func runCommand(_ item: RolloutItem, rollout: Rollout, spec: GuestCommandPolicySpec, desktop: Desktop?) async {
         let actor = PolicyRollouts.actor(rollout.id)
-        guard let desktop, let hypervisor = hypervisors[desktop.host], PolicyPlanner.reachable.contains(desktop.state) else {
+        guard let desktop, let hypervisor = hypervisors[desktop.host] else {
             _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [.pending], actor: actor) {
                 $0.status = .skipped
                 $0.detail = desktop.map { "\($0.state.rawValue): its guest is not running" } ?? "the desktop was removed by its pool"

@@ -112,31 +112,29 @@ public enum UpdateRolloutMachine {
 
         // Percentages count the desktops the rollout changes, not the dedicated ones it keeps.
         let total = input.items.filter { !($0.status == .skipped && $0.detail == DedicatedUpdate.keptReason) }.count
+        let waves = RolloutWaves(strategy: input.strategy, logoff: input.logoff, total: total, now: input.now)
         let failed = input.items.filter { status($0) == .failed }.count
-        let threshold = max(1, input.strategy.failureThreshold.resolve(of: total))
-        if failed >= threshold {
-            return actions + [.halt("\(failed) desktop(s) failed the health gate (threshold \(threshold))")]
-        }
+        if let reason = waves.halt(failed: failed, what: "failed the health gate") { return actions + [.halt(reason)] }
 
-        let wave = input.items.filter { $0.wave == rollout.wave }
         // The first wave proves the version: each of its desktops must be settled. Later waves
         // are through when each desktop is settled or waits for its user's logoff.
-        let through = wave.allSatisfy { status($0).isSettled || (rollout.canaryPassed && status($0) == .waiting) }
-        if through {
+        if RolloutWaves.isThrough(wave: rollout.wave, items: input.items, status: status,
+                                  counts: { $0.isSettled || (rollout.canaryPassed && $0 == .waiting) }) {
             if !rollout.canaryPassed { actions.append(.switchPools) }
-            if rollout.wave + 1 < rollout.waves { return actions + [.nextWave(rollout.wave + 1)] }
-            if input.items.allSatisfy({ status($0).isSettled }) { return actions + [.finish(.completed)] }
-            // Every wave is through; desktops in use are still to log off.
+            switch RolloutWaves.next(after: rollout.wave, of: rollout.waves, items: input.items, status: status) {
+            case .wave(let next): return actions + [.nextWave(next)]
+            case .finish: return actions + [.finish(.completed)]
+            case nil: break  // every wave is through; desktops in use are still to log off
+            }
         }
 
-        let inWindow = input.strategy.window.map { $0.contains(input.now) } ?? true
-        guard inWindow else { return actions }
+        guard waves.inWindow else { return actions }
 
         var unavailable = input.items.filter { item in
             guard status(item) == .inProgress, let d = input.desktops[item.desktopID] else { return false }
             return !serving.contains(d.state)
         }.count
-        let maxUnavailable = max(1, input.strategy.maxUnavailable.resolve(of: total))
+        let maxUnavailable = waves.maxUnavailable
         for item in input.items where item.wave <= rollout.wave {
             guard let desktop = input.desktops[item.desktopID] else { continue }
             let target = targetVersion(of: item, in: rollout)
@@ -149,12 +147,11 @@ public enum UpdateRolloutMachine {
                     unavailable += 1
                     actions.append(.refresh(item, version: target))
                 } else if desktop.state.isInSession {
-                    actions.append(.markForLogoff(item, version: target, warn: warning(input.logoff)))
+                    actions.append(.markForLogoff(item, version: target, warn: waves.warning))
                 }
                 // Provisioning, starting or refreshing: its turn comes once it is stable.
             case .waiting:
-                if case .forceAfter(let seconds, _) = input.logoff, let warned = item.warnedAt,
-                   input.now.timeIntervalSince(warned) >= TimeInterval(seconds), desktop.state.isInSession {
+                if waves.forceLogoffDue(warnedAt: item.warnedAt), desktop.state.isInSession {
                     actions.append(.forceLogoff(item))
                 }
             default:
@@ -203,12 +200,6 @@ public enum UpdateRolloutMachine {
             actions.append(.finish(.rolledBack))
         }
         return actions
-    }
-
-    static func warning(_ logoff: LogoffMode) -> String? {
-        guard case .forceAfter(let seconds, let message) = logoff else { return nil }
-        let minutes = max(1, (seconds + 59) / 60)
-        return message.replacingOccurrences(of: "{minutes}", with: String(minutes))
     }
 
     static func targetVersion(of item: RolloutItem, in rollout: Rollout) -> Int {

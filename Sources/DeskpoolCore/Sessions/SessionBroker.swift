@@ -51,11 +51,6 @@ public struct SessionBroker: Sendable {
         self.now = now
     }
 
-    /// Whether each of `hypervisors` is connected now: the `hosts` argument of a broker over them.
-    public static func connectedness(of hypervisors: [any Hypervisor]) -> [String: Bool] {
-        Hosts(hypervisors).connectedness()
-    }
-
     /// Gives the user a desktop of the pool: the one they hold, if any; with `another`, one
     /// more, up to the pool's `maxPerUser`.
     public func request(_ principal: Principal, pool name: String, another: Bool = false) async throws(DeskpoolError) -> Answer {

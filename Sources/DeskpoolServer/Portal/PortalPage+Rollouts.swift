@@ -190,7 +190,7 @@ struct PoliciesContent {
                 let change = d.changes.isEmpty ? (d.from == d.to ? d.from : "\(d.from) -> \(d.to)") : d.changes.joined(separator: "; ")
                 return DesktopRow(desktopID: d.desktopID, desktopName: d.desktop, poolName: d.pool, waveText: d.wave.map { String($0 + 1) } ?? "—",
                                   desktopState: d.state.rawValue, changeText: change, how: d.method.rawValue, impact: d.impact,
-                                  skippedReason: d.skipped ?? "", included: d.wave != nil)
+                                  skippedReason: d.skipped?.description ?? "", included: d.wave != nil)
             }
             return Plan(policyName: plan.policy, kind: plan.kind.rawValue, policyDescription: description, waves: plan.waves, included: plan.included.count,
                         planPools: pools, hasPlanPools: !pools.isEmpty, planDesktops: desktops, hasPlanDesktops: !desktops.isEmpty)

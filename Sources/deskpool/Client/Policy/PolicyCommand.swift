@@ -29,7 +29,7 @@ extension PolicyCommand {
         for change in plan.desktops {
             table.append([
                 change.desktop, change.pool, change.wave.map { String($0 + 1) } ?? "-", change.state.rawValue,
-                change.skipped.map { "skipped: \($0)" } ?? change.changes.joined(separator: "; "), change.method.rawValue, change.impact,
+                change.skipped.map { "skipped: \($0.description)" } ?? change.changes.joined(separator: "; "), change.method.rawValue, change.impact,
             ])
         }
         return table
