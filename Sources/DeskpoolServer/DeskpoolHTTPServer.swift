@@ -30,9 +30,9 @@ public struct DeskpoolHTTPServer: Sendable {
     }
 
     /// Every route, with its middleware.
-    public func router() -> Router<BrokerRequestContext> {
-        let router = Router(context: BrokerRequestContext.self)
-        let methods = MethodNotAllowedMiddleware<BrokerRequestContext>()
+    public func router() -> Router<DeskpoolRequestContext> {
+        let router = Router(context: DeskpoolRequestContext.self)
+        let methods = MethodNotAllowedMiddleware<DeskpoolRequestContext>()
         router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
         router.add(middleware: SecurityHeadersMiddleware(tls: configuration.tls != nil))
         router.add(middleware: APIErrorMiddleware())

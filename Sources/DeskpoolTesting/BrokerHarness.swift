@@ -16,7 +16,7 @@ public struct BrokerHarness: Sendable {
     /// The gateway's record of which client is behind which tunnel.
     public let addresses: ClientAddressBook
     public let tokenKey: ConnectTokenKey
-    public let directory: BrokerConsoleDirectory
+    public let directory: StoreConsoleDirectory
     /// Carries out rollouts (run by `running`).
     public let rollouts: RolloutService
     /// Plans and applies policies, and pauses, resumes, cancels and rolls back rollouts.

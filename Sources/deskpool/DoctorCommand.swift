@@ -44,7 +44,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         for host in configuration.hosts { await fixStoragePool(host) }
-        let state = BrokerContext.stateDirectory(configuration)
+        let state = CommandContext.stateDirectory(configuration)
         if !state.problems().isEmpty {
             state.fix()
             print("fix: set the modes of \(state.path) (\(state.holdsStoragePool ? "0711" : "0700")) and its store and key files (0600)")

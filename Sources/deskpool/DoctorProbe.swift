@@ -22,7 +22,7 @@ struct DoctorProbe {
             DoctorRules.disk("state", path: configuration.stateDirectory, availableBytes: HostFacts.availableDiskBytes(at: configuration.stateDirectory)),
             DoctorRules.statePermissions(path: configuration.stateDirectory,
                                          exists: FileManager.default.fileExists(atPath: configuration.stateDirectory),
-                                         problems: BrokerContext.stateDirectory(configuration).problems()),
+                                         problems: CommandContext.stateDirectory(configuration).problems()),
         ])
     }
 

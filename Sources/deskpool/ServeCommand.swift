@@ -23,11 +23,11 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // Whatever the broker writes itself (the store, the key, staged uploads) is its own.
         umask(0o077)
-        BrokerContext.bootstrapLogging()
+        CommandContext.bootstrapLogging()
         let logger = Logger(label: "deskpool")
-        let context = try await BrokerContext.open(options, hosts: .supervise)
+        let context = try await CommandContext.open(options, hosts: .supervise)
         logger.info("deskpool serving", metadata: [
-            "store": "\(BrokerContext.storePath(context.configuration))",
+            "store": "\(CommandContext.storePath(context.configuration))",
             "hosts": "\(context.configuration.hosts.map { "\($0.name)=\($0.uri)" }.joined(separator: ","))",
         ])
         // Hosts that answer now are connected before the start-up work; the others are
@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Removes what an import cut short by a crash left (the `importing` version records and
     /// their volumes, staged uploads) and makes the import and upload directories (0700).
-    static func recoverImports(_ context: BrokerContext, logger: Logger) async throws {
+    static func recoverImports(_ context: CommandContext, logger: Logger) async throws {
         let images = context.configuration.images
         try OpenedImage.prepareDirectory(images.importDirectory)
         try OpenedImage.prepareDirectory(images.uploadDirectory)

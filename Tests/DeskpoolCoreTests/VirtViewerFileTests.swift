@@ -8,13 +8,13 @@ struct VirtViewerFileTests {
     static let ticket = ConsoleTicket(secret: "Zm9vYmFyYmF6cXV4LTEyMzQ1")
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
-    static func file(_ policy: ConsolePolicy, host: String = "10.0.0.5", port: Int? = 5901, tlsPort: Int? = nil, proxy: String? = nil,
+    static func file(_ policy: ConsoleSettings, host: String = "10.0.0.5", port: Int? = 5901, tlsPort: Int? = nil, proxy: String? = nil,
                      tls: VirtViewerFile.TLS? = nil, desktop: String = "eng-001", pool: String = "eng") -> VirtViewerFile {
         VirtViewerFile(host: host, port: port, tlsPort: tlsPort, password: ticket, desktop: desktop, pool: pool, policy: policy, proxy: proxy, tls: tls)
     }
 
-    static var usbPolicy: ConsolePolicy {
-        var policy = ConsolePolicy()
+    static var usbPolicy: ConsoleSettings {
+        var policy = ConsoleSettings()
         policy.usbRedirection = true
         policy.usbAutoShare = true
         policy.usbFilter = "0x03,-1,-1,-1,0|-1,-1,-1,-1,1"
@@ -25,10 +25,10 @@ struct VirtViewerFileTests {
     }
 
     static let cases: [(name: String, file: VirtViewerFile)] = [
-        ("direct-default", file(ConsolePolicy())),
-        ("gateway", file(ConsolePolicy(), host: "token-label-one.token-label-two", proxy: "http://gw.example.org:8081")),
+        ("direct-default", file(ConsoleSettings())),
+        ("gateway", file(ConsoleSettings(), host: "token-label-one.token-label-two", proxy: "http://gw.example.org:8081")),
         ("usb-smartcard-fullscreen", file(usbPolicy)),
-        ("tls", file(ConsolePolicy(), port: nil, tlsPort: 5902,
+        ("tls", file(ConsoleSettings(), port: nil, tlsPort: 5902,
                      tls: .init(caPEM: "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n", hostSubject: "C=XX,O=Deskpool,CN=host1"))),
     ]
 
@@ -53,9 +53,9 @@ struct VirtViewerFileTests {
         "eng-001\nproxy=http://evil.example:3128", "eng\r\nhost=evil", "x=y\u{0}password=leak", "eng\u{2028}ca=bad", "eng\\nproxy=evil",
     ])
     func injection(name: String) throws {
-        let file = Self.file(ConsolePolicy(), desktop: name, pool: name)
+        let file = Self.file(ConsoleSettings(), desktop: name, pool: name)
         let keys = Self.keys(file.text)
-        #expect(keys == Self.keys(Self.file(ConsolePolicy()).text), "the same keys as for a plain name")
+        #expect(keys == Self.keys(Self.file(ConsoleSettings()).text), "the same keys as for a plain name")
         #expect(file.text.hasPrefix("[virt-viewer]\n"))
         let lines = file.text.split(separator: "\n")
         #expect(lines.filter { $0.hasPrefix("proxy=") || $0.hasPrefix("host=evil") || $0.hasPrefix("password=leak") }.isEmpty)

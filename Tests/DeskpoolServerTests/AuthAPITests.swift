@@ -202,21 +202,21 @@ struct AuthAPITests {
         func advance(_ seconds: TimeInterval) { clock.withLock { $0 += seconds } }
         let logins = LoginSessions(maxAge: 3600, idle: 600, now: { clock.withLock { $0 } })
         let (token, _) = await logins.create(.init(user: "alice"), admin: false)
-        #expect(await logins.session(token: token) != nil)
+        #expect(await logins.lookup(token: token) != nil)
         advance(599)
-        #expect(await logins.session(token: token) != nil, "used within the idle time")
+        #expect(await logins.lookup(token: token) != nil, "used within the idle time")
         advance(599)
-        #expect(await logins.session(token: token) != nil, "the last use started the idle time again")
+        #expect(await logins.lookup(token: token) != nil, "the last use started the idle time again")
         advance(600)
-        #expect(await logins.session(token: token) == nil, "idle for 600 s")
-        #expect(await logins.session(token: "made-up") == nil)
+        #expect(await logins.lookup(token: token) == nil, "idle for 600 s")
+        #expect(await logins.lookup(token: "made-up") == nil)
         let (busy, _) = await logins.create(.init(user: "bob"), admin: false)
         for _ in 0..<6 {
             advance(590)
-            #expect(await logins.session(token: busy) != nil)
+            #expect(await logins.lookup(token: busy) != nil)
         }
         advance(590)
-        #expect(await logins.session(token: busy) == nil, "past its maximum age of 3600 s, however busy")
+        #expect(await logins.lookup(token: busy) == nil, "past its maximum age of 3600 s, however busy")
     }
 
     @Test("security headers on answers, errors included; unknown paths are JSON 404s; wrong methods 405 with Allow")

@@ -66,7 +66,7 @@ public struct Broker: Sendable {
     /// The gateway's record of which client is behind which tunnel.
     public let addresses: ClientAddressBook
     /// The gateway's view of consoles (token → desktop).
-    public let directory: BrokerConsoleDirectory
+    public let directory: StoreConsoleDirectory
 
     /// - Parameter logger: the logger of each part, by label (`deskpool.reconciler`, ...).
     public init(store: any Store, hosts: Hosts, configuration: Configuration = Configuration(),
@@ -95,7 +95,7 @@ public struct Broker: Sendable {
         self.policies = PolicyRollouts(store: store, hosts: hosts, now: now, poke: { rollouts.poke(); reconciler.poke() })
         self.admin = Administration(store: store, hypervisors: hosts.all, hostNames: hosts.configured.map(\.name),
                                     images: configuration.images, templatePolicy: configuration.templatePolicy)
-        self.directory = BrokerConsoleDirectory(store: store, hosts: hosts)
+        self.directory = StoreConsoleDirectory(store: store, hosts: hosts)
     }
 
     /// The broker's loops, to run in a `ServiceGroup`: the reconciler, session tracking and

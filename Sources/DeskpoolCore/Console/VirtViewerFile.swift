@@ -30,7 +30,7 @@ public struct VirtViewerFile: Sendable, Hashable {
     ///   - port: the plain SPICE port (nil: TLS only).
     ///   - tlsPort: with `tls`, the TLS port; every channel is then required to use it.
     public init(host: String, port: Int?, tlsPort: Int?, password: ConsoleTicket, desktop: String, pool: String,
-                policy: ConsolePolicy, proxy: String?, tls: TLS?) {
+                policy: ConsoleSettings, proxy: String?, tls: TLS?) {
         add("type", "spice")
         add("host", host)
         let secure = tls != nil && tlsPort != nil

@@ -43,7 +43,7 @@ public enum DesktopEvent: Sendable, Hashable {
     /// The session ends with `action` (the pool's; a refresh when the pool drains or a rollout
     /// targets the desktop): `refresh` → `refreshing` (a floating desktop goes back to the
     /// pool), `shutdown` → `stopping`, `keep` → `assigned` without a session.
-    case loggedOff(action: SessionPolicy.LogoffAction, floating: Bool, reason: String?)
+    case loggedOff(action: SessionSettings.LogoffAction, floating: Bool, reason: String?)
 
     // MARK: Admins
     /// Cloned afresh on the admin's word (a dedicated desktop stays its user's).

@@ -40,9 +40,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     /// Hosts (names from `etc/deskpool.yaml`) the pool may use; empty means all.
     public var hosts: [String] = []
     /// Console tickets, takeover, gateway and what the `.vv` file allows.
-    public var console = ConsolePolicy()
+    public var console = ConsoleSettings()
     /// Disconnect timeout, logoff action, session limits.
-    public var session = SessionPolicy()
+    public var session = SessionSettings()
     /// Overrides of the template's hardware (vCPUs, memory, console devices).
     public var desktop = DesktopSettings()
     /// Free-form labels policies select pools by (`selector.labels`).
@@ -56,8 +56,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
 
     public init(name: String, template: String, version: VersionChoice = .latest, assignment: Assignment = .floating,
                 min: Int = 0, max: Int = 10, spare: Int = 1, naming: NamePattern? = nil, users: [String] = [],
-                groups: [String] = [], maxPerUser: Int = 1, hosts: [String] = [], console: ConsolePolicy = ConsolePolicy(),
-                session: SessionPolicy = SessionPolicy(), desktop: DesktopSettings = DesktopSettings(), labels: [String: String] = [:],
+                groups: [String] = [], maxPerUser: Int = 1, hosts: [String] = [], console: ConsoleSettings = ConsoleSettings(),
+                session: SessionSettings = SessionSettings(), desktop: DesktopSettings = DesktopSettings(), labels: [String: String] = [:],
                 generation: Int = 1) {
         self.name = name
         self.template = template
@@ -144,8 +144,8 @@ extension PoolSpec {
         users = try c.decodeIfPresent([String].self, forKey: .users) ?? []
         groups = try c.decodeIfPresent([String].self, forKey: .groups) ?? []
         hosts = try c.decodeIfPresent([String].self, forKey: .hosts) ?? []
-        console = try c.decodeIfPresent(ConsolePolicy.self, forKey: .console) ?? ConsolePolicy()
-        session = try c.decodeIfPresent(SessionPolicy.self, forKey: .session) ?? SessionPolicy()
+        console = try c.decodeIfPresent(ConsoleSettings.self, forKey: .console) ?? ConsoleSettings()
+        session = try c.decodeIfPresent(SessionSettings.self, forKey: .session) ?? SessionSettings()
         desktop = try c.decodeIfPresent(DesktopSettings.self, forKey: .desktop) ?? DesktopSettings()
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         generation = try c.decodeIfPresent(Int.self, forKey: .generation) ?? 1

@@ -29,8 +29,8 @@ extension ConfigPolicySpec: Codable {
         try setDecoder.rejectUnknownKeys(SetKeys.self, in: "set")
         let set = try setDecoder.container(keyedBy: SetKeys.self)
         let desktop = try set.decodeIfPresent(DesktopSettings.self, forKey: .desktop) ?? DesktopSettings()
-        let console = try set.decodeIfPresent(Patch<ConsolePolicy>.self, forKey: .console)
-        let session = try set.decodeIfPresent(Patch<SessionPolicy>.self, forKey: .session)
+        let console = try set.decodeIfPresent(Patch<ConsoleSettings>.self, forKey: .console)
+        let session = try set.decodeIfPresent(Patch<SessionSettings>.self, forKey: .session)
         let sizes = try set.decodeIfPresent(PoolSizes.self, forKey: .sizes)
         for (key, empty) in [(SetKeys.desktop, set.contains(.desktop) && desktop == DesktopSettings()),
                              (.console, console?.keys.isEmpty == true), (.session, session?.keys.isEmpty == true),

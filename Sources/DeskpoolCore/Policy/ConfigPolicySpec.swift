@@ -5,9 +5,9 @@ public struct ConfigPolicySpec: Sendable, Hashable {
     /// `set.desktop`: hardware (vCPUs, memory, console devices).
     public var desktop: DesktopSettings
     /// `set.console`: the keys given, of a pool's `console:` section.
-    public var console: Patch<ConsolePolicy>?
+    public var console: Patch<ConsoleSettings>?
     /// `set.session`: the keys given, of a pool's `session:` section.
-    public var session: Patch<SessionPolicy>?
+    public var session: Patch<SessionSettings>?
     /// `set.sizes`: min, max, spare.
     public var sizes: PoolSizes?
     /// How desktops in use are treated when a change needs a restart or refresh.
@@ -15,8 +15,8 @@ public struct ConfigPolicySpec: Sendable, Hashable {
     /// Waves, unavailability and window for the desktops that must restart.
     public var strategy: RolloutStrategy
 
-    public init(selector: PoolSelector, desktop: DesktopSettings = DesktopSettings(), console: Patch<ConsolePolicy>? = nil,
-                session: Patch<SessionPolicy>? = nil, sizes: PoolSizes? = nil, logoff: LogoffMode = .waitForLogoff,
+    public init(selector: PoolSelector, desktop: DesktopSettings = DesktopSettings(), console: Patch<ConsoleSettings>? = nil,
+                session: Patch<SessionSettings>? = nil, sizes: PoolSizes? = nil, logoff: LogoffMode = .waitForLogoff,
                 strategy: RolloutStrategy = RolloutStrategy()) {
         self.selector = selector
         self.desktop = desktop

@@ -7,7 +7,7 @@ import Hummingbird
 struct AdminDesktopRoutes {
     let services: BrokerServices
 
-    func add(to admin: RouterGroup<BrokerRequestContext>) {
+    func add(to admin: RouterGroup<DeskpoolRequestContext>) {
         admin.get("desktops") { request, context -> Response in
             _ = try context.requireAdmin(request)
             var state: DesktopState?
@@ -28,32 +28,32 @@ struct AdminDesktopRoutes {
             return try jsonResponse(DesktopView(try await desktop(context)))
         }
         admin.post("desktops/:id/reboot") { request, context -> Response in
-            let session = try context.requireAdmin(request)
-            let desktop = try await services.admin.rebootDesktop(id: id(context), by: session.user, at: services.now())
+            let login = try context.requireAdmin(request)
+            let desktop = try await services.admin.rebootDesktop(id: id(context), by: login.user, at: services.now())
             return try jsonResponse(DesktopView(desktop), status: .accepted)
         }
         admin.post("desktops/:id/refresh") { request, context -> Response in
-            let session = try context.requireAdmin(request)
-            let changed = try await services.admin.refreshDesktop(id: id(context), by: session.user)
+            let login = try context.requireAdmin(request)
+            let changed = try await services.admin.refreshDesktop(id: id(context), by: login.user)
             services.poke()
             return try jsonResponse(DesktopView(changed), status: .accepted)
         }
         admin.delete("desktops/:id") { request, context -> Response in
-            let session = try context.requireAdmin(request)
-            let changed = try await services.admin.deleteDesktop(id: id(context), by: session.user)
+            let login = try context.requireAdmin(request)
+            let changed = try await services.admin.deleteDesktop(id: id(context), by: login.user)
             services.poke()
             return try jsonResponse(DesktopView(changed), status: .accepted)
         }
         admin.post("desktops/:id/assign") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let desktop = try await services.admin.desktop(id(context))
             let body = try await request.decodeJSON(AssignRequest.self, context: context)
-            let changed = try await services.admin.assignDesktop(id: desktop.id, to: body.user, by: session.user, at: services.now())
+            let changed = try await services.admin.assignDesktop(id: desktop.id, to: body.user, by: login.user, at: services.now())
             return try jsonResponse(DesktopView(changed))
         }
         admin.post("desktops/:id/unassign") { request, context -> Response in
-            let session = try context.requireAdmin(request)
-            let changed = try await services.admin.unassignDesktop(id: id(context), by: session.user)
+            let login = try context.requireAdmin(request)
+            let changed = try await services.admin.unassignDesktop(id: id(context), by: login.user)
             services.poke()
             return try jsonResponse(DesktopView(changed), status: .accepted)
         }
@@ -64,15 +64,15 @@ struct AdminDesktopRoutes {
             return try jsonResponse(desktops.map(DesktopView.init))
         }
         admin.delete("sessions/:id") { request, context -> Response in
-            let session = try context.requireAdmin(request)
-            let ended = try await services.broker.logoff(desktop: id(context), admin: session.user)
+            let login = try context.requireAdmin(request)
+            let ended = try await services.broker.logoff(desktop: id(context), admin: login.user)
             return try jsonResponse(DesktopView(ended))
         }
     }
 
-    private func id(_ context: BrokerRequestContext) -> String { context.parameters.get("id") ?? "" }
+    private func id(_ context: DeskpoolRequestContext) -> String { context.parameters.get("id") ?? "" }
 
-    private func desktop(_ context: BrokerRequestContext) async throws -> Desktop {
+    private func desktop(_ context: DeskpoolRequestContext) async throws -> Desktop {
         try await services.admin.desktop(id(context))
     }
 }

@@ -8,7 +8,7 @@ struct AdminLoginRoutes {
     let services: BrokerServices
     let gate: LoginGate
 
-    func add(to admin: RouterGroup<BrokerRequestContext>) {
+    func add(to admin: RouterGroup<DeskpoolRequestContext>) {
         admin.get("login-locks") { request, context -> Response in
             _ = try context.requireAdmin(request)
             let locks = await gate.locks().map {
@@ -17,7 +17,7 @@ struct AdminLoginRoutes {
             return try jsonResponse(locks)
         }
         admin.delete("login-locks") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let user = try request.nameParameter("user")
             let address = try Self.address(request)
             guard user != nil || address != nil else {
@@ -25,9 +25,9 @@ struct AdminLoginRoutes {
             }
             let cleared = await gate.unlock(user: user, address: address)
             let subject = user.map { "user/\($0)" + (address.map { "@\($0)" } ?? "") } ?? "address/\(address ?? "")"
-            try await services.store.audit(AuditEntry(at: services.now(), actor: "admin:\(session.user)", action: "auth.unlock",
+            try await services.store.audit(AuditEntry(at: services.now(), actor: "admin:\(login.user)", action: "auth.unlock",
                                                       subject: subject, detail: "\(cleared) record\(cleared == 1 ? "" : "s") cleared"))
-            context.logger.notice("login unlock", metadata: ["admin": "\(session.user)", "subject": "\(subject)", "cleared": "\(cleared)"])
+            context.logger.notice("login unlock", metadata: ["admin": "\(login.user)", "subject": "\(subject)", "cleared": "\(cleared)"])
             return try jsonResponse(LoginUnlockResult(cleared: cleared))
         }
     }

@@ -6,7 +6,7 @@ import Hummingbird
 struct AdminPoolRoutes {
     let services: BrokerServices
 
-    func add(to admin: RouterGroup<BrokerRequestContext>) {
+    func add(to admin: RouterGroup<DeskpoolRequestContext>) {
         admin.get("pools") { request, context -> Response in
             _ = try context.requireAdmin(request)
             let desktops = try await services.store.desktops(pool: nil)
@@ -15,29 +15,29 @@ struct AdminPoolRoutes {
             })
         }
         admin.post("pools") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let spec = try await request.decodeJSON(PoolSpec.self, context: context)
             guard try await services.store.pool(named: spec.name) == nil else {
                 throw APIFailure(.conflict, code: "alreadyExists", "a pool named \(spec.name) exists; PUT /api/v1/admin/pools/\(spec.name) changes it",
                                  field: "name")
             }
-            return try jsonResponse(try await apply(spec, by: session), status: .created)
+            return try jsonResponse(try await apply(spec, by: login), status: .created)
         }
         admin.get("pools/:name") { request, context -> Response in
             _ = try context.requireAdmin(request)
             return try jsonResponse(try await view(try await pool(context)))
         }
         admin.put("pools/:name") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let name = try context.name("name")
             let spec = try await request.decodeJSON(PoolSpec.self, context: context)
             guard spec.name == name else {
                 throw APIFailure(.badRequest, code: "invalidInput", "must be \(name), the pool in the path", field: "name")
             }
-            return try jsonResponse(try await apply(spec, by: session))
+            return try jsonResponse(try await apply(spec, by: login))
         }
         admin.post("pools/:name/scale") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             var spec = try await pool(context)
             let scale = try await request.decodeJSON(ScaleRequest.self, context: context)
             guard scale.min != nil || scale.max != nil || scale.spare != nil else {
@@ -46,26 +46,26 @@ struct AdminPoolRoutes {
             spec.min = scale.min ?? spec.min
             spec.max = scale.max ?? spec.max
             spec.spare = scale.spare ?? spec.spare
-            return try jsonResponse(try await apply(spec, by: session))
+            return try jsonResponse(try await apply(spec, by: login))
         }
         admin.put("pools/:name/entitlements") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             var spec = try await pool(context)
             let entitlements = try await request.decodeJSON(EntitlementsRequest.self, context: context)
             spec.users = entitlements.users
             spec.groups = entitlements.groups
-            return try jsonResponse(try await apply(spec, by: session))
+            return try jsonResponse(try await apply(spec, by: login))
         }
         admin.delete("pools/:name") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let name = try context.name("name")
-            let drained = try await services.store.drainPool(named: name, actor: "admin:\(session.user)")
+            let drained = try await services.store.drainPool(named: name, actor: "admin:\(login.user)")
             services.poke()
             return try jsonResponse(try await view(drained), status: .accepted)
         }
     }
 
-    private func pool(_ context: BrokerRequestContext) async throws -> PoolSpec {
+    private func pool(_ context: DeskpoolRequestContext) async throws -> PoolSpec {
         let name = try context.name("name")
         guard let pool = try await services.store.pool(named: name) else {
             throw APIFailure(.notFound, code: "notFound", "no pool named \(name)", field: "name")
@@ -73,8 +73,8 @@ struct AdminPoolRoutes {
         return pool
     }
 
-    private func apply(_ spec: PoolSpec, by session: LoginSession) async throws -> PoolView {
-        let stored = try await services.admin.applyPool(spec, actor: "admin:\(session.user)")
+    private func apply(_ spec: PoolSpec, by login: LoginSession) async throws -> PoolView {
+        let stored = try await services.admin.applyPool(spec, actor: "admin:\(login.user)")
         services.poke()
         return try await view(stored)
     }

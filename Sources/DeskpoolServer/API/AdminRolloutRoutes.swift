@@ -7,7 +7,7 @@ import Hummingbird
 struct AdminRolloutRoutes {
     let services: BrokerServices
 
-    func add(to admin: RouterGroup<BrokerRequestContext>) {
+    func add(to admin: RouterGroup<DeskpoolRequestContext>) {
         admin.post("policies/validate") { request, context -> Response in
             _ = try context.requireAdmin(request)
             let body = try await request.decodeJSON(PolicySource.self, context: context)
@@ -20,9 +20,9 @@ struct AdminRolloutRoutes {
             return try jsonResponse(try await services.rollouts.plan(policy))
         }
         admin.post("rollouts") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let body = try await request.decodeJSON(PolicySource.self, context: context)
-            let rollout = try await services.rollouts.apply(source: body.source, file: body.file ?? "policy", actor: "admin:\(session.user)")
+            let rollout = try await services.rollouts.apply(source: body.source, file: body.file ?? "policy", actor: "admin:\(login.user)")
             return try jsonResponse(try await view(rollout), status: .created)
         }
         admin.get("rollouts") { request, context -> Response in
@@ -44,15 +44,15 @@ struct AdminRolloutRoutes {
         for (verb, operation) in [("pause", PolicyRollouts.pause), ("resume", PolicyRollouts.resume),
                                   ("cancel", PolicyRollouts.cancel), ("rollback", PolicyRollouts.rollback)] {
             admin.post("rollouts/:id/\(verb)") { request, context -> Response in
-                let session = try context.requireAdmin(request)
+                let login = try context.requireAdmin(request)
                 let id = try await rollout(context).id
-                let moved = try await operation(services.rollouts)(id, "admin:\(session.user)")
+                let moved = try await operation(services.rollouts)(id, "admin:\(login.user)")
                 return try jsonResponse(try await view(moved))
             }
         }
     }
 
-    private func rollout(_ context: BrokerRequestContext) async throws -> Rollout {
+    private func rollout(_ context: DeskpoolRequestContext) async throws -> Rollout {
         let id = try context.name("id")
         guard let rollout = try await services.store.rollout(id: id) else {
             throw APIFailure(.notFound, code: "notFound", "no rollout \(id)", field: "id")

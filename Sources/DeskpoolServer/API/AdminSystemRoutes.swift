@@ -6,7 +6,7 @@ import Hummingbird
 struct AdminSystemRoutes {
     let services: BrokerServices
 
-    func add(to admin: RouterGroup<BrokerRequestContext>) {
+    func add(to admin: RouterGroup<DeskpoolRequestContext>) {
         admin.get("hosts") { request, context -> Response in
             _ = try context.requireAdmin(request)
             return try jsonResponse(try await services.broker.hostViews())

@@ -7,7 +7,7 @@ import Hummingbird
 struct AdminTemplateRoutes {
     let services: BrokerServices
 
-    func add(to admin: RouterGroup<BrokerRequestContext>) {
+    func add(to admin: RouterGroup<DeskpoolRequestContext>) {
         admin.get("templates") { request, context -> Response in
             _ = try context.requireAdmin(request)
             var views: [TemplateView] = []
@@ -22,15 +22,15 @@ struct AdminTemplateRoutes {
             return try jsonResponse(TemplateView(template, versions: try await services.store.versions(template: template.name)))
         }
         admin.put("templates/:name") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let name = try context.name("name")
             let input = try await request.decodeJSON(TemplateInput.self, context: context)
             let definition = try Self.definition(name: name, input)
-            try await services.admin.applyTemplate(definition, actor: "admin:\(session.user)")
+            try await services.admin.applyTemplate(definition, actor: "admin:\(login.user)")
             return try jsonResponse(TemplateView(definition, versions: try await services.store.versions(template: name)))
         }
         admin.post("templates/:name/versions") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let template = try await template(context).name
             let source: ImageSource
             let note: String
@@ -50,22 +50,22 @@ struct AdminTemplateRoutes {
                 note = body.note
                 source = try Self.source(body, images: services.admin.images)
             }
-            let version = try await services.admin.publishVersion(template: template, from: source, note: note, actor: "admin:\(session.user)")
+            let version = try await services.admin.publishVersion(template: template, from: source, note: note, actor: "admin:\(login.user)")
             services.poke()
             return try jsonResponse(version, status: .created)
         }
         admin.delete("templates/:name/versions/:number") { request, context -> Response in
-            let session = try context.requireAdmin(request)
+            let login = try context.requireAdmin(request)
             let name = try context.name("name")
             guard let number = context.parameters.get("number").flatMap(Int.init), number >= 1 else {
                 throw APIFailure(.notFound, code: "notFound", "template \(name) has no such version", field: "number")
             }
-            try await services.admin.deleteVersion(template: name, number: number, actor: "admin:\(session.user)")
+            try await services.admin.deleteVersion(template: name, number: number, actor: "admin:\(login.user)")
             return Response(status: .noContent)
         }
     }
 
-    private func template(_ context: BrokerRequestContext) async throws -> TemplateDefinition {
+    private func template(_ context: DeskpoolRequestContext) async throws -> TemplateDefinition {
         let name = try context.name("name")
         guard let template = try await services.store.template(named: name) else {
             throw APIFailure(.notFound, code: "notFound", "no template named \(name)", field: "name")
@@ -117,7 +117,7 @@ struct AdminTemplateRoutes {
 
     /// Answers a refused upload, then closes the connection: the rest of its body (an endless
     /// one, too) is never read, where Hummingbird would otherwise read and drop it to its end.
-    static func refusingUpload(_ error: DeskpoolError, request: Request, context: BrokerRequestContext) throws -> Response {
+    static func refusingUpload(_ error: DeskpoolError, request: Request, context: DeskpoolRequestContext) throws -> Response {
         let failure = APIFailure(error)
         let data = try APIJSON.encoder().encode(failure.body)
         var headers = failure.headers

@@ -11,32 +11,32 @@ struct AuthRoutes {
     let metrics: ServerMetrics
     let configuration: HTTPConfiguration
 
-    func add(to api: RouterGroup<BrokerRequestContext>) {
+    func add(to api: RouterGroup<DeskpoolRequestContext>) {
         api.post("auth/login") { request, context -> Response in
             let body = try await request.decodeJSON(LoginRequest.self, context: context)
-            let (token, session) = try await login(user: body.user, password: body.password, context: context)
-            var response = try jsonResponse(LoginResponse(token: token, csrf: session.csrf, user: session.user, admin: session.admin,
-                                                          expiresAt: session.expiresAt))
+            let (token, login) = try await login(user: body.user, password: body.password, context: context)
+            var response = try jsonResponse(LoginResponse(token: token, csrf: login.csrf, user: login.user, admin: login.admin,
+                                                          expiresAt: login.expiresAt))
             response.setCookie(sessionCookie(token))
             return response
         }
         api.post("auth/logout") { request, context -> Response in
-            if context.session != nil { _ = try context.requireSession(request) }
+            if context.login != nil { _ = try context.requireSession(request) }
             await logout(context: context)
             var response = Response(status: .noContent)
             response.setCookie(sessionCookie("", maxAge: 0))
             return response
         }
         api.get("auth/me") { _, context -> Response in
-            guard let session = context.session else { throw APIFailure.unauthenticated() }
-            return try jsonResponse(WhoAmI(user: session.user, groups: session.principal.groups, admin: session.admin,
-                                           expiresAt: session.expiresAt, csrf: session.csrf))
+            guard let login = context.login else { throw APIFailure.unauthenticated() }
+            return try jsonResponse(WhoAmI(user: login.user, groups: login.principal.groups, admin: login.admin,
+                                           expiresAt: login.expiresAt, csrf: login.csrf))
         }
     }
 
     /// Checks the password (throttle, then PAM) and starts a login session. Shared by the API
     /// and the portal's login form.
-    func login(user: String, password: String, context: BrokerRequestContext) async throws -> (token: String, session: LoginSession) {
+    func login(user: String, password: String, context: DeskpoolRequestContext) async throws -> (token: String, login: LoginSession) {
         guard !password.isEmpty, password.utf8.count <= 1024, !password.utf8.contains(0) else {
             throw APIFailure(.badRequest, code: "invalidInput", "must be 1 to 1024 bytes without a NUL byte", field: "password")
         }
@@ -58,18 +58,18 @@ struct AuthRoutes {
         metrics.loginsOK.increment()
         let admin = principal.groups.contains(services.adminGroup)
         let created = await logins.create(principal, admin: admin)
-        context.logger.info("login", metadata: ["user": "\(principal.user)", "admin": "\(admin)", "session": "\(created.session.handle)"])
+        context.logger.info("login", metadata: ["user": "\(principal.user)", "admin": "\(admin)", "session": "\(created.login.handle)"])
         try? await services.store.audit(AuditEntry(at: services.now(), actor: "user:\(principal.user)", action: "auth.login",
                                                    subject: Self.addressSubject(context.clientAddress), detail: admin ? "admin" : ""))
         return created
     }
 
     /// Ends the request's login session, if it has one (audited).
-    func logout(context: BrokerRequestContext) async {
+    func logout(context: DeskpoolRequestContext) async {
         guard let token = context.token else { return }
         await logins.end(token: token)
-        if let session = context.session {
-            try? await services.store.audit(AuditEntry(at: services.now(), actor: "user:\(session.user)", action: "auth.logout",
+        if let login = context.login {
+            try? await services.store.audit(AuditEntry(at: services.now(), actor: "user:\(login.user)", action: "auth.logout",
                                                        subject: Self.addressSubject(context.clientAddress)))
         }
     }
@@ -77,7 +77,7 @@ struct AuthRoutes {
     /// The server log's and the audit's record of a refused login. What the client sent is
     /// never recorded raw: a malformed name only by its length, and a burst of throttled
     /// attempts as one count per key and interval (`LoginThrottle.reportInterval`).
-    func record(_ refusal: LoginGate.Refusal, user: String, context: BrokerRequestContext) async {
+    func record(_ refusal: LoginGate.Refusal, user: String, context: DeskpoolRequestContext) async {
         let address = context.clientAddress ?? LoginThrottle.unknownAddress
         let now = services.now()
         var entries: [AuditEntry] = []

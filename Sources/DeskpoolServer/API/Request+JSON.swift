@@ -6,7 +6,7 @@ import HTTPTypes
 extension Request {
     /// The body decoded as JSON, or a 400 that names the field at fault (never the decoder's
     /// own text). Bodies above the server's limit were refused with 413 before this.
-    func decodeJSON<T: Decodable>(_ type: T.Type, context: BrokerRequestContext) async throws -> T {
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: DeskpoolRequestContext) async throws -> T {
         if let contentType = headers[.contentType], !contentType.lowercased().hasPrefix("application/json") {
             throw APIFailure(.unsupportedMediaType, code: "unsupportedMediaType", "send the body as application/json")
         }
@@ -68,7 +68,7 @@ extension Request {
     }
 }
 
-extension BrokerRequestContext {
+extension DeskpoolRequestContext {
     /// A path parameter that must be a name: a malformed one is a 400 naming the field (a
     /// well-formed name of nothing is the caller's 404).
     func name(_ key: String) throws -> String {
@@ -82,18 +82,18 @@ extension BrokerRequestContext {
     /// The logged-in user's session, or 401. A cookie-authenticated change without the
     /// session's CSRF token is 403.
     func requireSession(_ request: Request) throws -> LoginSession {
-        guard let session else { throw APIFailure.unauthenticated() }
+        guard let login else { throw APIFailure.unauthenticated() }
         if viaCookie, ![.get, .head, .options].contains(request.method), !csrfHeaderValid {
             throw APIFailure.forbidden("this change needs the session's CSRF token in the X-CSRF-Token header")
         }
-        return session
+        return login
     }
 
     /// As `requireSession`, and the user must be an admin (403 otherwise).
     func requireAdmin(_ request: Request) throws -> LoginSession {
-        let session = try requireSession(request)
-        guard session.admin else { throw APIFailure.forbidden("this needs the admin role") }
-        return session
+        let login = try requireSession(request)
+        guard login.admin else { throw APIFailure.forbidden("this needs the admin role") }
+        return login
     }
 }
 

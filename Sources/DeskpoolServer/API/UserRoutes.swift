@@ -9,13 +9,13 @@ struct UserRoutes {
     let services: BrokerServices
     let desktops: DesktopRequests
 
-    func add(to api: RouterGroup<BrokerRequestContext>) {
+    func add(to api: RouterGroup<DeskpoolRequestContext>) {
         api.get("pools") { request, context -> Response in
-            let session = try context.requireSession(request)
-            return try jsonResponse(try await userPools(for: session.principal))
+            let login = try context.requireSession(request)
+            return try jsonResponse(try await userPools(for: login.principal))
         }
         api.post("pools/:pool/desktop") { request, context -> Response in
-            let session = try context.requireSession(request)
+            let login = try context.requireSession(request)
             let pool = try context.name("pool")
             let another: Bool
             switch request.uri.queryParameters["another"] {
@@ -23,7 +23,7 @@ struct UserRoutes {
             case "true", "1": another = true
             default: throw APIFailure(.badRequest, code: "invalidInput", "another must be true or false", field: "another")
             }
-            switch try await desktops.request(pool: pool, for: session.principal, another: another, clientAddress: context.clientAddress) {
+            switch try await desktops.request(pool: pool, for: login.principal, another: another, clientAddress: context.clientAddress) {
             case .file(let grant):
                 return DesktopRequests.fileResponse(grant)
             case .preparing(let answer):
@@ -33,12 +33,12 @@ struct UserRoutes {
             }
         }
         api.get("sessions") { request, context -> Response in
-            let session = try context.requireSession(request)
-            return try jsonResponse(try await services.broker.sessions(of: session.user).map(DesktopView.init))
+            let login = try context.requireSession(request)
+            return try jsonResponse(try await services.broker.sessions(of: login.user).map(DesktopView.init))
         }
         api.delete("sessions/:desktop") { request, context -> Response in
-            let session = try context.requireSession(request)
-            let ended = try await services.broker.logoff(desktop: context.parameters.get("desktop") ?? "", user: session.user)
+            let login = try context.requireSession(request)
+            let ended = try await services.broker.logoff(desktop: context.parameters.get("desktop") ?? "", user: login.user)
             return try jsonResponse(DesktopView(ended))
         }
     }

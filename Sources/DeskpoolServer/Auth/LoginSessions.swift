@@ -18,29 +18,29 @@ public actor LoginSessions {
     }
 
     /// Starts a session; returns its token (shown once to the client) and the session.
-    public func create(_ principal: SessionBroker.Principal, admin: Bool) -> (token: String, session: LoginSession) {
+    public func create(_ principal: SessionBroker.Principal, admin: Bool) -> (token: String, login: LoginSession) {
         let token = Self.randomToken()
         let start = now()
         let key = Self.key(token)
-        let session = LoginSession(principal: principal, admin: admin, csrf: Self.randomToken(), createdAt: start,
+        let login = LoginSession(principal: principal, admin: admin, csrf: Self.randomToken(), createdAt: start,
                                    expiresAt: start.addingTimeInterval(maxAge), lastUsed: start, handle: String(key.prefix(8)))
         if sessions.count > 10_000 { forgetExpired() }
-        sessions[key] = session
-        return (token, session)
+        sessions[key] = login
+        return (token, login)
     }
 
     /// The live session of a token, marked used now; nil when unknown or expired.
-    public func session(token: String) -> LoginSession? {
+    public func lookup(token: String) -> LoginSession? {
         let key = Self.key(token)
-        guard var session = sessions[key] else { return nil }
+        guard var login = sessions[key] else { return nil }
         let now = now()
-        guard now < session.expiresAt, now.timeIntervalSince(session.lastUsed) < idle else {
+        guard now < login.expiresAt, now.timeIntervalSince(login.lastUsed) < idle else {
             sessions[key] = nil
             return nil
         }
-        session.lastUsed = now
-        sessions[key] = session
-        return session
+        login.lastUsed = now
+        sessions[key] = login
+        return login
     }
 
     public func end(token: String) {

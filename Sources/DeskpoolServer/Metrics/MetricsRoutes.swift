@@ -10,7 +10,7 @@ struct MetricsRoutes {
     let metrics: ServerMetrics
     let logins: LoginSessions
 
-    func add(to router: Router<BrokerRequestContext>) {
+    func add(to router: Router<DeskpoolRequestContext>) {
         router.get("metrics") { _, _ -> Response in
             var text = String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self)
             text += try await snapshot()

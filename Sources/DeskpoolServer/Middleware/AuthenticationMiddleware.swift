@@ -6,7 +6,7 @@ import HTTPTypes
 /// this only looks it up, and notes whether a cookie-authenticated change carried the CSRF
 /// token in its header.
 public struct AuthenticationMiddleware: RouterMiddleware {
-    public typealias Context = BrokerRequestContext
+    public typealias Context = DeskpoolRequestContext
     public static let cookieName = "deskpool_session"
     let logins: LoginSessions
 
@@ -17,17 +17,17 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
             let token = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
             context.token = token
-            context.session = await logins.session(token: token)
+            context.login = await logins.lookup(token: token)
         } else if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty {
             context.token = token
             context.viaCookie = true
-            context.session = await logins.session(token: token)
-            if let session = context.session, let header = request.headers[.init("X-CSRF-Token")!] {
-                context.csrfHeaderValid = Self.constantTimeEqual(header, session.csrf)
+            context.login = await logins.lookup(token: token)
+            if let login = context.login, let header = request.headers[.init("X-CSRF-Token")!] {
+                context.csrfHeaderValid = Self.constantTimeEqual(header, login.csrf)
             }
         }
-        if let session = context.session {
-            context.logger[metadataKey: "user"] = .string(session.user)
+        if let login = context.login {
+            context.logger[metadataKey: "user"] = .string(login.user)
         }
         return try await next(request, context)
     }

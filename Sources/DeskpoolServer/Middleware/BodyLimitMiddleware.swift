@@ -3,7 +3,7 @@ public import Hummingbird
 /// Sets the request's body limit (`http.maxBodyBytes`) and refuses a declared larger body
 /// with 413 before reading it; a chunked one is cut at the limit when collected.
 public struct BodyLimitMiddleware: RouterMiddleware {
-    public typealias Context = BrokerRequestContext
+    public typealias Context = DeskpoolRequestContext
     let limit: Int
     /// Requests the limit does not apply to (image uploads, bounded by their own limit).
     let exempt: @Sendable (Request) -> Bool

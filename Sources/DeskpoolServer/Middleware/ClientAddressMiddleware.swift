@@ -7,7 +7,7 @@ import HTTPTypes
 /// one place that decides who the client is: the login throttle, the audit and console
 /// placement all read `context.clientAddress`.
 public struct ClientAddressMiddleware: RouterMiddleware {
-    public typealias Context = BrokerRequestContext
+    public typealias Context = DeskpoolRequestContext
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     let trustedProxies: [IPNetwork]
 

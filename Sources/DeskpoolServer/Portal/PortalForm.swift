@@ -15,7 +15,7 @@ struct PortalForm: Sendable {
     /// The request's form. Another content type, or a body above the limit, reads as an empty
     /// form (which then fails its CSRF check).
     /// `limit` is larger for a form that carries a file's text (a policy).
-    static func read(_ request: Request, context: BrokerRequestContext, limit: Int = maxBytes) async -> PortalForm {
+    static func read(_ request: Request, context: DeskpoolRequestContext, limit: Int = maxBytes) async -> PortalForm {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         guard type.hasPrefix("application/x-www-form-urlencoded"),
               let buffer = try? await request.body.collect(upTo: min(limit, context.maxUploadSize)) else {

@@ -18,10 +18,10 @@ struct PortalPage<Content> {
     var assetVersion = ""
     var content: Content
 
-    init(_ title: String, session: LoginSession?, alert: String? = nil, content: Content) {
+    init(_ title: String, login: LoginSession?, alert: String? = nil, content: Content) {
         pageTitle = title
-        viewer = session.map { PortalViewer(name: $0.user, admin: $0.admin) }
-        csrfToken = session?.csrf ?? ""
+        viewer = login.map { PortalViewer(name: $0.user, admin: $0.admin) }
+        csrfToken = login?.csrf ?? ""
         alertMessage = alert
         self.content = content
     }

@@ -4,53 +4,53 @@ import Hummingbird
 /// The admin pages: pools with their capacity, one pool's desktops and sessions, hosts,
 /// templates, the audit log (read-only), and rollouts and policies (`PortalRoutes+Rollouts`).
 extension PortalRoutes {
-    func addAdmin(to router: Router<BrokerRequestContext>) {
-        router.get("admin", use: adminPage { _, _, session in
+    func addAdmin(to router: Router<DeskpoolRequestContext>) {
+        router.get("admin", use: adminPage { _, _, login in
             let content = PoolsContent(try await services.store.pools(), desktops: try await services.store.desktops(pool: nil))
-            return renderer.response("admin-pools", adminChrome("Pools", session, tab: \.pools, content))
+            return renderer.response("admin-pools", adminChrome("Pools", login, tab: \.pools, content))
         })
-        router.get("admin/pools/:name", use: adminPage { _, context, session in
+        router.get("admin/pools/:name", use: adminPage { _, context, login in
             let name = try context.name("name")
             guard let pool = try await services.store.pool(named: name) else {
                 throw APIFailure(.notFound, code: "notFound", "no pool named \(name)")
             }
             let content = PoolContent(pool, desktops: try await services.store.desktops(pool: name))
-            return renderer.response("admin-pool", adminChrome("Pool \(name)", session, tab: \.pools, content))
+            return renderer.response("admin-pool", adminChrome("Pool \(name)", login, tab: \.pools, content))
         })
-        router.get("admin/hosts", use: adminPage { _, _, session in
+        router.get("admin/hosts", use: adminPage { _, _, login in
             let content = HostsContent(try await services.broker.hostViews())
-            return renderer.response("admin-hosts", adminChrome("Hosts", session, tab: \.hosts, content))
+            return renderer.response("admin-hosts", adminChrome("Hosts", login, tab: \.hosts, content))
         })
-        router.get("admin/templates", use: adminPage { _, _, session in
+        router.get("admin/templates", use: adminPage { _, _, login in
             var views: [TemplateView] = []
             for template in try await services.store.templates() {
                 views.append(TemplateView(template, versions: try await services.store.versions(template: template.name)))
             }
-            return renderer.response("admin-templates", adminChrome("Templates", session, tab: \.templates, TemplatesContent(views)))
+            return renderer.response("admin-templates", adminChrome("Templates", login, tab: \.templates, TemplatesContent(views)))
         })
-        router.get("admin/audit", use: adminPage { request, _, session in
+        router.get("admin/audit", use: adminPage { request, _, login in
             var query = try AdminSystemRoutes.auditQuery(request)
             // The filter form sends its empty fields: an empty filter is no filter.
             if query.subject?.isEmpty == true { query.subject = nil }
             if query.actor?.isEmpty == true { query.actor = nil }
             if query.action?.isEmpty == true { query.action = nil }
             let content = AuditContent(query, entries: try await services.store.auditLog(query))
-            return renderer.response("admin-audit", adminChrome("Audit log", session, tab: \.audit, content))
+            return renderer.response("admin-audit", adminChrome("Audit log", login, tab: \.audit, content))
         })
         addRollouts(to: router)
     }
 
     /// A page for admins: others get 403, and anyone logged out is sent to log in.
-    func adminPage(_ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession) async throws -> Response) -> Handler {
-        userPage { request, context, session in
-            guard session.admin else { return errorPage(APIFailure.forbidden("This page is for administrators"), session: session) }
-            return try await handler(request, context, session)
+    func adminPage(_ handler: @escaping @Sendable (Request, DeskpoolRequestContext, LoginSession) async throws -> Response) -> Handler {
+        userPage { request, context, login in
+            guard login.admin else { return errorPage(APIFailure.forbidden("This page is for administrators"), login: login) }
+            return try await handler(request, context, login)
         }
     }
 
-    func adminChrome<Content>(_ title: String, _ session: LoginSession, tab: WritableKeyPath<AdminTabs, Bool>,
+    func adminChrome<Content>(_ title: String, _ login: LoginSession, tab: WritableKeyPath<AdminTabs, Bool>,
                                       _ content: Content) -> PortalPage<Content> {
-        var page = PortalPage(title, session: session, content: content)
+        var page = PortalPage(title, login: login, content: content)
         page.onAdmin = true
         var tabs = AdminTabs()
         tabs[keyPath: tab] = true

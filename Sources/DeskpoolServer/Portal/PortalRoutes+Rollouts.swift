@@ -10,70 +10,70 @@ extension PortalRoutes {
     /// become three), within `http.maxBodyBytes`.
     static let policyFormBytes = 3 * PolicyFile.maxBytes + PortalForm.maxBytes
 
-    func addRollouts(to router: Router<BrokerRequestContext>) {
-        router.get("admin/rollouts", use: adminPage { _, _, session in
+    func addRollouts(to router: Router<DeskpoolRequestContext>) {
+        router.get("admin/rollouts", use: adminPage { _, _, login in
             var views: [RolloutView] = []
             for rollout in try await services.store.rollouts(active: false, limit: 100) {
                 views.append(RolloutView(rollout: rollout, items: try await services.store.rolloutItems(rollout: rollout.id)))
             }
-            return renderer.response("admin-rollouts", adminChrome("Rollouts", session, tab: \.rollouts, RolloutsContent(views)))
+            return renderer.response("admin-rollouts", adminChrome("Rollouts", login, tab: \.rollouts, RolloutsContent(views)))
         })
-        router.get("admin/rollouts/:id", use: adminPage { _, context, session in
+        router.get("admin/rollouts/:id", use: adminPage { _, context, login in
             let view = try await rolloutView(context)
-            return renderer.response("admin-rollout", adminChrome("Rollout \(view.rollout.policy)", session, tab: \.rollouts, RolloutContent(view)))
+            return renderer.response("admin-rollout", adminChrome("Rollout \(view.rollout.policy)", login, tab: \.rollouts, RolloutContent(view)))
         })
-        router.post("admin/rollouts/:id/:action", use: adminChange { _, context, session, _ in
+        router.post("admin/rollouts/:id/:action", use: adminChange { _, context, login, _ in
             guard let action = context.parameters.get("action").flatMap(Rollout.Action.init(rawValue:)) else {
                 throw APIFailure(.notFound, code: "notFound", "no such action")
             }
             let id = try await rolloutView(context).rollout.id
-            _ = try await services.rollouts.perform(action, id, actor: "admin:\(session.user)")
+            _ = try await services.rollouts.perform(action, id, actor: "admin:\(login.user)")
             return .redirect(to: "/admin/rollouts/\(id)")
         })
-        router.get("admin/policies", use: adminPage { _, _, session in
-            renderer.response("admin-policies", adminChrome("Policies", session, tab: \.policies, PoliciesContent()))
+        router.get("admin/policies", use: adminPage { _, _, login in
+            renderer.response("admin-policies", adminChrome("Policies", login, tab: \.policies, PoliciesContent()))
         })
-        router.post("admin/policies/plan", use: adminChange(limit: Self.policyFormBytes) { request, context, session, form in
+        router.post("admin/policies/plan", use: adminChange(limit: Self.policyFormBytes) { request, context, login, form in
             let source = form["source"] ?? ""
             do {
                 let policy = try PolicyRollouts.parse(source, file: "policy")
                 let content = PoliciesContent(source: source, plan: try await services.rollouts.plan(policy), description: policy.description)
-                return renderer.response("admin-policies", adminChrome("Policies", session, tab: \.policies, content))
+                return renderer.response("admin-policies", adminChrome("Policies", login, tab: \.policies, content))
             } catch {
-                return policyRefused(error, source: source, request: request, context: context, session: session)
+                return policyRefused(error, source: source, request: request, context: context, login: login)
             }
         })
-        router.post("admin/rollouts", use: adminChange(limit: Self.policyFormBytes) { request, context, session, form in
+        router.post("admin/rollouts", use: adminChange(limit: Self.policyFormBytes) { request, context, login, form in
             let source = form["source"] ?? ""
             do {
-                let rollout = try await services.rollouts.apply(source: source, file: "policy", actor: "admin:\(session.user)")
+                let rollout = try await services.rollouts.apply(source: source, file: "policy", actor: "admin:\(login.user)")
                 return .redirect(to: "/admin/rollouts/\(rollout.id)")
             } catch {
-                return policyRefused(error, source: source, request: request, context: context, session: session)
+                return policyRefused(error, source: source, request: request, context: context, login: login)
             }
         })
     }
 
     /// A change by an admin: the form must carry the session's CSRF token; the handler gets the form.
     func adminChange(limit: Int = PortalForm.maxBytes,
-                     _ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession, PortalForm) async throws -> Response) -> Handler {
-        adminPage { request, context, session in
+                     _ handler: @escaping @Sendable (Request, DeskpoolRequestContext, LoginSession, PortalForm) async throws -> Response) -> Handler {
+        adminPage { request, context, login in
             let form = await PortalForm.read(request, context: context, limit: limit)
-            guard form.carries(csrf: session.csrf) else { return csrfRefused(session) }
-            return try await handler(request, context, session, form)
+            guard form.carries(csrf: login.csrf) else { return csrfRefused(login) }
+            return try await handler(request, context, login, form)
         }
     }
 
     /// The policy form again, with the text as it was sent and why it was refused.
-    private func policyRefused(_ error: any Error, source: String, request: Request, context: BrokerRequestContext,
-                               session: LoginSession) -> Response {
+    private func policyRefused(_ error: any Error, source: String, request: Request, context: DeskpoolRequestContext,
+                               login: LoginSession) -> Response {
         let failure = failure(error, request: request, context: context)
-        var page = adminChrome("Policies", session, tab: \.policies, PoliciesContent(source: source))
+        var page = adminChrome("Policies", login, tab: \.policies, PoliciesContent(source: source))
         page.alertMessage = Self.sentence(failure.body.error.message)
         return renderer.response("admin-policies", page, status: failure.status)
     }
 
-    private func rolloutView(_ context: BrokerRequestContext) async throws -> RolloutView {
+    private func rolloutView(_ context: DeskpoolRequestContext) async throws -> RolloutView {
         let id = try context.name("id")
         guard let rollout = try await services.store.rollout(id: id) else {
             throw APIFailure(.notFound, code: "notFound", "no rollout \(id)")

@@ -8,7 +8,7 @@ import HTTPTypes
 /// login session's CSRF token in the field `csrf`; the login form carries a token of its own
 /// (double submit: the same random value in a short-lived cookie and in the form).
 struct PortalRoutes: Sendable {
-    typealias Handler = @Sendable (Request, BrokerRequestContext) async throws -> Response
+    typealias Handler = @Sendable (Request, DeskpoolRequestContext) async throws -> Response
 
     static let loginCookieName = "deskpool_login_csrf"
     /// How long a login form may be left open before it must be reloaded.
@@ -20,9 +20,9 @@ struct PortalRoutes: Sendable {
     let logins: LoginSessions
     let renderer = PortalRenderer.shared
 
-    func add(to router: Router<BrokerRequestContext>) {
+    func add(to router: Router<DeskpoolRequestContext>) {
         router.get("/") { _, context -> Response in
-            .redirect(to: context.session == nil ? "/login" : "/desktops")
+            .redirect(to: context.login == nil ? "/login" : "/desktops")
         }
         router.get("static/:file") { _, context -> Response in
             guard let name = context.parameters.get("file"), let response = renderer.asset(name) else { throw HTTPError(.notFound) }
@@ -35,10 +35,10 @@ struct PortalRoutes: Sendable {
 
     // MARK: - Login and logout
 
-    private func addLogin(to router: Router<BrokerRequestContext>) {
+    private func addLogin(to router: Router<DeskpoolRequestContext>) {
         router.get("login", use: html { request, context in
             let next = PortalForm.safeNext(request.uri.queryParameters["next"].map(String.init))
-            if context.session != nil { return .redirect(to: next ?? "/desktops") }
+            if context.login != nil { return .redirect(to: next ?? "/desktops") }
             return loginPage(next: next)
         })
         router.post("login", use: html { request, context in
@@ -67,9 +67,9 @@ struct PortalRoutes: Sendable {
             }
         })
         router.post("logout", use: html { request, context in
-            if let session = context.session {
+            if let login = context.login {
                 let form = await PortalForm.read(request, context: context)
-                guard form.carries(csrf: session.csrf) else { return csrfRefused(session) }
+                guard form.carries(csrf: login.csrf) else { return csrfRefused(login) }
                 await auth.logout(context: context)
             }
             var response = Response.redirect(to: "/login")
@@ -83,7 +83,7 @@ struct PortalRoutes: Sendable {
                            headers: HTTPFields = [:]) -> Response {
         let token = LoginSessions.randomToken()
         let content = LoginContent(loginToken: token, next: next, user: String(user.prefix(64)))
-        var response = renderer.response("login", PortalPage("Log in", session: nil, alert: alert, content: content), status: status,
+        var response = renderer.response("login", PortalPage("Log in", login: nil, alert: alert, content: content), status: status,
                                          headers: headers)
         response.setCookie(loginCookie(token, maxAge: Self.loginFormSeconds))
         return response
@@ -102,24 +102,24 @@ struct PortalRoutes: Sendable {
             do {
                 return try await handler(request, context)
             } catch {
-                return errorPage(failure(error, request: request, context: context), session: context.session)
+                return errorPage(failure(error, request: request, context: context), login: context.login)
             }
         }
     }
 
     /// A page for logged-in users: others are sent to log in (and come back here after).
-    func userPage(_ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession) async throws -> Response) -> Handler {
+    func userPage(_ handler: @escaping @Sendable (Request, DeskpoolRequestContext, LoginSession) async throws -> Response) -> Handler {
         html { request, context in
-            guard let session = context.session else { return loginRedirect(request) }
-            return try await handler(request, context, session)
+            guard let login = context.login else { return loginRedirect(request) }
+            return try await handler(request, context, login)
         }
     }
 
     /// A change by a logged-in user: the form must carry the session's CSRF token.
-    func userChange(_ handler: @escaping @Sendable (Request, BrokerRequestContext, LoginSession) async throws -> Response) -> Handler {
-        userPage { request, context, session in
-            guard await PortalForm.read(request, context: context).carries(csrf: session.csrf) else { return csrfRefused(session) }
-            return try await handler(request, context, session)
+    func userChange(_ handler: @escaping @Sendable (Request, DeskpoolRequestContext, LoginSession) async throws -> Response) -> Handler {
+        userPage { request, context, login in
+            guard await PortalForm.read(request, context: context).carries(csrf: login.csrf) else { return csrfRefused(login) }
+            return try await handler(request, context, login)
         }
     }
 
@@ -134,12 +134,12 @@ struct PortalRoutes: Sendable {
         return .redirect(to: location)
     }
 
-    func csrfRefused(_ session: LoginSession) -> Response {
-        errorPage(APIFailure.forbidden("This form has expired or did not come from this site. Reload the page and try again."), session: session)
+    func csrfRefused(_ login: LoginSession) -> Response {
+        errorPage(APIFailure.forbidden("This form has expired or did not come from this site. Reload the page and try again."), login: login)
     }
 
     /// An error page in the layout, with the failure's status and headers.
-    func errorPage(_ failure: APIFailure, session: LoginSession?) -> Response {
+    func errorPage(_ failure: APIFailure, login: LoginSession?) -> Response {
         let heading = switch failure.status.code {
         case 400: "That request is not valid"
         case 401: "Please log in"
@@ -149,17 +149,17 @@ struct PortalRoutes: Sendable {
         case 429: "Too many attempts"
         default: failure.status.code >= 500 ? "Something went wrong" : "That did not work"
         }
-        let back = session == nil ? ("/login", "Go to the login page") : ("/desktops", "Back to My desktops")
+        let back = login == nil ? ("/login", "Go to the login page") : ("/desktops", "Back to My desktops")
         let content = ErrorContent(heading: heading, status: failure.status.code, backLink: back.0, backText: back.1)
         var headers = HTTPFields()
         headers[.retryAfter] = failure.headers[.retryAfter]
-        return renderer.response("error", PortalPage(heading, session: session, alert: Self.sentence(failure.body.error.message), content: content),
+        return renderer.response("error", PortalPage(heading, login: login, alert: Self.sentence(failure.body.error.message), content: content),
                                  status: failure.status, headers: headers)
     }
 
     /// Whatever a handler threw, as the API would answer it.
-    func failure(_ error: any Error, request: Request, context: BrokerRequestContext) -> APIFailure {
-        APIErrorMiddleware<BrokerRequestContext>.failure(error, path: request.uri.path, logger: context.logger)
+    func failure(_ error: any Error, request: Request, context: DeskpoolRequestContext) -> APIFailure {
+        APIErrorMiddleware<DeskpoolRequestContext>.failure(error, path: request.uri.path, logger: context.logger)
     }
 
     /// A message as a sentence with a final full stop. Its first letter stays as it is: a

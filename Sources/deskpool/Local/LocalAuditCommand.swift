@@ -10,7 +10,7 @@ struct LocalAuditCommand: AsyncParsableCommand {
     @Option(help: "At most this many entries.") var limit = 50
 
     func run() async throws {
-        let context = try await BrokerContext.open(options, hosts: .none)
+        let context = try await CommandContext.open(options, hosts: .none)
         for e in try await context.store.auditLog(subject: subject, limit: limit) {
             print([ISO8601DateFormatter().string(from: e.at), e.actor, e.action, e.subject, e.result, e.detail].joined(separator: "\t"))
         }

@@ -15,7 +15,7 @@ struct LocalConsoleCommand: AsyncParsableCommand {
     @Option(help: "Write the .vv file here (mode 0600) instead of standard output.") var output: String?
 
     func run() async throws {
-        let context = try await BrokerContext.open(options)
+        let context = try await CommandContext.open(options)
         let grant = try await context.broker().consoles.open(desktop: desktop, for: user, clientAddress: client)
         guard let output else {
             print(grant.file.text, terminator: "")

@@ -10,7 +10,7 @@ struct LocalDesktopsCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() async throws {
-        let context = try await BrokerContext.open(options, hosts: .none)
+        let context = try await CommandContext.open(options, hosts: .none)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .sortedKeys

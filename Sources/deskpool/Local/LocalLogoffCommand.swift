@@ -8,7 +8,7 @@ struct LocalLogoffCommand: AsyncParsableCommand {
     @Argument(help: "The desktop id.") var desktop: String
 
     func run() async throws {
-        let context = try await BrokerContext.open(options)
+        let context = try await CommandContext.open(options)
         let d = try await context.broker().sessions.logoff(desktop: desktop, by: adminActor())
         print("\(d.name) \(d.state.rawValue)")
     }

@@ -23,7 +23,7 @@ struct LocalPolicyCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("cannot read \(file): \(error.localizedDescription)")
             }
-            let context = try await BrokerContext.open(options)
+            let context = try await CommandContext.open(options)
             let rollout = try await PolicyRollouts(store: context.store, hypervisors: context.hypervisors)
                 .apply(source: source, file: URL(fileURLWithPath: file).lastPathComponent, actor: adminActor())
             let items = try await context.store.rolloutItems(rollout: rollout.id)
@@ -37,7 +37,7 @@ struct LocalPolicyCommand: AsyncParsableCommand {
         @Argument(help: "A rollout id; without it, the list.") var id: String?
 
         func run() async throws {
-            let context = try await BrokerContext.open(options, hosts: .none)
+            let context = try await CommandContext.open(options, hosts: .none)
             guard let id else {
                 for rollout in try await context.store.rollouts(active: false, limit: 100) {
                     print("\(rollout.id)\t\(rollout.kind.rawValue)\t\(rollout.policy)\t\(rollout.state.rawValue)\twave \(rollout.wave + 1)/\(rollout.waves)")

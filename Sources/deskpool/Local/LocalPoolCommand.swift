@@ -16,7 +16,7 @@ struct LocalPoolCommand: AsyncParsableCommand {
 
         func run() async throws {
             let spec = try PoolSpec.load(file: file)
-            let context = try await BrokerContext.open(options, hosts: .none)
+            let context = try await CommandContext.open(options, hosts: .none)
             let admin = Administration(store: context.store, hypervisors: [], hostNames: context.configuration.hosts.map(\.name))
             let stored = try await admin.applyPool(spec, actor: adminActor())
             print("pool \(stored.name): generation \(stored.generation), \(stored.assignment.rawValue), min \(stored.min), max \(stored.max), spare \(stored.spare)")
@@ -28,7 +28,7 @@ struct LocalPoolCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let context = try await BrokerContext.open(options, hosts: .none)
+            let context = try await CommandContext.open(options, hosts: .none)
             let desktops = try await context.store.desktops(pool: nil)
             for pool in try await context.store.pools() {
                 let states = Dictionary(grouping: desktops.filter { $0.pool == pool.name }, by: \.state)

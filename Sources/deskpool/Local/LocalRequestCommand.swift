@@ -13,7 +13,7 @@ struct LocalRequestCommand: AsyncParsableCommand {
     @Flag(help: "Another desktop besides the one the user holds (up to the pool's maxPerUser).") var another = false
 
     func run() async throws {
-        let context = try await BrokerContext.open(options)
+        let context = try await CommandContext.open(options)
         // A reserved desktop goes where the running broker would put it (`Placement`).
         switch try await context.broker().sessions.request(.init(user: user, groups: group), pool: pool, another: another) {
         case .assigned(let d): print("assigned \(d.name) \(d.id)")

@@ -17,7 +17,7 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         @Argument(help: "The template directory.", completion: .directory) var directory: String
 
         func run() async throws {
-            let context = try await BrokerContext.open(options, hosts: .none)
+            let context = try await CommandContext.open(options, hosts: .none)
             // Checked here too, so that a refusal names the domain XML file.
             let template = try TemplateDefinition.load(directory: directory, policy: context.configuration.templates.domainXMLPolicy)
             try await context.admin.applyTemplate(template, actor: adminActor())
@@ -41,7 +41,7 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let context = try await BrokerContext.open(options)
+            let context = try await CommandContext.open(options)
             // Root names the file; it is still opened once and inspected like an import
             // (a regular file, qcow2 or raw, no backing or data file, within images: limits).
             let source: ImageSource = if let file {
@@ -58,7 +58,7 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         @Argument(help: "The template name.") var template: String
 
         func run() async throws {
-            let context = try await BrokerContext.open(options, hosts: .none)
+            let context = try await CommandContext.open(options, hosts: .none)
             let desktops = try await context.store.desktops(pool: nil).filter { $0.template == template }
             for version in try await context.store.versions(template: template) {
                 let users = desktops.filter { $0.version == version.number }.count
@@ -74,7 +74,7 @@ struct LocalTemplateCommand: AsyncParsableCommand {
         @Argument(help: "The version number.") var number: Int
 
         func run() async throws {
-            let context = try await BrokerContext.open(options)
+            let context = try await CommandContext.open(options)
             try await context.admin.deleteVersion(template: template, number: number, actor: adminActor())
             print("deleted \(template) version \(number)")
         }

@@ -1,6 +1,6 @@
 /// The broker's answer to the gateway: a token's desktop, if the token's session is still
 /// that desktop's session, with where its console listens now and the pool's channel rules.
-public struct BrokerConsoleDirectory: ConsoleDirectory {
+public struct StoreConsoleDirectory: ConsoleDirectory {
     let store: any Store
     let hypervisors: [String: any Hypervisor]
     let hosts: [String: HostConfiguration]

@@ -3,11 +3,11 @@ public import NIOCore
 
 /// Per request: the client's address and, once `AuthenticationMiddleware` ran, the login
 /// session and how it was presented.
-public struct BrokerRequestContext: RequestContext, RemoteAddressRequestContext {
+public struct DeskpoolRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
     /// The logged-in user's session, if the request carried a live token.
-    public var session: LoginSession?
+    public var login: LoginSession?
     /// The token as presented (to end the session at logout).
     var token: String?
     /// The token came in the portal's cookie (not a bearer header): changes need the CSRF token.

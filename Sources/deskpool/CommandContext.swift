@@ -5,7 +5,7 @@ import Foundation
 import Logging
 
 /// What every broker command needs: the configuration, the store and the hosts.
-struct BrokerContext {
+struct CommandContext {
     let configuration: DeskpoolConfiguration
     let store: SQLiteStore
     let hypervisors: [any Hypervisor]
@@ -32,7 +32,7 @@ struct BrokerContext {
     }
 
     /// Loads the configuration and opens the store; reaches the hosts as `hosts` says.
-    static func open(_ options: ConfigOptions, hosts: Hosts = .connect) async throws -> BrokerContext {
+    static func open(_ options: ConfigOptions, hosts: Hosts = .connect) async throws -> CommandContext {
         let (configuration, _) = try options.load()
         try stateDirectory(configuration).prepare()
         let store = try SQLiteStore(path: storePath(configuration))
@@ -47,7 +47,7 @@ struct BrokerContext {
                 hypervisors.append(Self.hypervisor(host, link: link, instance: configuration.broker.instance, templatePolicy: configuration.templates.domainXMLPolicy))
             }
         }
-        return BrokerContext(configuration: configuration, store: store, hypervisors: hypervisors)
+        return CommandContext(configuration: configuration, store: store, hypervisors: hypervisors)
     }
 
     static func connect(_ host: HostConfiguration, instance: String,

@@ -1,7 +1,7 @@
 /// How a pool's desktops are reached (`console:` in a pool file): ticket lifetime, takeover,
 /// the gateway, and what the `.vv` file lets the client do. Features switched off here are
 /// also refused by the SPICE gateway at the channel level.
-public struct ConsolePolicy: Sendable, Hashable, Codable {
+public struct ConsoleSettings: Sendable, Hashable, Codable {
     public enum Takeover: String, Sendable, Hashable, Codable, CaseIterable {
         /// A new request for a desktop someone is connected to drops the earlier client.
         case disconnect

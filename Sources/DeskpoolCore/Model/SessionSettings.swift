@@ -1,5 +1,5 @@
 /// What happens to a pool's sessions over time (`session:` in a pool file).
-public struct SessionPolicy: Sendable, Hashable, Codable {
+public struct SessionSettings: Sendable, Hashable, Codable {
     public enum LogoffAction: String, Sendable, Hashable, Codable, CaseIterable {
         /// Destroy the desktop and clone it again from the pool's current version (a dedicated
         /// desktop comes back to its user, fresh).
