@@ -141,9 +141,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fakes, conformance suites and the broker harness: what a test needs without a host.
         .target(
             name: "DeskpoolTesting",
             dependencies: ["Libvirt", "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore"],
+            swiftSettings: swiftSettings
+        ),
+        // The rigs of the real tiers: libvirt sandboxes, real PAM users, remote-viewer under
+        // Xvfb, SPICE TLS, screen OCR, and which tiers this machine can run (TestTier).
+        .target(
+            name: "DeskpoolTestRigs",
+            dependencies: ["Libvirt", "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolTesting"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -229,12 +237,12 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "LibvirtTests",
-            dependencies: ["Libvirt", "DeskpoolLibvirt", "DeskpoolTesting"],
+            dependencies: ["Libvirt", "DeskpoolLibvirt", "DeskpoolTesting", "DeskpoolTestRigs"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PAMTests",
-            dependencies: ["PAM", "DeskpoolPAM", "DeskpoolCore", "DeskpoolTesting"],
+            dependencies: ["PAM", "DeskpoolPAM", "DeskpoolCore", "DeskpoolTesting", "DeskpoolTestRigs"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -244,7 +252,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolSystemTests",
-            dependencies: ["DeskpoolCore", "DeskpoolGateway", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting", "Libvirt"],
+            dependencies: ["DeskpoolCore", "DeskpoolGateway", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting", "DeskpoolTestRigs", "Libvirt"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -256,7 +264,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolServerTests",
-            dependencies: ["DeskpoolServer", "DeskpoolClient", "DeskpoolCore", "DeskpoolStore", "DeskpoolTesting",
+            dependencies: ["DeskpoolServer", "DeskpoolClient", "DeskpoolCore", "DeskpoolStore", "DeskpoolTesting", "DeskpoolTestRigs",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
@@ -268,7 +276,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolCoreTests",
-            dependencies: ["DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting"],
+            dependencies: ["DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore", "DeskpoolTesting", "DeskpoolTestRigs"],
             // Golden .vv files, read by path (#filePath) like the other fixtures.
             exclude: ["Golden"],
             swiftSettings: swiftSettings

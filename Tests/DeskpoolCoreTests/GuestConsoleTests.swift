@@ -1,4 +1,5 @@
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Testing
 
 @Suite("Reading a desktop's name by OCR")

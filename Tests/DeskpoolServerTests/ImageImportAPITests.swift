@@ -1,6 +1,7 @@
 import DeskpoolCore
 import DeskpoolServer
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,6 +1,7 @@
 import DeskpoolCore
 import DeskpoolStore
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Foundation
 import Libvirt
 import Testing

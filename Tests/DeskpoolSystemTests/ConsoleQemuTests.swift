@@ -3,6 +3,7 @@ import DeskpoolGateway
 import DeskpoolLibvirt
 import DeskpoolStore
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Foundation
 import Libvirt
 import Logging

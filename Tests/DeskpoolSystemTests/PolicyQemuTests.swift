@@ -2,6 +2,7 @@ import DeskpoolCore
 import DeskpoolLibvirt
 import DeskpoolStore
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Foundation
 import Libvirt
 import Testing

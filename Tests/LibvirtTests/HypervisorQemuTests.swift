@@ -1,6 +1,7 @@
 import DeskpoolCore
 import DeskpoolLibvirt
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Foundation
 import Libvirt
 import Synchronization

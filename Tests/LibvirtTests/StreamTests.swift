@@ -1,5 +1,6 @@
 import DeskpoolLibvirt
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Foundation
 import Libvirt
 import Testing

@@ -1,6 +1,7 @@
 import DeskpoolCore
 import DeskpoolPAM
 import DeskpoolTesting
+import DeskpoolTestRigs
 import PAM
 import Testing
 

@@ -1,4 +1,5 @@
 import DeskpoolTesting
+import DeskpoolTestRigs
 import PAM
 import Testing
 

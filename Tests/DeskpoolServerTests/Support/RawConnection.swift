@@ -1,4 +1,5 @@
 import DeskpoolTesting
+import DeskpoolTestRigs
 import Foundation
 
 /// A TCP client on loopback for tests of what the server does with a connection, below HTTP:

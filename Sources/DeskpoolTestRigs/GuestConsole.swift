@@ -1,3 +1,4 @@
+import DeskpoolTesting
 import Foundation
 public import Libvirt
 import Synchronization

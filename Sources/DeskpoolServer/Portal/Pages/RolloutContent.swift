@@ -5,33 +5,6 @@ import Foundation
 // Row fields have names of their own (`itemUser`, `itemDetail`, ...): a nil field would
 // otherwise be looked up in the enclosing objects by Mustache.
 
-/// `/admin/rollouts`: every rollout, newest first.
-struct RolloutsContent {
-    struct Row {
-        var rolloutID: String
-        var policyName: String
-        var kind: String
-        var state: String
-        var waveText: String
-        var countsText: String
-        var created: Stamp
-        var createdBy: String
-    }
-
-    var rollouts: [Row]
-    var hasRollouts: Bool
-
-    init(_ views: [RolloutView]) {
-        rollouts = views.sorted { $0.rollout.createdAt > $1.rollout.createdAt }.map { view in
-            let r = view.rollout
-            return Row(rolloutID: r.id, policyName: r.policy, kind: r.kind.rawValue, state: r.state.rawValue,
-                       waveText: RolloutContent.waveText(r), countsText: RolloutContent.countsText(view.counts),
-                       created: Stamp(r.createdAt), createdBy: r.createdBy)
-        }
-        hasRollouts = !rollouts.isEmpty
-    }
-}
-
 /// `/admin/rollouts/{id}`: one rollout, the actions its state allows, and its desktops.
 struct RolloutContent {
     struct PoolRow {
@@ -143,57 +116,5 @@ struct RolloutContent {
             counts[status.rawValue].flatMap { $0 > 0 ? "\(status.rawValue) \($0)" : nil }
         }.joined(separator: ", ")
         return text.isEmpty ? "no desktops" : text
-    }
-}
-
-/// `/admin/policies`: the policy form, and the plan once asked for.
-struct PoliciesContent {
-    struct PoolRow {
-        var poolName: String
-        var changesText: String
-    }
-
-    struct DesktopRow {
-        var desktopID: String
-        var desktopName: String
-        var poolName: String
-        var waveText: String
-        var desktopState: String
-        var changeText: String
-        var how: String
-        var impact: String
-        var skippedReason: String
-        var included: Bool
-    }
-
-    struct Plan {
-        var policyName: String
-        var kind: String
-        var policyDescription: String?
-        var waves: Int
-        var included: Int
-        var planPools: [PoolRow]
-        var hasPlanPools: Bool
-        var planDesktops: [DesktopRow]
-        var hasPlanDesktops: Bool
-    }
-
-    /// The policy file's text, kept in the form.
-    var source: String
-    var plan: Plan?
-
-    init(source: String = "", plan: PolicyPlan? = nil, description: String? = nil) {
-        self.source = source
-        self.plan = plan.map { plan in
-            let pools = plan.pools.map { PoolRow(poolName: $0.pool, changesText: $0.changes.isEmpty ? "—" : $0.changes.joined(separator: "; ")) }
-            let desktops = plan.desktops.map { d in
-                let change = d.changes.isEmpty ? (d.from == d.to ? d.from : "\(d.from) -> \(d.to)") : d.changes.joined(separator: "; ")
-                return DesktopRow(desktopID: d.desktopID, desktopName: d.desktop, poolName: d.pool, waveText: d.wave.map { String($0 + 1) } ?? "—",
-                                  desktopState: d.state.rawValue, changeText: change, how: d.method.rawValue, impact: d.impact,
-                                  skippedReason: d.skipped?.description ?? "", included: d.wave != nil)
-            }
-            return Plan(policyName: plan.policy, kind: plan.kind.rawValue, policyDescription: description, waves: plan.waves, included: plan.included.count,
-                        planPools: pools, hasPlanPools: !pools.isEmpty, planDesktops: desktops, hasPlanDesktops: !desktops.isEmpty)
-        }
     }
 }

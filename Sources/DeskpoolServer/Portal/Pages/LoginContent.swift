@@ -1,0 +1,8 @@
+import DeskpoolCore
+import Foundation
+
+struct LoginContent {
+    var loginToken: String
+    var next: String?
+    var user: String
+}
