@@ -111,7 +111,7 @@ final class TimedHypervisor: Hypervisor {
         try await timed("facts") { () async throws(DeskpoolError) in try await inner.facts(ofDesktop: name) }
     }
 
-    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) -> DefinitionFacts? {
         try await timed("reconfigure") { () async throws(DeskpoolError) in
             try await inner.reconfigure(name, hardware: hardware, identity: identity)
         }

@@ -87,7 +87,7 @@ final class StandInConsoles: Hypervisor {
         try await inner.showMessage(text, onDesktop: name)
     }
     func facts(ofDesktop name: String) async throws(DeskpoolError) -> DesktopFacts { try await inner.facts(ofDesktop: name) }
-    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) -> DefinitionFacts? {
         try await inner.reconfigure(name, hardware: hardware, identity: identity)
     }
     func setLiveMemory(_ mib: Int, onDesktop name: String) async throws(DeskpoolError) {

@@ -51,13 +51,14 @@ extension LibvirtHypervisor {
         return DesktopFacts(identity: persistent.identity, persistent: persistent.facts, live: live?.facts)
     }
 
-    public func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
-        // Three libvirt calls in a row (lookup, read, define), made thousands of times by a
-        // bulk change.
+    @discardableResult
+    public func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) -> DefinitionFacts? {
+        // Three libvirt calls in a row (lookup, read, define; a fourth, the live XML, for a
+        // running guest), made thousands of times by a bulk change.
         try await inPlace { () async throws(DeskpoolError) in try await reconfigureInPlace(name, hardware: hardware, identity: identity) }
     }
 
-    private func reconfigureInPlace(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+    private func reconfigureInPlace(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) -> DefinitionFacts? {
         let operation = "reconfiguring desktop \(name)"
         guard let domain = try await domain(named: name, operation) else {
             throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop")
@@ -76,6 +77,10 @@ extension LibvirtHypervisor {
         // live one until the next start.
         _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: edited) }
         metadataCache.forget(uuid: domain.uuid)
+        // The run id came with the lookup: no call to learn whether it runs.
+        guard try await libvirt(operation, { () async throws(LibvirtError) in try await domain.runID() }) != nil else { return nil }
+        let live = try await libvirt(operation) { () async throws(LibvirtError) in try await domain.xml(.secure) }
+        return DomainFactsParser.parse(live)?.facts
     }
 
     public func setLiveMemory(_ mib: Int, onDesktop name: String) async throws(DeskpoolError) {

@@ -339,7 +339,13 @@ public final class FakeHypervisor: Hypervisor {
                         channels: ["org.qemu.guest_agent.0", "com.redhat.spice.0"], disks: disks, console: console)
     }
 
-    public func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
+    @discardableResult
+    public func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) -> DefinitionFacts? {
+        try await reconfigureDefinition(name, hardware: hardware, identity: identity)
+        return try await facts(ofDesktop: name).live
+    }
+
+    private func reconfigureDefinition(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) {
         try reachable("reconfiguring desktop \(name)")
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             s.operations.append("reconfigure \(name)")

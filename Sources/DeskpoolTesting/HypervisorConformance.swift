@@ -131,8 +131,9 @@ public enum HypervisorConformance {
         var identity = desktop
         for target in [changed(hardware), hardware] {
             identity.generation += 1
-            try await hypervisor.reconfigure(desktop.name, hardware: target, identity: identity)
+            let returned = try await hypervisor.reconfigure(desktop.name, hardware: target, identity: identity)
             let after = try await hypervisor.facts(ofDesktop: desktop.name)
+            try expect(check, returned == after.live, "reconfigure returned the live definition \(String(describing: returned)), facts say \(String(describing: after.live))")
             try expect(check, after.identity == identity, "after reconfiguring, identity \(String(describing: after.identity)), not \(identity)")
             try expectDefinition(check, after.persistent, target, "after reconfiguring")
             try expect(check, after.persistent.console?.passwordSet == true, "the reconfigured definition lost its console password")

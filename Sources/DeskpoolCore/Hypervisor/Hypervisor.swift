@@ -75,8 +75,11 @@ public protocol Hypervisor: Sendable {
     /// (a new configuration generation of the same desktop), in one define: the definition
     /// is either the old or the new one, never half. A running guest keeps its live
     /// configuration until its next start. A missing domain is `.notFound`; a domain of
-    /// another desktop (id or incarnation) is `.conflict`.
-    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError)
+    /// another desktop (id or incarnation) is `.conflict`. Returns the live definition of a
+    /// running guest (nil when it does not run), as `facts(ofDesktop:).live` would, without
+    /// reading the definition again.
+    @discardableResult
+    func reconfigure(_ name: String, hardware: DesktopHardware, identity: DesktopIdentity) async throws(DeskpoolError) -> DefinitionFacts?
     /// Changes a running guest's memory through its balloon, leaving the persistent
     /// definition alone (a policy can shrink idle desktops without a restart). Above the
     /// live maximum (`<memory>`) it is `.invalidInput`; the guest follows as fast as its

@@ -121,10 +121,9 @@ extension RolloutService {
         var identity = desktop.identity
         identity.generation = pool.generation
         do throws(DeskpoolError) {
-            try await hypervisor.reconfigure(desktop.name, hardware: hardware, identity: identity)
+            let live = try await hypervisor.reconfigure(desktop.name, hardware: hardware, identity: identity)
             var memory = "no live change"
-            if desktop.state != .off, let live = try await hypervisor.facts(ofDesktop: desktop.name).live,
-               live.memoryMiB != hardware.memoryMiB, hardware.memoryMiB <= live.maxMemoryMiB {
+            if let live, live.memoryMiB != hardware.memoryMiB, hardware.memoryMiB <= live.maxMemoryMiB {
                 try await hypervisor.setLiveMemory(hardware.memoryMiB, onDesktop: desktop.name)
                 memory = "memory \(live.memoryMiB) -> \(hardware.memoryMiB) MiB live"
             }
