@@ -5,10 +5,12 @@ import DeskpoolStore
 import Foundation
 import Libvirt
 
-/// Time to console: a user's ready desktop -> a `.vv` with a fresh ticket set live on its SPICE
-/// display, through `ConsoleBroker.open` (store reads, the live device update, the audit line,
-/// the connect token and the file), side by side with libvirt's own live device update of the
-/// same `<graphics>` element on the same desktops (the floor), interleaved request by request.
+/// Time to console: a user asks for a desktop of a warm pool and gets a `.vv` with a fresh ticket
+/// set live on its SPICE display, through `Broker.requestDesktop` (the request path the API and
+/// the portal take, without HTTP: the pool and the user's desktop read once, the live device
+/// update, the audit line, the connect token and the file), side by side with libvirt's own
+/// live device update of the same `<graphics>` element on the same desktops (the floor),
+/// interleaved request by request.
 struct ConsoleBench {
     let host: BenchHost
     let desktops: Int
@@ -71,15 +73,18 @@ struct ConsoleBench {
         var gateway = GatewayConfiguration()
         gateway.enabled = true
         let timedHypervisor = TimedHypervisor(libvirt)
-        let consoles = ConsoleBroker(store: store, hypervisors: [timedHypervisor], hosts: [HostConfiguration(name: "local", uri: host.uri)], gateway: gateway,
-                                     tokenKey: .random(), logger: benchLogger("deskpool.console"))
+        // The broker as `deskpool serve` builds it (its services are not run: the pool is warm).
+        let broker = Broker(store: store, hosts: Hosts([timedHypervisor], configurations: [HostConfiguration(name: "local", uri: host.uri)]),
+                            configuration: Broker.Configuration(gateway: gateway), logger: { benchLogger($0) })
         // The floor's update: the same element Deskpool sends, prepared once per desktop.
         let floorUpdates = held.map { FloorUpdate(domain: $0.domain, liveXML: $0.graphics) }
 
         let owned = held.map(\.desktop)
         let deskpool = { @Sendable (i: Int) async throws in
             let desktop = owned[i % owned.count]
-            _ = try await consoles.open(desktop: desktop.id, for: desktop.user!)
+            guard case .console = try await broker.requestDesktop(SessionBroker.Principal(user: desktop.user!), pool: "bench") else {
+                throw BenchFailure("\(desktop.user!) got no console")
+            }
         }
         let floor = { @Sendable (i: Int) async throws in try await floorUpdates[i % floorUpdates.count].run() }
 
