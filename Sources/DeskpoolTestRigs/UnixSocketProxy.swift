@@ -63,12 +63,21 @@ public final class UnixSocketProxy: Sendable {
     /// daemon is frozen): the bytes stay in the kernel's buffers until it is unset.
     public func freeze(_ frozen: Bool) { state.withLock { $0.frozen = frozen } }
 
-    /// Stops listening and drops every connection.
-    public func stop() {
+    /// Connections relayed now.
+    public var open: Int { state.withLock { $0.pairs.count } }
+
+    /// Stops listening, lets the connections its clients are closing end by themselves (up to
+    /// `grace`), then drops the rest. libvirt 9.0.0's daemon can crash (a segfault in
+    /// `remoteClientFreePrivateCallbacks`) when a client's socket is cut while that client
+    /// deregisters its event callbacks, which a client does as it closes: a test's teardown
+    /// must not be that cut. (`dropAll()` is the cut, for the tests that want one.)
+    public func stop(grace: Duration = .seconds(3)) {
         state.withLock {
             $0.closed = true
             $0.frozen = false  // frozen pumps let go, and see the sockets closed
         }
+        let deadline = ContinuousClock.now + grace
+        while open > 0, ContinuousClock.now < deadline { usleep(20_000) }
         dropAll()
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)

@@ -90,3 +90,16 @@ struct RolloutWavesTests {
         #expect(Self.waves(logoff: .waitForLogoff, total: 1).warning == nil)
     }
 }
+
+@Suite("RolloutItem.Target: versions and generations as values")
+struct RolloutItemTargetTests {
+    @Test("read back from their text and written the same", arguments: [
+        ("v2", RolloutItem.Target.version(2)), ("v10", .version(10)), ("generation 3", .generation(3)),
+        ("", .other("")), ("v", .other("v")), ("vx", .other("vx")), ("generation", .other("generation")), ("3", .other("3")),
+    ])
+    func parse(_ text: String, _ target: RolloutItem.Target) {
+        #expect(RolloutItem.Target(text) == target)
+        #expect(target.description == text)
+        #expect(target.version == (text.hasPrefix("v") ? Int(text.dropFirst()) : nil))
+    }
+}

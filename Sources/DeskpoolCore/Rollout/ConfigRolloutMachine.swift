@@ -55,11 +55,11 @@ public enum ConfigRolloutMachine {
     }
 
     /// The generation a desktop is brought to, as an item's `to`.
-    public static func target(_ generation: Int) -> String { "generation \(generation)" }
+    public static func target(_ generation: Int) -> String { RolloutItem.Target.generation(generation).description }
 
     /// In a rollback: the item has not been taken to the pool's restored generation yet.
     static func rollbackDue(_ item: RolloutItem, _ input: Input) -> Bool {
-        item.to != target(input.generations[item.pool] ?? 0)
+        item.toTarget != .generation(input.generations[item.pool] ?? 0)
     }
 
     public static func decide(_ input: Input) -> [Action] {

@@ -203,10 +203,10 @@ public enum UpdateRolloutMachine {
     }
 
     static func targetVersion(of item: RolloutItem, in rollout: Rollout) -> Int {
-        rollout.change(of: item.pool)?.toVersion ?? Int(item.to.dropFirst()) ?? 0
+        rollout.change(of: item.pool)?.toVersion ?? item.toTarget.version ?? 0
     }
 
     static func fromVersion(of item: RolloutItem, in rollout: Rollout) -> Int {
-        Int(item.from.dropFirst()) ?? rollout.change(of: item.pool)?.fromVersion ?? 0
+        item.fromTarget.version ?? rollout.change(of: item.pool)?.fromVersion ?? 0
     }
 }
