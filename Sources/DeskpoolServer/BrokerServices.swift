@@ -21,7 +21,6 @@ public struct BrokerServices: Sendable {
         self.now = now
     }
 
-    var store: any Store { broker.store }
     var admin: Administration { broker.admin }
     /// Policies and rollouts (plan, apply, pause, resume, cancel, roll back).
     var rollouts: PolicyRollouts { broker.policies }

@@ -125,3 +125,10 @@ public struct Administration: Sendable {
         }
     }
 }
+
+extension Administration {
+    /// Marks a pool for deletion (`draining`): it takes no new sessions and shrinks to nothing.
+    public func drainPool(named name: String, actor: String) async throws(DeskpoolError) -> PoolSpec {
+        try await store.drainPool(named: name, actor: actor)
+    }
+}

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// The read side: what the portal, the API and the CLI show, so that they hold no store
 /// queries of their own.
 extension Broker {
@@ -98,4 +100,24 @@ extension Broker {
         }
         return views
     }
+}
+
+/// The rest of what the HTTP layer reads or records: it holds no store of its own.
+extension Broker {
+    public func pools() async throws(DeskpoolError) -> [PoolSpec] { try await store.pools() }
+    public func pool(named name: String) async throws(DeskpoolError) -> PoolSpec? { try await store.pool(named: name) }
+    /// Desktops of one pool, or of all pools, by name.
+    public func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop] { try await store.desktops(pool: pool) }
+    public func templates() async throws(DeskpoolError) -> [TemplateDefinition] { try await store.templates() }
+    public func template(named name: String) async throws(DeskpoolError) -> TemplateDefinition? { try await store.template(named: name) }
+    public func versions(template: String) async throws(DeskpoolError) -> [TemplateVersion] { try await store.versions(template: template) }
+    public func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout] { try await store.rollouts(active: active, limit: limit) }
+    public func rollout(id: String) async throws(DeskpoolError) -> Rollout? { try await store.rollout(id: id) }
+    public func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem] { try await store.rolloutItems(rollout: id) }
+    /// Audit entries matching the query, newest first.
+    public func auditLog(_ query: AuditQuery) async throws(DeskpoolError) -> [AuditEntry] { try await store.auditLog(query) }
+    /// Records what happened at the edge (logins, logouts, unlocks) in the audit log.
+    public func audit(_ entry: AuditEntry) async throws(DeskpoolError) { try await store.audit(entry) }
+    /// Proves the store takes writes now (for `/readyz`).
+    public func probeStore(at date: Date) async throws(DeskpoolError) { try await store.probeWrite(at: date) }
 }

@@ -25,7 +25,7 @@ struct AdminLoginRoutes {
             }
             let cleared = await gate.unlock(user: user, address: address)
             let subject = user.map { "user/\($0)" + (address.map { "@\($0)" } ?? "") } ?? "address/\(address ?? "")"
-            try await services.store.audit(AuditEntry(at: services.now(), actor: "admin:\(login.user)", action: "auth.unlock",
+            try await services.broker.audit(AuditEntry(at: services.now(), actor: "admin:\(login.user)", action: "auth.unlock",
                                                       subject: subject, detail: "\(cleared) record\(cleared == 1 ? "" : "s") cleared"))
             context.logger.notice("login unlock", metadata: ["admin": "\(login.user)", "subject": "\(subject)", "cleared": "\(cleared)"])
             return try jsonResponse(LoginUnlockResult(cleared: cleared))

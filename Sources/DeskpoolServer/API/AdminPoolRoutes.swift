@@ -9,15 +9,15 @@ struct AdminPoolRoutes {
     func add(to admin: RouterGroup<DeskpoolRequestContext>) {
         admin.get("pools") { request, context -> Response in
             _ = try context.requireAdmin(request)
-            let desktops = try await services.store.desktops(pool: nil)
-            return try jsonResponse(try await services.store.pools().map { pool in
+            let desktops = try await services.broker.desktops(pool: nil)
+            return try jsonResponse(try await services.broker.pools().map { pool in
                 PoolView(spec: pool, capacity: PoolCapacity(desktops.filter { $0.pool == pool.name }))
             })
         }
         admin.post("pools") { request, context -> Response in
             let login = try context.requireAdmin(request)
             let spec = try await request.decodeJSON(PoolSpec.self, context: context)
-            guard try await services.store.pool(named: spec.name) == nil else {
+            guard try await services.broker.pool(named: spec.name) == nil else {
                 throw APIFailure(.conflict, code: "alreadyExists", "a pool named \(spec.name) exists; PUT /api/v1/admin/pools/\(spec.name) changes it",
                                  field: "name")
             }
@@ -59,7 +59,7 @@ struct AdminPoolRoutes {
         admin.delete("pools/:name") { request, context -> Response in
             let login = try context.requireAdmin(request)
             let name = try context.name("name")
-            let drained = try await services.store.drainPool(named: name, actor: "admin:\(login.user)")
+            let drained = try await services.admin.drainPool(named: name, actor: "admin:\(login.user)")
             services.poke()
             return try jsonResponse(try await view(drained), status: .accepted)
         }
@@ -67,7 +67,7 @@ struct AdminPoolRoutes {
 
     private func pool(_ context: DeskpoolRequestContext) async throws -> PoolSpec {
         let name = try context.name("name")
-        guard let pool = try await services.store.pool(named: name) else {
+        guard let pool = try await services.broker.pool(named: name) else {
             throw APIFailure(.notFound, code: "notFound", "no pool named \(name)", field: "name")
         }
         return pool
@@ -80,6 +80,6 @@ struct AdminPoolRoutes {
     }
 
     private func view(_ pool: PoolSpec) async throws -> PoolView {
-        PoolView(spec: pool, capacity: PoolCapacity(try await services.store.desktops(pool: pool.name)))
+        PoolView(spec: pool, capacity: PoolCapacity(try await services.broker.desktops(pool: pool.name)))
     }
 }

@@ -34,7 +34,7 @@ struct AdminRolloutRoutes {
             default: throw APIFailure(.badRequest, code: "invalidInput", "active must be true or false", field: "active")
             }
             var views: [RolloutView] = []
-            for rollout in try await services.store.rollouts(active: active, limit: 100) { views.append(try await view(rollout)) }
+            for rollout in try await services.broker.rollouts(active: active, limit: 100) { views.append(try await view(rollout)) }
             return try jsonResponse(views)
         }
         admin.get("rollouts/:id") { request, context -> Response in
@@ -54,13 +54,13 @@ struct AdminRolloutRoutes {
 
     private func rollout(_ context: DeskpoolRequestContext) async throws -> Rollout {
         let id = try context.name("id")
-        guard let rollout = try await services.store.rollout(id: id) else {
+        guard let rollout = try await services.broker.rollout(id: id) else {
             throw APIFailure(.notFound, code: "notFound", "no rollout \(id)", field: "id")
         }
         return rollout
     }
 
     private func view(_ rollout: Rollout) async throws -> RolloutView {
-        RolloutView(rollout: rollout, items: try await services.store.rolloutItems(rollout: rollout.id))
+        RolloutView(rollout: rollout, items: try await services.broker.rolloutItems(rollout: rollout.id))
     }
 }

@@ -14,7 +14,7 @@ struct AdminSystemRoutes {
         admin.get("audit") { request, context -> Response in
             _ = try context.requireAdmin(request)
             let query = try Self.auditQuery(request)
-            let entries = try await services.store.auditLog(query)
+            let entries = try await services.broker.auditLog(query)
             var next: String?
             if entries.count == query.limit, let last = entries.last?.id {
                 var parts = ["before=\(last)", "limit=\(query.limit)"]

@@ -11,15 +11,15 @@ struct AdminTemplateRoutes {
         admin.get("templates") { request, context -> Response in
             _ = try context.requireAdmin(request)
             var views: [TemplateView] = []
-            for template in try await services.store.templates() {
-                views.append(TemplateView(template, versions: try await services.store.versions(template: template.name)))
+            for template in try await services.broker.templates() {
+                views.append(TemplateView(template, versions: try await services.broker.versions(template: template.name)))
             }
             return try jsonResponse(views)
         }
         admin.get("templates/:name") { request, context -> Response in
             _ = try context.requireAdmin(request)
             let template = try await template(context)
-            return try jsonResponse(TemplateView(template, versions: try await services.store.versions(template: template.name)))
+            return try jsonResponse(TemplateView(template, versions: try await services.broker.versions(template: template.name)))
         }
         admin.put("templates/:name") { request, context -> Response in
             let login = try context.requireAdmin(request)
@@ -27,7 +27,7 @@ struct AdminTemplateRoutes {
             let input = try await request.decodeJSON(TemplateInput.self, context: context)
             let definition = try Self.definition(name: name, input)
             try await services.admin.applyTemplate(definition, actor: "admin:\(login.user)")
-            return try jsonResponse(TemplateView(definition, versions: try await services.store.versions(template: name)))
+            return try jsonResponse(TemplateView(definition, versions: try await services.broker.versions(template: name)))
         }
         admin.post("templates/:name/versions") { request, context -> Response in
             let login = try context.requireAdmin(request)
@@ -67,7 +67,7 @@ struct AdminTemplateRoutes {
 
     private func template(_ context: DeskpoolRequestContext) async throws -> TemplateDefinition {
         let name = try context.name("name")
-        guard let template = try await services.store.template(named: name) else {
+        guard let template = try await services.broker.template(named: name) else {
             throw APIFailure(.notFound, code: "notFound", "no template named \(name)", field: "name")
         }
         return template

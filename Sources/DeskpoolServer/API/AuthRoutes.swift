@@ -59,7 +59,7 @@ struct AuthRoutes {
         let admin = principal.groups.contains(services.adminGroup)
         let created = await logins.create(principal, admin: admin)
         context.logger.info("login", metadata: ["user": "\(principal.user)", "admin": "\(admin)", "session": "\(created.login.handle)"])
-        try? await services.store.audit(AuditEntry(at: services.now(), actor: "user:\(principal.user)", action: "auth.login",
+        try? await services.broker.audit(AuditEntry(at: services.now(), actor: "user:\(principal.user)", action: "auth.login",
                                                    subject: Self.addressSubject(context.clientAddress), detail: admin ? "admin" : ""))
         return created
     }
@@ -69,7 +69,7 @@ struct AuthRoutes {
         guard let token = context.token else { return }
         await logins.end(token: token)
         if let login = context.login {
-            try? await services.store.audit(AuditEntry(at: services.now(), actor: "user:\(login.user)", action: "auth.logout",
+            try? await services.broker.audit(AuditEntry(at: services.now(), actor: "user:\(login.user)", action: "auth.logout",
                                                        subject: Self.addressSubject(context.clientAddress)))
         }
     }
@@ -107,7 +107,7 @@ struct AuthRoutes {
             entries.append(AuditEntry(at: now, actor: "broker", action: "auth.lockout", subject: Self.subject(lock.key),
                                       result: "ok", detail: "\(lock.failures) failed logins; locked until \(lock.until.formatted(.iso8601))"))
         }
-        for entry in entries { try? await services.store.audit(entry) }
+        for entry in entries { try? await services.broker.audit(entry) }
     }
 
     /// A throttle key in the audit: `user/NAME@ADDRESS` or `address/ADDRESS`.

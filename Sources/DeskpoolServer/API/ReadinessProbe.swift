@@ -33,7 +33,7 @@ actor ReadinessProbe {
         let now = services.now()
         let store = await abandonable(within: timeout) { () async -> Readiness.Dependency in
             do throws(DeskpoolError) {
-                try await services.store.probeWrite(at: now)
+                try await services.broker.probeStore(at: now)
                 return Readiness.Dependency(name: "store", ok: true)
             } catch {
                 return Readiness.Dependency(name: "store", ok: false, detail: "\(error.code): the store does not take writes")

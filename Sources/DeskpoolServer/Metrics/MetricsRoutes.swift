@@ -22,8 +22,8 @@ struct MetricsRoutes {
 
     func snapshot() async throws -> String {
         var lines: [String] = []
-        let pools = try await services.store.pools()
-        let desktops = try await services.store.desktops(pool: nil)
+        let pools = try await services.broker.pools()
+        let desktops = try await services.broker.desktops(pool: nil)
         lines.append("# HELP deskpool_desktops Desktops by pool and state")
         lines.append("# TYPE deskpool_desktops gauge")
         for pool in pools {

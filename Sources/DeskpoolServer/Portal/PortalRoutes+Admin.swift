@@ -6,15 +6,15 @@ import Hummingbird
 extension PortalRoutes {
     func addAdmin(to router: Router<DeskpoolRequestContext>) {
         router.get("admin", use: adminPage { _, _, login in
-            let content = PoolsContent(try await services.store.pools(), desktops: try await services.store.desktops(pool: nil))
+            let content = PoolsContent(try await services.broker.pools(), desktops: try await services.broker.desktops(pool: nil))
             return renderer.response("admin-pools", adminChrome("Pools", login, tab: \.pools, content))
         })
         router.get("admin/pools/:name", use: adminPage { _, context, login in
             let name = try context.name("name")
-            guard let pool = try await services.store.pool(named: name) else {
+            guard let pool = try await services.broker.pool(named: name) else {
                 throw APIFailure(.notFound, code: "notFound", "no pool named \(name)")
             }
-            let content = PoolContent(pool, desktops: try await services.store.desktops(pool: name))
+            let content = PoolContent(pool, desktops: try await services.broker.desktops(pool: name))
             return renderer.response("admin-pool", adminChrome("Pool \(name)", login, tab: \.pools, content))
         })
         router.get("admin/hosts", use: adminPage { _, _, login in
@@ -23,8 +23,8 @@ extension PortalRoutes {
         })
         router.get("admin/templates", use: adminPage { _, _, login in
             var views: [TemplateView] = []
-            for template in try await services.store.templates() {
-                views.append(TemplateView(template, versions: try await services.store.versions(template: template.name)))
+            for template in try await services.broker.templates() {
+                views.append(TemplateView(template, versions: try await services.broker.versions(template: template.name)))
             }
             return renderer.response("admin-templates", adminChrome("Templates", login, tab: \.templates, TemplatesContent(views)))
         })
@@ -34,7 +34,7 @@ extension PortalRoutes {
             if query.subject?.isEmpty == true { query.subject = nil }
             if query.actor?.isEmpty == true { query.actor = nil }
             if query.action?.isEmpty == true { query.action = nil }
-            let content = AuditContent(query, entries: try await services.store.auditLog(query))
+            let content = AuditContent(query, entries: try await services.broker.auditLog(query))
             return renderer.response("admin-audit", adminChrome("Audit log", login, tab: \.audit, content))
         })
         addRollouts(to: router)

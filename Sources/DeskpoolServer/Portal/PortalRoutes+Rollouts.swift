@@ -13,8 +13,8 @@ extension PortalRoutes {
     func addRollouts(to router: Router<DeskpoolRequestContext>) {
         router.get("admin/rollouts", use: adminPage { _, _, login in
             var views: [RolloutView] = []
-            for rollout in try await services.store.rollouts(active: false, limit: 100) {
-                views.append(RolloutView(rollout: rollout, items: try await services.store.rolloutItems(rollout: rollout.id)))
+            for rollout in try await services.broker.rollouts(active: false, limit: 100) {
+                views.append(RolloutView(rollout: rollout, items: try await services.broker.rolloutItems(rollout: rollout.id)))
             }
             return renderer.response("admin-rollouts", adminChrome("Rollouts", login, tab: \.rollouts, RolloutsContent(views)))
         })
@@ -75,9 +75,9 @@ extension PortalRoutes {
 
     private func rolloutView(_ context: DeskpoolRequestContext) async throws -> RolloutView {
         let id = try context.name("id")
-        guard let rollout = try await services.store.rollout(id: id) else {
+        guard let rollout = try await services.broker.rollout(id: id) else {
             throw APIFailure(.notFound, code: "notFound", "no rollout \(id)")
         }
-        return RolloutView(rollout: rollout, items: try await services.store.rolloutItems(rollout: id))
+        return RolloutView(rollout: rollout, items: try await services.broker.rolloutItems(rollout: id))
     }
 }
