@@ -20,11 +20,13 @@ public struct Broker: Sendable {
         public var tls: [String: VirtViewerFile.TLS]
         public var images: ImageImportConfiguration
         public var templatePolicy: DomainXMLPolicy
+        /// The services' timers (sweeps, ticks, passes, boot probes); `now` gives the dates.
+        public var clock: any Clock<Duration>
 
         public init(reconciler: ReconcilerService.Options = .init(), sessions: SessionService.Options = .init(),
                     rollouts: RolloutService.Options = .init(), gateway: GatewayConfiguration? = nil, tokenKey: ConnectTokenKey = .random(),
                     tls: [String: VirtViewerFile.TLS] = [:], images: ImageImportConfiguration = ImageImportConfiguration(),
-                    templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) {
+                    templatePolicy: DomainXMLPolicy = DomainXMLPolicy(), clock: any Clock<Duration> = ContinuousClock()) {
             self.reconciler = reconciler
             self.sessions = sessions
             self.rollouts = rollouts
@@ -33,6 +35,7 @@ public struct Broker: Sendable {
             self.tls = tls
             self.images = images
             self.templatePolicy = templatePolicy
+            self.clock = clock
         }
     }
 
@@ -76,7 +79,7 @@ public struct Broker: Sendable {
         let estimator = ReadyEstimator()
         self.estimator = estimator
         let reconciler = ReconcilerService(store: store, hosts: hosts, options: configuration.reconciler, estimator: estimator,
-                                           logger: logger("deskpool.reconciler"), now: now)
+                                           logger: logger("deskpool.reconciler"), now: now, clock: configuration.clock)
         self.reconciler = reconciler
         let consoles = ConsoleBroker(store: store, hosts: hosts, gateway: configuration.gateway, tokenKey: configuration.tokenKey,
                                      tls: configuration.tls, logger: logger("deskpool.console"), now: now)
@@ -88,9 +91,9 @@ public struct Broker: Sendable {
         let addresses = ClientAddressBook()
         self.addresses = addresses
         self.tracking = SessionService(store: store, hypervisors: hosts.all, sessions: sessions, addresses: addresses,
-                                       options: configuration.sessions, logger: logger("deskpool.sessions"), now: now)
+                                       options: configuration.sessions, logger: logger("deskpool.sessions"), now: now, clock: configuration.clock)
         let rollouts = RolloutService(store: store, hosts: hosts, sessions: sessions, options: configuration.rollouts,
-                                      logger: logger("deskpool.rollouts"), now: now, reconcile: { reconciler.poke() })
+                                      logger: logger("deskpool.rollouts"), now: now, reconcile: { reconciler.poke() }, clock: configuration.clock)
         self.rollouts = rollouts
         self.policies = PolicyRollouts(store: store, hosts: hosts, now: now, poke: { rollouts.poke(); reconciler.poke() })
         self.admin = Administration(store: store, hypervisors: hosts.all, hostNames: hosts.configured.map(\.name),

@@ -117,7 +117,7 @@ extension ReconcilerService {
                 // Someone else (a rollout's rollback, an admin) may have moved the desktop on.
                 guard let record = try await store.desktop(id: d.id), record.state == .starting else { return nil }
                 guard now() < deadline else { throw DeskpoolError(.hypervisorFailed, "guest did not become ready within \(timeout) s") }
-                try await Task.sleep(for: options.probeInterval)
+                try await clock.sleep(for: options.probeInterval)
             }
         }
     }

@@ -46,6 +46,8 @@ public final class ReconcilerService: Service, Sendable {
     let estimator: ReadyEstimator
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Times the sweep and the boot probes (a test drives a manual clock).
+    let clock: any Clock<Duration>
     let memory = Mutex(Memory())
     /// The running loop's wake-up stream (one per `run()`, so the service can run again).
     private let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
@@ -56,7 +58,8 @@ public final class ReconcilerService: Service, Sendable {
     }
 
     public init(store: any Store, hosts: Hosts, options: Options = Options(), estimator: ReadyEstimator = ReadyEstimator(),
-                logger: Logger = Logger(label: "deskpool.reconciler"), now: @escaping @Sendable () -> Date = { Date() }) {
+                logger: Logger = Logger(label: "deskpool.reconciler"), now: @escaping @Sendable () -> Date = { Date() },
+                clock: any Clock<Duration> = ContinuousClock()) {
         self.store = store
         self.hypervisors = hosts.byName
         self.limiters = hosts.byName.mapValues { OperationLimiter(limit: options.hostLimits[$0.host] ?? 4) }
@@ -64,6 +67,7 @@ public final class ReconcilerService: Service, Sendable {
         self.estimator = estimator
         self.logger = logger
         self.now = now
+        self.clock = clock
     }
 
     /// Asks for a pass soon (passes coalesce).
@@ -97,7 +101,7 @@ public final class ReconcilerService: Service, Sendable {
         defer { pokeContinuation.withLock { $0 = nil } }
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() { self.poke() }
+                for await _ in Ticks(every: interval, on: self.clock).cancelOnGracefulShutdown() { self.poke() }
             }
             for hypervisor in hypervisors.values {
                 group.addTask {

@@ -21,6 +21,8 @@ public final class RolloutService: Service, Sendable {
     let options: Options
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Times the passes (a test drives a manual clock).
+    let clock: any Clock<Duration>
     /// Wakes the reconciler (desktops marked for refresh).
     let reconcile: @Sendable () -> Void
     let pokeContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
@@ -37,7 +39,7 @@ public final class RolloutService: Service, Sendable {
 
     public init(store: any Store, hosts: Hosts, sessions: SessionBroker, options: Options = Options(),
                 logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
-                reconcile: @escaping @Sendable () -> Void = {}) {
+                reconcile: @escaping @Sendable () -> Void = {}, clock: any Clock<Duration> = ContinuousClock()) {
         self.store = store
         self.hypervisors = hosts.byName
         self.sessions = sessions
@@ -45,6 +47,7 @@ public final class RolloutService: Service, Sendable {
         self.logger = logger
         self.now = now
         self.reconcile = reconcile
+        self.clock = clock
     }
 
     public func poke() {
@@ -57,7 +60,7 @@ public final class RolloutService: Service, Sendable {
         defer { pokeContinuation.withLock { $0 = nil } }
         await withDiscardingTaskGroup { group in
             group.addTask { [options] in
-                for await _ in AsyncTimerSequence(interval: options.interval, clock: .continuous).cancelOnGracefulShutdown() {
+                for await _ in Ticks(every: options.interval, on: self.clock).cancelOnGracefulShutdown() {
                     self.poke()
                 }
             }

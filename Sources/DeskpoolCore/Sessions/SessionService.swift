@@ -32,9 +32,12 @@ public final class SessionService: Service, Sendable {
     let options: Options
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Times the tracker's ticks (a test drives a manual clock).
+    let clock: any Clock<Duration>
 
     public init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, addresses: ClientAddressBook,
-                options: Options = Options(), logger: Logger = Logger(label: "deskpool.sessions"), now: @escaping @Sendable () -> Date = { Date() }) {
+                options: Options = Options(), logger: Logger = Logger(label: "deskpool.sessions"), now: @escaping @Sendable () -> Date = { Date() },
+                clock: any Clock<Duration> = ContinuousClock()) {
         self.store = store
         self.hypervisors = hypervisors
         self.sessions = sessions
@@ -42,6 +45,7 @@ public final class SessionService: Service, Sendable {
         self.options = options
         self.logger = logger
         self.now = now
+        self.clock = clock
     }
 
     /// What the loop reacts to.
@@ -72,7 +76,7 @@ public final class SessionService: Service, Sendable {
                 }
             }
             group.addTask { [options] in
-                for await _ in AsyncTimerSequence(interval: options.tick, clock: .continuous).cancelOnGracefulShutdown() {
+                for await _ in Ticks(every: options.tick, on: self.clock).cancelOnGracefulShutdown() {
                     continuation.yield(.tick)
                 }
                 continuation.finish()
