@@ -35,10 +35,11 @@ extension SQLiteStore {
         try await read { db in try DesktopRow.filter(Column("name") == name).fetchOne(db)?.desktop }
     }
 
-    public func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop] {
+    public func desktops(pool: String?, user: String?) async throws(DeskpoolError) -> [Desktop] {
         try await read { db in
             var request = DesktopRow.order(Column("name"))
             if let pool { request = request.filter(Column("pool") == pool) }
+            if let user { request = request.filter(Column("user") == user) }
             return try request.fetchAll(db).map(\.desktop)
         }
     }

@@ -18,6 +18,18 @@ extension StoreConformance {
         try expectEqual(try await store.desktop(id: "id-eng-001"), desktop("eng-001"), "a desktop read back")
     }
 
+    /// A user's desktops, of one pool or of all, by name; others' and free ones are left out.
+    public static func desktopsOfAUser(_ store: any Store) async throws {
+        for d in [desktop("eng-002", state: .assigned, user: "carol"), desktop("eng-001", state: .ready),
+                  desktop("eng-003", state: .connected, user: "dave"), desktop("art-001", pool: "art", state: .off, user: "carol")] {
+            _ = try await store.insertDesktop(d, actor: admin, limit: nil)
+        }
+        try expectEqual(try await store.desktops(pool: "eng", user: "carol").map(\.name), ["eng-002"], "carol's desktops of eng")
+        try expectEqual(try await store.desktops(pool: nil, user: "carol").map(\.name), ["art-001", "eng-002"], "carol's desktops of all pools")
+        try expectEqual(try await store.desktops(pool: "eng", user: "erin").map(\.name), [], "a user without desktops")
+        try expectEqual(try await store.desktops(pool: "eng", user: nil).map(\.name), ["eng-001", "eng-002", "eng-003"], "every desktop of eng")
+    }
+
     /// A taken name is refused, whatever the limit.
     public static func duplicateDesktopName(_ store: any Store) async throws {
         try expect(try await store.insertDesktop(desktop("eng-001"), actor: admin, limit: nil), "the first insert")

@@ -20,6 +20,7 @@ public enum StoreConformance {
         ("poolRejectsInvalidSpec", poolRejectsInvalidSpec),
         ("insertDesktopWithLimit", insertDesktopWithLimit),
         ("duplicateDesktopName", duplicateDesktopName),
+        ("desktopsOfAUser", desktopsOfAUser),
         ("transitionCompareAndSet", transitionCompareAndSet),
         ("deleteDesktop", deleteDesktop),
         ("claimReadyOldestFirst", claimReadyOldestFirst),

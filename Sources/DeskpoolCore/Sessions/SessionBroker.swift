@@ -65,8 +65,7 @@ public struct SessionBroker: Sendable {
         }
         guard !pool.draining else { throw DeskpoolError(.conflict, "pool \(name) is being deleted", field: "pool") }
         for _ in 0..<20 {
-            let desktops = try await store.desktops(pool: name)
-            let held = desktops.filter { $0.user == principal.user && $0.state != .failed && $0.state != .deleting }
+            let held = try await store.desktops(pool: name, user: principal.user).filter { $0.state != .failed && $0.state != .deleting }
             if var first = held.first, !another {
                 if first.state == .off {
                     guard let started = try await restart(first, for: principal.user) else { continue }

@@ -41,8 +41,9 @@ public protocol Store: Sendable {
     func desktop(id: String) async throws(DeskpoolError) -> Desktop?
     /// The desktop with this (domain) name.
     func desktop(named name: String) async throws(DeskpoolError) -> Desktop?
-    /// Desktops of one pool, or of all pools, ordered by name.
-    func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop]
+    /// Desktops of one pool, or of all pools, and (with `user`) only that user's, ordered by
+    /// name. A user's request reads only the user's desktops, however large the pool.
+    func desktops(pool: String?, user: String?) async throws(DeskpoolError) -> [Desktop]
     /// Applies `event` to the desktop by `DesktopLifecycle` (the only way a record changes after
     /// its creation), if it is still in one of `expecting` (nil: any state the lifecycle
     /// allows); returns the new record, or nil if the desktop is gone, has moved on, or the
@@ -88,6 +89,11 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// Desktops of one pool, or of all pools, ordered by name.
+    public func desktops(pool: String?) async throws(DeskpoolError) -> [Desktop] {
+        try await desktops(pool: pool, user: nil)
+    }
+
     /// `transition` in whatever state the lifecycle allows.
     public func transition(_ id: String, _ event: DesktopEvent, actor: String) async throws(DeskpoolError) -> Desktop? {
         try await transition(id, event, expecting: nil, actor: actor)
