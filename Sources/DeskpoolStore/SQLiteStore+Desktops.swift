@@ -35,6 +35,14 @@ extension SQLiteStore {
         try await read { db in try DesktopRow.filter(Column("name") == name).fetchOne(db)?.desktop }
     }
 
+    public func pool(named name: String, withDesktopsOf user: String) async throws(DeskpoolError) -> (pool: PoolSpec, desktops: [Desktop])? {
+        try await read { db in
+            guard let pool = try Self.pool(db, named: name) else { return nil }
+            let desktops = try DesktopRow.order(Column("name")).filter(Column("pool") == name && Column("user") == user).fetchAll(db).map(\.desktop)
+            return (pool, desktops)
+        }
+    }
+
     public func desktops(pool: String?, user: String?) async throws(DeskpoolError) -> [Desktop] {
         try await read { db in
             var request = DesktopRow.order(Column("name"))

@@ -88,6 +88,9 @@ public final class FaultyStore: Store {
     public func desktop(id: String) async throws(DeskpoolError) -> Desktop? { try await base.desktop(id: id) }
     public func desktop(named name: String) async throws(DeskpoolError) -> Desktop? { try await base.desktop(named: name) }
     public func desktops(pool: String?, user: String?) async throws(DeskpoolError) -> [Desktop] { try await base.desktops(pool: pool, user: user) }
+    public func pool(named name: String, withDesktopsOf user: String) async throws(DeskpoolError) -> (pool: PoolSpec, desktops: [Desktop])? {
+        try await base.pool(named: name, withDesktopsOf: user)
+    }
 
     public func transition(_ id: String, _ event: DesktopEvent, expecting: Set<DesktopState>?, actor: String) async throws(DeskpoolError) -> Desktop? {
         try check(.transition)

@@ -28,6 +28,12 @@ extension StoreConformance {
         try expectEqual(try await store.desktops(pool: nil, user: "carol").map(\.name), ["art-001", "eng-002"], "carol's desktops of all pools")
         try expectEqual(try await store.desktops(pool: "eng", user: "erin").map(\.name), [], "a user without desktops")
         try expectEqual(try await store.desktops(pool: "eng", user: nil).map(\.name), ["eng-001", "eng-002", "eng-003"], "every desktop of eng")
+        // Both in one read, for a request.
+        try expect(try await store.pool(named: "eng", withDesktopsOf: "carol") == nil, "no pool eng in the store yet")
+        _ = try await store.putPool(PoolSpec(name: "eng", template: "tiny", max: 5, naming: NamePattern("eng-{n:03}")), actor: admin)
+        let both = try require(try await store.pool(named: "eng", withDesktopsOf: "carol"), "pool eng with carol's desktops")
+        try expectEqual(both.pool.name, "eng", "the pool read with the desktops")
+        try expectEqual(both.desktops.map(\.name), ["eng-002"], "carol's desktops read with the pool")
     }
 
     /// A taken name is refused, whatever the limit.

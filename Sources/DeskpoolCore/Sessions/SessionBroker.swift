@@ -59,13 +59,21 @@ public struct SessionBroker: Sendable {
 
     /// `request`, with the pool as it was read (so that the console needs no second read).
     func decide(_ principal: Principal, pool name: String, another: Bool) async throws(DeskpoolError) -> (answer: Answer, pool: PoolSpec) {
-        guard let pool = try await store.pool(named: name) else { throw DeskpoolError(.notFound, "no pool named \(name)", field: "pool") }
+        // The pool and the user's desktops in one read: what most requests need, all at once.
+        guard let (pool, theirs) = try await store.pool(named: name, withDesktopsOf: principal.user) else {
+            throw DeskpoolError(.notFound, "no pool named \(name)", field: "pool")
+        }
         guard pool.entitles(user: principal.user, groups: principal.groups) else {
             throw DeskpoolError(.notEntitled, "\(principal.user) is not entitled to pool \(name)", field: "pool")
         }
         guard !pool.draining else { throw DeskpoolError(.conflict, "pool \(name) is being deleted", field: "pool") }
+        var desktops: [Desktop]? = theirs
         for _ in 0..<20 {
-            let held = try await store.desktops(pool: name, user: principal.user).filter { $0.state != .failed && $0.state != .deleting }
+            // After a lost race (a claim or a name taken meanwhile), read them again.
+            let current: [Desktop]
+            if let desktops { current = desktops } else { current = try await store.desktops(pool: name, user: principal.user) }
+            desktops = nil
+            let held = current.filter { $0.state != .failed && $0.state != .deleting }
             if var first = held.first, !another {
                 if first.state == .off {
                     guard let started = try await restart(first, for: principal.user) else { continue }

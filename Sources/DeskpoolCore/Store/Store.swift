@@ -53,6 +53,9 @@ public protocol Store: Sendable {
     /// those on `hosts` (nil: any host): a desktop on a host that is away is not handed out.
     /// The change is `DesktopEvent.claimed` with a new session.
     func claimReady(pool: String, user: String, actor: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop?
+    /// A pool and `user`'s desktops of it, in one read (what a desktop request starts from);
+    /// nil when there is no such pool.
+    func pool(named name: String, withDesktopsOf user: String) async throws(DeskpoolError) -> (pool: PoolSpec, desktops: [Desktop])?
     /// Removes the record (after its domain and volume are gone).
     func deleteDesktop(id: String, actor: String) async throws(DeskpoolError)
 
