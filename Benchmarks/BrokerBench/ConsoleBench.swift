@@ -105,6 +105,20 @@ struct ConsoleBench {
         let deskpoolConcurrent = try await concurrently(concurrent, deskpool)
         reportHypervisor("concurrent", timedHypervisor)
         report("concurrent", count: concurrent, floor: floorConcurrent.latencies, deskpool: deskpoolConcurrent.latencies)
+        // Each part of the request alone, at the same concurrency: where the added time goes.
+        let decideOnly = try await concurrently(concurrent) { i in
+            let desktop = owned[i % owned.count]
+            _ = try await broker.sessions.request(SessionBroker.Principal(user: desktop.user!), pool: "bench")
+        }
+        let auditOnly = try await concurrently(concurrent) { i in
+            try await store.audit(AuditEntry(at: Date(), actor: "u", action: "console.open", subject: "desktop/x", detail: "bench"))
+        }
+        let hypervisorOnly = try await concurrently(concurrent) { i in
+            let desktop = owned[i % owned.count]
+            _ = try await libvirt.setConsolePassword(.mint(), validUntil: Date().addingTimeInterval(30), disconnectClients: false, onDesktop: desktop.name)
+        }
+        print(String(format: "breakdown p50 ms: decide(store reads)=%.2f audit=%.2f hypervisor=%.2f", percentile(decideOnly.latencies, 0.5) * 1000,
+                     percentile(auditOnly.latencies, 0.5) * 1000, percentile(hypervisorOnly.latencies, 0.5) * 1000))
         print(String(format: "concurrent_wall_ms floor=%.1f deskpool=%.1f", floorConcurrent.wall * 1000, deskpoolConcurrent.wall * 1000))
     }
 

@@ -6,6 +6,15 @@ import Synchronization
 extension LibvirtHypervisor {
     public func setConsolePassword(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
                                    onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        // In place, on one libvirt thread: under load the pool's threads are held by updates
+        // waiting for their domain's job, and the lookup would queue behind them again.
+        try await inPlace { () async throws(DeskpoolError) in
+            try await setConsolePasswordInPlace(ticket, validUntil: validUntil, disconnectClients: disconnectClients, onDesktop: name)
+        }
+    }
+
+    private func setConsolePasswordInPlace(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
+                                           onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
         let operation = "setting the console ticket of desktop \(name)"
         let (domain, graphics) = try await liveGraphics(of: name, operation)
         let update = graphics.update(password: ticket.secret, validTo: validUntil, disconnect: disconnectClients)
