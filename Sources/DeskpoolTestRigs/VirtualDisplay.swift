@@ -16,7 +16,9 @@ public final class VirtualDisplay: @unchecked Sendable {
 
     /// Starts Xvfb on a free display number, 1280x800, 24 bits, and waits until it accepts clients.
     public init() throws {
-        let number = (90..<190).shuffled().first { !FileManager.default.fileExists(atPath: "/tmp/.X11-unix/X\($0)") && !FileManager.default.fileExists(atPath: "/tmp/.X\($0)-lock") } ?? 99
+        guard let number = (90..<190).shuffled().first(where: { !Self.taken($0) }) else {
+            throw GuestConsole.Failure(description: "no free X display number in 90-189 (each has a live X server)")
+        }
         name = ":\(number)"
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.xvfb)
@@ -29,6 +31,14 @@ public final class VirtualDisplay: @unchecked Sendable {
             guard process.isRunning, Date() < deadline else { throw GuestConsole.Failure(description: "Xvfb \(name) did not start") }
             Thread.sleep(forTimeInterval: 0.05)
         }
+    }
+
+    /// Whether display `number` has a live X server: the pid in its lock file runs. A lock (and
+    /// socket) left by a killed server is stale, and Xvfb takes the number over.
+    static func taken(_ number: Int) -> Bool {
+        guard let text = try? String(contentsOfFile: "/tmp/.X\(number)-lock", encoding: .utf8) else { return false }
+        guard let pid = pid_t(text.filter(\.isNumber)) else { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 
     deinit { stop() }
