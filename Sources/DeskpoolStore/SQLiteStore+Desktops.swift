@@ -38,18 +38,20 @@ extension SQLiteStore {
     public func pool(named name: String, withDesktopsOf user: String) async throws(DeskpoolError) -> (pool: PoolSpec, desktops: [Desktop])? {
         try await read { db in
             guard let pool = try Self.pool(db, named: name) else { return nil }
-            let desktops = try DesktopRow.order(Column("name")).filter(Column("pool") == name && Column("user") == user).fetchAll(db).map(\.desktop)
-            return (pool, desktops)
+            return (pool, try Self.desktops(db, pool: name, user: user))
         }
     }
 
     public func desktops(pool: String?, user: String?) async throws(DeskpoolError) -> [Desktop] {
-        try await read { db in
-            var request = DesktopRow.order(Column("name"))
-            if let pool { request = request.filter(Column("pool") == pool) }
-            if let user { request = request.filter(Column("user") == user) }
-            return try request.fetchAll(db).map(\.desktop)
-        }
+        try await read { db in try Self.desktops(db, pool: pool, user: user) }
+    }
+
+    /// `desktops(pool:user:)` inside the caller's transaction.
+    static func desktops(_ db: Database, pool: String?, user: String?) throws -> [Desktop] {
+        var request = DesktopRow.order(Column("name"))
+        if let pool { request = request.filter(Column("pool") == pool) }
+        if let user { request = request.filter(Column("user") == user) }
+        return try request.fetchAll(db).map(\.desktop)
     }
 
     public func transition(

@@ -87,7 +87,7 @@ extension Broker {
     /// A rollout with its items, or `.notFound`.
     public func rolloutView(id: String) async throws(DeskpoolError) -> RolloutView {
         guard let rollout = try await store.rollout(id: id) else {
-            throw DeskpoolError(.notFound, "no rollout with that id", field: "id")
+            throw DeskpoolError(.notFound, "no rollout \(id)", field: "id")
         }
         return RolloutView(rollout: rollout, items: try await store.rolloutItems(rollout: id))
     }
@@ -111,9 +111,6 @@ extension Broker {
     public func templates() async throws(DeskpoolError) -> [TemplateDefinition] { try await store.templates() }
     public func template(named name: String) async throws(DeskpoolError) -> TemplateDefinition? { try await store.template(named: name) }
     public func versions(template: String) async throws(DeskpoolError) -> [TemplateVersion] { try await store.versions(template: template) }
-    public func rollouts(active: Bool, limit: Int) async throws(DeskpoolError) -> [Rollout] { try await store.rollouts(active: active, limit: limit) }
-    public func rollout(id: String) async throws(DeskpoolError) -> Rollout? { try await store.rollout(id: id) }
-    public func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem] { try await store.rolloutItems(rollout: id) }
     /// Audit entries matching the query, newest first.
     public func auditLog(_ query: AuditQuery) async throws(DeskpoolError) -> [AuditEntry] { try await store.auditLog(query) }
     /// Records what happened at the edge (logins, logouts, unlocks) in the audit log.

@@ -140,6 +140,6 @@ public struct Broker: Sendable {
         guard desktop.state.isInSession else {
             throw DeskpoolError(.notFound, "desktop \(desktop.name) has no session", field: "id")
         }
-        return try await sessions.logoff(desktop, by: "admin:\(admin)", reason: "logged off by admin \(admin)")
+        return try await sessions.logoff(desktop, by: Administration.actor(admin), reason: "logged off by admin \(admin)")
     }
 }

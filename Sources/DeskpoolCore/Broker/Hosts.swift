@@ -23,7 +23,4 @@ public struct Hosts: Sendable {
     /// Whether each host is connected now: a ready desktop on a host that is away is not
     /// handed out, since its console could not be opened.
     public func connectedness() -> [String: Bool] { byName.mapValues(\.status.isConnected) }
-
-    /// The hosts that take new desktops now (connected and through their recovery pass).
-    public func inService() -> [String] { byName.filter { $0.value.status.inService }.keys.sorted() }
 }

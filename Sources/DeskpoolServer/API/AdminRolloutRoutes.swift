@@ -33,34 +33,24 @@ struct AdminRolloutRoutes {
             case "true": active = true
             default: throw APIFailure(.badRequest, code: "invalidInput", "active must be true or false", field: "active")
             }
-            var views: [RolloutView] = []
-            for rollout in try await services.broker.rollouts(active: active, limit: 100) { views.append(try await view(rollout)) }
-            return try jsonResponse(views)
+            return try jsonResponse(try await services.broker.rolloutViews(active: active))
         }
         admin.get("rollouts/:id") { request, context -> Response in
             _ = try context.requireAdmin(request)
-            return try jsonResponse(try await view(try await rollout(context)))
+            return try jsonResponse(try await services.broker.rolloutView(id: try context.name("id")))
         }
         for (verb, operation) in [("pause", PolicyRollouts.pause), ("resume", PolicyRollouts.resume),
                                   ("cancel", PolicyRollouts.cancel), ("rollback", PolicyRollouts.rollback)] {
             admin.post("rollouts/:id/\(verb)") { request, context -> Response in
                 let login = try context.requireAdmin(request)
-                let id = try await rollout(context).id
+                let id = try await services.broker.rolloutView(id: try context.name("id")).rollout.id
                 let moved = try await operation(services.rollouts)(id, "admin:\(login.user)")
                 return try jsonResponse(try await view(moved))
             }
         }
     }
 
-    private func rollout(_ context: DeskpoolRequestContext) async throws -> Rollout {
-        let id = try context.name("id")
-        guard let rollout = try await services.broker.rollout(id: id) else {
-            throw APIFailure(.notFound, code: "notFound", "no rollout \(id)", field: "id")
-        }
-        return rollout
-    }
-
     private func view(_ rollout: Rollout) async throws -> RolloutView {
-        RolloutView(rollout: rollout, items: try await services.broker.rolloutItems(rollout: rollout.id))
+        try await services.broker.rolloutView(id: rollout.id)
     }
 }

@@ -12,10 +12,7 @@ extension PortalRoutes {
 
     func addRollouts(to router: Router<DeskpoolRequestContext>) {
         router.get("admin/rollouts", use: adminPage { _, _, login in
-            var views: [RolloutView] = []
-            for rollout in try await services.broker.rollouts(active: false, limit: 100) {
-                views.append(RolloutView(rollout: rollout, items: try await services.broker.rolloutItems(rollout: rollout.id)))
-            }
+            let views = try await services.broker.rolloutViews(active: false)
             return renderer.response("admin-rollouts", adminChrome("Rollouts", login, tab: \.rollouts, RolloutsContent(views)))
         })
         router.get("admin/rollouts/:id", use: adminPage { _, context, login in
@@ -74,10 +71,6 @@ extension PortalRoutes {
     }
 
     private func rolloutView(_ context: DeskpoolRequestContext) async throws -> RolloutView {
-        let id = try context.name("id")
-        guard let rollout = try await services.broker.rollout(id: id) else {
-            throw APIFailure(.notFound, code: "notFound", "no rollout \(id)")
-        }
-        return RolloutView(rollout: rollout, items: try await services.broker.rolloutItems(rollout: id))
+        try await services.broker.rolloutView(id: try context.name("id"))
     }
 }
