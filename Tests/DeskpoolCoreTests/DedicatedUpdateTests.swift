@@ -90,13 +90,13 @@ struct DedicatedUpdateTests {
     func keptItemsDoNotDilute() {
         // Two desktops to update, one failed; four dedicated ones kept. failureThreshold 50%
         // of the 2 is 1: halt (of all 6 it would be 3).
-        var items = UpdateRolloutMachineTests.items([(.failed, 0), (.pending, 1), (.skipped, 1), (.skipped, 1), (.skipped, 1), (.skipped, 1)])
+        var items = UpdateRuleTests.items([(.failed, 0), (.pending, 1), (.skipped, 1), (.skipped, 1), (.skipped, 1), (.skipped, 1)])
         for index in 2..<items.count { items[index].detail = DedicatedUpdate.keptReason }
-        let d = UpdateRolloutMachineTests.desktops([(.failed, nil, 2, nil), (.ready, nil, 1, nil)]
+        let d = UpdateRuleTests.desktops([(.failed, nil, 2, nil), (.ready, nil, 1, nil)]
                                                    + Array(repeating: (.assigned, "bob", 1, nil), count: 4))
         var strategy = RolloutStrategy()
         strategy.failureThreshold = .percent(50)
-        #expect(UpdateRolloutMachineTests.decide(items, d, strategy: strategy).contains { $0.hasPrefix("halt: 1 desktop(s) failed") })
+        #expect(UpdateRuleTests.decide(items, d, strategy: strategy).contains { $0.hasPrefix("halt: 1 desktop(s) failed") })
     }
 
     // MARK: - Rollouts on the fake hypervisor

@@ -2,7 +2,7 @@ import DeskpoolCore
 import Foundation
 import Testing
 
-/// The wave logic both rollout machines share, rule by rule.
+/// The wave arithmetic `RolloutMachine` uses for the update and config rules, rule by rule.
 @Suite("RolloutWaves: threshold, waves, window, budget, forced logoff")
 struct RolloutWavesTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)  // a Friday, 08:00 UTC

@@ -124,7 +124,7 @@ public struct PolicyRollouts: Sendable {
                               createdAt: now(), createdBy: actor)
         var items = plan.included.enumerated().map { position, change in
             RolloutItem(rollout: id, desktopID: change.desktopID, desktop: change.desktop, pool: change.pool, position: position,
-                        wave: change.wave ?? 0, from: change.from, to: generations[change.pool].map(ConfigRolloutMachine.target) ?? change.to,
+                        wave: change.wave ?? 0, from: change.from, to: generations[change.pool].map { RolloutItem.Target.generation($0).description } ?? change.to,
                         user: change.user, method: change.method)
         }
         // Dedicated desktops kept on their version are recorded, settled, so that the rollout

@@ -1,6 +1,6 @@
 /// What a rollout item's desktop is on, and moves to, as values: an image version (an
 /// UpdatePolicy) or a configuration generation (a ConfigPolicy). Stored and shown as text
-/// ("v2", "generation 3"), read back here; the rollout machines compare these, never text.
+/// ("v2", "generation 3"), read back here; the rollout rules compare these, never text.
 extension RolloutItem {
     public enum Target: Sendable, Hashable, CustomStringConvertible {
         case version(Int)

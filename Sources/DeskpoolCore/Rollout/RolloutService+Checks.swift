@@ -4,20 +4,20 @@ extension RolloutService {
     /// CheckPolicy: checks the pending desktops (up to 32 at once), records each check's
     /// verdict and evidence, then applies the remediation to the desktops that failed.
     func runChecks(_ rollout: Rollout, spec: CheckPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
-        let actor = PolicyRollouts.actor(rollout.id)
         var pending: [RolloutItem] = []
-        for action in GuestRolloutMachine.checks(.init(rollout: rollout, items: items, desktops: desktops)) {
+        for action in RolloutMachine.decide(.init(rollout: rollout, rule: .checks, items: items, desktops: desktops, now: now())) {
             switch action {
             case .check(let item):
                 pending.append(item)
             case .remediate:
                 // Not recorded (a store failure): the rollout is not over; the next pass goes on.
                 guard await remediate(rollout, spec: spec, items: items, desktops: desktops) else { return 0 }
-            case .finish(let state):
-                _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.state = state }
+            case .finish:
+                _ = try? await performShared(action, rollout: rollout, strategy: RolloutStrategy())
                 return 0
-            case .interrupt, .run, .settle:
-                break
+            case .settle, .checkHealth, .forceLogoff, .nextWave, .halt, .refresh, .markForLogoff, .begin, .switchPools, .reconfigure,
+                 .restart, .interrupt, .run:
+                break  // never decided for checks
             }
         }
         guard !pending.isEmpty else { return 0 }

@@ -11,8 +11,9 @@ extension RolloutService {
         }
         let generations = context.pools.mapValues(\.generation)
         let shared = context
-        let actions = ConfigRolloutMachine.decide(ConfigRolloutMachine.Input(
-            rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, generations: generations, now: now()))
+        let actions = RolloutMachine.decide(RolloutMachine.Input(
+            rollout: rollout, rule: .config(generations: generations), strategy: spec.strategy, logoff: spec.logoff, items: items,
+            desktops: desktops, now: now()))
         // Definition changes go together (a batch of store writes, libvirt calls in
         // parallel); the rest in order.
         let reconfigures = actions.compactMap { action -> Reconfigure? in
@@ -158,7 +159,7 @@ extension RolloutService {
                     let restarted = step.restart && desktop?.state == .restarting
                     item.status = restarted ? (rollingBack ? .rollingBack : .inProgress)
                         : step.waitForLogoff ? (rollingBack ? .rollingBack : .waiting) : (rollingBack ? .rolledBack : .done)
-                    item.to = ConfigRolloutMachine.target(generation)
+                    item.to = RolloutItem.Target.generation(generation).description
                     item.incarnation = desktop?.incarnation ?? done.desktop.incarnation
                     item.user = desktop?.user ?? done.desktop.user
                     if restarted { item.startedAt = at }
@@ -184,8 +185,9 @@ extension RolloutService {
         }
     }
 
-    func perform(_ action: ConfigRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
+    func perform(_ action: RolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
                  desktops: [String: Desktop], context: PassContext) async throws(DeskpoolError) {
+        if try await performShared(action, rollout: rollout, strategy: strategy) { return }
         let actor = PolicyRollouts.actor(rollout.id)
         let id = rollout.id
         let rollingBack = rollout.state == .rollingBack
@@ -222,19 +224,10 @@ extension RolloutService {
                 $0.finishedAt = at
                 $0.detail = "running its generation \(desktop.generation) definition, healthy"
             }
-        case .settle(let item, let status, let detail):
-            let at = now()
-            _ = try await store.updateRolloutItem(rollout: id, desktop: item.desktopID, from: [item.status], actor: actor) {
-                $0.status = status
-                $0.detail = detail
-                $0.finishedAt = at
-            }
-        case .nextWave(let wave):
-            try await openWave(wave, of: rollout)
-        case .halt(let reason):
-            try await halt(rollout, reason: reason, strategy: strategy)
-        case .finish(let state):
-            try await finish(rollout, state)
+        case .settle, .nextWave, .halt, .finish:
+            break  // performShared
+        case .refresh, .markForLogoff, .begin, .switchPools, .interrupt, .run, .check, .remediate:
+            break  // never decided for a config rollout
         }
     }
 }

@@ -6,7 +6,8 @@ extension RolloutService {
     /// broker stopped is not run again (it may have had effects): it is recorded `interrupted`.
     func runCommands(_ rollout: Rollout, spec: GuestCommandPolicySpec, items: [RolloutItem], desktops: [String: Desktop]) async -> Int {
         let actor = PolicyRollouts.actor(rollout.id)
-        let actions = GuestRolloutMachine.commands(.init(rollout: rollout, items: items, desktops: desktops), concurrency: spec.concurrency)
+        let actions = RolloutMachine.decide(.init(rollout: rollout, rule: .commands(concurrency: spec.concurrency), items: items,
+                                                  desktops: desktops, now: now()))
         var runs: [RolloutItem] = []
         for action in actions {
             switch action {
@@ -15,17 +16,17 @@ extension RolloutService {
                     $0.status = .interrupted
                     $0.detail = "interrupted by a broker restart: the command may have run; it is not run again"
                 }
-            case .settle(let item, let status, let detail):
-                _ = try? await store.updateRolloutItem(rollout: rollout.id, desktop: item.desktopID, from: [item.status], actor: actor) {
-                    $0.status = status
-                    $0.detail = detail
-                }
             case .run(let item):
                 runs.append(item)
-            case .finish(let state):
-                _ = try? await store.updateRollout(rollout.id, from: [.running], actor: actor) { $0.state = state }
-            case .check, .remediate:
-                break
+            case .settle, .finish:
+                do {
+                    _ = try await performShared(action, rollout: rollout, strategy: RolloutStrategy())
+                } catch {
+                    logger.warning("rollout step failed", metadata: ["rollout": "\(rollout.id)", "action": "\(action)", "error": "\(error)"])
+                }
+            case .checkHealth, .forceLogoff, .nextWave, .halt, .refresh, .markForLogoff, .begin, .switchPools, .reconfigure, .restart,
+                 .check, .remediate:
+                break  // never decided for commands
             }
         }
         await withTaskGroup(of: Void.self) { group in

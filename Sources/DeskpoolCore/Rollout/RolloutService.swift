@@ -5,8 +5,8 @@ import AsyncAlgorithms
 import Synchronization
 
 /// Carries out the rollouts the store holds: on a timer and when poked, each rollout that is
-/// not over is read with its items and desktops, `UpdateRolloutMachine` decides, and the
-/// actions run. All progress is in the store, so after a restart (even a kill -9) the next
+/// not over is read with its items and desktops, `RolloutMachine` decides with the rule of
+/// its kind, and the actions run. All progress is in the store, so after a restart (even a kill -9) the next
 /// pass continues where the last one was: desktops being refreshed are finished by the
 /// reconciler, and items are settled from what the desktops show.
 public final class RolloutService: Service, Sendable {
@@ -110,8 +110,8 @@ public final class RolloutService: Service, Sendable {
         }
         switch policy.spec {
         case .update(let spec):
-            let actions = UpdateRolloutMachine.decide(UpdateRolloutMachine.Input(
-                rollout: rollout, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, now: now()))
+            let actions = RolloutMachine.decide(RolloutMachine.Input(
+                rollout: rollout, rule: .update, strategy: spec.strategy, logoff: spec.logoff, items: items, desktops: desktops, now: now()))
             for action in actions {
                 do {
                     try await perform(action, rollout: rollout, strategy: spec.strategy, desktops: desktops)
@@ -138,8 +138,9 @@ public final class RolloutService: Service, Sendable {
 
     // MARK: - Actions
 
-    func perform(_ action: UpdateRolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
-                         desktops: [String: Desktop]) async throws(DeskpoolError) {
+    func perform(_ action: RolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy,
+                 desktops: [String: Desktop]) async throws(DeskpoolError) {
+        if try await performShared(action, rollout: rollout, strategy: strategy) { return }
         let actor = PolicyRollouts.actor(rollout.id)
         let id = rollout.id
         let rollingBack = rollout.state == .rollingBack
@@ -221,6 +222,29 @@ public final class RolloutService: Service, Sendable {
                     $0.detail = verdict
                 }
             }
+        case .switchPools:
+            for change in rollout.pools {
+                guard var pool = try await store.pool(named: change.pool), let to = change.toVersion, pool.version != .pinned(to) else { continue }
+                pool.version = .pinned(to)
+                try await store.putPool(pool, actor: actor)
+            }
+            _ = try await store.updateRollout(id, from: [.running], actor: actor) { $0.canaryPassed = true }
+            logger.info("rollout's first wave passed its gate; pools use the new version", metadata: ["rollout": "\(id)"])
+            reconcile()
+        case .settle, .nextWave, .halt, .finish:
+            break  // performShared
+        case .reconfigure, .restart, .interrupt, .run, .check, .remediate:
+            break  // never decided for an update
+        }
+    }
+
+    // MARK: - Steps every kind shares
+
+    /// Runs the actions every kind shares; false for an action of one kind.
+    func performShared(_ action: RolloutMachine.Action, rollout: Rollout, strategy: RolloutStrategy) async throws(DeskpoolError) -> Bool {
+        let actor = PolicyRollouts.actor(rollout.id)
+        let id = rollout.id
+        switch action {
         case .settle(let item, let status, let detail, let clearTarget):
             if clearTarget {
                 _ = try await store.transition(item.desktopID, .untargeted(version: nil), actor: actor)
@@ -232,29 +256,22 @@ public final class RolloutService: Service, Sendable {
                 $0.finishedAt = at
             }
             if status == .failed {
-                logger.warning("a desktop failed in a rollout", metadata: ["rollout": "\(id)", "desktop": "\(item.desktop)", "reason": "\(detail ?? "")"])
+                logger.warning("a desktop failed in a rollout", metadata: ["rollout": "\(id)", "desktop": "\(item.desktop)", "reason": "\(detail)"])
             }
-        case .switchPools:
-            for change in rollout.pools {
-                guard var pool = try await store.pool(named: change.pool), let to = change.toVersion, pool.version != .pinned(to) else { continue }
-                pool.version = .pinned(to)
-                try await store.putPool(pool, actor: actor)
-            }
-            _ = try await store.updateRollout(id, from: [.running], actor: actor) { $0.canaryPassed = true }
-            logger.info("rollout's first wave passed its gate; pools use the new version", metadata: ["rollout": "\(id)"])
-            reconcile()
+            return true
         case .nextWave(let wave):
             try await openWave(wave, of: rollout)
+            return true
         case .halt(let reason):
             try await halt(rollout, reason: reason, strategy: strategy)
-        case .restorePools:
-            try await PolicyRollouts.restorePools(rollout, store: store)
+            return true
         case .finish(let state):
             try await finish(rollout, state)
+            return true
+        default:
+            return false
         }
     }
-
-    // MARK: - Steps every kind shares
 
     /// Shows a forced logoff's warning on the desktop and audits it; a failure is logged (the
     /// logoff still comes after the grace period).

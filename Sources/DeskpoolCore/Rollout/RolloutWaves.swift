@@ -1,7 +1,7 @@
 public import Foundation
 
-/// The wave logic every rollout machine shares (update and config; commands and checks run
-/// in one wave): the failure threshold, when a wave is through, the maintenance window, how
+/// The wave arithmetic of `RolloutMachine` (the update and config rules go in waves; commands
+/// and checks run in one): the failure threshold, when a wave is through, the maintenance window, how
 /// many desktops may be out of service at once, and when a warned user is logged off. Pure;
 /// table-tested in `RolloutWavesTests`.
 public struct RolloutWaves: Sendable {

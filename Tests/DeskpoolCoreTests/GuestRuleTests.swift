@@ -2,12 +2,13 @@ import DeskpoolCore
 import Foundation
 import Testing
 
-@Suite("GuestRolloutMachine: commands and checks")
-struct GuestRolloutMachineTests {
+@Suite("RolloutMachine, the command and check rules")
+struct GuestRuleTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     /// Items with (status, the desktop's state or nil when it is gone).
-    static func input(_ specs: [(RolloutItem.Status, DesktopState?)], state: Rollout.State = .running) -> GuestRolloutMachine.Input {
+    static func input(_ specs: [(RolloutItem.Status, DesktopState?)], state: Rollout.State = .running,
+                      rule: RolloutMachine.Rule) -> RolloutMachine.Input {
         let rollout = Rollout(id: "r", policy: "p", kind: .guestCommand, source: "", state: state, pools: [], wave: 0, waves: 1,
                               canaryPassed: true, createdAt: now, createdBy: "admin")
         var items: [RolloutItem] = []
@@ -20,19 +21,10 @@ struct GuestRolloutMachineTests {
                                                 state: state, createdAt: now)
             }
         }
-        return GuestRolloutMachine.Input(rollout: rollout, items: items, desktops: desktops)
+        return RolloutMachine.Input(rollout: rollout, rule: rule, items: items, desktops: desktops, now: now)
     }
 
-    static func summary(_ action: GuestRolloutMachine.Action) -> String {
-        switch action {
-        case .interrupt(let item): "interrupt \(item.desktop)"
-        case .run(let item): "run \(item.desktop)"
-        case .check(let item): "check \(item.desktop)"
-        case .settle(let item, let status, let detail): "\(status.rawValue) \(item.desktop): \(detail)"
-        case .remediate: "remediate"
-        case .finish(let state): "finish \(state.rawValue)"
-        }
-    }
+    static func summary(_ action: RolloutMachine.Action) -> String { RolloutMachineSummary.line(action) }
 
     @Test("commands, table-driven", arguments: [
         // Pending desktops run, `concurrency` at a time; a stop's leftovers are interrupted.
@@ -51,7 +43,7 @@ struct GuestRolloutMachineTests {
         ([(.pending, .ready)], .completed, 4, []),
     ] as [([(RolloutItem.Status, DesktopState?)], Rollout.State, Int, [String])])
     func commands(_ specs: [(RolloutItem.Status, DesktopState?)], state: Rollout.State, concurrency: Int, expected: [String]) {
-        #expect(GuestRolloutMachine.commands(Self.input(specs, state: state), concurrency: concurrency).map(Self.summary) == expected)
+        #expect(RolloutMachine.decide(Self.input(specs, state: state, rule: .commands(concurrency: concurrency))).map(Self.summary) == expected)
     }
 
     @Test("checks, table-driven", arguments: [
@@ -63,6 +55,6 @@ struct GuestRolloutMachineTests {
         ([(.pending, .ready)], .cancelled, []),
     ] as [([(RolloutItem.Status, DesktopState?)], Rollout.State, [String])])
     func checks(_ specs: [(RolloutItem.Status, DesktopState?)], state: Rollout.State, expected: [String]) {
-        #expect(GuestRolloutMachine.checks(Self.input(specs, state: state)).map(Self.summary) == expected)
+        #expect(RolloutMachine.decide(Self.input(specs, state: state, rule: .checks)).map(Self.summary) == expected)
     }
 }

@@ -2,10 +2,10 @@ import DeskpoolCore
 import Foundation
 import Testing
 
-/// `ConfigRolloutMachine.decide`: the next steps of a ConfigPolicy rollout for its items, the
+/// `RolloutMachine.decide` with the config rule: the next steps of a ConfigPolicy rollout for its items, the
 /// desktops' records and the pools' generations. Pure, so each decision is a row.
-@Suite("ConfigRolloutMachine: the steps of a configuration rollout")
-struct ConfigRolloutMachineTests {
+@Suite("RolloutMachine, the config rule: the steps of a configuration rollout")
+struct ConfigRuleTests {
     /// 2027-01-15T08:00:00Z, a Friday.
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -21,7 +21,7 @@ struct ConfigRolloutMachineTests {
     static func item(_ n: Int, _ status: RolloutItem.Status, wave: Int = 0, method: PolicyPlan.Method? = .restart, to: Int = 2,
                      startedAt: Date? = nil, warnedAt: Date? = nil, incarnation: Int? = nil) -> RolloutItem {
         var item = RolloutItem(rollout: "r", desktopID: "d\(n)", desktop: "eng-00\(n)", pool: "eng", position: n - 1, wave: wave,
-                               status: status, from: "generation 1", to: ConfigRolloutMachine.target(to), method: method)
+                               status: status, from: "generation 1", to: RolloutItem.Target.generation(to).description, method: method)
         item.startedAt = startedAt
         item.warnedAt = warnedAt
         item.incarnation = incarnation
@@ -36,40 +36,27 @@ struct ConfigRolloutMachineTests {
     /// The pool's generation is 2 (forward: items go to 2); a rollback restored the old spec as generation 3.
     static func input(_ items: [RolloutItem], _ desktops: [Desktop], state: Rollout.State = .running, wave: Int = 0, waves: Int = 1,
                       strategy: RolloutStrategy = limits(), logoff: LogoffMode = .waitForLogoff, generation: Int? = nil,
-                      at: Date = now) -> ConfigRolloutMachine.Input {
+                      at: Date = now) -> RolloutMachine.Input {
         let rollout = Rollout(id: "r", policy: "eng-memory", kind: .config, source: "", state: state,
                               pools: [Rollout.PoolChange(pool: "eng", fromGeneration: 1, toGeneration: 2)], wave: wave, waves: waves,
                               createdAt: now, createdBy: "admin")
-        return ConfigRolloutMachine.Input(
-            rollout: rollout, strategy: strategy, logoff: logoff, items: items,
-            desktops: Dictionary(uniqueKeysWithValues: desktops.map { ($0.id, $0) }),
-            generations: ["eng": generation ?? (state == .rollingBack ? 3 : 2)], now: at)
+        return RolloutMachine.Input(
+            rollout: rollout, rule: .config(generations: ["eng": generation ?? (state == .rollingBack ? 3 : 2)]), strategy: strategy,
+            logoff: logoff, items: items, desktops: Dictionary(uniqueKeysWithValues: desktops.map { ($0.id, $0) }), now: at)
     }
 
-    static func summary(_ action: ConfigRolloutMachine.Action) -> String {
-        switch action {
-        case .reconfigure(let item, let restart, let waitForLogoff, let warn):
-            "reconfigure \(item.desktop)\(restart ? " restart" : "")\(waitForLogoff ? " at logoff" : "")\(warn.map { " warn: \($0)" } ?? "")"
-        case .restart(let item): "restart \(item.desktop)"
-        case .forceLogoff(let item): "logoff \(item.desktop)"
-        case .checkHealth(let item): "check \(item.desktop)"
-        case .settle(let item, let status, let detail): "\(status.rawValue) \(item.desktop): \(detail)"
-        case .nextWave(let wave): "wave \(wave)"
-        case .halt(let reason): "halt: \(reason)"
-        case .finish(let state): "finish \(state.rawValue)"
-        }
-    }
+    static func summary(_ action: RolloutMachine.Action) -> String { RolloutMachineSummary.line(action) }
 
-    static func decide(_ input: ConfigRolloutMachine.Input) -> [String] {
-        ConfigRolloutMachine.decide(input).map(summary)
+    static func decide(_ input: RolloutMachine.Input) -> [String] {
+        RolloutMachine.decide(input).map(summary)
     }
 
     struct Row: CustomTestStringConvertible, Sendable {
         let name: String
-        let input: ConfigRolloutMachine.Input
+        let input: RolloutMachine.Input
         let expected: [String]
         var testDescription: String { name }
-        init(_ name: String, _ input: ConfigRolloutMachine.Input, _ expected: [String]) {
+        init(_ name: String, _ input: RolloutMachine.Input, _ expected: [String]) {
             self.name = name
             self.input = input
             self.expected = expected
@@ -351,7 +338,7 @@ struct ConfigRolloutMachineTests {
 
     @Test("the generation an item moves to is named for the store")
     func target() {
-        #expect(ConfigRolloutMachine.target(7) == "generation 7")
+        #expect(RolloutItem.Target.generation(7).description == "generation 7")
     }
 
     // MARK: - Items that once never settled (found by these tables; each failed before its fix)
@@ -359,7 +346,7 @@ struct ConfigRolloutMachineTests {
     @Test("a pending desktop removed by its pool before its turn is settled (the rollout would never complete)")
     func pendingDesktopRemoved() {
         // A ConfigPolicy that lowers `spare` takes effect at once and the reconciler retires the
-        // extra ready desktops, pending items among them: they are skipped, as UpdateRolloutMachine
+        // extra ready desktops, pending items among them: they are skipped, as the update rule
         // does (before, the wave never settled).
         let actions = Self.decide(Self.input([Self.item(1, .done), Self.item(2, .pending)], [Self.desktop(1, .ready)]))
         #expect(actions == ["skipped eng-002: the desktop was removed by its pool", "finish completed"])

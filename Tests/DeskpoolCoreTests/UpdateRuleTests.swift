@@ -2,8 +2,8 @@ import DeskpoolCore
 import Foundation
 import Testing
 
-@Suite("UpdateRolloutMachine: the steps of an image update")
-struct UpdateRolloutMachineTests {
+@Suite("RolloutMachine, the update rule: the steps of an image update")
+struct UpdateRuleTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     /// Desktops `eng-001`... with (state, user, version, targetVersion).
@@ -30,26 +30,12 @@ struct UpdateRolloutMachineTests {
         let rollout = Rollout(id: "r", policy: "eng-v2", kind: .update, source: "", state: state,
                               pools: [Rollout.PoolChange(pool: "eng", fromVersion: 1, toVersion: 2)], wave: wave, waves: waves,
                               canaryPassed: canaryPassed, createdAt: now, createdBy: "admin")
-        return UpdateRolloutMachine.decide(UpdateRolloutMachine.Input(
-            rollout: rollout, strategy: strategy, logoff: logoff, items: items,
+        return RolloutMachine.decide(RolloutMachine.Input(
+            rollout: rollout, rule: .update, strategy: strategy, logoff: logoff, items: items,
             desktops: Dictionary(uniqueKeysWithValues: desktops.map { ($0.id, $0) }), now: at)).map(summary)
     }
 
-    static func summary(_ action: UpdateRolloutMachine.Action) -> String {
-        switch action {
-        case .refresh(let item, let version): "refresh \(item.desktop) v\(version)"
-        case .markForLogoff(let item, let version, let warn): "mark \(item.desktop) v\(version)\(warn.map { " warn: \($0)" } ?? "")"
-        case .forceLogoff(let item): "logoff \(item.desktop)"
-        case .begin(let item): "begin \(item.desktop)"
-        case .checkHealth(let item): "check \(item.desktop)"
-        case .settle(let item, let status, let detail, let clear): "\(status.rawValue) \(item.desktop)\(clear ? " (unmark)" : ""): \(detail ?? "")"
-        case .switchPools: "switch pools"
-        case .nextWave(let wave): "wave \(wave)"
-        case .halt(let reason): "halt: \(reason)"
-        case .restorePools: "restore pools"
-        case .finish(let state): "finish \(state.rawValue)"
-        }
-    }
+    static func summary(_ action: RolloutMachine.Action) -> String { RolloutMachineSummary.line(action) }
 
     @Test("the canary goes first, alone, and only idle desktops are refreshed now")
     func canaryFirst() {
