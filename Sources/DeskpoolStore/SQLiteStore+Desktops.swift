@@ -28,7 +28,7 @@ extension SQLiteStore {
     }
 
     public func desktop(id: String) async throws(DeskpoolError) -> Desktop? {
-        try await read { db in try DesktopRow.fetchOne(db, key: id)?.desktop }
+        try await read { db in try DesktopRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM desktop WHERE id = ?"), arguments: [id])?.desktop }
     }
 
     public func desktop(named name: String) async throws(DeskpoolError) -> Desktop? {
@@ -48,10 +48,22 @@ extension SQLiteStore {
 
     /// `desktops(pool:user:)` inside the caller's transaction.
     static func desktops(_ db: Database, pool: String?, user: String?) throws -> [Desktop] {
-        var request = DesktopRow.order(Column("name"))
-        if let pool { request = request.filter(Column("pool") == pool) }
-        if let user { request = request.filter(Column("user") == user) }
-        return try request.fetchAll(db).map(\.desktop)
+        // Cached statements: a user's request runs the pool-and-user one every time.
+        let statement: Statement
+        switch (pool, user) {
+        case let (pool?, user?):
+            statement = try db.cachedStatement(sql: "SELECT * FROM desktop WHERE pool = ? AND user = ? ORDER BY name")
+            statement.setUncheckedArguments([pool, user])
+        case let (pool?, nil):
+            statement = try db.cachedStatement(sql: "SELECT * FROM desktop WHERE pool = ? ORDER BY name")
+            statement.setUncheckedArguments([pool])
+        case let (nil, user?):
+            statement = try db.cachedStatement(sql: "SELECT * FROM desktop WHERE user = ? ORDER BY name")
+            statement.setUncheckedArguments([user])
+        case (nil, nil):
+            statement = try db.cachedStatement(sql: "SELECT * FROM desktop ORDER BY name")
+        }
+        return try DesktopRow.fetchAll(statement).map(\.desktop)
     }
 
     public func transition(

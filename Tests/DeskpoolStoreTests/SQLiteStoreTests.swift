@@ -121,6 +121,29 @@ import Testing
         }
     }
 
+    /// Pool specs are decoded once per stored text: a change by the other store (the CLI while
+    /// the server runs) is read at once, and changing a spec back reads the old spec again.
+    @Test func poolChangedByTheOtherStoreIsReadAtOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = "\(directory)/deskpool.sqlite"
+            let cli = try SQLiteStore(path: path), server = try SQLiteStore(path: path)
+            try await cli.putTemplate(TemplateDefinition(name: "tiny", domainXML: "<domain/>"), actor: "admin:alice")
+            var spec = PoolSpec(name: "eng", template: "tiny", max: 4, spare: 1)
+            try await cli.putPool(spec, actor: "admin:alice")
+            #expect(try await server.pool(named: "eng")?.max == 4)
+            #expect(try await server.pool(named: "eng", withDesktopsOf: "alice")?.pool.max == 4)
+            spec.max = 9
+            try await cli.putPool(spec, actor: "admin:alice")
+            #expect(try await server.pool(named: "eng")?.max == 9)
+            #expect(try await server.pool(named: "eng", withDesktopsOf: "alice")?.pool.max == 9)
+            spec.max = 4
+            try await cli.putPool(spec, actor: "admin:alice")
+            let back = try await server.pool(named: "eng")
+            #expect(back?.max == 4)
+            #expect(back?.generation == 3)
+        }
+    }
+
     // MARK: - Migrations
 
     @Test func migrationsRunOnceAcrossReopening() async throws {
