@@ -16,6 +16,8 @@ struct ConsoleBench {
     let desktops: Int
     let sequential: Int
     let concurrent: Int
+    /// Bursts of `concurrent` requests each way.
+    let rounds: Int
     static let instance = "bench-console"
 
     init(_ arguments: Arguments) {
@@ -23,6 +25,7 @@ struct ConsoleBench {
         desktops = arguments.int("desktops", 4)
         sequential = arguments.int("sequential", 200)
         concurrent = arguments.int("concurrent", 50)
+        rounds = arguments.int("rounds", 6)
     }
 
     func run() async throws {
@@ -100,11 +103,27 @@ struct ConsoleBench {
         report("sequential", count: sequential, floor: floorSequential, deskpool: deskpoolSequential)
         reportHypervisor("sequential", timedHypervisor)
 
-        let floorConcurrent = try await concurrently(concurrent, floor)
+        // Bursts of `concurrent` requests, the floor's and Deskpool's one after the other, the
+        // order alternating round by round (one burst each moved by 10-15 ms from run to run):
+        // the figures pool every round's latencies; each round's own p50s are printed too.
+        var floorConcurrent: [Double] = [], deskpoolConcurrent: [Double] = []
+        var floorWall = 0.0, deskpoolWall = 0.0
         timedHypervisor.reset()
-        let deskpoolConcurrent = try await concurrently(concurrent, deskpool)
+        for round in 0..<rounds {
+            let floorFirst = round % 2 == 0
+            let first = try await concurrently(concurrent, floorFirst ? floor : deskpool)
+            let second = try await concurrently(concurrent, floorFirst ? deskpool : floor)
+            let (f, d) = floorFirst ? (first, second) : (second, first)
+            floorConcurrent += f.latencies
+            deskpoolConcurrent += d.latencies
+            floorWall += f.wall
+            deskpoolWall += d.wall
+            print(String(format: "round %d (%@ first): floor p50 %.2f ms, Deskpool p50 %.2f ms, added %.2f ms", round + 1, floorFirst ? "floor" : "Deskpool",
+                         percentile(f.latencies, 0.5) * 1000, percentile(d.latencies, 0.5) * 1000,
+                         (percentile(d.latencies, 0.5) - percentile(f.latencies, 0.5)) * 1000))
+        }
         reportHypervisor("concurrent", timedHypervisor)
-        report("concurrent", count: concurrent, floor: floorConcurrent.latencies, deskpool: deskpoolConcurrent.latencies)
+        report("concurrent", count: concurrent * rounds, floor: floorConcurrent, deskpool: deskpoolConcurrent)
         // Each part of the request alone, at the same concurrency: where the added time goes.
         let decideOnly = try await concurrently(concurrent) { i in
             let desktop = owned[i % owned.count]
@@ -119,7 +138,7 @@ struct ConsoleBench {
         }
         print(String(format: "breakdown p50 ms: decide(store reads)=%.2f audit=%.2f hypervisor=%.2f", percentile(decideOnly.latencies, 0.5) * 1000,
                      percentile(auditOnly.latencies, 0.5) * 1000, percentile(hypervisorOnly.latencies, 0.5) * 1000))
-        print(String(format: "concurrent_wall_ms floor=%.1f deskpool=%.1f", floorConcurrent.wall * 1000, deskpoolConcurrent.wall * 1000))
+        print(String(format: "concurrent_wall_ms floor=%.1f deskpool=%.1f", floorWall * 1000 / Double(rounds), deskpoolWall * 1000 / Double(rounds)))
     }
 
     private func timed(_ body: () async throws -> Void) async throws -> Double {
