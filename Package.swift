@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: - C libraries, imported internally by their Swift faces
@@ -138,6 +139,8 @@ let package = Package(
             dependencies: [
                 "DeskpoolCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -247,7 +250,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolStoreTests",
-            dependencies: ["DeskpoolStore", "DeskpoolTesting"],
+            dependencies: ["DeskpoolStore", "DeskpoolTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

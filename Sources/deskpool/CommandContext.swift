@@ -7,12 +7,19 @@ import Logging
 /// What every broker command needs: the configuration, the store and the hosts.
 struct CommandContext {
     let configuration: DeskpoolConfiguration
-    let store: SQLiteStore
+    let store: any Store
     let hypervisors: [any Hypervisor]
 
     /// The SQLite file under the state directory.
     static func storePath(_ configuration: DeskpoolConfiguration) -> String {
         URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("deskpool.sqlite").path
+    }
+
+    /// The store the configuration names: PostgreSQL (`store.url`), or the SQLite file.
+    static func openStore(_ configuration: DeskpoolConfiguration) async throws -> any Store {
+        guard let url = configuration.store.url else { return try SQLiteStore(path: storePath(configuration)) }
+        let settings = try PostgresStore.Settings.parse(url: url, password: try configuration.store.password())
+        return try await PostgresStore(settings, logger: Logger(label: "deskpool.store"))
     }
 
     /// The state directory, which must be 0700 (0711 when a storage pool lies inside it).
@@ -35,7 +42,7 @@ struct CommandContext {
     static func open(_ options: ConfigOptions, hosts: Hosts = .connect) async throws -> CommandContext {
         let (configuration, _) = try options.load()
         try stateDirectory(configuration).prepare()
-        let store = try SQLiteStore(path: storePath(configuration))
+        let store = try await openStore(configuration)
         var hypervisors: [any Hypervisor] = []
         for host in configuration.hosts {
             switch hosts {

@@ -68,6 +68,10 @@ struct ConfigurationTests {
         ("http:\n  maxBodyBytes: 10\n", .invalidValue, 2, "between 1024"),
         ("http:\n  loginThrottle:\n    baseDelaySeconds: 60\n    maxDelaySeconds: 30\n", .invalidValue, 3, "must not exceed"),
         ("http:\n  sesionHours: 3\n", .unknownKey, 2, "sesionHours"),
+        ("store:\n  url: mysql://deskpool@db/deskpool\n", .invalidValue, 2, "postgres:// URL"),
+        ("store:\n  url: \"postgres://deskpool:hunter2@db/deskpool\"\n", .invalidValue, 2, "holds a password"),
+        ("store:\n  passwordFile: db-password\n", .invalidValue, 2, "absolute path"),
+        ("store:\n  uri: postgres://deskpool@db/deskpool\n", .unknownKey, 2, "uri"),
         ("hosts: [\n", .malformed, 2, "not valid YAML"),
         ("", .malformed, 1, "empty"),
     ])
@@ -79,6 +83,37 @@ struct ConfigurationTests {
         #expect(error?.line == line)
         #expect(error?.description.contains(mention) == true)
         #expect(error?.description.hasPrefix("deskpool.yaml:") == true)
+    }
+
+    @Test("a password in store.url is refused without repeating it")
+    func storePasswordNotRepeated() {
+        let error = #expect(throws: ConfigurationError.self) {
+            _ = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: "store:\n  url: postgres://d:hunter2@db/d\n")
+        }
+        #expect(error?.description.contains("hunter2") == false)
+    }
+
+    @Test("the store's password: the environment first, else a file only its owner (and group) may read")
+    func storePassword() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("db-password").path
+        try "s3cret\nignored\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let store = try YAMLConfigDecoder.decode(DeskpoolConfiguration.self, yaml: """
+            store:
+              url: postgres://deskpool@db.example/deskpool?sslmode=verify-full
+              passwordFile: \(file)
+            """).store
+        #expect(store.url == "postgres://deskpool@db.example/deskpool?sslmode=verify-full")
+        chmod(file, 0o640)
+        #expect(try store.password(environment: [:]) == "s3cret")
+        #expect(try store.password(environment: ["DESKPOOL_STORE_PASSWORD": "from-env"]) == "from-env")
+        chmod(file, 0o644)
+        let error = #expect(throws: ConfigurationError.self) { try store.password(environment: [:]) }
+        #expect(error?.description.contains("may be read by others") == true)
+        #expect(error?.description.contains("s3cret") == false)
+        #expect(try StoreConfiguration().password(environment: [:]) == nil)
     }
 
     @Test("the gateway's proxy address per client network")

@@ -3,7 +3,8 @@ import Foundation
 /// Everything in `etc/deskpool.yaml`. Every key is optional; a missing key takes the default
 /// documented next to it. Unknown keys are errors.
 public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
-    /// Where the broker keeps its state (the SQLite store, the secret).
+    /// Where the broker keeps its state (the SQLite store unless `store.url` names PostgreSQL,
+    /// the console-token key, uploads).
     public var stateDirectory: String = "/var/lib/deskpool"
     /// The hypervisor hosts desktops run on. Default: one host, `local`, at qemu:///system.
     public var hosts: [HostConfiguration] = [HostConfiguration()]
@@ -15,11 +16,13 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
     public var images = ImageImportConfiguration()
     /// What templates' domain XML may carry beyond a desktop's needs.
     public var templates = TemplatesConfiguration()
+    /// Where the state is kept: SQLite in `stateDirectory` (default), or PostgreSQL.
+    public var store = StoreConfiguration()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateDirectory, hosts, authentication, broker, gateway, http, images, templates
+        case stateDirectory, hosts, authentication, broker, gateway, http, images, templates, store
     }
 
     public init(from decoder: any Decoder) throws {
@@ -47,6 +50,7 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
         http = try container.decodeIfPresent(HTTPConfiguration.self, forKey: .http) ?? http
         images = try container.decodeIfPresent(ImageImportConfiguration.self, forKey: .images) ?? images
         templates = try container.decodeIfPresent(TemplatesConfiguration.self, forKey: .templates) ?? templates
+        store = try container.decodeIfPresent(StoreConfiguration.self, forKey: .store) ?? store
         images.uploadDirectory = URL(fileURLWithPath: stateDirectory).appendingPathComponent("uploads").path
         // Unless set, the import directory lives in the state directory too: a broker with its
         // own stateDirectory (a test rig, a second installation) never touches another's.

@@ -1,7 +1,8 @@
 public import Foundation
 
 /// The broker's persistent intent: templates and versions, pools, desktops with their
-/// assignments, and the audit log. SQLite (`SQLiteStore`) is the embedded default; every
+/// assignments, and the audit log. SQLite (`SQLiteStore`) is the embedded default, PostgreSQL
+/// (`PostgresStore`) the shared one; every
 /// implementation passes `StoreConformance`.
 ///
 /// Desktop changes are compare-and-set (`transition(_:from:...)`) so two requests, or two

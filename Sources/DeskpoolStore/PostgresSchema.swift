@@ -1,0 +1,63 @@
+import DeskpoolCore
+import Foundation
+import PostgresNIO
+
+/// The PostgreSQL schema: the same tables as SQLite's (`Migrations`), in PostgreSQL's words.
+/// A migration, once released, is never edited: a change is a new one. Each runs in its own
+/// transaction under an advisory lock, so brokers that start together migrate once.
+enum PostgresSchema {
+    static let migrations: [(name: String, statements: [PostgresQuery])] = [
+        ("v1", [
+            // Definitions, specs and rollout records are kept whole as JSON text, as in SQLite:
+            // the broker reads them whole, and a new field needs no migration.
+            "CREATE TABLE template (name TEXT PRIMARY KEY, definition TEXT NOT NULL)",
+            """
+            CREATE TABLE template_version (template TEXT NOT NULL, number BIGINT NOT NULL, volume TEXT NOT NULL, note TEXT NOT NULL,
+                created_at BIGINT NOT NULL, created_by TEXT NOT NULL, published BOOLEAN NOT NULL, PRIMARY KEY (template, number))
+            """,
+            // The highest version number ever handed out, kept when versions are deleted.
+            "CREATE TABLE template_counter (template TEXT PRIMARY KEY, last_number BIGINT NOT NULL)",
+            "CREATE TABLE pool (name TEXT PRIMARY KEY, spec TEXT NOT NULL, generation BIGINT NOT NULL, draining BOOLEAN NOT NULL DEFAULT FALSE)",
+            """
+            CREATE TABLE desktop (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, pool TEXT NOT NULL, host TEXT NOT NULL, template TEXT NOT NULL,
+                version BIGINT NOT NULL, state TEXT NOT NULL, reason TEXT, "user" TEXT, incarnation BIGINT NOT NULL, generation BIGINT NOT NULL,
+                session_id TEXT, session_started_at BIGINT, client TEXT, target_version BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX desktop_pool_state ON desktop (pool, state)",
+            "CREATE INDEX desktop_user ON desktop (\"user\")",
+            """
+            CREATE TABLE audit (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,
+                result TEXT NOT NULL, detail TEXT NOT NULL)
+            """,
+            "CREATE INDEX audit_subject ON audit (subject, id)",
+            "CREATE INDEX audit_actor ON audit (actor, id)",
+            "CREATE INDEX audit_action ON audit (action, id)",
+            "CREATE TABLE rollout (id TEXT PRIMARY KEY, policy TEXT NOT NULL, state TEXT NOT NULL, record TEXT NOT NULL, created_at BIGINT NOT NULL)",
+            "CREATE INDEX rollout_state ON rollout (state)",
+            """
+            CREATE TABLE rollout_item (rollout TEXT NOT NULL REFERENCES rollout (id) ON DELETE CASCADE, desktop TEXT NOT NULL,
+                position BIGINT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (rollout, desktop))
+            """,
+            // Readiness: /readyz proves the store takes writes by rewriting this one row.
+            "CREATE TABLE write_probe (id BIGINT PRIMARY KEY CHECK (id = 1), at DOUBLE PRECISION NOT NULL)",
+        ]),
+    ]
+
+    /// Applies the pending migrations.
+    static func migrate(_ store: PostgresStore) async throws(DeskpoolError) {
+        try await store.write { connection in
+            try await PostgresStore.lock("deskpool.migrate", on: connection)
+            try await PostgresStore.execute("""
+                CREATE TABLE IF NOT EXISTS deskpool_migration (name TEXT PRIMARY KEY, applied_order BIGSERIAL, applied_at BIGINT NOT NULL)
+                """, on: connection)
+            let applied = Set(try await PostgresStore.rows("SELECT name FROM deskpool_migration", on: connection)
+                .map { try $0["name"].decode(String.self) })
+            for migration in migrations where !applied.contains(migration.name) {
+                for statement in migration.statements { try await PostgresStore.execute(statement, on: connection) }
+                try await PostgresStore.execute("""
+                    INSERT INTO deskpool_migration (name, applied_at) VALUES (\(migration.name), \(SQLiteStore.millis(Date())))
+                    """, on: connection)
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+public import DeskpoolCore
+import Foundation
+public import Logging
+import NIOSSL
+import PostgresNIO
+
+/// The `Store` on PostgreSQL, for several brokers on one database (postgres-nio's connection
+/// pool). Every write is one transaction that also appends its audit entry, as in
+/// `SQLiteStore`; rows a write depends on are locked (`FOR UPDATE`), a claim skips the rows
+/// another transaction holds (`FOR UPDATE SKIP LOCKED`), and a pool's desktop count is
+/// serialized with a transaction-scoped advisory lock, so two brokers never both win.
+///
+/// The schema is created and migrated when the store opens (`PostgresSchema`), under an
+/// advisory lock, so brokers starting together migrate once.
+public final class PostgresStore: Store {
+    /// Where the database is and how to reach it (`store:` in `etc/deskpool.yaml`).
+    public struct Settings: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public var user: String
+        /// Never logged, never in an error.
+        public var password: String?
+        public var database: String
+        public var tls: TLS
+        /// Connections this broker keeps at most.
+        public var maximumConnections: Int
+
+        public enum TLS: Sendable, Hashable {
+            /// No TLS (loopback, or a private network the admin trusts).
+            case disable
+            /// TLS, the server's certificate verified against the system's CAs, or the CA file.
+            case require(caFile: String?)
+        }
+
+        public init(host: String, port: Int = 5432, user: String, password: String?, database: String, tls: TLS = .disable,
+                    maximumConnections: Int = 20) {
+            self.host = host
+            self.port = port
+            self.user = user
+            self.password = password
+            self.database = database
+            self.tls = tls
+            self.maximumConnections = maximumConnections
+        }
+
+        /// The settings of a `postgres://user@host:port/database?sslmode=...&sslrootcert=...`
+        /// URL (a password in the URL is refused: it belongs in a file or the environment).
+        public static func parse(url text: String, password: String?) throws(DeskpoolError) -> Settings {
+            func invalid(_ why: String) -> DeskpoolError { DeskpoolError(.invalidInput, "store: \(why)", field: "store") }
+            guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql" else {
+                throw invalid("not a postgres:// URL")
+            }
+            guard url.password == nil else {
+                throw invalid("the URL holds a password: put it in the file named by storePasswordFile, or in DESKPOOL_STORE_PASSWORD")
+            }
+            guard let host = url.host, !host.isEmpty else { throw invalid("the URL names no host") }
+            guard let user = url.user, !user.isEmpty else { throw invalid("the URL names no user (postgres://USER@HOST/DATABASE)") }
+            let database = String(url.path.drop { $0 == "/" })
+            guard !database.isEmpty, !database.contains("/") else { throw invalid("the URL names no database (postgres://USER@HOST/DATABASE)") }
+            var settings = Settings(host: host, port: url.port ?? 5432, user: user, password: password, database: database)
+            var caFile: String?
+            var mode = "disable"
+            for item in url.queryItems ?? [] {
+                switch item.name {
+                case "sslmode": mode = item.value ?? ""
+                case "sslrootcert": caFile = item.value
+                case "pool_max":
+                    guard let count = item.value.flatMap(Int.init), (1...500).contains(count) else { throw invalid("pool_max is 1 to 500") }
+                    settings.maximumConnections = count
+                default: throw invalid("unknown URL option \(item.name) (sslmode, sslrootcert, pool_max)")
+                }
+            }
+            switch mode {
+            case "disable": settings.tls = .disable
+            case "require", "verify-full": settings.tls = .require(caFile: caFile)
+            default: throw invalid("sslmode is disable, require or verify-full (require verifies the server's certificate too)")
+            }
+            return settings
+        }
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    /// Connects (the pool opens connections as they are needed) and migrates the schema.
+    public init(_ settings: Settings, logger: Logger = Logger(label: "deskpool.store")) async throws(DeskpoolError) {
+        var configuration: PostgresClient.Configuration
+        switch settings.tls {
+        case .disable:
+            configuration = .init(host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+                                  database: settings.database, tls: .disable)
+        case .require(let caFile):
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let caFile {
+                do {
+                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+                } catch {
+                    throw DeskpoolError(.invalidInput, "store: cannot read the CA file \(caFile): \(error)", field: "store")
+                }
+            }
+            configuration = .init(host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+                                  database: settings.database, tls: .require(tls))
+        }
+        configuration.options.maximumConnections = settings.maximumConnections
+        configuration.options.connectTimeout = .seconds(5)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        let client = client
+        // The pool serves leases only once run() is under way: wait for the task to start it.
+        let (started, signal) = AsyncStream.makeStream(of: Void.self)
+        runner = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in started {}
+        do {
+            try await PostgresSchema.migrate(self)
+        } catch {
+            runner.cancel()
+            throw error
+        }
+    }
+
+    deinit {
+        runner.cancel()
+    }
+
+    /// Closes the connections; the store cannot be used afterwards.
+    public func close() {
+        runner.cancel()
+    }
+
+    /// The schema migrations applied to this database, oldest first (for `deskpool doctor`).
+    public func appliedMigrations() async throws(DeskpoolError) -> [String] {
+        try await read { connection in
+            try await Self.rows("SELECT name FROM deskpool_migration ORDER BY applied_order", on: connection).map { try $0["name"].decode(String.self) }
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one transaction; a thrown error rolls everything back.
+    @discardableResult
+    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Runs `body` on one connection in one transaction (a consistent snapshot for several
+    /// statements).
+    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
+        try await write(body)
+    }
+
+    /// Passes a `DeskpoolError` thrown inside a transaction through; anything else is a store
+    /// failure, with the server's message only (never a query's bound values).
+    static func storeError(_ error: any Error) -> DeskpoolError {
+        switch error {
+        case let error as DeskpoolError:
+            return error
+        case let error as PostgresTransactionError:
+            if let inner = error.closureError as? DeskpoolError { return inner }
+            return storeError(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? StoreGone())
+        case let error as PSQLError:
+            if let message = error.serverInfo?[.message] {
+                let state = error.serverInfo?[.sqlState] ?? ""
+                if state == "23505" { return DeskpoolError(.alreadyExists, "the store refused a duplicate: \(message)") }
+                // Serialization failures and lost connections pass: clients may ask again.
+                return DeskpoolError(.storeFailed, "the store failed: \(message)", retryAfterSeconds: 5)
+            }
+            return DeskpoolError(.storeFailed, "the store failed: PostgreSQL is unreachable (\(error.code))", retryAfterSeconds: 5)
+        case is DecodingError, is EncodingError, is PostgresDecodingError:
+            return DeskpoolError(.storeFailed, "the store failed: a stored record cannot be read or written (\(type(of: error)))")
+        default:
+            return DeskpoolError(.storeFailed, "the store failed: \(type(of: error))", retryAfterSeconds: 5)
+        }
+    }
+
+    private struct StoreGone: Error {}
+
+    /// The rows of a query, each by column name.
+    static func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRandomAccessRow] {
+        var rows: [PostgresRandomAccessRow] = []
+        for try await row in try await connection.query(query, logger: quiet) {
+            rows.append(row.makeRandomAccess())
+        }
+        return rows
+    }
+
+    /// Runs a statement (with `RETURNING`, returns how many rows it returned).
+    @discardableResult
+    static func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
+        var count = 0
+        for try await _ in try await connection.query(query, logger: quiet) { count += 1 }
+        return count
+    }
+
+    /// Queries log nothing (their binds may hold a user's data).
+    static let quiet = Logger(label: "deskpool.store.query", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Appends an audit entry inside the caller's transaction.
+    static func appendAudit(_ connection: PostgresConnection, actor: String, action: String, subject: String, detail: String = "",
+                            at: Date = Date()) async throws {
+        let (actor, action, subject, detail) = (AuditEntry.Field.actor.cap(actor), AuditEntry.Field.action.cap(action),
+                                                AuditEntry.Field.subject.cap(subject), AuditEntry.Field.detail.cap(detail))
+        try await execute("""
+            INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (\(SQLiteStore.millis(at)), \(actor), \(action), \(subject), 'ok', \(detail))
+            """, on: connection)
+    }
+
+    /// Serializes the transactions that take the same key until they end.
+    static func lock(_ key: String, on connection: PostgresConnection) async throws {
+        try await execute("SELECT pg_advisory_xact_lock(hashtext(\(key)))", on: connection)
+    }
+}
