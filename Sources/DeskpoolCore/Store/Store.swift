@@ -2,8 +2,8 @@ public import Foundation
 
 /// The broker's persistent intent: templates and versions, pools, desktops with their
 /// assignments, and the audit log. SQLite (`SQLiteStore`) is the embedded default, PostgreSQL
-/// (`PostgresStore`) the shared one; every
-/// implementation passes `StoreConformance`.
+/// (`PostgresStore`) the shared one; every implementation passes
+/// `StoreConformance`.
 ///
 /// Desktop changes are compare-and-set (`transition(_:from:...)`) so two requests, or two
 /// broker replicas, never both win; every state change and admin action is appended to the
