@@ -22,7 +22,7 @@ public struct DeskpoolHTTPServer: Sendable {
         self.services = services
         self.configuration = configuration
         self.metrics = metrics
-        self.logins = LoginSessions(maxAge: TimeInterval(configuration.sessionHours * 3600),
+        self.logins = LoginSessions(store: services.broker.store, maxAge: TimeInterval(configuration.sessionHours * 3600),
                                     idle: TimeInterval(configuration.sessionIdleMinutes * 60), now: services.now)
         self.gate = LoginGate(authenticator: services.authenticator, policy: configuration.loginThrottle.policy,
                               limits: LoginGate.Limits(configuration.loginThrottle), now: services.now)

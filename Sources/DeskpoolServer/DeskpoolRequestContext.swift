@@ -1,3 +1,4 @@
+public import DeskpoolCore
 public import Hummingbird
 public import NIOCore
 

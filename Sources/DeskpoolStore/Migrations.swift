@@ -102,6 +102,16 @@ enum Migrations {
                 t.column("at", .double).notNull()
             }
         }
+        migrator.registerMigration("v6") { db in
+            // Login sessions in the store (issue 17): they survive a restart, and every broker
+            // on one store knows them. Keyed by the token's SHA-256; the token is never stored.
+            try db.create(table: "login") { t in
+                t.primaryKey("key", .text)
+                t.column("record", .text).notNull()
+                t.column("expiresAt", .integer).notNull()
+                t.column("lastUsed", .integer).notNull()
+            }
+        }
         return migrator
     }
 

@@ -41,6 +41,10 @@ enum PostgresSchema {
             // Readiness: /readyz proves the store takes writes by rewriting this one row.
             "CREATE TABLE write_probe (id BIGINT PRIMARY KEY CHECK (id = 1), at DOUBLE PRECISION NOT NULL)",
         ]),
+        ("v2", [
+            // Login sessions, by the token's SHA-256 (the token is never stored).
+            "CREATE TABLE login (key TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at BIGINT NOT NULL, last_used BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Applies the pending migrations.

@@ -12,6 +12,7 @@ public final class FaultyStore: Store {
         case putPool, drainPool, deleteDrainedPool
         case insertDesktop, transition, claimReady, deleteDesktop
         case createRollout, updateRollout, updateRolloutItems
+        case putLogin, touchLogin, deleteLogin, deleteLogins
         case probeWrite, audit
     }
 
@@ -133,6 +134,33 @@ public final class FaultyStore: Store {
     }
 
     // MARK: Readiness and audit
+    // MARK: Logins
+    public func putLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) {
+        try check(.putLogin)
+        try await base.putLogin(login, key: key)
+    }
+
+    public func login(key: String) async throws(DeskpoolError) -> LoginSession? { try await base.login(key: key) }
+
+    public func touchLogin(key: String, at: Date) async throws(DeskpoolError) {
+        try check(.touchLogin)
+        try await base.touchLogin(key: key, at: at)
+    }
+
+    public func deleteLogin(key: String) async throws(DeskpoolError) {
+        try check(.deleteLogin)
+        try await base.deleteLogin(key: key)
+    }
+
+    public func deleteLogins(expiredBy: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
+        try check(.deleteLogins)
+        return try await base.deleteLogins(expiredBy: expiredBy, idleSince: idleSince)
+    }
+
+    public func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
+        try await base.loginCount(liveAt: liveAt, idleSince: idleSince)
+    }
+
     public func probeWrite(at: Date) async throws(DeskpoolError) {
         try check(.probeWrite)
         try await base.probeWrite(at: at)

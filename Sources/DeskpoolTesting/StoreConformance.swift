@@ -35,6 +35,7 @@ public enum StoreConformance {
         ("rolloutItemBatch", rolloutItemBatch),
         ("desktopTargetVersion", desktopTargetVersion),
         ("probeWrite", probeWrite),
+        ("logins", logins),
     ]
 
     /// Runs every check, each on a store from `makeStore`; the first failure is thrown with

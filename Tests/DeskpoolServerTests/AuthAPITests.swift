@@ -1,5 +1,6 @@
 import DeskpoolCore
 import DeskpoolServer
+import DeskpoolStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -200,23 +201,40 @@ struct AuthAPITests {
     func idleExpiry() async throws {
         let clock = Mutex(Date(timeIntervalSince1970: 1_000_000))
         func advance(_ seconds: TimeInterval) { clock.withLock { $0 += seconds } }
-        let logins = LoginSessions(maxAge: 3600, idle: 600, now: { clock.withLock { $0 } })
-        let (token, _) = await logins.create(.init(user: "alice"), admin: false)
-        #expect(await logins.lookup(token: token) != nil)
+        let logins = LoginSessions(store: try SQLiteStore.inMemory(), maxAge: 3600, idle: 600, now: { clock.withLock { $0 } })
+        let (token, _) = try await logins.create(.init(user: "alice"), admin: false)
+        #expect(try await logins.lookup(token: token) != nil)
         advance(599)
-        #expect(await logins.lookup(token: token) != nil, "used within the idle time")
+        #expect(try await logins.lookup(token: token) != nil, "used within the idle time")
         advance(599)
-        #expect(await logins.lookup(token: token) != nil, "the last use started the idle time again")
+        #expect(try await logins.lookup(token: token) != nil, "the last use started the idle time again")
         advance(600)
-        #expect(await logins.lookup(token: token) == nil, "idle for 600 s")
-        #expect(await logins.lookup(token: "made-up") == nil)
-        let (busy, _) = await logins.create(.init(user: "bob"), admin: false)
+        #expect(try await logins.lookup(token: token) == nil, "idle for 600 s")
+        #expect(try await logins.lookup(token: "made-up") == nil)
+        let (busy, _) = try await logins.create(.init(user: "bob"), admin: false)
         for _ in 0..<6 {
             advance(590)
-            #expect(await logins.lookup(token: busy) != nil)
+            #expect(try await logins.lookup(token: busy) != nil)
         }
         advance(590)
-        #expect(await logins.lookup(token: busy) == nil, "past its maximum age of 3600 s, however busy")
+        #expect(try await logins.lookup(token: busy) == nil, "past its maximum age of 3600 s, however busy")
+    }
+
+    @Test("a login lives in the store: another broker on it (or this one restarted) knows it, and a logout anywhere ends it")
+    func loginsShared() async throws {
+        let store = try SQLiteStore.inMemory()
+        let one = LoginSessions(store: store, maxAge: 3600, idle: 600)
+        let two = LoginSessions(store: store, maxAge: 3600, idle: 600)
+        let (token, login) = try await one.create(.init(user: "alice", groups: ["deskpool-admins"]), admin: true)
+        let seen = try await two.lookup(token: token)
+        #expect(seen?.user == "alice")
+        #expect(seen?.admin == true)
+        #expect(seen?.csrf == login.csrf)
+        #expect(try await two.count() == 1)
+        try await two.end(token: token)
+        #expect(try await one.lookup(token: token) == nil)
+        // Only the token's hash is stored.
+        #expect(try await store.login(key: token) == nil)
     }
 
     @Test("security headers on answers, errors included; unknown paths are JSON 404s; wrong methods 405 with Allow")

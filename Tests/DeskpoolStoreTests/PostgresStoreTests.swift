@@ -50,7 +50,62 @@ import Testing
                 return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
             }
             defer { stores.forEach { $0.close() } }
-            for store in stores { #expect(try await store.appliedMigrations() == ["v1"]) }
+            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2"]) }
+        }
+    }
+
+    /// `deskpool local store copy`: an installation's SQLite store comes across whole (version
+    /// numbers, generations, draining, users and sessions, rollouts, the audit log in order),
+    /// carries on where it was, and a second copy into the same database is refused.
+    @Test func copyFromSQLite() async throws {
+        try await TestDatabase.with { settings in
+            let source = try SQLiteStore.inMemory()
+            let admin = "admin:alice"
+            try await source.putTemplate(TemplateDefinition(name: "tiny", vcpus: 1, memoryMiB: 256, domainXML: "<domain/>"), actor: admin)
+            for note in ["one", "two", "three"] { _ = try await source.beginVersion(template: "tiny", note: note, actor: admin) }
+            try await source.publishVersion(template: "tiny", number: 2, actor: admin)
+            try await source.deleteVersion(template: "tiny", number: 3, actor: admin)
+            var eng = PoolSpec(name: "eng", template: "tiny", max: 4, spare: 1)
+            try await source.putPool(eng, actor: admin)
+            eng.max = 6
+            try await source.putPool(eng, actor: admin)
+            try await source.putPool(PoolSpec(name: "old", template: "tiny", max: 1, spare: 0), actor: admin)
+            _ = try await source.drainPool(named: "old", actor: admin)
+            let at = Date(timeIntervalSince1970: 1_700_000_000)
+            for (index, name) in ["eng-001", "eng-002"].enumerated() {
+                _ = try await source.insertDesktop(Desktop(id: "id-\(name)", name: name, pool: "eng", host: "h", template: "tiny", version: 2,
+                                                           state: .ready, createdAt: at, updatedAt: at.addingTimeInterval(Double(index))),
+                                                   actor: "broker", limit: nil)
+            }
+            _ = try await source.claimReady(pool: "eng", user: "bob", actor: "bob")
+            let rollout = Rollout(id: "r1", policy: "eng-v2", kind: .update, source: "kind: UpdatePolicy\n",
+                                  pools: [Rollout.PoolChange(pool: "eng", fromVersion: 1, toVersion: 2)], waves: 1, createdAt: at, createdBy: admin)
+            try await source.createRollout(rollout, items: [RolloutItem(rollout: "r1", desktopID: "id-eng-002", desktop: "eng-002", pool: "eng",
+                                                                        position: 0, wave: 0, from: "v1", to: "v2")], actor: admin)
+            let snapshot = try await source.snapshot()
+
+            let target = try await PostgresStore(settings)
+            defer { target.close() }
+            try await target.load(snapshot, actor: admin, from: "test.sqlite")
+            #expect(try await target.templates() == (try await source.templates()))
+            #expect(try await target.versions(template: "tiny") == (try await source.versions(template: "tiny")))
+            #expect(try await target.pools() == (try await source.pools()))
+            #expect(try await target.desktops(pool: nil) == (try await source.desktops(pool: nil)))
+            #expect(try await target.rollouts(active: false, limit: 10) == (try await source.rollouts(active: false, limit: 10)))
+            #expect(try await target.rolloutItems(rollout: "r1") == (try await source.rolloutItems(rollout: "r1")))
+            let copied = try await target.auditLog(subject: nil, limit: 1000)
+            let original = try await source.auditLog(subject: nil, limit: 1000)
+            #expect(copied.first?.action == "store.copy")
+            #expect(Array(copied.dropFirst()) == original)
+            #expect((copied.first?.id ?? 0) > (original.first?.id ?? 0))
+            // It carries on: the next version number is 4 (3 was handed out, then deleted).
+            #expect(try await target.beginVersion(template: "tiny", note: "four", actor: admin).number == 4)
+            #expect(try await target.pool(named: "eng")?.generation == 2)
+            #expect(try await target.pool(named: "old")?.draining == true)
+
+            let error = await #expect(throws: DeskpoolError.self) { try await target.load(snapshot, actor: admin, from: "again") }
+            #expect(error?.code == .conflict)
+            #expect(try await target.templates().count == 1)
         }
     }
 

@@ -103,6 +103,10 @@ import Testing
         try await withStore(backend, StoreConformance.probeWrite)
     }
 
+    @Test(arguments: Backend.allCases) func logins(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.logins)
+    }
+
     // MARK: - A file shared by two processes
 
     /// Two stores on one file stand for the CLI and the server: each sees the other's
@@ -151,12 +155,12 @@ import Testing
             let path = "\(directory)/deskpool.sqlite"
             do {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
                 try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
             }
             for _ in 1...2 {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
                 #expect(try await store.pool(named: "eng")?.generation == 1)
             }
         }

@@ -6,7 +6,7 @@ public import Foundation
 /// floating desktops are refreshed and dedicated ones stay with their user.
 public struct SessionBroker: Sendable {
     /// Who asks: a user name and their groups (from PAM and the user database).
-    public struct Principal: Sendable, Hashable {
+    public struct Principal: Sendable, Hashable, Codable {
         public var user: String
         public var groups: [String]
         public init(user: String, groups: [String] = []) {

@@ -81,6 +81,21 @@ public protocol Store: Sendable {
     /// (`rollout.desktop`).
     func updateRolloutItems(rollout id: String, _ updates: [RolloutItemUpdate], actor: String) async throws(DeskpoolError) -> [RolloutItem?]
 
+    // MARK: Logins
+    /// Records an API or portal login under its token's hash (`key`); the token is never stored.
+    func putLogin(_ login: LoginSession, key: String) async throws(DeskpoolError)
+    /// The login with this key, live or not; nil when there is none.
+    func login(key: String) async throws(DeskpoolError) -> LoginSession?
+    /// Marks the login used at `at` (its idle time starts again); nothing when it is gone.
+    func touchLogin(key: String, at: Date) async throws(DeskpoolError)
+    /// Ends the login (logout, or found expired); nothing when it is gone.
+    func deleteLogin(key: String) async throws(DeskpoolError)
+    /// Forgets logins past their maximum age at `expiredBy`, or last used before `idleSince`;
+    /// returns how many.
+    func deleteLogins(expiredBy: Date, idleSince: Date) async throws(DeskpoolError) -> Int
+    /// Logins live at `liveAt` and used since `idleSince`.
+    func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int
+
     // MARK: Readiness
     /// Proves the store takes writes now: one small write that commits (a full disk, a
     /// read-only file or a lost database throws `storeFailed`). For `/readyz`.

@@ -22,7 +22,7 @@ struct AuthRoutes {
         }
         api.post("auth/logout") { request, context -> Response in
             if context.login != nil { _ = try context.requireSession(request) }
-            await logout(context: context)
+            try await logout(context: context)
             var response = Response(status: .noContent)
             response.setCookie(sessionCookie("", maxAge: 0))
             return response
@@ -57,7 +57,7 @@ struct AuthRoutes {
         metrics.pamDuration.record(ContinuousClock.now - start)
         metrics.loginsOK.increment()
         let admin = principal.groups.contains(services.adminGroup)
-        let created = await logins.create(principal, admin: admin)
+        let created = try await logins.create(principal, admin: admin)
         context.logger.info("login", metadata: ["user": "\(principal.user)", "admin": "\(admin)", "session": "\(created.login.handle)"])
         try? await services.broker.audit(AuditEntry(at: services.now(), actor: "user:\(principal.user)", action: "auth.login",
                                                    subject: Self.addressSubject(context.clientAddress), detail: admin ? "admin" : ""))
@@ -65,9 +65,9 @@ struct AuthRoutes {
     }
 
     /// Ends the request's login session, if it has one (audited).
-    func logout(context: DeskpoolRequestContext) async {
+    func logout(context: DeskpoolRequestContext) async throws(DeskpoolError) {
         guard let token = context.token else { return }
-        await logins.end(token: token)
+        try await logins.end(token: token)
         if let login = context.login {
             try? await services.broker.audit(AuditEntry(at: services.now(), actor: "user:\(login.user)", action: "auth.logout",
                                                        subject: Self.addressSubject(context.clientAddress)))

@@ -39,7 +39,7 @@ struct MetricsRoutes {
         }
         lines.append("# HELP deskpool_login_sessions Logged-in API and portal sessions")
         lines.append("# TYPE deskpool_login_sessions gauge")
-        lines.append("deskpool_login_sessions \(await logins.count)")
+        if let count = try? await logins.count() { lines.append("deskpool_login_sessions \(count)") }
         if let tunnels = await services.tunnels() {
             lines += [
                 "# HELP deskpool_gateway_tunnels_open SPICE gateway tunnels open now",

@@ -1,3 +1,4 @@
+public import DeskpoolCore
 public import Hummingbird
 import HTTPTypes
 
@@ -17,11 +18,11 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
             let token = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
             context.token = token
-            context.login = await logins.lookup(token: token)
+            context.login = try await logins.lookup(token: token)
         } else if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty {
             context.token = token
             context.viaCookie = true
-            context.login = await logins.lookup(token: token)
+            context.login = try await logins.lookup(token: token)
             if let login = context.login, let header = request.headers[.init("X-CSRF-Token")!] {
                 context.csrfHeaderValid = Self.constantTimeEqual(header, login.csrf)
             }

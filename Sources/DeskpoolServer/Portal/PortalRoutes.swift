@@ -70,7 +70,7 @@ struct PortalRoutes: Sendable {
             if let login = context.login {
                 let form = await PortalForm.read(request, context: context)
                 guard form.carries(csrf: login.csrf) else { return csrfRefused(login) }
-                await auth.logout(context: context)
+                try await auth.logout(context: context)
             }
             var response = Response.redirect(to: "/login")
             response.setCookie(auth.sessionCookie("", maxAge: 0))

@@ -8,12 +8,13 @@ struct LocalCommand: AsyncParsableCommand {
         commandName: "local",
         abstract: "Offline admin on this host's store, for bootstrapping and recovery; the broker need not run.",
         discussion: """
-            These commands open the broker's SQLite store (and, where they need to, its hypervisor hosts) \
+            These commands open the broker's store (and, where they need to, its hypervisor hosts) \
             directly, as root on the broker's host. Everywhere else, and whenever the broker runs, use the \
             API commands (deskpool login, then deskpool pools, desktops, templates, ...).
             """,
         subcommands: [LocalTemplateCommand.self, LocalPoolCommand.self, LocalDesktopsCommand.self, LocalRequestCommand.self,
-                      LocalConsoleCommand.self, LocalLogoffCommand.self, LocalPolicyCommand.self, LocalAuditCommand.self]
+                      LocalConsoleCommand.self, LocalLogoffCommand.self, LocalPolicyCommand.self, LocalAuditCommand.self,
+                      LocalStoreCommand.self]
     )
 }
 

@@ -1,0 +1,50 @@
+public import DeskpoolCore
+public import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    public func putLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) {
+        try await write { connection in
+            let record = try SQLiteStore.json(login)
+            try await Self.execute("""
+                INSERT INTO login (key, record, expires_at, last_used)
+                VALUES (\(key), \(record), \(SQLiteStore.millis(login.expiresAt)), \(SQLiteStore.millis(login.lastUsed)))
+                """, on: connection)
+        }
+    }
+
+    public func login(key: String) async throws(DeskpoolError) -> LoginSession? {
+        try await read { connection in
+            guard let row = try await Self.rows("SELECT record, last_used FROM login WHERE key = \(key)", on: connection).first else { return nil }
+            var login = try SQLiteStore.decode(LoginSession.self, json: try row["record"].decode(String.self))
+            login.lastUsed = SQLiteStore.date(try row["last_used"].decode(Int64.self))
+            return login
+        }
+    }
+
+    public func touchLogin(key: String, at: Date) async throws(DeskpoolError) {
+        try await write { connection in
+            try await Self.execute("UPDATE login SET last_used = GREATEST(last_used, \(SQLiteStore.millis(at))) WHERE key = \(key)", on: connection)
+        }
+    }
+
+    public func deleteLogin(key: String) async throws(DeskpoolError) {
+        try await write { connection in try await Self.execute("DELETE FROM login WHERE key = \(key)", on: connection) }
+    }
+
+    public func deleteLogins(expiredBy: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
+        try await write { connection in
+            try await Self.execute("""
+                DELETE FROM login WHERE expires_at <= \(SQLiteStore.millis(expiredBy)) OR last_used <= \(SQLiteStore.millis(idleSince)) RETURNING 1
+                """, on: connection)
+        }
+    }
+
+    public func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
+        try await read { connection in
+            try await Self.rows("""
+                SELECT COUNT(*) AS n FROM login WHERE expires_at > \(SQLiteStore.millis(liveAt)) AND last_used > \(SQLiteStore.millis(idleSince))
+                """, on: connection)[0]["n"].decode(Int.self)
+        }
+    }
+}
