@@ -112,6 +112,13 @@ enum Migrations {
                 t.column("lastUsed", .integer).notNull()
             }
         }
+        migrator.registerMigration("v7") { db in
+            // Secrets every broker on the store shares (the console-token key with PostgreSQL).
+            try db.create(table: "secret") { t in
+                t.primaryKey("name", .text)
+                t.column("value", .blob).notNull()
+            }
+        }
         return migrator
     }
 

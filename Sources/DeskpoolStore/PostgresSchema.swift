@@ -45,6 +45,10 @@ enum PostgresSchema {
             // Login sessions, by the token's SHA-256 (the token is never stored).
             "CREATE TABLE login (key TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at BIGINT NOT NULL, last_used BIGINT NOT NULL)",
         ]),
+        ("v3", [
+            // Secrets every broker on the database shares (the console-token key).
+            "CREATE TABLE secret (name TEXT PRIMARY KEY, value BYTEA NOT NULL)",
+        ]),
     ]
 
     /// Applies the pending migrations.

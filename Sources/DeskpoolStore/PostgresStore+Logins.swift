@@ -48,3 +48,13 @@ extension PostgresStore {
         }
     }
 }
+
+extension PostgresStore {
+    public func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8] {
+        try await write { connection in
+            // The first broker's value wins; the others read it.
+            try await Self.execute("INSERT INTO secret (name, value) VALUES (\(name), \(create())) ON CONFLICT (name) DO NOTHING", on: connection)
+            return try await Self.rows("SELECT value FROM secret WHERE name = \(name)", on: connection)[0]["value"].decode([UInt8].self)
+        }
+    }
+}

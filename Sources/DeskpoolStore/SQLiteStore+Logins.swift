@@ -45,3 +45,14 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    public func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8] {
+        try await write { db in
+            if let value = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]) { return Array(value) }
+            let value = create()
+            try db.execute(sql: "INSERT INTO secret (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+            return value
+        }
+    }
+}

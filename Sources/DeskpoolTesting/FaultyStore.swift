@@ -161,6 +161,10 @@ public final class FaultyStore: Store {
         try await base.loginCount(liveAt: liveAt, idleSince: idleSince)
     }
 
+    public func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8] {
+        try await base.secret(named: name, orCreate: create)
+    }
+
     public func probeWrite(at: Date) async throws(DeskpoolError) {
         try check(.probeWrite)
         try await base.probeWrite(at: at)

@@ -35,3 +35,15 @@ extension StoreConformance {
         try expectEqual(try await store.loginCount(liveAt: t0, idleSince: t0.addingTimeInterval(-900)), 0, "no login left")
     }
 }
+
+extension StoreConformance {
+    /// A secret is made once: later asks (another broker's) get the first value, not their own.
+    public static func secrets(_ store: any Store) async throws {
+        let first = try await store.secret(named: "console-token") { Array(repeating: 7, count: 32) }
+        try expectEqual(first, Array(repeating: 7, count: 32), "the secret as made")
+        let again = try await store.secret(named: "console-token") { Array(repeating: 9, count: 32) }
+        try expectEqual(again, first, "the secret a second broker gets")
+        let other = try await store.secret(named: "other") { [1, 2, 3] }
+        try expectEqual(other, [1, 2, 3], "another secret")
+    }
+}

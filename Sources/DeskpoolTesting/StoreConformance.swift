@@ -36,6 +36,7 @@ public enum StoreConformance {
         ("desktopTargetVersion", desktopTargetVersion),
         ("probeWrite", probeWrite),
         ("logins", logins),
+        ("secrets", secrets),
     ]
 
     /// Runs every check, each on a store from `makeStore`; the first failure is thrown with

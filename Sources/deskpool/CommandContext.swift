@@ -79,16 +79,22 @@ struct CommandContext {
         Administration(store: store, hypervisors: hypervisors, images: configuration.images, templatePolicy: configuration.templates.domainXMLPolicy)
     }
 
-    /// The key that signs connect tokens for the SPICE gateway, created on first use in the
+    /// The key that signs connect tokens for the SPICE gateway, created on first use: in the
+    /// PostgreSQL store when there is one (every broker on it shares the key), else in the
     /// state directory (`console-token.key`, 0600) so the CLI and the running broker share it.
-    func tokenKey() throws(DeskpoolError) -> ConnectTokenKey {
+    func tokenKey() async throws -> ConnectTokenKey {
+        if configuration.store.url != nil {
+            return ConnectTokenKey(bytes: try await store.secret(named: "console-token") { ConnectTokenKey.randomBytes() })
+        }
         try Self.stateDirectory(configuration).prepare()
         return try ConnectTokenKey.load(orCreateAt: URL(fileURLWithPath: configuration.stateDirectory).appendingPathComponent("console-token.key").path)
     }
 
     /// The broker over this store and these hosts, as the configuration says, signing connect
-    /// tokens with `tokenKey` (default: the state directory's key).
-    func broker(tokenKey: ConnectTokenKey? = nil) throws -> Broker {
+    /// tokens with `tokenKey` (default: the store's or the state directory's key).
+    func broker(tokenKey: ConnectTokenKey? = nil) async throws -> Broker {
+        let key: ConnectTokenKey
+        if let tokenKey { key = tokenKey } else { key = try await self.tokenKey() }
         var tls: [String: VirtViewerFile.TLS] = [:]
         for host in configuration.hosts { if let spiceTLS = host.spiceTLS { tls[host.name] = try spiceTLS.load() } }
         let limits = Dictionary(configuration.hosts.map { ($0.name, $0.maxConcurrentOperations) }, uniquingKeysWith: { a, _ in a })
@@ -96,7 +102,7 @@ struct CommandContext {
             store: store, hosts: DeskpoolCore.Hosts(hypervisors, configurations: configuration.hosts),
             configuration: Broker.Configuration(
                 reconciler: .init(broker: configuration.broker, hostLimits: limits), gateway: configuration.gateway,
-                tokenKey: try tokenKey ?? self.tokenKey(), tls: tls, images: configuration.images,
+                tokenKey: key, tls: tls, images: configuration.images,
                 templatePolicy: configuration.templates.domainXMLPolicy))
     }
 

@@ -38,8 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = context.configuration
         try await Self.recoverImports(context, logger: logger)
         // One key for the tokens the broker signs and the gateway checks.
-        let tokenKey = try context.tokenKey()
-        let broker = try context.broker(tokenKey: tokenKey)
+        let tokenKey = try await context.tokenKey()
+        let broker = try await context.broker(tokenKey: tokenKey)
         // The links first: started before, and stopped after, everything that uses them.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = context.links.map { .init(service: $0) }
         services += broker.services.map { .init(service: $0) }

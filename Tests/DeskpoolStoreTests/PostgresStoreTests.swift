@@ -50,7 +50,7 @@ import Testing
                 return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
             }
             defer { stores.forEach { $0.close() } }
-            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2"]) }
+            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2", "v3"]) }
         }
     }
 

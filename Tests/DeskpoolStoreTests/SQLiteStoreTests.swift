@@ -107,6 +107,10 @@ import Testing
         try await withStore(backend, StoreConformance.logins)
     }
 
+    @Test(arguments: Backend.allCases) func secrets(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.secrets)
+    }
+
     // MARK: - A file shared by two processes
 
     /// Two stores on one file stand for the CLI and the server: each sees the other's
@@ -155,12 +159,12 @@ import Testing
             let path = "\(directory)/deskpool.sqlite"
             do {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
                 try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
             }
             for _ in 1...2 {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
                 #expect(try await store.pool(named: "eng")?.generation == 1)
             }
         }

@@ -10,7 +10,10 @@ public struct ConnectTokenKey: Sendable {
     public init(bytes: some Collection<UInt8>) { key = SymmetricKey(data: Array(bytes)) }
 
     /// A fresh random key (tests, or a broker without a state directory).
-    public static func random() -> ConnectTokenKey { ConnectTokenKey(bytes: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }) }
+    public static func random() -> ConnectTokenKey { ConnectTokenKey(bytes: randomBytes()) }
+
+    /// 32 fresh random bytes, a key's worth.
+    public static func randomBytes() -> [UInt8] { SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) } }
 
     /// Reads the key file, creating it (0600) with a fresh key if it does not exist.
     public static func load(orCreateAt path: String) throws(DeskpoolError) -> ConnectTokenKey {

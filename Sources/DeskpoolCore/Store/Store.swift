@@ -96,6 +96,11 @@ public protocol Store: Sendable {
     /// Logins live at `liveAt` and used since `idleSince`.
     func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int
 
+    // MARK: Secrets shared by the brokers
+    /// The secret named `name` (the console-token key), made from `create` and kept by the
+    /// first broker that asks; every broker on the store gets the same bytes.
+    func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8]
+
     // MARK: Readiness
     /// Proves the store takes writes now: one small write that commits (a full disk, a
     /// read-only file or a lost database throws `storeFailed`). For `/readyz`.
