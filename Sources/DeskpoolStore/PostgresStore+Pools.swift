@@ -12,24 +12,10 @@ extension PostgresStore {
     static func putPool(_ connection: PostgresConnection, _ spec: PoolSpec, actor: String) async throws -> PoolSpec {
         // Two brokers putting one new pool: the second waits, then sees the first's.
         try await lock("pool/\(spec.name)", on: connection)
-        var stored = spec
-        let detail: String
-        if let old = try await pool(connection, named: spec.name, forUpdate: true) {
-            guard !old.draining else {
-                throw DeskpoolError(.conflict, "pool \(spec.name) is being deleted", field: "name")
-            }
-            stored.draining = false
-            stored.generation = old.generation
-            if stored == old {
-                try await appendAudit(connection, actor: actor, action: "pool.put", subject: "pool/\(spec.name)",
-                                      detail: "unchanged, generation \(old.generation)")
-                return old
-            }
-            stored.generation = old.generation + 1
-            detail = "changed, generation \(stored.generation)"
-        } else {
-            stored.generation = 1
-            detail = "created, generation 1"
+        let (stored, detail, changed) = try PoolPut.decide(spec, over: try await pool(connection, named: spec.name, forUpdate: true))
+        guard changed else {
+            try await appendAudit(connection, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
+            return stored
         }
         let json = try SQLiteStore.json(stored)
         try await execute("""

@@ -11,25 +11,10 @@ extension SQLiteStore {
 
     /// `putPool` (after validation) inside the caller's transaction.
     static func putPool(_ db: Database, _ spec: PoolSpec, actor: String) throws -> PoolSpec {
-        var stored = spec
-        let detail: String
-        if let old = try pool(db, named: spec.name) {
-            guard !old.draining else {
-                throw DeskpoolError(.conflict, "pool \(spec.name) is being deleted", field: "name")
-            }
-            stored.draining = false
-            stored.generation = old.generation
-            if stored == old {
-                // Applying the same file again is not a change: desktops stay current.
-                detail = "unchanged, generation \(old.generation)"
-                try appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
-                return old
-            }
-            stored.generation = old.generation + 1
-            detail = "changed, generation \(stored.generation)"
-        } else {
-            stored.generation = 1
-            detail = "created, generation 1"
+        let (stored, detail, changed) = try PoolPut.decide(spec, over: try pool(db, named: spec.name))
+        guard changed else {
+            try appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
+            return stored
         }
         try db.execute(
             sql: """
@@ -88,6 +73,26 @@ extension SQLiteStore {
         spec.generation = row["generation"]
         spec.draining = row["draining"]
         return spec
+    }
+}
+
+/// What storing a pool spec over the one stored (`old`, nil: none) does, for both stores: the
+/// spec as stored (its generation up by one when it changed), the audit detail, and whether
+/// anything is written. Refused while the pool drains.
+enum PoolPut {
+    static func decide(_ spec: PoolSpec, over old: PoolSpec?) throws(DeskpoolError) -> (stored: PoolSpec, detail: String, changed: Bool) {
+        var stored = spec
+        guard let old else {
+            stored.generation = 1
+            return (stored, "created, generation 1", true)
+        }
+        guard !old.draining else { throw DeskpoolError(.conflict, "pool \(spec.name) is being deleted", field: "name") }
+        stored.draining = false
+        stored.generation = old.generation
+        // Applying the same file again is not a change: desktops stay current.
+        if stored == old { return (old, "unchanged, generation \(old.generation)", false) }
+        stored.generation = old.generation + 1
+        return (stored, "changed, generation \(stored.generation)", true)
     }
 }
 
