@@ -140,6 +140,8 @@ let package = Package(
                 "DeskpoolCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -147,7 +149,8 @@ let package = Package(
         // Fakes, conformance suites and the broker harness: what a test needs without a host.
         .target(
             name: "DeskpoolTesting",
-            dependencies: ["Libvirt", "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore"],
+            dependencies: ["Libvirt", "DeskpoolCore", "DeskpoolLibvirt", "DeskpoolStore",
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The rigs of the real tiers: libvirt sandboxes, real PAM users, remote-viewer under
@@ -250,7 +253,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolStoreTests",
-            dependencies: ["DeskpoolStore", "DeskpoolTesting", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["DeskpoolStore", "DeskpoolTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,24 +2,21 @@ import DeskpoolCore
 import DeskpoolStore
 import DeskpoolTesting
 import Foundation
-import Logging
-import PostgresNIO
 import Testing
 
 /// `StoreConformance` against PostgreSQL, each check on a database of its own, plus what only a
 /// shared database has: two stores (two brokers) claiming from one pool, and migrations that
 /// run once when brokers start together.
 ///
-/// Needs a server: `DESKPOOL_TEST_POSTGRES` (a `postgres://USER@HOST:PORT/DATABASE` URL of a
-/// role that may create databases) and `DESKPOOL_TEST_POSTGRES_PASSWORD_FILE`; `scripts/test`
-/// starts one (`scripts/postgres start`). Without them the suite fails in CI and says loudly
-/// that it did not run anywhere else.
-@Suite(.serialized) struct PostgresStoreTests {
+/// Needs a server (`PostgresTestDatabase`; `scripts/test` starts one): without it the suite
+/// fails in CI and is reported skipped elsewhere.
+@Suite(.serialized, .enabled(if: PostgresTestDatabase.runs, "no PostgreSQL server: DESKPOOL_TEST_POSTGRES is not set (scripts/postgres start)"))
+struct PostgresStoreTests {
     static let checkNames = StoreConformance.checks.map(\.name)
 
     @Test(arguments: checkNames) func conformance(_ name: String) async throws {
         let check = try #require(StoreConformance.checks.first { $0.name == name }).run
-        try await TestDatabase.with { settings in
+        try await PostgresTestDatabase.with { settings in
             let store = try await PostgresStore(settings)
             defer { store.close() }
             try await check(store)
@@ -27,7 +24,7 @@ import Testing
     }
 
     @Test func survivesReopening() async throws {
-        try await TestDatabase.with { settings in
+        try await PostgresTestDatabase.with { settings in
             try await StoreConformance.survivesReopening { try await PostgresStore(settings) }
         }
     }
@@ -35,7 +32,7 @@ import Testing
     /// Two brokers on one database: 50 claims from 20 ready desktops through both give 20
     /// distinct desktops and no desktop twice.
     @Test func twoStoresClaimFromOnePool() async throws {
-        try await TestDatabase.with { settings in
+        try await PostgresTestDatabase.with { settings in
             let one = try await PostgresStore(settings), two = try await PostgresStore(settings)
             defer { one.close(); two.close() }
             try await StoreConformance.claimConcurrently(stores: [one, two])
@@ -44,7 +41,7 @@ import Testing
 
     /// Brokers that start together on an empty database migrate it once.
     @Test func brokersStartingTogetherMigrateOnce() async throws {
-        try await TestDatabase.with { settings in
+        try await PostgresTestDatabase.with { settings in
             let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
                 for _ in 0..<4 { group.addTask { try await PostgresStore(settings) } }
                 return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
@@ -58,7 +55,7 @@ import Testing
     /// numbers, generations, draining, users and sessions, rollouts, the audit log in order),
     /// carries on where it was, and a second copy into the same database is refused.
     @Test func copyFromSQLite() async throws {
-        try await TestDatabase.with { settings in
+        try await PostgresTestDatabase.with { settings in
             let source = try SQLiteStore.inMemory()
             let admin = "admin:alice"
             try await source.putTemplate(TemplateDefinition(name: "tiny", vcpus: 1, memoryMiB: 256, domainXML: "<domain/>"), actor: admin)
@@ -108,7 +105,10 @@ import Testing
             #expect(try await target.templates().count == 1)
         }
     }
+}
 
+/// The store's settings from `store.url`: no server needed.
+struct PostgresSettingsTests {
     /// What a reviewer of the store's settings checks: the URL's forms and its refusals.
     @Test func settingsFromAURL() throws {
         let settings = try PostgresStore.Settings.parse(url: "postgres://deskpool@db.example:6432/deskpool?sslmode=require&sslrootcert=/etc/ca.pem&pool_max=40",
@@ -131,42 +131,5 @@ import Testing
         } catch {
             #expect(!error.message.contains("hunter2"))
         }
-    }
-}
-
-/// A database of its own for one test on the server named by the environment, dropped after.
-enum TestDatabase {
-    struct NotConfigured: Error, CustomStringConvertible {
-        var description: String {
-            "PostgreSQL tests need DESKPOOL_TEST_POSTGRES and DESKPOOL_TEST_POSTGRES_PASSWORD_FILE (scripts/postgres start starts a server)"
-        }
-    }
-
-    static func with(_ body: (PostgresStore.Settings) async throws -> Void) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["DESKPOOL_TEST_POSTGRES"], let file = environment["DESKPOOL_TEST_POSTGRES_PASSWORD_FILE"] else {
-            if let ci = environment["CI"], !ci.isEmpty { throw NotConfigured() }
-            print("SKIPPED (not CI): \(NotConfigured())")
-            return
-        }
-        let password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let base = try PostgresStore.Settings.parse(url: url, password: password)
-        let name = "deskpool_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
-        let admin = PostgresClient(configuration: .init(host: base.host, port: base.port, username: base.user, password: password,
-                                                        database: base.database, tls: .disable),
-                                   backgroundLogger: Logger(label: "test.postgres", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let runner = Task { await admin.run() }
-        defer { runner.cancel() }
-        // The name is ours (letters and digits): no bind is possible for an identifier.
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-        var settings = base
-        settings.database = name
-        do {
-            try await body(settings)
-        } catch {
-            _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"))
-            throw error
-        }
-        try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"))
     }
 }

@@ -20,9 +20,12 @@ struct ServerTestRig: Sendable {
     let authenticator: FakeAuthenticator
     let server: DeskpoolHTTPServer
 
-    init(configure: (inout HTTPConfiguration) -> Void = { _ in }) async throws {
+    /// `store`: an in-memory SQLite store unless given (a PostgreSQL one, shared by two rigs
+    /// as by two brokers).
+    init(store: (any Store)? = nil, configure: (inout HTTPConfiguration) -> Void = { _ in }) async throws {
         fake = FakeHypervisor(host: "h1")
-        harness = BrokerHarness(store: try SQLiteStore.inMemory(), hypervisors: [fake], options: .init(probeInterval: .milliseconds(5)))
+        let store = try store ?? SQLiteStore.inMemory()
+        harness = BrokerHarness(store: store, hypervisors: [fake], options: .init(probeInterval: .milliseconds(5)))
         try await harness.admin.applyTemplate(Self.template, actor: "admin:test")
         _ = try await harness.admin.publishVersion(template: "tiny", from: .file("/images/tiny.qcow2"), note: "first", actor: "admin:test")
         authenticator = FakeAuthenticator([
