@@ -253,7 +253,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolStoreTests",
-            dependencies: ["DeskpoolStore", "DeskpoolTesting"],
+            dependencies: ["DeskpoolStore", "DeskpoolTesting", "DeskpoolTestRigs"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -52,9 +52,9 @@ extension PostgresStore {
 
 extension PostgresStore {
     public func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8] {
-        try await write { connection in
+        let made = ByteBuffer(bytes: create())
+        return try await write { connection in
             // The first broker's value wins; the others read it.
-            let made = ByteBuffer(bytes: create())
             try await Self.execute("INSERT INTO secret (name, value) VALUES (\(name), \(made)) ON CONFLICT (name) DO NOTHING", on: connection)
             let value = try await Self.rows("SELECT value FROM secret WHERE name = \(name)", on: connection)[0]["value"].decode(ByteBuffer.self)
             return Array(value.readableBytesView)

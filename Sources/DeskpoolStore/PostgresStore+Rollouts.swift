@@ -57,7 +57,7 @@ extension PostgresStore {
     }
 
     public func updateRollout(
-        _ id: String, from: Set<Rollout.State>, actor: String, change: @Sendable (inout Rollout) -> Void
+        _ id: String, from: Set<Rollout.State>, actor: String, change: @escaping @Sendable (inout Rollout) -> Void
     ) async throws(DeskpoolError) -> Rollout? {
         try await write { connection in
             guard let old = try await Self.rollout(connection, id: id, forUpdate: true), from.contains(old.state) else { return nil }

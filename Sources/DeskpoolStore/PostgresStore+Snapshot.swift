@@ -6,7 +6,8 @@ extension PostgresStore {
     /// Writes a snapshot into this database, which must hold nothing yet (refused with
     /// `.conflict` otherwise, changing nothing), in one transaction, and audits the copy.
     public func load(_ snapshot: StoreSnapshot, actor: String, from source: String) async throws(DeskpoolError) {
-        try await write { connection in
+        // One transaction, however long the copy takes.
+        try await write(timeout: .seconds(3600)) { connection in
             let held = try await Self.rows("""
                 SELECT (SELECT COUNT(*) FROM template) + (SELECT COUNT(*) FROM pool) + (SELECT COUNT(*) FROM desktop)
                      + (SELECT COUNT(*) FROM rollout) + (SELECT COUNT(*) FROM audit) AS n

@@ -3,6 +3,7 @@ import Foundation
 public import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The `Store` on PostgreSQL, for several brokers on one database (postgres-nio's connection
 /// pool). Every write is one transaction that also appends its audit entry, as in
@@ -24,6 +25,9 @@ public final class PostgresStore: Store {
         public var tls: TLS
         /// Connections this broker keeps at most.
         public var maximumConnections: Int
+        /// How long one store call may take, waiting for a connection included, before it
+        /// fails with `storeFailed` (the API's 503 with `Retry-After`). URL option `timeout`.
+        public var operationTimeout: Duration? = .seconds(10)
 
         public enum TLS: Sendable, Hashable {
             /// No TLS (loopback, or a private network the admin trusts).
@@ -64,10 +68,13 @@ public final class PostgresStore: Store {
                 switch item.name {
                 case "sslmode": mode = item.value ?? ""
                 case "sslrootcert": caFile = item.value
+                case "timeout":
+                    guard let seconds = item.value.flatMap(Int.init), (1...600).contains(seconds) else { throw invalid("timeout is 1 to 600 seconds") }
+                    settings.operationTimeout = .seconds(seconds)
                 case "pool_max":
                     guard let count = item.value.flatMap(Int.init), (1...500).contains(count) else { throw invalid("pool_max is 1 to 500") }
                     settings.maximumConnections = count
-                default: throw invalid("unknown URL option \(item.name) (sslmode, sslrootcert, pool_max)")
+                default: throw invalid("unknown URL option \(item.name) (sslmode, sslrootcert, pool_max, timeout)")
                 }
             }
             switch mode {
@@ -81,6 +88,8 @@ public final class PostgresStore: Store {
 
     let client: PostgresClient
     let logger: Logger
+    /// How long one store call may take, waiting for a connection included.
+    let operationTimeout: Duration?
     private let runner: Task<Void, Never>
 
     /// Connects (the pool opens connections as they are needed) and migrates the schema.
@@ -106,6 +115,7 @@ public final class PostgresStore: Store {
         configuration.options.connectTimeout = .seconds(5)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
+        operationTimeout = settings.operationTimeout
         let client = client
         // The pool serves leases only once run() is under way: wait for the task to start it.
         let (started, signal) = AsyncStream.makeStream(of: Void.self)
@@ -141,19 +151,51 @@ public final class PostgresStore: Store {
     // MARK: - Transactions
 
     /// Runs `body` in one transaction; a thrown error rolls everything back.
+    ///
+    /// Gives up after `timeout` (the settings' `operationTimeout`; nil: never) with
+    /// `storeFailed` and a retry hint: while the database is unreachable the connection pool
+    /// would keep a caller waiting for a connection for a minute or more. What was given up on
+    /// is cancelled; a transaction that never committed changed nothing.
     @discardableResult
-    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch {
-            throw Self.storeError(error)
+    func write<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
+        let (client, logger) = (client, logger)
+        let operation = Task { () async throws -> T in
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+        guard let limit = timeout ?? operationTimeout else {
+            do { return try await operation.value } catch { throw Self.storeError(error) }
+        }
+        let outcome = await Self.race(operation, limit: limit)
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let error): throw Self.storeError(error)
+        case nil:
+            operation.cancel()
+            throw DeskpoolError(.storeFailed, "the store failed: PostgreSQL did not answer within \(limit)", retryAfterSeconds: 5)
         }
     }
 
     /// Runs `body` on one connection in one transaction (a consistent snapshot for several
     /// statements).
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
         try await write(body)
+    }
+
+    /// The task's outcome, or nil when `limit` passed first (the task is left to its caller).
+    private static func race<T: Sendable>(_ task: Task<T, any Error>, limit: Duration) async -> Result<T, any Error>? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>?, Never>) in
+            let once = Mutex(false)
+            let finish: @Sendable (Result<T, any Error>?) -> Void = { outcome in
+                if once.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: outcome) }
+            }
+            Task {
+                do { finish(.success(try await task.value)) } catch { finish(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                finish(nil)
+            }
+        }
     }
 
     /// Passes a `DeskpoolError` thrown inside a transaction through; anything else is a store

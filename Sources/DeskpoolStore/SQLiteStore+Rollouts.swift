@@ -50,7 +50,7 @@ extension SQLiteStore {
     }
 
     public func updateRollout(
-        _ id: String, from: Set<Rollout.State>, actor: String, change: @Sendable (inout Rollout) -> Void
+        _ id: String, from: Set<Rollout.State>, actor: String, change: @escaping @Sendable (inout Rollout) -> Void
     ) async throws(DeskpoolError) -> Rollout? {
         try await write { db in
             guard let old = try Self.rollout(db, id: id), from.contains(old.state) else { return nil }

@@ -123,7 +123,7 @@ public final class FaultyStore: Store {
     public func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem] { try await base.rolloutItems(rollout: id) }
 
     public func updateRollout(_ id: String, from: Set<Rollout.State>, actor: String,
-                              change: @Sendable (inout Rollout) -> Void) async throws(DeskpoolError) -> Rollout? {
+                              change: @escaping @Sendable (inout Rollout) -> Void) async throws(DeskpoolError) -> Rollout? {
         try check(.updateRollout)
         return try await base.updateRollout(id, from: from, actor: actor, change: change)
     }

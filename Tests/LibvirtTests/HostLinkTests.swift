@@ -9,7 +9,7 @@ import ServiceLifecycle
 import Testing
 
 /// `HostLink` against the real libvirtd, through a Unix socket proxy the test turns against it
-/// (`UnixSocketProxy`): the daemon's test driver over `test+unix://`, so the client's real
+/// (`SocketProxy`): the daemon's test driver over `test+unix://`, so the client's real
 /// keepalive, close callback and event registrations are exercised, while the daemon the
 /// other suites use is never restarted. (The fault tier of scripts/e2e restarts and freezes
 /// the real libvirtd under a running broker.)
@@ -21,8 +21,8 @@ struct HostLinkTests {
 
     /// A hypervisor over a link through a fresh proxy, its link running as a service, for `body`.
     static func withLink(keepAlive: (Int32, UInt32) = (1, 2),
-                         _ body: (UnixSocketProxy, LibvirtHypervisor) async throws -> Void) async throws {
-        let proxy = try UnixSocketProxy(target: daemonSocket)
+                         _ body: (SocketProxy, LibvirtHypervisor) async throws -> Void) async throws {
+        let proxy = try SocketProxy(target: daemonSocket)
         defer { proxy.stop() }
         let options = HostLink.Options(backoff: .init(first: .milliseconds(200), factor: 1.5, cap: .seconds(2)),
                                        keepAliveInterval: keepAlive.0, keepAliveCount: keepAlive.1)
@@ -145,7 +145,7 @@ struct HostLinkTests {
 
     @Test("a link whose host is down at start reports connecting, retries with backoff, and connects when the host comes")
     func startWithHostDown() async throws {
-        let proxy = try UnixSocketProxy(target: Self.daemonSocket)
+        let proxy = try SocketProxy(target: Self.daemonSocket)
         defer { proxy.stop() }
         proxy.refuse(true)
         let link = HostLink(host: "late", uri: "test+unix:///default?socket=\(proxy.path)",
@@ -169,7 +169,7 @@ struct HostLinkTests {
 
     @Test("graceful shutdown ends the link at once even while a connection attempt hangs on a frozen daemon")
     func shutdownWhileFrozen() async throws {
-        let proxy = try UnixSocketProxy(target: Self.daemonSocket)
+        let proxy = try SocketProxy(target: Self.daemonSocket)
         defer { proxy.stop() }
         proxy.freeze(true)
         let link = HostLink(host: "frozen", uri: "test+unix:///default?socket=\(proxy.path)")

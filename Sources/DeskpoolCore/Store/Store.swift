@@ -73,7 +73,7 @@ public protocol Store: Sendable {
     func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem]
     /// Applies `change` if the rollout is in one of `from`; returns the new record or nil.
     /// A state change is audited (`rollout.state`).
-    func updateRollout(_ id: String, from: Set<Rollout.State>, actor: String, change: @Sendable (inout Rollout) -> Void) async throws(DeskpoolError) -> Rollout?
+    func updateRollout(_ id: String, from: Set<Rollout.State>, actor: String, change: @escaping @Sendable (inout Rollout) -> Void) async throws(DeskpoolError) -> Rollout?
     /// Applies the updates in order, in one transaction (a wave's worth of desktops is one
     /// commit, not one each): an update's desktop change, if any, as `transition` makes it,
     /// then its item change if the item is in one of its `from`. Returns each new item, or nil

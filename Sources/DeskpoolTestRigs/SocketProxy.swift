@@ -1,16 +1,28 @@
 import Foundation
 import Synchronization
 
-/// A Unix socket that relays every connection to another one (`target`), and that a test can
-/// turn against its clients: drop every connection (what a libvirtd restart does to its
-/// clients), refuse new ones (libvirtd stopped), or stop relaying while keeping the sockets
-/// open (libvirtd frozen by SIGSTOP). With `test+unix:///default?socket=<path>`, a libvirt
-/// client talks through it to the real libvirtd and its test driver, and the test sees the
-/// client's keepalive, close callback and reconnects work, without disturbing the daemon the
-/// other tests use. Threads and blocking calls: it never touches the cooperative pool.
-public final class UnixSocketProxy: Sendable {
+/// A socket that relays every connection to another one (`target`), and that a test can turn
+/// against its clients: drop every connection (what a daemon's restart does to its clients),
+/// refuse new ones (the daemon stopped), or stop relaying while keeping the sockets open (the
+/// daemon frozen by SIGSTOP). A Unix socket to a Unix socket: with
+/// `test+unix:///default?socket=<path>`, a libvirt client talks through it to the real
+/// libvirtd and its test driver. A loopback TCP port to a TCP port: a PostgreSQL client
+/// reaches the test cluster through it. Either way the test sees its client's keepalive,
+/// close handling and reconnects work without disturbing the daemon the other tests use.
+/// Threads and blocking calls: it never touches the cooperative pool.
+public final class SocketProxy: Sendable {
+    /// Where a side listens or is reached.
+    public enum Endpoint: Sendable, Hashable {
+        case unix(String)
+        /// 127.0.0.1 and a port.
+        case loopback(port: Int)
+    }
+
+    /// The Unix socket it listens on ("" for a TCP proxy).
     public let path: String
-    public let target: String
+    /// The loopback port it listens on (0 for a Unix one).
+    public let port: Int
+    public let target: Endpoint
     private let listener: Int32
     private struct State {
         var refusing = false
@@ -23,21 +35,47 @@ public final class UnixSocketProxy: Sendable {
     }
     private let state = Mutex(State())
 
-    /// Listens on a fresh socket in a private temporary directory.
-    public init(target: String) throws {
-        let directory = NSTemporaryDirectory() + "deskpool-proxy-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        path = directory + "/sock"
+    /// Listens on a fresh Unix socket in a private temporary directory, relaying to `target`.
+    public convenience init(target: String) throws {
+        try self.init(to: .unix(target))
+    }
+
+    /// Listens where `target` is reached: a fresh Unix socket in a private temporary directory
+    /// for a Unix target, a free loopback port for a TCP one.
+    public init(to target: Endpoint) throws {
         self.target = target
-        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let listening: Endpoint
+        switch target {
+        case .unix:
+            let directory = NSTemporaryDirectory() + "deskpool-proxy-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            listening = .unix(directory + "/sock")
+        case .loopback:
+            listening = .loopback(port: 0)
+        }
+        let listener = Self.socket(for: listening)
         guard listener >= 0 else { throw ProxyError("socket: \(String(cString: strerror(errno)))") }
-        guard Self.withAddress(path, { bind(listener, $0, $1) }) == 0, listen(listener, 64) == 0 else {
+        guard Self.withAddress(listening, { bind(listener, $0, $1) }) == 0, listen(listener, 64) == 0 else {
             let message = String(cString: strerror(errno))
             close(listener)
-            throw ProxyError("bind/listen \(path): \(message)")
+            throw ProxyError("bind/listen \(listening): \(message)")
+        }
+        self.listener = listener
+        switch listening {
+        case .unix(let socketPath):
+            path = socketPath
+            port = 0
+        case .loopback:
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+            }
+            path = ""
+            port = Int(UInt16(bigEndian: address.sin_port))
         }
         let thread = Thread { [self] in acceptLoop() }
-        thread.name = "unix-proxy-accept"
+        thread.name = "socket-proxy-accept"
         thread.start()
     }
 
@@ -81,8 +119,10 @@ public final class UnixSocketProxy: Sendable {
         dropAll()
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
-        unlink(path)
-        rmdir((path as NSString).deletingLastPathComponent)
+        if !path.isEmpty {
+            unlink(path)
+            rmdir((path as NSString).deletingLastPathComponent)
+        }
     }
 
     private func acceptLoop() {
@@ -96,7 +136,7 @@ public final class UnixSocketProxy: Sendable {
             if closed { close(client); return }
             if refusing { close(client); continue }
             while state.withLock({ $0.frozen && !$0.closed }) { usleep(20_000) }
-            let upstream = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            let upstream = Self.socket(for: target)
             guard upstream >= 0, Self.withAddress(target, { connect(upstream, $0, $1) }) == 0 else {
                 if upstream >= 0 { close(upstream) }
                 close(client)
@@ -110,7 +150,7 @@ public final class UnixSocketProxy: Sendable {
             }
             for (from, to) in [(client, upstream), (upstream, client)] {
                 let pump = Thread { [self] in self.pump(from: from, to: to, pair: id) }
-                pump.name = "unix-proxy-pump"
+                pump.name = "socket-proxy-pump"
                 pump.start()
             }
         }
@@ -146,6 +186,27 @@ public final class UnixSocketProxy: Sendable {
                 if wrote < 0, errno == EINTR { continue }
                 guard wrote > 0 else { return }
                 sent += wrote
+            }
+        }
+    }
+
+    private static func socket(for endpoint: Endpoint) -> Int32 {
+        switch endpoint {
+        case .unix: Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        case .loopback: Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        }
+    }
+
+    private static func withAddress(_ endpoint: Endpoint, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+        switch endpoint {
+        case .unix(let path): return withAddress(path, body)
+        case .loopback(let port):
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
         }
     }
