@@ -92,8 +92,9 @@ public final class PostgresStore: Store {
     let operationTimeout: Duration?
     private let runner: Task<Void, Never>
 
-    /// Connects (the pool opens connections as they are needed) and migrates the schema.
-    public init(_ settings: Settings, logger: Logger = Logger(label: "deskpool.store")) async throws(DeskpoolError) {
+    /// Connects (the pool opens connections as they are needed) and, with `migrate`, creates
+    /// or migrates the schema.
+    public init(_ settings: Settings, migrate: Bool = true, logger: Logger = Logger(label: "deskpool.store")) async throws(DeskpoolError) {
         var configuration: PostgresClient.Configuration
         switch settings.tls {
         case .disable:
@@ -124,6 +125,7 @@ public final class PostgresStore: Store {
             await client.run()
         }
         for await _ in started {}
+        guard migrate else { return }
         do {
             try await PostgresSchema.migrate(self)
         } catch {
@@ -141,10 +143,12 @@ public final class PostgresStore: Store {
         runner.cancel()
     }
 
-    /// The schema migrations applied to this database, oldest first (for `deskpool doctor`).
+    /// The schema migrations applied to this database, oldest first (none before the first).
     public func appliedMigrations() async throws(DeskpoolError) -> [String] {
         try await read { connection in
-            try await Self.rows("SELECT name FROM deskpool_migration ORDER BY applied_order", on: connection).map { try $0["name"].decode(String.self) }
+            guard try await !Self.rows("SELECT 1 FROM pg_tables WHERE tablename = 'deskpool_migration' AND schemaname = current_schema()",
+                                       on: connection).isEmpty else { return [] }
+            return try await Self.rows("SELECT name FROM deskpool_migration ORDER BY applied_order", on: connection).map { try $0["name"].decode(String.self) }
         }
     }
 

@@ -17,6 +17,7 @@ struct DoctorProbe {
             .map { "\($0)/\(service)" }
             .first { FileManager.default.fileExists(atPath: $0) }
         return DoctorReport(checks: checks + [
+            await storeCheck(),
             DoctorRules.pamService(service, foundAt: serviceFile, searched: PAMServiceFile.searchDirectories),
             DoctorRules.memory(availableBytes: HostFacts.availableMemoryBytes()),
             DoctorRules.disk("state", path: configuration.stateDirectory, availableBytes: HostFacts.availableDiskBytes(at: configuration.stateDirectory)),
@@ -24,6 +25,26 @@ struct DoctorProbe {
                                          exists: FileManager.default.fileExists(atPath: configuration.stateDirectory),
                                          problems: CommandContext.stateDirectory(configuration).problems()),
         ])
+    }
+
+    /// The configured store: reached (without changing its schema), and how.
+    private func storeCheck() async -> DoctorCheck {
+        guard let url = configuration.store.url else {
+            return DoctorRules.store(.sqlite(path: CommandContext.storePath(configuration)))
+        }
+        let server = URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)/\($0.path.drop { $0 == "/" })" } ?? "?"
+        do {
+            let settings = try PostgresStore.Settings.parse(url: url, password: try configuration.store.password())
+            let store = try await PostgresStore(settings, migrate: false)
+            defer { store.close() }
+            let migrations = try await store.appliedMigrations()
+            let loopback = ["127.0.0.1", "::1", "localhost"].contains(settings.host)
+            return DoctorRules.store(.postgres(server: server, encrypted: settings.tls != .disable, loopback: loopback, migrations: migrations))
+        } catch let error as DeskpoolError {
+            return DoctorRules.store(.unreachable(server: server, message: error.message))
+        } catch {
+            return DoctorRules.store(.unreachable(server: server, message: "\(error)"))
+        }
     }
 
     /// The checks of one hypervisor host; with several hosts, each check names its host.

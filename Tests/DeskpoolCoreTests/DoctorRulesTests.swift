@@ -56,6 +56,20 @@ struct DoctorRulesTests {
         #expect(DoctorRules.libvirt(.unreachable(uri: "qemu:///system", message: "no socket")).hint?.contains("scripts/libvirtd") == true)
     }
 
+    @Test("the store: SQLite, PostgreSQL over TLS or on loopback, PostgreSQL in clear over a network, unreachable", arguments: [
+        (DoctorRules.StoreObservation.sqlite(path: "/var/lib/deskpool/deskpool.sqlite"), DoctorCheck.Verdict.pass, "SQLite"),
+        (.postgres(server: "db:5432/deskpool", encrypted: true, loopback: false, migrations: ["v1", "v2"]), .pass, "over TLS; schema v1, v2"),
+        (.postgres(server: "127.0.0.1:5432/deskpool", encrypted: false, loopback: true, migrations: []), .pass, "no schema yet"),
+        (.postgres(server: "db:5432/deskpool", encrypted: false, loopback: false, migrations: ["v1"]), .warn, "without TLS"),
+        (.unreachable(server: "db:5432/deskpool", message: "password authentication failed"), .fail, "does not answer"),
+    ])
+    func store(_ observation: DoctorRules.StoreObservation, verdict: DoctorCheck.Verdict, mentions: String) {
+        let check = DoctorRules.store(observation)
+        #expect(check.verdict == verdict)
+        #expect(check.detail.contains(mentions))
+        #expect(check.verdict == .pass || check.hint != nil)
+    }
+
     @Test("a report fails only on required failures")
     func report() {
         let warnOnly = DoctorReport(checks: [

@@ -74,6 +74,32 @@ public enum DoctorRules {
         }
     }
 
+    /// What `doctor` found of the configured store.
+    public enum StoreObservation: Sendable, Hashable {
+        case sqlite(path: String)
+        /// Reached: whether the connection is encrypted, whether the server is on loopback,
+        /// and the schema migrations applied (empty: none yet).
+        case postgres(server: String, encrypted: Bool, loopback: Bool, migrations: [String])
+        case unreachable(server: String, message: String)
+    }
+
+    public static func store(_ observation: StoreObservation) -> DoctorCheck {
+        switch observation {
+        case .sqlite(let path):
+            return DoctorCheck(name: "store", verdict: .pass, detail: "SQLite at \(path) (one broker)")
+        case let .unreachable(server, message):
+            return DoctorCheck(name: "store", verdict: .fail, detail: "PostgreSQL at \(server) does not answer: \(message)",
+                               hint: "check store.url, the password (store.passwordFile or DESKPOOL_STORE_PASSWORD) and that the server accepts this host (pg_hba.conf)")
+        case let .postgres(server, encrypted, loopback, migrations):
+            let schema = migrations.isEmpty ? "no schema yet (the broker makes it when it starts)" : "schema \(migrations.joined(separator: ", "))"
+            if !encrypted && !loopback {
+                return DoctorCheck(name: "store", verdict: .warn, required: false, detail: "PostgreSQL at \(server) without TLS; \(schema)",
+                                   hint: "add ?sslmode=verify-full to store.url: logins and desktop records cross the network in clear")
+            }
+            return DoctorCheck(name: "store", verdict: .pass, detail: "PostgreSQL at \(server)\(encrypted ? " over TLS" : ""); \(schema)")
+        }
+    }
+
     public static func pamService(_ service: String, foundAt path: String?, searched: [String]) -> DoctorCheck {
         if let path {
             return DoctorCheck(name: "PAM service", verdict: .pass, detail: "\(path) is present")
