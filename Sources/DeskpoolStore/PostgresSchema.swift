@@ -63,7 +63,7 @@ enum PostgresSchema {
             for migration in migrations where !applied.contains(migration.name) {
                 for statement in migration.statements { try await PostgresStore.execute(statement, on: connection) }
                 try await PostgresStore.execute("""
-                    INSERT INTO deskpool_migration (name, applied_at) VALUES (\(migration.name), \(SQLiteStore.millis(Date())))
+                    INSERT INTO deskpool_migration (name, applied_at) VALUES (\(migration.name), \(StoreCoding.millis(Date())))
                     """, on: connection)
             }
         }

@@ -7,7 +7,7 @@ extension PostgresStore {
         try await write { connection in
             try await Self.execute("""
                 INSERT INTO audit (at, actor, action, subject, result, detail)
-                VALUES (\(SQLiteStore.millis(entry.at)), \(entry.actor), \(entry.action), \(entry.subject), \(entry.result), \(entry.detail))
+                VALUES (\(StoreCoding.millis(entry.at)), \(entry.actor), \(entry.action), \(entry.subject), \(entry.result), \(entry.detail))
                 """, on: connection)
         }
     }
@@ -31,7 +31,7 @@ extension PostgresStore {
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let sql = "SELECT * FROM audit \(filter) ORDER BY id DESC LIMIT $\(binds.count)"
             return try await Self.rows(PostgresQuery(unsafeSQL: sql, binds: binds), on: connection).map { row in
-                AuditEntry(id: try row["id"].decode(Int64.self), at: SQLiteStore.date(try row["at"].decode(Int64.self)),
+                AuditEntry(id: try row["id"].decode(Int64.self), at: StoreCoding.date(try row["at"].decode(Int64.self)),
                            actor: try row["actor"].decode(String.self), action: try row["action"].decode(String.self),
                            subject: try row["subject"].decode(String.self), result: try row["result"].decode(String.self),
                            detail: try row["detail"].decode(String.self))

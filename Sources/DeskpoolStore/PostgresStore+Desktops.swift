@@ -69,11 +69,11 @@ extension PostgresStore {
               expecting?.contains(old.state) ?? true,
               var new = try? DesktopLifecycle.apply(event, to: old).get()
         else { return nil }
-        new.updatedAt = SQLiteStore.stored(Date())
+        new.updatedAt = StoreCoding.stored(Date())
         try await execute(update(new), on: connection)
         if new.state != old.state {
             try await appendAudit(connection, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)",
-                                  detail: SQLiteStore.stateDetail(old.state, new))
+                                  detail: StoreCoding.stateDetail(old.state, new))
         }
         return new
     }
@@ -95,7 +95,7 @@ extension PostgresStore {
                 """
             }
             guard var desktop = try await Self.rows(query, on: connection).first.map(Self.desktop) else { return nil }
-            let at = SQLiteStore.stored(Date())
+            let at = StoreCoding.stored(Date())
             desktop = try DesktopLifecycle.apply(.claimed(user: user, session: .new(at: at)), to: desktop)
                 .mapError { DeskpoolError(.conflict, "a ready desktop could not be claimed: \($0.message)") }.get()
             desktop.updatedAt = at
@@ -130,9 +130,9 @@ extension PostgresStore {
             version: try row["version"].decode(Int.self), state: state, reason: try row["reason"].decode(String?.self),
             user: try row["user"].decode(String?.self), incarnation: try row["incarnation"].decode(Int.self),
             generation: try row["generation"].decode(Int.self), sessionID: try row["session_id"].decode(String?.self),
-            sessionStartedAt: try row["session_started_at"].decode(Int64?.self).map(SQLiteStore.date),
+            sessionStartedAt: try row["session_started_at"].decode(Int64?.self).map(StoreCoding.date),
             client: try row["client"].decode(String?.self), targetVersion: try row["target_version"].decode(Int?.self),
-            createdAt: SQLiteStore.date(try row["created_at"].decode(Int64.self)), updatedAt: SQLiteStore.date(try row["updated_at"].decode(Int64.self)))
+            createdAt: StoreCoding.date(try row["created_at"].decode(Int64.self)), updatedAt: StoreCoding.date(try row["updated_at"].decode(Int64.self)))
     }
 
     static func insert(_ d: Desktop) -> PostgresQuery {
@@ -140,8 +140,8 @@ extension PostgresStore {
         INSERT INTO desktop (id, name, pool, host, template, version, state, reason, "user", incarnation, generation, session_id,
             session_started_at, client, target_version, created_at, updated_at)
         VALUES (\(d.id), \(d.name), \(d.pool), \(d.host), \(d.template), \(d.version), \(d.state.rawValue), \(d.reason), \(d.user),
-            \(d.incarnation), \(d.generation), \(d.sessionID), \(d.sessionStartedAt.map(SQLiteStore.millis)), \(d.client),
-            \(d.targetVersion), \(SQLiteStore.millis(d.createdAt)), \(SQLiteStore.millis(d.updatedAt)))
+            \(d.incarnation), \(d.generation), \(d.sessionID), \(d.sessionStartedAt.map(StoreCoding.millis)), \(d.client),
+            \(d.targetVersion), \(StoreCoding.millis(d.createdAt)), \(StoreCoding.millis(d.updatedAt)))
         """
     }
 
@@ -149,8 +149,8 @@ extension PostgresStore {
         """
         UPDATE desktop SET name = \(d.name), pool = \(d.pool), host = \(d.host), template = \(d.template), version = \(d.version),
             state = \(d.state.rawValue), reason = \(d.reason), "user" = \(d.user), incarnation = \(d.incarnation), generation = \(d.generation),
-            session_id = \(d.sessionID), session_started_at = \(d.sessionStartedAt.map(SQLiteStore.millis)), client = \(d.client),
-            target_version = \(d.targetVersion), updated_at = \(SQLiteStore.millis(d.updatedAt))
+            session_id = \(d.sessionID), session_started_at = \(d.sessionStartedAt.map(StoreCoding.millis)), client = \(d.client),
+            target_version = \(d.targetVersion), updated_at = \(StoreCoding.millis(d.updatedAt))
         WHERE id = \(d.id)
         """
     }

@@ -6,10 +6,10 @@ import PostgresNIO
 extension PostgresStore {
     public func putLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) {
         try await write { connection in
-            let record = try SQLiteStore.json(login)
+            let record = try StoreCoding.json(login)
             try await Self.execute("""
                 INSERT INTO login (key, record, expires_at, last_used)
-                VALUES (\(key), \(record), \(SQLiteStore.millis(login.expiresAt)), \(SQLiteStore.millis(login.lastUsed)))
+                VALUES (\(key), \(record), \(StoreCoding.millis(login.expiresAt)), \(StoreCoding.millis(login.lastUsed)))
                 """, on: connection)
         }
     }
@@ -17,15 +17,15 @@ extension PostgresStore {
     public func login(key: String) async throws(DeskpoolError) -> LoginSession? {
         try await read { connection in
             guard let row = try await Self.rows("SELECT record, last_used FROM login WHERE key = \(key)", on: connection).first else { return nil }
-            var login = try SQLiteStore.decode(LoginSession.self, json: try row["record"].decode(String.self))
-            login.lastUsed = SQLiteStore.date(try row["last_used"].decode(Int64.self))
+            var login = try StoreCoding.decode(LoginSession.self, json: try row["record"].decode(String.self))
+            login.lastUsed = StoreCoding.date(try row["last_used"].decode(Int64.self))
             return login
         }
     }
 
     public func touchLogin(key: String, at: Date) async throws(DeskpoolError) {
         try await write { connection in
-            try await Self.execute("UPDATE login SET last_used = GREATEST(last_used, \(SQLiteStore.millis(at))) WHERE key = \(key)", on: connection)
+            try await Self.execute("UPDATE login SET last_used = GREATEST(last_used, \(StoreCoding.millis(at))) WHERE key = \(key)", on: connection)
         }
     }
 
@@ -36,7 +36,7 @@ extension PostgresStore {
     public func deleteLogins(expiredBy: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
         try await write { connection in
             try await Self.execute("""
-                DELETE FROM login WHERE expires_at <= \(SQLiteStore.millis(expiredBy)) OR last_used <= \(SQLiteStore.millis(idleSince)) RETURNING 1
+                DELETE FROM login WHERE expires_at <= \(StoreCoding.millis(expiredBy)) OR last_used <= \(StoreCoding.millis(idleSince)) RETURNING 1
                 """, on: connection)
         }
     }
@@ -44,7 +44,7 @@ extension PostgresStore {
     public func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
         try await read { connection in
             try await Self.rows("""
-                SELECT COUNT(*) AS n FROM login WHERE expires_at > \(SQLiteStore.millis(liveAt)) AND last_used > \(SQLiteStore.millis(idleSince))
+                SELECT COUNT(*) AS n FROM login WHERE expires_at > \(StoreCoding.millis(liveAt)) AND last_used > \(StoreCoding.millis(idleSince))
                 """, on: connection)[0]["n"].decode(Int.self)
         }
     }

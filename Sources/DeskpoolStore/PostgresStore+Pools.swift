@@ -17,7 +17,7 @@ extension PostgresStore {
             try await appendAudit(connection, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
             return stored
         }
-        let json = try SQLiteStore.json(stored)
+        let json = try StoreCoding.json(stored)
         try await execute("""
             INSERT INTO pool (name, spec, generation) VALUES (\(stored.name), \(json), \(stored.generation))
             ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, generation = excluded.generation

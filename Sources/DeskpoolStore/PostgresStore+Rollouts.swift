@@ -9,13 +9,13 @@ extension PostgresStore {
             if try await !Self.rows("SELECT 1 FROM rollout WHERE id = \(rollout.id)", on: connection).isEmpty {
                 throw DeskpoolError(.alreadyExists, "a rollout with id '\(rollout.id)' already exists", field: "id")
             }
-            let record = try SQLiteStore.json(rollout)
+            let record = try StoreCoding.json(rollout)
             try await Self.execute("""
                 INSERT INTO rollout (id, policy, state, record, created_at)
-                VALUES (\(rollout.id), \(rollout.policy), \(rollout.state.rawValue), \(record), \(SQLiteStore.millis(rollout.createdAt)))
+                VALUES (\(rollout.id), \(rollout.policy), \(rollout.state.rawValue), \(record), \(StoreCoding.millis(rollout.createdAt)))
                 """, on: connection)
             for item in items {
-                let json = try SQLiteStore.json(item)
+                let json = try StoreCoding.json(item)
                 try await Self.execute("""
                     INSERT INTO rollout_item (rollout, desktop, position, record) VALUES (\(rollout.id), \(item.desktopID), \(item.position), \(json))
                     """, on: connection)
@@ -45,14 +45,14 @@ extension PostgresStore {
             } else {
                 "SELECT record FROM rollout ORDER BY created_at DESC, id LIMIT \(limit)"
             }
-            return try await Self.rows(query, on: connection).map { try SQLiteStore.decode(Rollout.self, json: try $0["record"].decode(String.self)) }
+            return try await Self.rows(query, on: connection).map { try StoreCoding.decode(Rollout.self, json: try $0["record"].decode(String.self)) }
         }
     }
 
     public func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem] {
         try await read { connection in
             try await Self.rows("SELECT record FROM rollout_item WHERE rollout = \(id) ORDER BY position", on: connection)
-                .map { try SQLiteStore.decode(RolloutItem.self, json: try $0["record"].decode(String.self)) }
+                .map { try StoreCoding.decode(RolloutItem.self, json: try $0["record"].decode(String.self)) }
         }
     }
 
@@ -64,8 +64,8 @@ extension PostgresStore {
             var new = old
             change(&new)
             new.id = old.id
-            new.updatedAt = SQLiteStore.stored(Date())
-            let record = try SQLiteStore.json(new)
+            new.updatedAt = StoreCoding.stored(Date())
+            let record = try StoreCoding.json(new)
             try await Self.execute("UPDATE rollout SET state = \(new.state.rawValue), record = \(record) WHERE id = \(id)", on: connection)
             if new.state != old.state {
                 var detail = "\(old.state.rawValue) -> \(new.state.rawValue)"
@@ -91,7 +91,7 @@ extension PostgresStore {
                     results.append(nil)
                     continue
                 }
-                let old = try SQLiteStore.decode(RolloutItem.self, json: try row["record"].decode(String.self))
+                let old = try StoreCoding.decode(RolloutItem.self, json: try row["record"].decode(String.self))
                 guard change.from.contains(old.status) else {
                     results.append(nil)
                     continue
@@ -100,7 +100,7 @@ extension PostgresStore {
                 change.change(&new, desktop)
                 new.rollout = old.rollout
                 new.desktopID = old.desktopID
-                let record = try SQLiteStore.json(new)
+                let record = try StoreCoding.json(new)
                 try await Self.execute("UPDATE rollout_item SET record = \(record) WHERE rollout = \(id) AND desktop = \(change.desktopID)",
                                        on: connection)
                 if new.status != old.status {
@@ -116,6 +116,6 @@ extension PostgresStore {
 
     static func rollout(_ connection: PostgresConnection, id: String, forUpdate: Bool = false) async throws -> Rollout? {
         let query: PostgresQuery = forUpdate ? "SELECT record FROM rollout WHERE id = \(id) FOR UPDATE" : "SELECT record FROM rollout WHERE id = \(id)"
-        return try await rows(query, on: connection).first.map { try SQLiteStore.decode(Rollout.self, json: try $0["record"].decode(String.self)) }
+        return try await rows(query, on: connection).first.map { try StoreCoding.decode(Rollout.self, json: try $0["record"].decode(String.self)) }
     }
 }

@@ -21,7 +21,7 @@ extension PostgresStore {
             for v in snapshot.versions {
                 try await Self.execute("""
                     INSERT INTO template_version (template, number, volume, note, created_at, created_by, published)
-                    VALUES (\(v.template), \(v.number), \(v.volume), \(v.note), \(SQLiteStore.millis(v.createdAt)), \(v.createdBy), \(v.published))
+                    VALUES (\(v.template), \(v.number), \(v.volume), \(v.note), \(StoreCoding.millis(v.createdAt)), \(v.createdBy), \(v.published))
                     """, on: connection)
             }
             for (template, last) in snapshot.counters.sorted(by: { $0.key < $1.key }) {
@@ -48,7 +48,7 @@ extension PostgresStore {
             while start < snapshot.audit.count {
                 let batch = snapshot.audit[start..<min(start + 1000, snapshot.audit.count)]
                 start += batch.count
-                let ids = batch.map { $0.id ?? 0 }, at = batch.map { SQLiteStore.millis($0.at) }
+                let ids = batch.map { $0.id ?? 0 }, at = batch.map { StoreCoding.millis($0.at) }
                 let actors = batch.map(\.actor), actions = batch.map(\.action), subjects = batch.map(\.subject)
                 let results = batch.map(\.result), details = batch.map(\.detail)
                 try await Self.execute("""

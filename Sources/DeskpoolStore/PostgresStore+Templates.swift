@@ -5,7 +5,7 @@ import PostgresNIO
 extension PostgresStore {
     public func putTemplate(_ template: TemplateDefinition, actor: String) async throws(DeskpoolError) {
         try await write { connection in
-            let definition = try SQLiteStore.json(template)
+            let definition = try StoreCoding.json(template)
             try await Self.execute("""
                 INSERT INTO template (name, definition) VALUES (\(template.name), \(definition))
                 ON CONFLICT (name) DO UPDATE SET definition = excluded.definition
@@ -17,14 +17,14 @@ extension PostgresStore {
     public func template(named name: String) async throws(DeskpoolError) -> TemplateDefinition? {
         try await read { connection in
             try await Self.rows("SELECT definition FROM template WHERE name = \(name)", on: connection)
-                .first.map { try SQLiteStore.decode(TemplateDefinition.self, json: try $0["definition"].decode(String.self)) }
+                .first.map { try StoreCoding.decode(TemplateDefinition.self, json: try $0["definition"].decode(String.self)) }
         }
     }
 
     public func templates() async throws(DeskpoolError) -> [TemplateDefinition] {
         try await read { connection in
             try await Self.rows("SELECT definition FROM template ORDER BY name", on: connection)
-                .map { try SQLiteStore.decode(TemplateDefinition.self, json: try $0["definition"].decode(String.self)) }
+                .map { try StoreCoding.decode(TemplateDefinition.self, json: try $0["definition"].decode(String.self)) }
         }
     }
 
@@ -41,10 +41,10 @@ extension PostgresStore {
                 """, on: connection)[0]["last_number"].decode(Int.self)
             let version = TemplateVersion(
                 template: template, number: number, volume: TemplateVersion.volumeName(template: template, number: number),
-                note: note, createdAt: SQLiteStore.stored(Date()), createdBy: actor, published: false)
+                note: note, createdAt: StoreCoding.stored(Date()), createdBy: actor, published: false)
             try await Self.execute("""
                 INSERT INTO template_version (template, number, volume, note, created_at, created_by, published)
-                VALUES (\(template), \(number), \(version.volume), \(note), \(SQLiteStore.millis(version.createdAt)), \(actor), FALSE)
+                VALUES (\(template), \(number), \(version.volume), \(note), \(StoreCoding.millis(version.createdAt)), \(actor), FALSE)
                 """, on: connection)
             try await Self.appendAudit(connection, actor: actor, action: "template.version.begin", subject: "template/\(template)/\(number)", detail: note)
             return version
@@ -56,7 +56,7 @@ extension PostgresStore {
             let changed = try await Self.execute("""
                 UPDATE template_version SET published = TRUE WHERE template = \(template) AND number = \(number) RETURNING 1
                 """, on: connection)
-            guard changed > 0 else { throw SQLiteStore.versionNotFound(template, number) }
+            guard changed > 0 else { throw StoreCoding.versionNotFound(template, number) }
             try await Self.appendAudit(connection, actor: actor, action: "template.version.publish", subject: "template/\(template)/\(number)")
         }
     }
@@ -67,7 +67,7 @@ extension PostgresStore {
                 TemplateVersion(
                     template: try row["template"].decode(String.self), number: try row["number"].decode(Int.self),
                     volume: try row["volume"].decode(String.self), note: try row["note"].decode(String.self),
-                    createdAt: SQLiteStore.date(try row["created_at"].decode(Int64.self)), createdBy: try row["created_by"].decode(String.self),
+                    createdAt: StoreCoding.date(try row["created_at"].decode(Int64.self)), createdBy: try row["created_by"].decode(String.self),
                     published: try row["published"].decode(Bool.self))
             }
         }
@@ -77,7 +77,7 @@ extension PostgresStore {
         try await write { connection in
             guard try await !Self.rows("""
                 SELECT 1 FROM template_version WHERE template = \(template) AND number = \(number) FOR UPDATE
-                """, on: connection).isEmpty else { throw SQLiteStore.versionNotFound(template, number) }
+                """, on: connection).isEmpty else { throw StoreCoding.versionNotFound(template, number) }
             if let row = try await Self.rows("""
                 SELECT name FROM desktop WHERE template = \(template) AND version = \(number) ORDER BY name LIMIT 1
                 """, on: connection).first {

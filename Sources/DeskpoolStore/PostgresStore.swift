@@ -254,7 +254,7 @@ public final class PostgresStore: Store {
         let (actor, action, subject, detail) = (AuditEntry.Field.actor.cap(actor), AuditEntry.Field.action.cap(action),
                                                 AuditEntry.Field.subject.cap(subject), AuditEntry.Field.detail.cap(detail))
         try await execute("""
-            INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (\(SQLiteStore.millis(at)), \(actor), \(action), \(subject), 'ok', \(detail))
+            INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (\(StoreCoding.millis(at)), \(actor), \(action), \(subject), 'ok', \(detail))
             """, on: connection)
     }
 

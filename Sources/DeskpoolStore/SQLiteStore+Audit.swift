@@ -6,7 +6,7 @@ extension SQLiteStore {
         try await write { db in
             try db.execute(
                 sql: "INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [Self.millis(entry.at), entry.actor, entry.action, entry.subject, entry.result, entry.detail])
+                arguments: [StoreCoding.millis(entry.at), entry.actor, entry.action, entry.subject, entry.result, entry.detail])
         }
     }
 
@@ -29,7 +29,7 @@ extension SQLiteStore {
             arguments += [query.limit]
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
             return rows.map { row in
-                AuditEntry(id: row["id"], at: Self.date(row["at"]), actor: row["actor"], action: row["action"],
+                AuditEntry(id: row["id"], at: StoreCoding.date(row["at"]), actor: row["actor"], action: row["action"],
                            subject: row["subject"], result: row["result"], detail: row["detail"])
             }
         }

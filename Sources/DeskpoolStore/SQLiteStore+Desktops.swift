@@ -81,10 +81,10 @@ extension SQLiteStore {
               expecting?.contains(old.state) ?? true,
               var new = try? DesktopLifecycle.apply(event, to: old).get()
         else { return nil }
-        new.updatedAt = stored(Date())
+        new.updatedAt = StoreCoding.stored(Date())
         try DesktopRow(new).updateChanges(db, from: DesktopRow(old))
         if new.state != old.state {
-            try appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)", detail: stateDetail(old.state, new))
+            try appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)", detail: StoreCoding.stateDetail(old.state, new))
         }
         return new
     }
@@ -99,7 +99,7 @@ extension SQLiteStore {
                 .order(Column("updatedAt"), Column("name"))
                 .fetchOne(db)?.desktop
             else { return nil }
-            let at = Self.stored(Date())
+            let at = StoreCoding.stored(Date())
             desktop = try DesktopLifecycle.apply(.claimed(user: user, session: .new(at: at)), to: desktop)
                 .mapError { DeskpoolError(.conflict, "a ready desktop could not be claimed: \($0.message)") }.get()
             desktop.updatedAt = at
@@ -119,13 +119,6 @@ extension SQLiteStore {
             try Self.appendAudit(db, actor: actor, action: "desktop.delete", subject: "desktop/\(desktop.name)",
                                  detail: "state: \(desktop.state.rawValue)")
         }
-    }
-
-    static func stateDetail(_ old: DesktopState, _ new: Desktop) -> String {
-        var detail = "\(old.rawValue) -> \(new.state.rawValue)"
-        if let reason = new.reason { detail += " reason: \(reason)" }
-        if let user = new.user { detail += " user: \(user)" }
-        return detail
     }
 }
 
@@ -147,8 +140,8 @@ private struct DesktopRow: FetchableRecord, PersistableRecord {
             id: row["id"], name: row["name"], pool: row["pool"], host: row["host"], template: row["template"],
             version: row["version"], state: state, reason: row["reason"], user: row["user"],
             incarnation: row["incarnation"], generation: row["generation"], sessionID: row["sessionID"],
-            sessionStartedAt: (row["sessionStartedAt"] as Int64?).map(SQLiteStore.date), client: row["client"],
-            targetVersion: row["targetVersion"], createdAt: SQLiteStore.date(row["createdAt"]), updatedAt: SQLiteStore.date(row["updatedAt"]))
+            sessionStartedAt: (row["sessionStartedAt"] as Int64?).map(StoreCoding.date), client: row["client"],
+            targetVersion: row["targetVersion"], createdAt: StoreCoding.date(row["createdAt"]), updatedAt: StoreCoding.date(row["updatedAt"]))
     }
 
     func encode(to container: inout PersistenceContainer) throws {
@@ -164,10 +157,10 @@ private struct DesktopRow: FetchableRecord, PersistableRecord {
         container["incarnation"] = desktop.incarnation
         container["generation"] = desktop.generation
         container["sessionID"] = desktop.sessionID
-        container["sessionStartedAt"] = desktop.sessionStartedAt.map(SQLiteStore.millis)
+        container["sessionStartedAt"] = desktop.sessionStartedAt.map(StoreCoding.millis)
         container["client"] = desktop.client
         container["targetVersion"] = desktop.targetVersion
-        container["createdAt"] = SQLiteStore.millis(desktop.createdAt)
-        container["updatedAt"] = SQLiteStore.millis(desktop.updatedAt)
+        container["createdAt"] = StoreCoding.millis(desktop.createdAt)
+        container["updatedAt"] = StoreCoding.millis(desktop.updatedAt)
     }
 }

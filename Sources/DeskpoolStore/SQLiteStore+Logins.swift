@@ -6,7 +6,7 @@ extension SQLiteStore {
     public func putLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) {
         try await write { db in
             try db.execute(sql: "INSERT INTO login (key, record, expiresAt, lastUsed) VALUES (?, ?, ?, ?)",
-                           arguments: [key, try Self.json(login), Self.millis(login.expiresAt), Self.millis(login.lastUsed)])
+                           arguments: [key, try StoreCoding.json(login), StoreCoding.millis(login.expiresAt), StoreCoding.millis(login.lastUsed)])
         }
     }
 
@@ -15,15 +15,15 @@ extension SQLiteStore {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT record, lastUsed FROM login WHERE key = ?"), arguments: [key]) else {
                 return nil
             }
-            var login = try Self.decode(LoginSession.self, json: row["record"])
-            login.lastUsed = Self.date(row["lastUsed"])
+            var login = try StoreCoding.decode(LoginSession.self, json: row["record"])
+            login.lastUsed = StoreCoding.date(row["lastUsed"])
             return login
         }
     }
 
     public func touchLogin(key: String, at: Date) async throws(DeskpoolError) {
         try await write { db in
-            try db.cachedStatement(sql: "UPDATE login SET lastUsed = MAX(lastUsed, ?) WHERE key = ?").execute(arguments: [Self.millis(at), key])
+            try db.cachedStatement(sql: "UPDATE login SET lastUsed = MAX(lastUsed, ?) WHERE key = ?").execute(arguments: [StoreCoding.millis(at), key])
         }
     }
 
@@ -33,7 +33,7 @@ extension SQLiteStore {
 
     public func deleteLogins(expiredBy: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
         try await write { db in
-            try db.execute(sql: "DELETE FROM login WHERE expiresAt <= ? OR lastUsed <= ?", arguments: [Self.millis(expiredBy), Self.millis(idleSince)])
+            try db.execute(sql: "DELETE FROM login WHERE expiresAt <= ? OR lastUsed <= ?", arguments: [StoreCoding.millis(expiredBy), StoreCoding.millis(idleSince)])
             return db.changesCount
         }
     }
@@ -41,7 +41,7 @@ extension SQLiteStore {
     public func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
         try await read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM login WHERE expiresAt > ? AND lastUsed > ?",
-                             arguments: [Self.millis(liveAt), Self.millis(idleSince)]) ?? 0
+                             arguments: [StoreCoding.millis(liveAt), StoreCoding.millis(idleSince)]) ?? 0
         }
     }
 }

@@ -21,7 +21,7 @@ extension SQLiteStore {
                 INSERT INTO pool (name, spec, generation) VALUES (?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, generation = excluded.generation
                 """,
-            arguments: [stored.name, try json(stored), stored.generation])
+            arguments: [stored.name, try StoreCoding.json(stored), stored.generation])
         try appendAudit(db, actor: actor, action: "pool.put", subject: "pool/\(spec.name)", detail: detail)
         return stored
     }
@@ -107,7 +107,7 @@ final class DecodedPools: Sendable {
 
     func spec(json: String) throws -> PoolSpec {
         if let known = specs.withLock({ $0[json] }) { return known }
-        let spec = try SQLiteStore.decode(PoolSpec.self, json: json)
+        let spec = try StoreCoding.decode(PoolSpec.self, json: json)
         specs.withLock { specs in
             if specs.count >= Self.limit { specs.removeAll() }
             specs[json] = spec

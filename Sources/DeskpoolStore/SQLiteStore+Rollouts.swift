@@ -10,10 +10,10 @@ extension SQLiteStore {
                 throw DeskpoolError(.alreadyExists, "a rollout with id '\(rollout.id)' already exists", field: "id")
             }
             try db.execute(sql: "INSERT INTO rollout (id, policy, state, record, createdAt) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [rollout.id, rollout.policy, rollout.state.rawValue, try Self.json(rollout), Self.millis(rollout.createdAt)])
+                           arguments: [rollout.id, rollout.policy, rollout.state.rawValue, try StoreCoding.json(rollout), StoreCoding.millis(rollout.createdAt)])
             for item in items {
                 try db.execute(sql: "INSERT INTO rolloutItem (rollout, desktop, position, record) VALUES (?, ?, ?, ?)",
-                               arguments: [rollout.id, item.desktopID, item.position, try Self.json(item)])
+                               arguments: [rollout.id, item.desktopID, item.position, try StoreCoding.json(item)])
             }
             try Self.appendAudit(db, actor: actor, action: "rollout.create", subject: "rollout/\(rollout.id)",
                                  detail: "\(rollout.kind.rawValue) \(rollout.policy): \(items.count) desktop(s) in \(rollout.waves) wave(s)")
@@ -38,14 +38,14 @@ extension SQLiteStore {
             let rows = try String.fetchAll(
                 db, sql: "SELECT record FROM rollout \(filter) ORDER BY createdAt DESC, id LIMIT ?",
                 arguments: StatementArguments(names) + [max(0, limit)])
-            return try rows.map { try Self.decode(Rollout.self, json: $0) }
+            return try rows.map { try StoreCoding.decode(Rollout.self, json: $0) }
         }
     }
 
     public func rolloutItems(rollout id: String) async throws(DeskpoolError) -> [RolloutItem] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT record FROM rolloutItem WHERE rollout = ? ORDER BY position", arguments: [id])
-                .map { try Self.decode(RolloutItem.self, json: $0) }
+                .map { try StoreCoding.decode(RolloutItem.self, json: $0) }
         }
     }
 
@@ -57,8 +57,8 @@ extension SQLiteStore {
             var new = old
             change(&new)
             new.id = old.id
-            new.updatedAt = Self.stored(Date())
-            try db.execute(sql: "UPDATE rollout SET state = ?, record = ? WHERE id = ?", arguments: [new.state.rawValue, try Self.json(new), id])
+            new.updatedAt = StoreCoding.stored(Date())
+            try db.execute(sql: "UPDATE rollout SET state = ?, record = ? WHERE id = ?", arguments: [new.state.rawValue, try StoreCoding.json(new), id])
             if new.state != old.state {
                 var detail = "\(old.state.rawValue) -> \(new.state.rawValue)"
                 if let reason = new.reason { detail += " reason: \(reason)" }
@@ -78,13 +78,13 @@ extension SQLiteStore {
                     try Self.transition(db, change.desktopID, event, expecting: nil, actor: actor)
                 }
                 guard let json = try String.fetchOne(select, arguments: [id, change.desktopID]) else { return nil }
-                let old = try Self.decode(RolloutItem.self, json: json)
+                let old = try StoreCoding.decode(RolloutItem.self, json: json)
                 guard change.from.contains(old.status) else { return nil }
                 var new = old
                 change.change(&new, desktop)
                 new.rollout = old.rollout
                 new.desktopID = old.desktopID
-                try update.execute(arguments: [try Self.json(new), id, change.desktopID])
+                try update.execute(arguments: [try StoreCoding.json(new), id, change.desktopID])
                 if new.status != old.status {
                     var detail = "\(old.status.rawValue) -> \(new.status.rawValue) (\(new.from) -> \(new.to))"
                     if let text = new.detail { detail += " detail: \(text)" }
@@ -96,6 +96,6 @@ extension SQLiteStore {
     }
 
     static func rollout(_ db: Database, id: String) throws -> Rollout? {
-        try String.fetchOne(db, sql: "SELECT record FROM rollout WHERE id = ?", arguments: [id]).map { try decode(Rollout.self, json: $0) }
+        try String.fetchOne(db, sql: "SELECT record FROM rollout WHERE id = ?", arguments: [id]).map { try StoreCoding.decode(Rollout.self, json: $0) }
     }
 }

@@ -9,7 +9,7 @@ extension SQLiteStore {
             for row in try Row.fetchAll(db, sql: "SELECT name, definition FROM template") { snapshot.templates[row["name"]] = row["definition"] }
             snapshot.versions = try Row.fetchAll(db, sql: "SELECT * FROM templateVersion ORDER BY template, number").map { row in
                 TemplateVersion(template: row["template"], number: row["number"], volume: row["volume"], note: row["note"],
-                                createdAt: Self.date(row["createdAt"]), createdBy: row["createdBy"], published: row["published"])
+                                createdAt: StoreCoding.date(row["createdAt"]), createdBy: row["createdBy"], published: row["published"])
             }
             for row in try Row.fetchAll(db, sql: "SELECT template, lastNumber FROM templateCounter") { snapshot.counters[row["template"]] = row["lastNumber"] }
             snapshot.pools = try Row.fetchAll(db, sql: "SELECT name, spec, generation, draining FROM pool ORDER BY name").map { row in
@@ -23,7 +23,7 @@ extension SQLiteStore {
                 StoreSnapshot.ItemRow(rollout: row["rollout"], desktop: row["desktop"], position: row["position"], record: row["record"])
             }
             snapshot.audit = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map { row in
-                AuditEntry(id: row["id"], at: Self.date(row["at"]), actor: row["actor"], action: row["action"],
+                AuditEntry(id: row["id"], at: StoreCoding.date(row["at"]), actor: row["actor"], action: row["action"],
                            subject: row["subject"], result: row["result"], detail: row["detail"])
             }
             return snapshot

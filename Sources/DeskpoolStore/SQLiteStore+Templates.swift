@@ -10,7 +10,7 @@ extension SQLiteStore {
                     INSERT INTO template (name, definition) VALUES (?, ?)
                     ON CONFLICT (name) DO UPDATE SET definition = excluded.definition
                     """,
-                arguments: [template.name, try Self.json(template)])
+                arguments: [template.name, try StoreCoding.json(template)])
             try Self.appendAudit(db, actor: actor, action: "template.put", subject: "template/\(template.name)")
         }
     }
@@ -18,14 +18,14 @@ extension SQLiteStore {
     public func template(named name: String) async throws(DeskpoolError) -> TemplateDefinition? {
         try await read { db in
             try String.fetchOne(db, sql: "SELECT definition FROM template WHERE name = ?", arguments: [name])
-                .map { try Self.decode(TemplateDefinition.self, json: $0) }
+                .map { try StoreCoding.decode(TemplateDefinition.self, json: $0) }
         }
     }
 
     public func templates() async throws(DeskpoolError) -> [TemplateDefinition] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT definition FROM template ORDER BY name")
-                .map { try Self.decode(TemplateDefinition.self, json: $0) }
+                .map { try StoreCoding.decode(TemplateDefinition.self, json: $0) }
         }
     }
 
@@ -44,13 +44,13 @@ extension SQLiteStore {
                 arguments: [template, number])
             let version = TemplateVersion(
                 template: template, number: number, volume: TemplateVersion.volumeName(template: template, number: number),
-                note: note, createdAt: Self.stored(Date()), createdBy: actor, published: false)
+                note: note, createdAt: StoreCoding.stored(Date()), createdBy: actor, published: false)
             try db.execute(
                 sql: """
                     INSERT INTO templateVersion (template, number, volume, note, createdAt, createdBy, published)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [template, number, version.volume, note, Self.millis(version.createdAt), actor, false])
+                arguments: [template, number, version.volume, note, StoreCoding.millis(version.createdAt), actor, false])
             try Self.appendAudit(db, actor: actor, action: "template.version.begin", subject: "template/\(template)/\(number)", detail: note)
             return version
         }
@@ -61,7 +61,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE templateVersion SET published = 1 WHERE template = ? AND number = ?",
                 arguments: [template, number])
-            guard db.changesCount > 0 else { throw Self.versionNotFound(template, number) }
+            guard db.changesCount > 0 else { throw StoreCoding.versionNotFound(template, number) }
             try Self.appendAudit(db, actor: actor, action: "template.version.publish", subject: "template/\(template)/\(number)")
         }
     }
@@ -72,7 +72,7 @@ extension SQLiteStore {
                 .map { row in
                     TemplateVersion(
                         template: row["template"], number: row["number"], volume: row["volume"], note: row["note"],
-                        createdAt: Self.date(row["createdAt"]), createdBy: row["createdBy"], published: row["published"])
+                        createdAt: StoreCoding.date(row["createdAt"]), createdBy: row["createdBy"], published: row["published"])
                 }
         }
     }
@@ -81,7 +81,7 @@ extension SQLiteStore {
         try await write { db in
             guard try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM templateVersion WHERE template = ? AND number = ?", arguments: [template, number]) != nil
-            else { throw Self.versionNotFound(template, number) }
+            else { throw StoreCoding.versionNotFound(template, number) }
             if let desktop = try String.fetchOne(
                 db, sql: "SELECT name FROM desktop WHERE template = ? AND version = ? ORDER BY name LIMIT 1",
                 arguments: [template, number]) {
@@ -94,9 +94,5 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM templateVersion WHERE template = ? AND number = ?", arguments: [template, number])
             try Self.appendAudit(db, actor: actor, action: "template.version.delete", subject: "template/\(template)/\(number)")
         }
-    }
-
-    static func versionNotFound(_ template: String, _ number: Int) -> DeskpoolError {
-        DeskpoolError(.notFound, "template '\(template)' has no version \(number)", field: "version")
     }
 }

@@ -113,38 +113,7 @@ public final class SQLiteStore: Store {
     /// Appends an audit entry inside the caller's transaction.
     static func appendAudit(_ db: Database, actor: String, action: String, subject: String, detail: String = "", at: Date = Date()) throws {
         try db.cachedStatement(sql: "INSERT INTO audit (at, actor, action, subject, result, detail) VALUES (?, ?, ?, ?, 'ok', ?)")
-            .execute(arguments: [millis(at), AuditEntry.Field.actor.cap(actor), AuditEntry.Field.action.cap(action),
+            .execute(arguments: [StoreCoding.millis(at), AuditEntry.Field.actor.cap(actor), AuditEntry.Field.action.cap(action),
                                 AuditEntry.Field.subject.cap(subject), AuditEntry.Field.detail.cap(detail)])
-    }
-
-    // MARK: - Dates
-
-    // Dates are whole milliseconds since 1970 (an integer column, like PostgreSQL will keep
-    // them). A record the store returns carries the date as read back, so it equals what a
-    // later read returns.
-
-    static func millis(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
-    }
-
-    static func date(_ millis: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(millis) / 1000)
-    }
-
-    /// `date` as it reads back from the store.
-    static func stored(_ date: Date) -> Date {
-        self.date(millis(date))
-    }
-
-    // MARK: - JSON
-
-    static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, json: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(json.utf8))
     }
 }
