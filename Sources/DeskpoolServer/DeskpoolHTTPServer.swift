@@ -25,7 +25,7 @@ public struct DeskpoolHTTPServer: Sendable {
         self.logins = LoginSessions(store: services.broker.store, maxAge: TimeInterval(configuration.sessionHours * 3600),
                                     idle: TimeInterval(configuration.sessionIdleMinutes * 60), now: services.now)
         self.gate = LoginGate(authenticator: services.authenticator, policy: configuration.loginThrottle.policy,
-                              limits: LoginGate.Limits(configuration.loginThrottle), now: services.now)
+                              limits: LoginGate.Limits(configuration.loginThrottle), shared: services.broker.store, now: services.now)
         self.readiness = ReadinessProbe(services: services)
     }
 

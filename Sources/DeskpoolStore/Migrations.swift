@@ -119,6 +119,17 @@ enum Migrations {
                 t.column("value", .blob).notNull()
             }
         }
+        migrator.registerMigration("v8") { db in
+            // Failed logins counted for every broker on the store (the login throttle). An
+            // address's own count has the user "".
+            try db.create(table: "loginFailure") { t in
+                t.column("user", .text).notNull()
+                t.column("address", .text).notNull()
+                t.column("failures", .integer).notNull()
+                t.column("last", .integer).notNull()
+                t.primaryKey(["user", "address"])
+            }
+        }
         return migrator
     }
 

@@ -49,11 +49,20 @@ enum PostgresSchema {
             // Secrets every broker on the database shares (the console-token key).
             "CREATE TABLE secret (name TEXT PRIMARY KEY, value BYTEA NOT NULL)",
         ]),
+        ("v4", [
+            // Failed logins counted for every broker (the login throttle); an address's own
+            // count has the user "".
+            """
+            CREATE TABLE login_failure ("user" TEXT NOT NULL, address TEXT NOT NULL, failures BIGINT NOT NULL, last BIGINT NOT NULL,
+                PRIMARY KEY ("user", address))
+            """,
+        ]),
     ]
 
     /// Applies the pending migrations.
     static func migrate(_ store: PostgresStore) async throws(DeskpoolError) {
-        try await store.write { connection in
+        // However long the migrations take: they run once, at start.
+        try await store.write(timeout: .seconds(600)) { connection in
             try await PostgresStore.lock("deskpool.migrate", on: connection)
             try await PostgresStore.execute("""
                 CREATE TABLE IF NOT EXISTS deskpool_migration (name TEXT PRIMARY KEY, applied_order BIGSERIAL, applied_at BIGINT NOT NULL)

@@ -12,7 +12,7 @@ public final class FaultyStore: Store {
         case putPool, drainPool, deleteDrainedPool
         case insertDesktop, transition, claimReady, deleteDesktop
         case createRollout, updateRollout, updateRolloutItems
-        case putLogin, touchLogin, deleteLogin, deleteLogins
+        case putLogin, touchLogin, deleteLogin, deleteLogins, recordLoginFailure, clearLoginFailures
         case probeWrite, audit
     }
 
@@ -159,6 +159,19 @@ public final class FaultyStore: Store {
 
     public func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int {
         try await base.loginCount(liveAt: liveAt, idleSince: idleSince)
+    }
+
+    public func recordLoginFailure(keys: [LoginThrottle.Key], at: Date, window: TimeInterval) async throws(DeskpoolError) -> [LoginFailures] {
+        try check(.recordLoginFailure)
+        return try await base.recordLoginFailure(keys: keys, at: at, window: window)
+    }
+
+    public func loginFailures(keys: [LoginThrottle.Key]) async throws(DeskpoolError) -> [LoginFailures] { try await base.loginFailures(keys: keys) }
+    public func loginFailures(since: Date) async throws(DeskpoolError) -> [LoginFailures] { try await base.loginFailures(since: since) }
+
+    public func clearLoginFailures(keys: [LoginThrottle.Key], user: String?, address: String?, before: Date?) async throws(DeskpoolError) -> Int {
+        try check(.clearLoginFailures)
+        return try await base.clearLoginFailures(keys: keys, user: user, address: address, before: before)
     }
 
     public func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8] {

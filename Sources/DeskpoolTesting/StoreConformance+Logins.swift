@@ -47,3 +47,34 @@ extension StoreConformance {
         try expectEqual(other, [1, 2, 3], "another secret")
     }
 }
+
+extension StoreConformance {
+    /// Failed logins count per key for every broker: in a row, starting again after the window,
+    /// read back by key or since a time (an address's own key keeps its nil user), and cleared by
+    /// key, as an admin's unlock does, or when old.
+    public static func loginFailures(_ store: any Store) async throws {
+        let keys = LoginThrottle.keys(user: "alice", address: "10.0.0.1")
+        let first = try await store.recordLoginFailure(keys: keys, at: t0, window: 900)
+        try expectEqual(first.map(\.failures), [1, 1], "the first failure, for the address and the pair")
+        let second = try await store.recordLoginFailure(keys: keys, at: t0.addingTimeInterval(10), window: 900)
+        try expectEqual(second.map(\.failures), [2, 2], "a second failure (another broker's counts too)")
+        try expectEqual(try await store.loginFailures(keys: keys),
+                        keys.map { LoginFailures(key: $0, failures: 2, last: t0.addingTimeInterval(10)) }, "the counts, read back")
+        let later = try await store.recordLoginFailure(keys: [keys[1]], at: t0.addingTimeInterval(1000), window: 900)
+        try expectEqual(later.map(\.failures), [1], "a failure after the window starts again")
+
+        _ = try await store.recordLoginFailure(keys: LoginThrottle.keys(user: "bob", address: "10.0.0.1"), at: t0.addingTimeInterval(20), window: 900)
+        _ = try await store.recordLoginFailure(keys: LoginThrottle.keys(user: "bob", address: "10.0.0.2"), at: t0.addingTimeInterval(30), window: 900)
+        let recent = try await store.loginFailures(since: t0.addingTimeInterval(15)).sorted { $0.key < $1.key }
+        try expectEqual(recent.map(\.key), [LoginThrottle.Key(user: nil, address: "10.0.0.1"), LoginThrottle.Key(user: "alice", address: "10.0.0.1"),
+                                            LoginThrottle.Key(user: "bob", address: "10.0.0.1"), LoginThrottle.Key(user: nil, address: "10.0.0.2"),
+                                            LoginThrottle.Key(user: "bob", address: "10.0.0.2")], "the counts with a failure since +15 s")
+
+        try expectEqual(try await store.clearLoginFailures(keys: [], user: "bob", address: nil, before: nil), 2, "an unlock of a user: each of its pairs")
+        try expectEqual(try await store.clearLoginFailures(keys: [], user: nil, address: "10.0.0.2", before: nil), 1, "an unlock of an address")
+        try expectEqual(try await store.clearLoginFailures(keys: [keys[1]], user: nil, address: nil, before: nil), 1, "a success's key")
+        try expectEqual(try await store.clearLoginFailures(keys: [], user: nil, address: nil, before: t0.addingTimeInterval(25)), 1,
+                        "counts older than +25 s")
+        try expectEqual(try await store.loginFailures(since: .distantPast), [], "nothing left")
+    }
+}

@@ -37,6 +37,7 @@ public enum StoreConformance {
         ("probeWrite", probeWrite),
         ("logins", logins),
         ("secrets", secrets),
+        ("loginFailures", loginFailures),
     ]
 
     /// Runs every check, each on a store from `makeStore`; the first failure is thrown with

@@ -1,5 +1,6 @@
 import DeskpoolCore
 import DeskpoolServer
+import DeskpoolStore
 import Foundation
 import Synchronization
 import Testing
@@ -110,5 +111,41 @@ struct LoginGateTests {
         }
         let unusable = LoginGate.Refusal(reason: .failed(DeskpoolError(.accountUnusable, "the account has expired; ask an administrator")))
         #expect(unusable.error == LoginGate.Refusal.failedLogin)
+    }
+
+    @Test("two brokers on one store count a user's failures together: the lockout comes after the total, either one shows and lifts it")
+    func failuresCountedAcrossBrokers() async throws {
+        let store = try SQLiteStore.inMemory()
+        let authenticator = SlowAuthenticator(["alice": "alice-pw"], delay: .milliseconds(1))
+        var configuration = LoginThrottleConfiguration()
+        configuration.failureDelayMilliseconds = 0
+        configuration.baseDelaySeconds = 0
+        configuration.lockoutFailures = 4
+        let one = LoginGate(authenticator: authenticator, policy: configuration.policy, limits: LoginGate.Limits(configuration), shared: store)
+        let two = LoginGate(authenticator: authenticator, policy: configuration.policy, limits: LoginGate.Limits(configuration), shared: store)
+        func fail(_ gate: LoginGate) async -> LoginGate.Refusal? {
+            do throws(LoginGate.Refusal) {
+                _ = try await gate.login(user: "alice", password: "wrong", address: "192.0.2.7")
+                return nil
+            } catch {
+                return error
+            }
+        }
+        for gate in [one, two, one] { #expect(await fail(gate)?.lockStarted == nil) }
+        let fourth = await fail(two)
+        #expect(fourth?.lockStarted?.key == LoginThrottle.Key(user: "alice", address: "192.0.2.7"), "the fourth failure, through either broker, locks")
+        guard case .throttled(_, let locked, _)? = await fail(one)?.reason else {
+            Issue.record("the other broker must refuse the locked pair")
+            return
+        }
+        #expect(locked)
+        #expect(await one.locks().map(\.key.user) == ["alice"])
+        #expect(await one.unlock(user: "alice", address: nil) >= 1)
+        #expect(await two.locks().isEmpty, "an unlock through one broker lifts it for the other")
+        do throws(LoginGate.Refusal) {
+            _ = try await two.login(user: "alice", password: "alice-pw", address: "192.0.2.7")
+        } catch {
+            Issue.record("alice logs in again after the unlock: \(error.error.message)")
+        }
     }
 }

@@ -111,6 +111,10 @@ import Testing
         try await withStore(backend, StoreConformance.secrets)
     }
 
+    @Test(arguments: Backend.allCases) func loginFailures(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.loginFailures)
+    }
+
     // MARK: - A file shared by two processes
 
     /// Two stores on one file stand for the CLI and the server: each sees the other's
@@ -159,12 +163,12 @@ import Testing
             let path = "\(directory)/deskpool.sqlite"
             do {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"])
                 try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
             }
             for _ in 1...2 {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"])
                 #expect(try await store.pool(named: "eng")?.generation == 1)
             }
         }

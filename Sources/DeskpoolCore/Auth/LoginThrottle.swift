@@ -82,6 +82,9 @@ public struct LoginThrottle: Sendable {
     /// How many keys are remembered.
     public var count: Int { records.count }
 
+    /// The keys remembered.
+    public var keys: [Key] { Array(records.keys) }
+
     /// Whether a login for `user` from `address` may ask the authenticator now. A refusal is
     /// counted against the key that blocks (the address's lock before the pair's).
     /// `user` nil: a malformed name, which only the address's lock refuses.
@@ -101,17 +104,44 @@ public struct LoginThrottle: Sendable {
         return .refuse(key: key, until: until, locked: locked, report: report)
     }
 
+    /// The keys a login's failure counts against: its address, and its pair when named.
+    public static func keys(user: String?, address: String?) -> [Key] {
+        [Key(user: nil, address: address)] + (user.map { [Key(user: $0, address: address)] } ?? [])
+    }
+
+    /// The counts every broker shares (from the store) are the truth for `keys`: failures
+    /// through other brokers count here too, and a count the store no longer has (a success or
+    /// an admin's unlock through another broker) holds nothing back here either.
+    public mutating func adopt(_ shared: [LoginFailures], for keys: [Key]) {
+        let found = Dictionary(shared.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for key in Set(keys).union(found.keys) {
+            if let entry = found[key] {
+                var record = records[key] ?? Record()
+                record.failures = entry.failures
+                record.last = entry.last
+                records[key] = record
+            } else if var record = records[key] {
+                record.failures = 0  // its report counters stay; `forgetOld` takes it later
+                records[key] = record
+            }
+        }
+    }
+
     /// A failed login (wrong password, unknown user, unusable account; `user` nil: a malformed
-    /// name, which counts for the address only). Returns the lock this failure started, if any.
+    /// name, which counts for the address only). `shared`: each key's count after this failure
+    /// as the store has it (every broker's), which replaces counting here. Returns the lock
+    /// this failure started, if any.
     @discardableResult
-    public mutating func failed(user: String?, address: String?, now: Date) -> Lock? {
+    public mutating func failed(user: String?, address: String?, now: Date, shared: [Key: Int] = [:]) -> Lock? {
         var started: Lock?
-        var keys = [Key(user: nil, address: address)]
-        if let user { keys.append(Key(user: user, address: address)) }
-        for key in keys {
+        for key in Self.keys(user: user, address: address) {
             var record = records[key] ?? Record()
-            if now.timeIntervalSince(record.last) >= policy.window { record.failures = 0 }
-            record.failures += 1
+            if let count = shared[key] {
+                record.failures = count
+            } else {
+                if now.timeIntervalSince(record.last) >= policy.window { record.failures = 0 }
+                record.failures += 1
+            }
             record.last = now
             records[key] = record
             if record.failures == limit(key), let (_, until, _) = block(key, now: now) {
@@ -180,5 +210,19 @@ public struct LoginThrottle: Sendable {
             until = record.last.addingTimeInterval(min(policy.maxDelay, policy.baseDelay * pow(2, Double(record.failures - 1))))
         }
         return until > now ? (key, until, locked) : nil
+    }
+}
+
+/// One key's failed logins as the store keeps them for every broker: how many in a row, and the
+/// last one's time.
+public struct LoginFailures: Sendable, Hashable {
+    public var key: LoginThrottle.Key
+    public var failures: Int
+    public var last: Date
+
+    public init(key: LoginThrottle.Key, failures: Int, last: Date) {
+        self.key = key
+        self.failures = failures
+        self.last = last
     }
 }

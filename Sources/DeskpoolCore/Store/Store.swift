@@ -96,6 +96,19 @@ public protocol Store: Sendable {
     /// Logins live at `liveAt` and used since `idleSince`.
     func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int
 
+    // MARK: Failed logins, counted for every broker
+    /// Counts a failed login against each key at `at` (a count whose last failure is `window`
+    /// or more before starts again at 1); returns each key's count now.
+    func recordLoginFailure(keys: [LoginThrottle.Key], at: Date, window: TimeInterval) async throws(DeskpoolError) -> [LoginFailures]
+    /// The counts of these keys (none for a key without failures).
+    func loginFailures(keys: [LoginThrottle.Key]) async throws(DeskpoolError) -> [LoginFailures]
+    /// Every count with a failure since `since` (for the admin's list of locks).
+    func loginFailures(since: Date) async throws(DeskpoolError) -> [LoginFailures]
+    /// Forgets counts: a success's keys (`keys`), or an admin's unlock (`user` and/or
+    /// `address`, as `LoginThrottle.unlock`), and any older than `before`; returns how many.
+    @discardableResult
+    func clearLoginFailures(keys: [LoginThrottle.Key], user: String?, address: String?, before: Date?) async throws(DeskpoolError) -> Int
+
     // MARK: Secrets shared by the brokers
     /// The secret named `name` (the console-token key), made from `create` and kept by the
     /// first broker that asks; every broker on the store gets the same bytes.

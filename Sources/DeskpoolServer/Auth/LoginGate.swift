@@ -76,6 +76,8 @@ public actor LoginGate {
     }
 
     private var throttle: LoginThrottle
+    /// Where failures are counted for every broker on the store; nil: this process only.
+    let shared: (any Store)?
     let authenticator: any Authenticator
     let limits: Limits
     let now: @Sendable () -> Date
@@ -85,9 +87,10 @@ public actor LoginGate {
     private var waitingUsers: [String: Int] = [:]
     private var waitingAddresses: [String: Int] = [:]
 
-    public init(authenticator: any Authenticator, policy: LoginThrottle.Policy, limits: Limits = Limits(),
+    public init(authenticator: any Authenticator, policy: LoginThrottle.Policy, limits: Limits = Limits(), shared: (any Store)? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.authenticator = authenticator
+        self.shared = shared
         self.throttle = LoginThrottle(policy: policy)
         self.limits = limits
         self.now = now
@@ -97,19 +100,19 @@ public actor LoginGate {
         let started = ContinuousClock.now
         let place = address ?? LoginThrottle.unknownAddress
         guard DeskpoolConfiguration.isSafeName(user) else {
-            try refuseIfThrottled(user: nil, address: address)
-            let lock = throttle.failed(user: nil, address: address, now: now())
+            try await refuseIfThrottled(user: nil, address: address)
+            let lock = await fail(user: nil, address: address)
             await delayFailure(since: started)
             throw Refusal(reason: .invalidName(bytes: user.utf8.count), lockStarted: lock)
         }
-        try refuseIfThrottled(user: user, address: address)
+        try await refuseIfThrottled(user: user, address: address)
         guard await enterLine(user: user, address: place) else {
             throw Refusal(reason: .busy, retryAfter: now().addingTimeInterval(1))
         }
         // Actors are reentrant: while this login waited, another for the same user may have
         // failed. Its backoff applies to this one too.
         do throws(Refusal) {
-            try refuseIfThrottled(user: user, address: address)
+            try await refuseIfThrottled(user: user, address: address)
         } catch {
             leave(user: user, address: place)
             throw error
@@ -123,12 +126,15 @@ public actor LoginGate {
         switch outcome {
         case .success(let principal):
             throttle.succeeded(user: user, address: address)
+            // Cleared for every broker, and old counts of anyone go with it (bounded storage).
+            _ = try? await shared?.clearLoginFailures(keys: LoginThrottle.keys(user: user, address: address), user: nil, address: nil,
+                                                      before: now().addingTimeInterval(-throttle.policy.window))
             leave(user: user, address: place)
             return principal
         case .failure(let error):
             var lock: LoginThrottle.Lock?
             if error.code == .unauthenticated || error.code == .accountUnusable {
-                lock = throttle.failed(user: user, address: address, now: now())
+                lock = await fail(user: user, address: address)
             }
             // The failure is recorded before the next in line checks the throttle.
             leave(user: user, address: place)
@@ -137,21 +143,48 @@ public actor LoginGate {
         }
     }
 
-    /// The user names and addresses that are backed off or locked now.
-    public func locks() -> [LoginThrottle.Lock] { throttle.locks(now: now()) }
+    /// The user names and addresses that are backed off or locked now (through any broker).
+    public func locks() async -> [LoginThrottle.Lock] {
+        if let shared, let counts = try? await shared.loginFailures(since: now().addingTimeInterval(-throttle.policy.window)) {
+            throttle.adopt(counts, for: throttle.keys)
+        }
+        return throttle.locks(now: now())
+    }
 
-    /// Clears the throttle's records (see `LoginThrottle.unlock`); returns how many went.
-    public func unlock(user: String?, address: String?) -> Int { throttle.unlock(user: user, address: address) }
+    /// Clears the throttle's records (see `LoginThrottle.unlock`), here and for every broker;
+    /// returns how many went.
+    public func unlock(user: String?, address: String?) async -> Int {
+        let here = throttle.unlock(user: user, address: address)
+        guard let shared, let cleared = try? await shared.clearLoginFailures(keys: [], user: user, address: address, before: nil) else { return here }
+        return max(here, cleared)
+    }
 
     /// Logins in flight and waiting (for tests and metrics).
     public var load: (inFlight: Int, waiting: Int) { (usersInFlight.count, waiters.count) }
 
     // MARK: - Throttle and line
 
-    private func refuseIfThrottled(user: String?, address: String?) throws(Refusal) {
+    /// Refuses when the throttle holds this login back, with the counts every broker recorded
+    /// (a store that does not answer leaves this broker's own counts).
+    private func refuseIfThrottled(user: String?, address: String?) async throws(Refusal) {
+        let keys = LoginThrottle.keys(user: user, address: address)
+        if let shared, let counts = try? await shared.loginFailures(keys: keys) {
+            throttle.adopt(counts, for: keys)
+        }
         if case .refuse(let key, let until, let locked, let report) = throttle.attempt(user: user, address: address, now: now()) {
             throw Refusal(reason: .throttled(key: key, locked: locked, report: report), retryAfter: until)
         }
+    }
+
+    /// Counts a failure here and for every broker; returns the lock it started, if any.
+    private func fail(user: String?, address: String?) async -> LoginThrottle.Lock? {
+        let at = now()
+        var counts: [LoginThrottle.Key: Int] = [:]
+        if let shared, let recorded = try? await shared.recordLoginFailure(keys: LoginThrottle.keys(user: user, address: address), at: at,
+                                                                           window: throttle.policy.window) {
+            for entry in recorded { counts[entry.key] = entry.failures }
+        }
+        return throttle.failed(user: user, address: address, now: at, shared: counts)
     }
 
     /// Takes a place among the logins in flight, waiting if needed; false when the line for
