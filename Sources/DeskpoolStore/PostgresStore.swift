@@ -192,12 +192,13 @@ public final class PostgresStore: Store {
             let finish: @Sendable (Result<T, any Error>?) -> Void = { outcome in
                 if once.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: outcome) }
             }
-            Task {
-                do { finish(.success(try await task.value)) } catch { finish(.failure(error)) }
-            }
-            Task {
+            let timer = Task {
                 try? await Task.sleep(for: limit)
                 finish(nil)
+            }
+            Task {
+                do { finish(.success(try await task.value)) } catch { finish(.failure(error)) }
+                timer.cancel()  // a call that ended leaves no timer sleeping out its limit
             }
         }
     }

@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+import Synchronization
 
 /// The broker's login sessions: a random 264-bit token per login, kept in the store only as
 /// its SHA-256, valid until logout, `maxAge` after login, or `idle` without use. Being in the
@@ -12,6 +13,7 @@ public struct LoginSessions: Sendable {
     let maxAge: TimeInterval
     let idle: TimeInterval
     let now: @Sendable () -> Date
+    let sweep = Sweep(every: 60)
 
     public init(store: any Store, maxAge: TimeInterval, idle: TimeInterval, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
@@ -29,8 +31,9 @@ public struct LoginSessions: Sendable {
         let key = Self.key(token)
         let login = LoginSession(principal: principal, admin: admin, csrf: Self.randomToken(), createdAt: start,
                                  expiresAt: start.addingTimeInterval(maxAge), lastUsed: start, handle: String(key.prefix(8)))
-        // Logins that ended by themselves go now and then: here, where a login costs far more.
-        try await forgetExpired()
+        // Logins that ended by themselves go now and then (at most once a minute per broker):
+        // here, where a login costs far more than the sweep.
+        if sweep.due(at: start) { try await forgetExpired() }
         try await store.putLogin(login, key: key)
         return (token, login)
     }
@@ -75,4 +78,20 @@ public struct LoginSessions: Sendable {
 
     /// 264 random bits (a multiple of 3 bytes), 44 base64url characters.
     public static func randomToken() -> String { SecureRandom.base64url(byteCount: 33) }
+}
+
+/// When a periodic cleanup is due: at the first ask, then at most once per `every` seconds.
+final class Sweep: Sendable {
+    private let every: TimeInterval
+    private let last = Mutex<Date?>(nil)
+
+    init(every: TimeInterval) { self.every = every }
+
+    func due(at now: Date) -> Bool {
+        last.withLock { last in
+            guard last.map({ now.timeIntervalSince($0) >= every || now < $0 }) ?? true else { return false }
+            last = now
+            return true
+        }
+    }
 }

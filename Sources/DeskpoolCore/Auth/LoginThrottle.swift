@@ -153,9 +153,12 @@ public struct LoginThrottle: Sendable {
     }
 
     /// A successful login clears its pair and its address.
-    public mutating func succeeded(user: String, address: String?) {
-        records[Key(user: user, address: address)] = nil
-        records[Key(user: nil, address: address)] = nil
+    /// Returns whether the pair or the address had failures to clear.
+    @discardableResult
+    public mutating func succeeded(user: String, address: String?) -> Bool {
+        let pair = records.removeValue(forKey: Key(user: user, address: address))
+        let place = records.removeValue(forKey: Key(user: nil, address: address))
+        return (pair?.failures ?? 0) > 0 || (place?.failures ?? 0) > 0
     }
 
     /// The keys that block now, by address then user.

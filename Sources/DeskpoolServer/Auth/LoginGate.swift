@@ -125,10 +125,12 @@ public actor LoginGate {
         }
         switch outcome {
         case .success(let principal):
-            throttle.succeeded(user: user, address: address)
-            // Cleared for every broker, and old counts of anyone go with it (bounded storage).
-            _ = try? await shared?.clearLoginFailures(keys: LoginThrottle.keys(user: user, address: address), user: nil, address: nil,
-                                                      before: now().addingTimeInterval(-throttle.policy.window))
+            // Cleared for every broker, when there was anything: the counts were read from the
+            // store just before, so a login with no failures behind it writes nothing here.
+            if throttle.succeeded(user: user, address: address) {
+                _ = try? await shared?.clearLoginFailures(keys: LoginThrottle.keys(user: user, address: address), user: nil, address: nil,
+                                                          before: nil)
+            }
             leave(user: user, address: place)
             return principal
         case .failure(let error):
@@ -183,6 +185,9 @@ public actor LoginGate {
         if let shared, let recorded = try? await shared.recordLoginFailure(keys: LoginThrottle.keys(user: user, address: address), at: at,
                                                                            window: throttle.policy.window) {
             for entry in recorded { counts[entry.key] = entry.failures }
+            // Counts past the window go with failures (a spray of names cannot grow the table
+            // without bound); a failed login is answered after the failure delay anyway.
+            _ = try? await shared.clearLoginFailures(keys: [], user: nil, address: nil, before: at.addingTimeInterval(-throttle.policy.window))
         }
         return throttle.failed(user: user, address: address, now: at, shared: counts)
     }
