@@ -130,6 +130,16 @@ enum Migrations {
                 t.primaryKey(["user", "address"])
             }
         }
+        migrator.registerMigration("v9") { db in
+            // Work shared by broker replicas: who runs it, at which generation, until when
+            // (milliseconds since 1970).
+            try db.create(table: "lease") { t in
+                t.primaryKey("name", .text)
+                t.column("holder", .text).notNull()
+                t.column("generation", .integer).notNull()
+                t.column("expiresAt", .integer).notNull()
+            }
+        }
         return migrator
     }
 

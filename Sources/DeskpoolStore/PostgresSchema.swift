@@ -57,6 +57,11 @@ enum PostgresSchema {
                 PRIMARY KEY ("user", address))
             """,
         ]),
+        ("v5", [
+            // Work shared by broker replicas: who runs it, at which generation, until when
+            // (milliseconds since 1970, by the server's clock).
+            "CREATE TABLE lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, generation BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Applies the pending migrations.

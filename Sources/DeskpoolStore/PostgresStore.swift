@@ -160,11 +160,23 @@ public final class PostgresStore: Store {
     /// `storeFailed` and a retry hint: while the database is unreachable the connection pool
     /// would keep a caller waiting for a connection for a minute or more. What was given up on
     /// is cancelled; a transaction that never committed changed nothing.
+    ///
+    /// Under a `LeaseFence`, the lease is checked first in the same transaction, and its row
+    /// stays locked (shared) until the commit: a replica taking the lease over waits for this
+    /// write, or this write sees the new generation and changes nothing.
     @discardableResult
     func write<T: Sendable>(timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
+        try await transaction(timeout: timeout, fence: LeaseFence.current, body)
+    }
+
+    func transaction<T: Sendable>(timeout: Duration? = nil, fence: LeaseFence?,
+                                          _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
         let (client, logger) = (client, logger)
         let operation = Task { () async throws -> T in
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            try await client.withTransaction(logger: logger) { connection in
+                if let fence { try await Self.checkFence(fence, on: connection) }
+                return try await body(connection)
+            }
         }
         guard let limit = timeout ?? operationTimeout else {
             do { return try await operation.value } catch { throw Self.storeError(error) }
@@ -182,7 +194,7 @@ public final class PostgresStore: Store {
     /// Runs `body` on one connection in one transaction (a consistent snapshot for several
     /// statements).
     func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(DeskpoolError) -> T {
-        try await write(body)
+        try await transaction(fence: nil, body)
     }
 
     /// The task's outcome, or nil when `limit` passed first (the task is left to its caller).

@@ -78,9 +78,16 @@ public final class SQLiteStore: Store {
 
     /// Runs `body` in one write transaction (IMMEDIATE for a pool, so the reads inside it see
     /// the latest data of every process); a thrown error rolls everything back.
-    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws(DeskpoolError) -> T {
+    ///
+    /// Under a `LeaseFence`, the lease is checked first in the same transaction.
+    /// `unfenced`: the lease calls themselves, which never carry a fence.
+    func write<T: Sendable>(unfenced: Bool = false, _ body: @Sendable (Database) throws -> T) async throws(DeskpoolError) -> T {
+        let fence = unfenced ? nil : LeaseFence.current
         do {
-            return try await writer.write(body)
+            return try await writer.write { db in
+                if let fence { try Self.checkFence(fence, db) }
+                return try body(db)
+            }
         } catch {
             throw Self.storeError(error)
         }

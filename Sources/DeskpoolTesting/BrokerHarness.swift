@@ -25,16 +25,18 @@ public struct BrokerHarness: Sendable {
     /// - Parameters:
     ///   - hosts: the hosts' configuration (console addresses); default: one per hypervisor, on 127.0.0.1.
     ///   - gateway: with a configuration, `.vv` files point at the gateway.
+    ///   - leases: one of several replicas on `store`, sharing the work through leases.
     public init(store: any Store, hypervisors: [any Hypervisor], options: ReconcilerService.Options, hosts: [HostConfiguration]? = nil,
                 gateway: GatewayConfiguration? = nil, sessionOptions: SessionService.Options = SessionService.Options(debounce: 0.3, tick: .milliseconds(50), reviewInterval: 0.2),
-                tls: [String: VirtViewerFile.TLS] = [:], rolloutInterval: Duration = .milliseconds(50), images: ImageImportConfiguration = ImageImportConfiguration()) {
+                tls: [String: VirtViewerFile.TLS] = [:], rolloutInterval: Duration = .milliseconds(50), images: ImageImportConfiguration = ImageImportConfiguration(),
+                leases: LeaseService.Options? = nil) {
         var logger = Logger(label: "deskpool.test")
         logger.logLevel = .warning
         let tokenKey = ConnectTokenKey.random()
         let core = Broker(
             store: store, hosts: Hosts(hypervisors, configurations: hosts),
             configuration: Broker.Configuration(reconciler: options, sessions: sessionOptions, rollouts: .init(interval: rolloutInterval),
-                                                gateway: gateway, tokenKey: tokenKey, tls: tls, images: images),
+                                                gateway: gateway, tokenKey: tokenKey, tls: tls, images: images, leases: leases),
             logger: { [logger] _ in logger })
         self.core = core
         self.store = store

@@ -178,6 +178,16 @@ public final class FaultyStore: Store {
         try await base.secret(named: name, orCreate: create)
     }
 
+    public func takeLease(_ name: String, holder: String, renewing generation: Int64?, for duration: Duration) async throws(DeskpoolError) -> Lease? {
+        try await base.takeLease(name, holder: holder, renewing: generation, for: duration)
+    }
+
+    public func releaseLease(_ name: String, holder: String, generation: Int64) async throws(DeskpoolError) {
+        try await base.releaseLease(name, holder: holder, generation: generation)
+    }
+
+    public func leases() async throws(DeskpoolError) -> [Lease] { try await base.leases() }
+
     public func probeWrite(at: Date) async throws(DeskpoolError) {
         try check(.probeWrite)
         try await base.probeWrite(at: at)

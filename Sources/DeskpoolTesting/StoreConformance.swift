@@ -38,6 +38,7 @@ public enum StoreConformance {
         ("logins", logins),
         ("secrets", secrets),
         ("loginFailures", loginFailures),
+        ("leases", leases),
     ]
 
     /// Runs every check, each on a store from `makeStore`; the first failure is thrown with

@@ -91,8 +91,10 @@ struct CommandContext {
     }
 
     /// The broker over this store and these hosts, as the configuration says, signing connect
-    /// tokens with `tokenKey` (default: the store's or the state directory's key).
-    func broker(tokenKey: ConnectTokenKey? = nil) async throws -> Broker {
+    /// tokens with `tokenKey` (default: the store's or the state directory's key). With
+    /// `replica`, and a PostgreSQL store, it shares the work with the other replicas on the
+    /// store through leases (`deskpool serve`).
+    func broker(tokenKey: ConnectTokenKey? = nil, replica: Bool = false) async throws -> Broker {
         let key: ConnectTokenKey
         if let tokenKey { key = tokenKey } else { key = try await self.tokenKey() }
         var tls: [String: VirtViewerFile.TLS] = [:]
@@ -103,7 +105,13 @@ struct CommandContext {
             configuration: Broker.Configuration(
                 reconciler: .init(broker: configuration.broker, hostLimits: limits), gateway: configuration.gateway,
                 tokenKey: key, tls: tls, images: configuration.images,
-                templatePolicy: configuration.templates.domainXMLPolicy))
+                templatePolicy: configuration.templates.domainXMLPolicy, leases: replica ? leaseOptions : nil))
+    }
+
+    /// The leases of a replica on a PostgreSQL store; nil for a SQLite store (one broker).
+    var leaseOptions: LeaseService.Options? {
+        guard configuration.store.url != nil else { return nil }
+        return LeaseService.Options(replica: configuration.broker.replicaName, duration: .seconds(configuration.broker.leaseSeconds))
     }
 
     /// A logger that writes to standard error at `DESKPOOL_LOG_LEVEL` (default info).

@@ -27,7 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "deskpool")
         let context = try await CommandContext.open(options, hosts: .supervise)
         logger.info("deskpool serving", metadata: [
-            "store": "\(CommandContext.storePath(context.configuration))",
+            // The URL never holds the password (the configuration refuses one).
+            "store": "\(context.configuration.store.url ?? CommandContext.storePath(context.configuration))",
             "hosts": "\(context.configuration.hosts.map { "\($0.name)=\($0.uri)" }.joined(separator: ","))",
         ])
         // Hosts that answer now are connected before the start-up work; the others are
@@ -39,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await Self.recoverImports(context, logger: logger)
         // One key for the tokens the broker signs and the gateway checks.
         let tokenKey = try await context.tokenKey()
-        let broker = try await context.broker(tokenKey: tokenKey)
+        let broker = try await context.broker(tokenKey: tokenKey, replica: true)
         // The links first: started before, and stopped after, everything that uses them.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = context.links.map { .init(service: $0) }
         services += broker.services.map { .init(service: $0) }

@@ -2,6 +2,7 @@ import DeskpoolCore
 import DeskpoolStore
 import DeskpoolTesting
 import Foundation
+import Synchronization
 import Testing
 
 /// `StoreConformance` against PostgreSQL, each check on a database of its own, plus what only a
@@ -47,7 +48,7 @@ struct PostgresStoreTests {
                 return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
             }
             defer { stores.forEach { $0.close() } }
-            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4"]) }
+            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"]) }
         }
     }
 
@@ -130,6 +131,22 @@ struct PostgresSettingsTests {
             _ = try PostgresStore.Settings.parse(url: "postgres://u:hunter2@h/d", password: nil)
         } catch {
             #expect(!error.message.contains("hunter2"))
+        }
+    }
+}
+
+/// `ReplicaRig` on PostgreSQL: three replicas, each with its own `PostgresStore`.
+@Suite(.serialized, .enabled(if: PostgresTestDatabase.runs, "no PostgreSQL server: DESKPOOL_TEST_POSTGRES is not set (scripts/postgres start)"))
+struct PostgresReplicaTests {
+    @Test func takeoverDuringRefill() async throws {
+        try await PostgresTestDatabase.with { settings in
+            let stores = Mutex<[PostgresStore]>([])
+            defer { stores.withLock { $0.forEach { $0.close() } } }
+            try await ReplicaRig.takeoverDuringRefill {
+                let store = try await PostgresStore(settings)
+                stores.withLock { $0.append(store) }
+                return store
+            }
         }
     }
 }

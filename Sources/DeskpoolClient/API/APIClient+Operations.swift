@@ -16,6 +16,11 @@ extension APIClient {
         try await call(.hosts)
     }
 
+    /// `GET /api/v1/admin/replicas`.
+    public func replicas() async throws -> ReplicasView {
+        try await call(.replicas)
+    }
+
     /// `GET /api/v1/admin/audit`: the newest page that matches.
     public func audit(_ query: AuditQuery = AuditQuery()) async throws -> AuditPage {
         try await call(.audit(query))
@@ -51,6 +56,7 @@ extension Endpoint {
     }
 
     public static let hosts = Endpoint.api(.get, "admin", "hosts")
+    public static let replicas = Endpoint.api(.get, "admin", "replicas")
 
     public static func audit(_ query: AuditQuery) -> Endpoint {
         .api(.get, "admin", "audit", query: filters([

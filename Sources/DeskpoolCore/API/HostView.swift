@@ -14,6 +14,9 @@ public struct HostView: Sendable, Hashable, Codable {
     /// recovery pass runs) or `away` (the broker retries at `retryAt`), since when, the last
     /// error and how many connections were made (`generation`; reconnects are generation - 1).
     public var link: HostStatus?
+    /// The replica that drives the host now (its lease); nil when the broker is alone on its
+    /// store, or no replica holds it now.
+    public var owner: String?
     public init(name: String, uri: String, connected: Bool, freeMemoryMiB: Int? = nil, freeDiskMiB: Int? = nil,
                 desktops: Int, maxConcurrentOperations: Int, error: String? = nil, link: HostStatus? = nil) {
         self.link = link

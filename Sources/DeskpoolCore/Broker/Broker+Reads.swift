@@ -54,10 +54,12 @@ extension Broker {
     /// Every configured host: reachable or not, its link, and its free memory and disk.
     public func hostViews() async throws(DeskpoolError) -> [HostView] {
         let desktops = try await store.desktops(pool: nil)
+        let owners = leases == nil ? [:] : Dictionary(try await store.leases().filter(\.live).map { ($0.name, $0.holder) }, uniquingKeysWith: { a, _ in a })
         var views: [HostView] = []
         for host in hosts.configured {
             var view = HostView(name: host.name, uri: host.uri, connected: false, desktops: desktops.filter { $0.host == host.name }.count,
                                 maxConcurrentOperations: host.maxConcurrentOperations)
+            view.owner = owners[Lease.Work.host(host.name).description]
             guard let hypervisor = hosts[host.name] else {
                 view.error = "not connected"
                 views.append(view)
@@ -82,6 +84,19 @@ extension Broker {
             views.append(view)
         }
         return views
+    }
+
+    /// Which replica runs what: empty when the broker is alone on its store.
+    public func replicasView() async throws(DeskpoolError) -> ReplicasView {
+        guard let leases else { return ReplicasView(replica: nil, replicas: [], work: []) }
+        let all = try await store.leases()
+        let live = Dictionary(all.filter(\.live).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let work = (hosts.configured.map { Lease.Work.host($0.name) } + [.pools, .rollouts]).map { work in
+            let lease = live[work.description]
+            return WorkOwner(work: work.description, owner: lease?.holder, generation: lease?.generation, expiresAt: lease?.expiresAt)
+        }
+        let replicas = all.filter { $0.live && $0.name.hasPrefix("replica/") }.map(\.holder).sorted()
+        return ReplicasView(replica: leases.replica, replicas: replicas, work: work)
     }
 
     /// A rollout with its items, or `.notFound`.

@@ -22,11 +22,16 @@ public struct Broker: Sendable {
         public var templatePolicy: DomainXMLPolicy
         /// The services' timers (sweeps, ticks, passes, boot probes); `now` gives the dates.
         public var clock: any Clock<Duration>
+        /// One of several replicas on a shared store: the work is shared through leases. nil:
+        /// the broker is alone on its store and does all of it.
+        public var leases: LeaseService.Options?
 
         public init(reconciler: ReconcilerService.Options = .init(), sessions: SessionService.Options = .init(),
                     rollouts: RolloutService.Options = .init(), gateway: GatewayConfiguration? = nil, tokenKey: ConnectTokenKey = .random(),
                     tls: [String: VirtViewerFile.TLS] = [:], images: ImageImportConfiguration = ImageImportConfiguration(),
-                    templatePolicy: DomainXMLPolicy = DomainXMLPolicy(), clock: any Clock<Duration> = ContinuousClock()) {
+                    templatePolicy: DomainXMLPolicy = DomainXMLPolicy(), clock: any Clock<Duration> = ContinuousClock(),
+                    leases: LeaseService.Options? = nil) {
+            self.leases = leases
             self.reconciler = reconciler
             self.sessions = sessions
             self.rollouts = rollouts
@@ -70,6 +75,8 @@ public struct Broker: Sendable {
     public let addresses: ClientAddressBook
     /// The gateway's view of consoles (token → desktop).
     public let directory: StoreConsoleDirectory
+    /// The replica's leases (nil: the broker is alone on its store).
+    public let leases: LeaseService?
 
     /// - Parameter logger: the logger of each part, by label (`deskpool.reconciler`, ...).
     public init(store: any Store, hosts: Hosts, configuration: Configuration = Configuration(),
@@ -78,8 +85,13 @@ public struct Broker: Sendable {
         self.hosts = hosts
         let estimator = ReadyEstimator()
         self.estimator = estimator
+        let leases = configuration.leases.map {
+            LeaseService(store: store, options: $0, hosts: hosts.configured.map(\.name), logger: logger("deskpool.leases"))
+        }
+        self.leases = leases
+        let ownership: any Ownership = leases ?? SoleOwnership()
         let reconciler = ReconcilerService(store: store, hosts: hosts, options: configuration.reconciler, estimator: estimator,
-                                           logger: logger("deskpool.reconciler"), now: now, clock: configuration.clock)
+                                           logger: logger("deskpool.reconciler"), now: now, clock: configuration.clock, ownership: ownership)
         self.reconciler = reconciler
         let consoles = ConsoleBroker(store: store, hosts: hosts, gateway: configuration.gateway, tokenKey: configuration.tokenKey,
                                      tls: configuration.tls, logger: logger("deskpool.console"), now: now)
@@ -90,20 +102,35 @@ public struct Broker: Sendable {
         self.sessions = sessions
         let addresses = ClientAddressBook()
         self.addresses = addresses
-        self.tracking = SessionService(store: store, hypervisors: hosts.all, sessions: sessions, addresses: addresses,
-                                       options: configuration.sessions, logger: logger("deskpool.sessions"), now: now, clock: configuration.clock)
+        let tracking = SessionService(store: store, hypervisors: hosts.all, sessions: sessions, addresses: addresses,
+                                      options: configuration.sessions, logger: logger("deskpool.sessions"), now: now, clock: configuration.clock,
+                                      ownership: ownership)
+        self.tracking = tracking
         let rollouts = RolloutService(store: store, hosts: hosts, sessions: sessions, options: configuration.rollouts,
-                                      logger: logger("deskpool.rollouts"), now: now, reconcile: { reconciler.poke() }, clock: configuration.clock)
+                                      logger: logger("deskpool.rollouts"), now: now, reconcile: { reconciler.poke() }, clock: configuration.clock,
+                                      ownership: ownership)
         self.rollouts = rollouts
+        // Work taken over starts at once, not at the next timer.
+        leases?.onGain { work in
+            switch work {
+            case .host(let host):
+                reconciler.poke()
+                tracking.gained(host: host)
+            case .pools: reconciler.poke()
+            case .rollouts: rollouts.poke()
+            case .replica: break
+            }
+        }
         self.policies = PolicyRollouts(store: store, hosts: hosts, now: now, poke: { rollouts.poke(); reconciler.poke() })
         self.admin = Administration(store: store, hypervisors: hosts.all, hostNames: hosts.configured.map(\.name),
                                     images: configuration.images, templatePolicy: configuration.templatePolicy)
         self.directory = StoreConsoleDirectory(store: store, hosts: hosts)
     }
 
-    /// The broker's loops, to run in a `ServiceGroup`: the reconciler, session tracking and
+    /// The broker's loops, to run in a `ServiceGroup`: the leases (first: stopped last, so
+    /// they are released once the work stopped), the reconciler, session tracking and
     /// rollouts.
-    public var services: [any Service] { [reconciler, tracking, rollouts] }
+    public var services: [any Service] { (leases.map { [$0] } ?? []) + [reconciler, tracking, rollouts] }
 
     /// Wakes the reconciler (after an admin change).
     public func poke() { reconciler.poke() }

@@ -240,11 +240,24 @@ public struct BrokerConfiguration: Sendable, Hashable, Decodable {
     public var backoffMaxSeconds: Int = 300
     /// Seconds a clone volume or domain must be seen unowned before it is removed.
     public var orphanGraceSeconds: Int = 300
+    /// This replica's name among the brokers on one PostgreSQL store (default: the host
+    /// name and process id). Shown as the owner of hosts, pools and rollouts.
+    public var replica: String?
+    /// Seconds a replica's lease lasts without renewal (renewed every third of it): how soon
+    /// the work of a replica that died is taken over. Only with a PostgreSQL store.
+    public var leaseSeconds: Int = 5
 
     public init() {}
 
+    /// `replica`, or the host name and process id.
+    public var replicaName: String {
+        if let replica { return replica }
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "broker"
+        return "\(host.prefix(40))-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case instance, sweepIntervalSeconds, backoffBaseSeconds, backoffMaxSeconds, orphanGraceSeconds
+        case instance, sweepIntervalSeconds, backoffBaseSeconds, backoffMaxSeconds, orphanGraceSeconds, replica, leaseSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -260,5 +273,12 @@ public struct BrokerConfiguration: Sendable, Hashable, Decodable {
         backoffBaseSeconds = try c.decodeBounded(.backoffBaseSeconds, 1...3600) ?? backoffBaseSeconds
         backoffMaxSeconds = try c.decodeBounded(.backoffMaxSeconds, 1...86400) ?? backoffMaxSeconds
         orphanGraceSeconds = try c.decodeBounded(.orphanGraceSeconds, 0...86400) ?? orphanGraceSeconds
+        if let replica = try c.decodeIfPresent(String.self, forKey: .replica) {
+            guard DeskpoolConfiguration.isSafeName(replica) else {
+                throw try c.superDecoder(forKey: .replica).invalid("broker.replica must be letters, digits, '.', '_' or '-' (at most 64)")
+            }
+            self.replica = replica
+        }
+        leaseSeconds = try c.decodeBounded(.leaseSeconds, 2...120) ?? leaseSeconds
     }
 }

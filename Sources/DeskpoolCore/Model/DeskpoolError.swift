@@ -34,6 +34,9 @@ public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let unavailable = Code("unavailable")
         /// An input (an image, its virtual disk) is larger than a configured limit.
         public static let tooLarge = Code("tooLarge")
+        /// This broker no longer holds the lease its write was made under (another replica
+        /// took the work over): the write was refused, nothing changed.
+        public static let leaseLost = Code("leaseLost")
         public var description: String { name }
     }
 

@@ -4,53 +4,82 @@ import Foundation
 extension ReconcilerService {
     static let actor = "broker"
 
-    /// Runs one piece of work and releases its desktop.
+    /// Runs one piece of work and releases its desktop. Pool decisions are written under the
+    /// pools lease, a host's work under the host's; work whose lease this broker no longer
+    /// holds is not done.
     func perform(_ work: Work) async {
         defer { if let id = work.desktopID { _ = memory.withLock { $0.busy.remove(id) } } }
         do {
             switch work {
             case .pool(.provision(let desktop)):
-                let limit = try await store.pool(named: desktop.pool)?.max
-                guard try await store.insertDesktop(desktop, actor: Self.actor, limit: limit) else { return }
-                await drive(desktop)
+                let inserted = try await under(.pools) {
+                    let limit = try await store.pool(named: desktop.pool)?.max
+                    return try await store.insertDesktop(desktop, actor: Self.actor, limit: limit)
+                }
+                if inserted == true { await drive(desktop) }
             case .pool(.drive(let desktop)):
                 await drive(desktop)
             case .pool(.retire(let desktop)):
-                if let d = try await store.transition(desktop.id, .retired, actor: Self.actor) {
+                if let d = try await under(.pools, { try await store.transition(desktop.id, .retired, actor: Self.actor) }) ?? nil {
                     await drive(d)
                 }
             case .pool(.discardFailed(let desktop)):
-                if let d = try await store.transition(desktop.id, .discarded, actor: Self.actor) {
+                if let d = try await under(.pools, { try await store.transition(desktop.id, .discarded, actor: Self.actor) }) ?? nil {
                     await drive(d)
                 }
             case .pool(.blocked):
                 break
-            case .host(let host, .adopt(let identity)):
-                let desktop = Desktop(id: identity.id, name: identity.name, pool: identity.pool, host: host, template: identity.template,
-                                      version: identity.version, state: .starting, incarnation: identity.incarnation,
-                                      generation: identity.generation, createdAt: now())
-                logger.notice("adopting a Deskpool domain without a record", metadata: ["desktop": "\(identity.name)", "host": "\(host)"])
-                if try await store.insertDesktop(desktop, actor: Self.actor, limit: nil) { await drive(desktop) }
-            case .host(_, .markFailed(let desktop, let reason)):
-                logger.warning("desktop lost its domain", metadata: ["desktop": "\(desktop.name)", "reason": "\(reason)"])
-                _ = try await store.transition(desktop.id, .lost(reason: reason), expecting: [desktop.state], actor: Self.actor)
-            case .host(let host, .removeDomain(let name, let volume)):
-                logger.notice("removing an orphan Deskpool domain", metadata: ["domain": "\(name)", "host": "\(host)"])
-                try await hypervisors[host]?.destroyDesktop(named: name, volume: volume)
-                try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "orphan.domain.remove", subject: "host/\(host)/\(name)"))
-            case .host(let host, .removeVolume(let volume)):
-                logger.notice("removing an orphan Deskpool volume", metadata: ["volume": "\(volume)", "host": "\(host)"])
-                try await hypervisors[host]?.deleteVolume(named: volume)
-                try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "orphan.volume.remove", subject: "host/\(host)/\(volume)"))
+            case .host(let host, let action):
+                try await under(.host(host)) { try await repair(host, action) }
             }
+        } catch let error as DeskpoolError where error.code == .alreadyExists {
+            // A pass (here, or a replica's that sized the pools before) that read the store
+            // before this name was inserted chose it again: the name's record stands.
+            logger.debug("desktop name taken meanwhile; the next pass plans again", metadata: ["error": "\(error)"])
+        } catch let error as DeskpoolError where error.code == .leaseLost {
+            logger.notice("work left to the replica that holds its lease now", metadata: ["error": "\(error)"])
         } catch {
             logger.error("reconcile action failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Runs `body` under `work`'s lease; nil (nothing done) when this broker does not hold it.
+    func under<T: Sendable>(_ work: Lease.Work, _ body: () async throws -> T) async rethrows -> T? {
+        guard let holding = ownership.holding(work) else { return nil }
+        return try await holding.run(body)
+    }
+
+    /// One of a host's repairs.
+    private func repair(_ host: String, _ action: HostRecovery.Action) async throws {
+        switch action {
+        case .adopt(let identity):
+            let desktop = Desktop(id: identity.id, name: identity.name, pool: identity.pool, host: host, template: identity.template,
+                                  version: identity.version, state: .starting, incarnation: identity.incarnation,
+                                  generation: identity.generation, createdAt: now())
+            logger.notice("adopting a Deskpool domain without a record", metadata: ["desktop": "\(identity.name)", "host": "\(host)"])
+            if try await store.insertDesktop(desktop, actor: Self.actor, limit: nil) { await drive(desktop) }
+        case .markFailed(let desktop, let reason):
+            logger.warning("desktop lost its domain", metadata: ["desktop": "\(desktop.name)", "reason": "\(reason)"])
+            _ = try await store.transition(desktop.id, .lost(reason: reason), expecting: [desktop.state], actor: Self.actor)
+        case .removeDomain(let name, let volume):
+            logger.notice("removing an orphan Deskpool domain", metadata: ["domain": "\(name)", "host": "\(host)"])
+            try await hypervisors[host]?.destroyDesktop(named: name, volume: volume)
+            try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "orphan.domain.remove", subject: "host/\(host)/\(name)"))
+        case .removeVolume(let volume):
+            logger.notice("removing an orphan Deskpool volume", metadata: ["volume": "\(volume)", "host": "\(host)"])
+            try await hypervisors[host]?.deleteVolume(named: volume)
+            try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "orphan.volume.remove", subject: "host/\(host)/\(volume)"))
         }
     }
 
     /// Carries a desktop through its transitional states until it is stable, failed, or gone.
     /// Every step is persisted before the next side effect, so a crash resumes here.
     func drive(_ desktop: Desktop) async {
+        guard let holding = ownership.holding(.host(desktop.host)) else { return }  // its host's replica drives it
+        await holding.run { await driveHeld(desktop) }
+    }
+
+    private func driveHeld(_ desktop: Desktop) async {
         var current: Desktop? = desktop
         let began = now()
         while let d = current, !Task.isCancelled {
@@ -68,6 +97,14 @@ extension ReconcilerService {
                 }
             } catch is CancellationError {
                 return  // shutting down: the state on record lets the next start resume
+            } catch let error as DeskpoolError where error.code == .alreadyExists {
+            // A pass (here, or a replica's that sized the pools before) that read the store
+            // before this name was inserted chose it again: the name's record stands.
+            logger.debug("desktop name taken meanwhile; the next pass plans again", metadata: ["error": "\(error)"])
+        } catch let error as DeskpoolError where error.code == .leaseLost {
+                // Another replica took the host over: it carries on from the state on record.
+                logger.notice("desktop left to the replica that holds its host now", metadata: ["desktop": "\(d.name)", "host": "\(d.host)"])
+                return
             } catch let error as DeskpoolError where error.code == .hypervisorUnavailable {
                 // The host went away mid-way: nothing failed. The state on record lets the
                 // pass after the host's recovery resume here.

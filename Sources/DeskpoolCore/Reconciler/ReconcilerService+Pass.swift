@@ -29,6 +29,11 @@ extension ReconcilerService {
         // Snapshot the busy set before reading the store: a desktop whose work ends while we
         // read stays "busy" for this pass instead of being acted on from a stale record.
         var busy = memory.withLock { $0.busy }
+        // This broker's share: the hosts it repairs and drives, and whether it sizes the pools
+        // (which needs every host's capacity). Taken before the store is read: a lease gained
+        // since was taken after the last holder's fenced writes, so this pass reads them.
+        let owned = Set(hypervisors.keys.filter { ownership.holding(.host($0)) != nil })
+        let sizing = ownership.holding(.pools) != nil
         do {
             let pools = try await store.pools()
             let desktops = try await store.desktops(pool: nil)
@@ -38,14 +43,15 @@ extension ReconcilerService {
                 templates[template.name] = template
                 versions[template.name] = try await store.versions(template: template.name)
             }
-            let hosts = await observeHosts()
+            let hosts = await observeHosts(sizing ? Set(hypervisors.keys) : owned)
             let now = now()
-            // Desktops on hosts we cannot reach are left alone until the host answers again.
+            // Desktops on hosts we cannot reach, or do not watch, are left alone until the
+            // host answers again (or to the replica that holds it).
             busy.formUnion(desktops.filter { hosts[$0.host] == nil }.map(\.id))
 
             var work: [Work] = []
             let knownPools = Set(pools.map(\.name))
-            for (host, observation) in hosts {
+            for (host, observation) in hosts where owned.contains(host) {
                 var input = HostRecovery.Input(
                     host: host, records: desktops.filter { $0.host == host }, observed: observation.observed,
                     volumes: observation.volumes, knownPools: knownPools, busy: busy,
@@ -71,7 +77,7 @@ extension ReconcilerService {
             var taken = Set(desktops.map(\.name))
             for pool in pools {
                 if pool.draining, !desktops.contains(where: { $0.pool == pool.name }) {
-                    _ = try await store.deleteDrainedPool(named: pool.name, actor: Self.actor)
+                    if sizing { _ = try await under(.pools) { try await store.deleteDrainedPool(named: pool.name, actor: Self.actor) } }
                     continue
                 }
                 let memoryMiB = templates[pool.template]?.memoryMiB ?? 0
@@ -97,13 +103,17 @@ extension ReconcilerService {
                     switch action {
                     case .blocked(let reason): blocked = reason
                     case .provision(let desktop):
+                        guard sizing else { continue }
                         taken.insert(desktop.name)
                         free[desktop.host, default: 0] -= memoryMiB
                         work.append(.pool(action))
-                    default: work.append(.pool(action))
+                    case .drive(let desktop):
+                        if owned.contains(desktop.host) { work.append(.pool(action)) }
+                    case .retire, .discardFailed:
+                        if sizing { work.append(.pool(action)) }
                     }
                 }
-                noteBlocked(pool: pool.name, reason: blocked)
+                if sizing { noteBlocked(pool: pool.name, reason: blocked) }
             }
             return memory.withLock { memory in
                 memory.passes += 1
@@ -140,11 +150,11 @@ extension ReconcilerService {
         return (rest, marked)
     }
 
-    /// Every connected host's domains, volumes and capacity, observed concurrently. A host
+    /// The domains, volumes and capacity of each connected host of `names`, observed concurrently. A host
     /// that is away is left out without a call (its link logs, and retries).
-    private func observeHosts() async -> [String: HostObservation] {
+    private func observeHosts(_ names: Set<String>) async -> [String: HostObservation] {
         await withTaskGroup(of: (String, HostObservation?).self) { group in
-            for (name, hypervisor) in hypervisors {
+            for (name, hypervisor) in hypervisors where names.contains(name) {
                 let status = hypervisor.status
                 guard status.isConnected else { continue }
                 group.addTask {

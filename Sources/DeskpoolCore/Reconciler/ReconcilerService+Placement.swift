@@ -10,6 +10,9 @@ extension ReconcilerService {
             guard let capacity = try? await hypervisors[host]?.capacity() else { continue }
             candidates.append(Placement.Candidate(name: host, freeMemoryMiB: capacity.freeMemoryMiB))
         }
-        return Placement.choose(memoryMiB: memoryMiB, among: candidates)
+        // A host this broker drives first: the desktop starts at once, not at its host
+        // replica's next pass.
+        let mine = candidates.filter { ownership.holding(.host($0.name)) != nil }
+        return Placement.choose(memoryMiB: memoryMiB, among: mine) ?? Placement.choose(memoryMiB: memoryMiB, among: candidates)
     }
 }

@@ -8,6 +8,10 @@ import Synchronization
 /// store and every host, asks `PoolReconciler` and `HostRecovery` what to do, and runs their
 /// actions concurrently (bounded per host by `OperationLimiter`). Passes run on a timer
 /// (`broker.sweepIntervalSeconds`), on hypervisor events and when `poke()` is called.
+///
+/// One of several replicas acts only on what it holds (`Ownership`): a host's lease to
+/// repair the host and drive its desktops, the pools lease to decide which desktops to
+/// create, retire or discard. Its writes for that work carry the lease's fence.
 public final class ReconcilerService: Service, Sendable {
     public struct Options: Sendable {
         public var broker: BrokerConfiguration
@@ -41,6 +45,9 @@ public final class ReconcilerService: Service, Sendable {
 
     let store: any Store
     let hypervisors: [String: any Hypervisor]
+    /// Which hosts this broker drives and whether it sizes the pools (all of it when alone;
+    /// its leases when it is one of several replicas).
+    let ownership: any Ownership
     let limiters: [String: OperationLimiter]
     let options: Options
     let estimator: ReadyEstimator
@@ -59,8 +66,9 @@ public final class ReconcilerService: Service, Sendable {
 
     public init(store: any Store, hosts: Hosts, options: Options = Options(), estimator: ReadyEstimator = ReadyEstimator(),
                 logger: Logger = Logger(label: "deskpool.reconciler"), now: @escaping @Sendable () -> Date = { Date() },
-                clock: any Clock<Duration> = ContinuousClock()) {
+                clock: any Clock<Duration> = ContinuousClock(), ownership: any Ownership = SoleOwnership()) {
         self.store = store
+        self.ownership = ownership
         self.hypervisors = hosts.byName
         self.limiters = hosts.byName.mapValues { OperationLimiter(limit: options.hostLimits[$0.host] ?? 4) }
         self.options = options

@@ -8,7 +8,8 @@ import Synchronization
 /// not over is read with its items and desktops, `RolloutMachine` decides with the rule of
 /// its kind, and the actions run. All progress is in the store, so after a restart (even a kill -9) the next
 /// pass continues where the last one was: desktops being refreshed are finished by the
-/// reconciler, and items are settled from what the desktops show.
+/// reconciler, and items are settled from what the desktops show. Of several replicas, the
+/// one that holds the rollouts lease runs them.
 public final class RolloutService: Service, Sendable {
     public struct Options: Sendable {
         public var interval: Duration
@@ -30,6 +31,8 @@ public final class RolloutService: Service, Sendable {
     let policies = Mutex<[String: Policy]>([:])
     /// Cancelled rollouts with nothing left under way.
     let settledCancels = Mutex<Set<String>>([])
+    /// Whether this broker runs the rollouts (one replica of several does).
+    let ownership: any Ownership
 
     public convenience init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, options: Options = Options(),
                 logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
@@ -39,8 +42,10 @@ public final class RolloutService: Service, Sendable {
 
     public init(store: any Store, hosts: Hosts, sessions: SessionBroker, options: Options = Options(),
                 logger: Logger = Logger(label: "deskpool.rollouts"), now: @escaping @Sendable () -> Date = { Date() },
-                reconcile: @escaping @Sendable () -> Void = {}, clock: any Clock<Duration> = ContinuousClock()) {
+                reconcile: @escaping @Sendable () -> Void = {}, clock: any Clock<Duration> = ContinuousClock(),
+                ownership: any Ownership = SoleOwnership()) {
         self.store = store
+        self.ownership = ownership
         self.hypervisors = hosts.byName
         self.sessions = sessions
         self.options = options
@@ -70,9 +75,15 @@ public final class RolloutService: Service, Sendable {
         }
     }
 
-    /// One pass over every rollout that is not over. Returns how many actions ran.
+    /// One pass over every rollout that is not over, if this broker runs the rollouts; its
+    /// writes carry the rollouts lease's fence. Returns how many actions ran.
     @discardableResult
     public func step() async -> Int {
+        guard let holding = ownership.holding(.rollouts) else { return 0 }
+        return await holding.run { await stepHeld() }
+    }
+
+    private func stepHeld() async -> Int {
         var count = 0
         do {
             // Rollouts not over, and recent cancelled ones whose desktops under way at the

@@ -2,11 +2,15 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 import AsyncAlgorithms
+import Synchronization
 
 /// Follows sessions: console events (through `ConsoleTracker`) make desktops connected and
 /// disconnected and record refused tickets as security events; a periodic review (through
 /// `SessionSupervisor`) applies each pool's session policy: disconnect timeout, unconnected
 /// timeout, longest session with a warning.
+///
+/// One of several replicas follows only the hosts it holds (`Ownership`), and takes a host's
+/// connected sessions over when it gains the host.
 public final class SessionService: Service, Sendable {
     public struct Options: Sendable {
         /// Wait after a session's last channel closed before it counts as disconnected.
@@ -34,11 +38,16 @@ public final class SessionService: Service, Sendable {
     let now: @Sendable () -> Date
     /// Times the tracker's ticks (a test drives a manual clock).
     let clock: any Clock<Duration>
+    /// Which hosts this broker follows.
+    let ownership: any Ownership
+    /// The running loop's input (one per `run()`).
+    private let input = Mutex<AsyncStream<Input>.Continuation?>(nil)
 
     public init(store: any Store, hypervisors: [any Hypervisor], sessions: SessionBroker, addresses: ClientAddressBook,
                 options: Options = Options(), logger: Logger = Logger(label: "deskpool.sessions"), now: @escaping @Sendable () -> Date = { Date() },
-                clock: any Clock<Duration> = ContinuousClock()) {
+                clock: any Clock<Duration> = ContinuousClock(), ownership: any Ownership = SoleOwnership()) {
         self.store = store
+        self.ownership = ownership
         self.hypervisors = hypervisors
         self.sessions = sessions
         self.addresses = addresses
@@ -53,13 +62,21 @@ public final class SessionService: Service, Sendable {
         /// A console event, with the real client resolved when it arrived (the gateway
         /// forgets a tunnel once it closes).
         case console(HypervisorEvent, phase: ConsolePhase, channel: String, client: String)
-        /// A host's connection was made again: console events of the gap were missed.
+        /// A host's connection was made again (console events of the gap were missed), or
+        /// this replica took the host over: its connected sessions are checked.
         case hostConnected(String)
         case tick
     }
 
+    /// This replica took `host` over: its connected sessions are adopted and checked.
+    public func gained(host: String) {
+        _ = input.withLock { $0?.yield(.hostConnected(host)) }
+    }
+
     public func run() async throws {
         let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        input.withLock { $0 = continuation }
+        defer { input.withLock { $0 = nil } }
         await withDiscardingTaskGroup { group in
             for hypervisor in hypervisors {
                 group.addTask { [addresses] in
@@ -92,9 +109,11 @@ public final class SessionService: Service, Sendable {
             for await input in inputs.cancelOnGracefulShutdown() {
                 switch input {
                 case .console(let event, let phase, let channel, let client):
+                    guard ownership.holding(.host(event.host)) != nil else { continue }  // its host's replica follows it
                     let key = ConsoleTracker.Key(host: event.host, domain: event.domain)
                     for action in tracker.handle(phase, on: key, channel: channel, client: client, at: now()) { await perform(action) }
                 case .hostConnected(let host):
+                    guard ownership.holding(.host(host)) != nil else { continue }
                     for action in await checkConnectedSessions(host: host, tracker: &tracker) { await perform(action) }
                 case .tick:
                     for action in tracker.tick(at: now()) { await perform(action) }
@@ -112,7 +131,9 @@ public final class SessionService: Service, Sendable {
     /// each desktop's display for its clients: a session without any is disconnected. A host
     /// that cannot be asked now keeps its sessions as they are (asked again when it is back).
     private func checkConnectedSessions(host: String?, tracker: inout ConsoleTracker) async -> [ConsoleTracker.Action] {
-        let connected = ((try? await store.desktops(pool: nil)) ?? []).filter { $0.state == .connected && (host == nil || $0.host == host) }
+        let connected = ((try? await store.desktops(pool: nil)) ?? []).filter {
+            $0.state == .connected && (host == nil || $0.host == host) && ownership.holding(.host($0.host)) != nil
+        }
         var actions: [ConsoleTracker.Action] = []
         for desktop in connected {
             let key = ConsoleTracker.Key(host: desktop.host, domain: desktop.name)
@@ -132,6 +153,14 @@ public final class SessionService: Service, Sendable {
     }
 
     private func perform(_ action: ConsoleTracker.Action) async {
+        let host: String = switch action {
+        case .connected(let key, _), .disconnected(let key), .failedTicket(let key, _): key.host
+        }
+        guard let holding = ownership.holding(.host(host)) else { return }
+        await holding.run { await performHeld(action) }
+    }
+
+    private func performHeld(_ action: ConsoleTracker.Action) async {
         do {
             switch action {
             case .connected(let key, let client):
@@ -167,28 +196,37 @@ public final class SessionService: Service, Sendable {
             let desktops = try await store.desktops(pool: nil)
             let live = Set(desktops.compactMap(\.sessionID))
             warned.formIntersection(live)
-            for action in SessionSupervisor().review(desktops, pools: pools, warned: warned, now: now()) {
-                switch action {
-                case .logoff(let desktop, let reason):
-                    do {
-                        try await sessions.logoff(desktop: desktop.id, by: Self.actor, reason: reason)
-                        logger.info("session ended by policy", metadata: ["desktop": "\(desktop.name)", "user": "\(desktop.user ?? "")", "reason": "\(reason)"])
-                    } catch {
-                        logger.warning("cannot end a session", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
-                    }
-                case .warn(let desktop, let message):
-                    if let session = desktop.sessionID { warned.insert(session) }
-                    guard let hypervisor = hypervisors.first(where: { $0.host == desktop.host }) else { continue }
-                    do {
-                        try await hypervisor.showMessage(message, onDesktop: desktop.name)
-                        try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "session.warn", subject: "desktop/\(desktop.name)", detail: message))
-                    } catch {
-                        logger.warning("cannot warn a user", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
-                    }
+            let mine = desktops.filter { ownership.holding(.host($0.host)) != nil }
+            for action in SessionSupervisor().review(mine, pools: pools, warned: warned, now: now()) {
+                let desktop: Desktop = switch action {
+                case .logoff(let desktop, _), .warn(let desktop, _): desktop
                 }
+                guard let holding = ownership.holding(.host(desktop.host)) else { continue }
+                await holding.run { await enforce(action, warned: &warned) }
             }
         } catch {
             logger.error("cannot review sessions", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func enforce(_ action: SessionSupervisor.Action, warned: inout Set<String>) async {
+        switch action {
+        case .logoff(let desktop, let reason):
+            do {
+                try await sessions.logoff(desktop: desktop.id, by: Self.actor, reason: reason)
+                logger.info("session ended by policy", metadata: ["desktop": "\(desktop.name)", "user": "\(desktop.user ?? "")", "reason": "\(reason)"])
+            } catch {
+                logger.warning("cannot end a session", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+            }
+        case .warn(let desktop, let message):
+            if let session = desktop.sessionID { warned.insert(session) }
+            guard let hypervisor = hypervisors.first(where: { $0.host == desktop.host }) else { return }
+            do {
+                try await hypervisor.showMessage(message, onDesktop: desktop.name)
+                try await store.audit(AuditEntry(at: now(), actor: Self.actor, action: "session.warn", subject: "desktop/\(desktop.name)", detail: message))
+            } catch {
+                logger.warning("cannot warn a user", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+            }
         }
     }
 }

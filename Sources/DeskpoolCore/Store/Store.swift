@@ -8,6 +8,9 @@ public import Foundation
 /// Desktop changes are compare-and-set (`transition(_:from:...)`) so two requests, or two
 /// broker replicas, never both win; every state change and admin action is appended to the
 /// audit log in the same transaction.
+///
+/// A write made under a `LeaseFence` (`LeaseFence.current`) first checks, in its transaction,
+/// that the lease still has the fence's generation, and throws `leaseLost` otherwise.
 public protocol Store: Sendable {
     // MARK: Templates and versions
     func putTemplate(_ template: TemplateDefinition, actor: String) async throws(DeskpoolError)
@@ -113,6 +116,17 @@ public protocol Store: Sendable {
     /// The secret named `name` (the console-token key), made from `create` and kept by the
     /// first broker that asks; every broker on the store gets the same bytes.
     func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8]
+
+    // MARK: Leases (work shared by replicas)
+    /// Takes or renews the lease `name` for `holder` for `duration` by the store's clock:
+    /// renewed (same generation) when `holder` holds it at `generation`; taken (generation one
+    /// more) when no one holds it or it expired; nil when another holder's lease runs.
+    func takeLease(_ name: String, holder: String, renewing generation: Int64?, for duration: Duration) async throws(DeskpoolError) -> Lease?
+    /// Ends `holder`'s lease at `generation` now (another replica may take it at once);
+    /// nothing when it moved on.
+    func releaseLease(_ name: String, holder: String, generation: Int64) async throws(DeskpoolError)
+    /// Every lease, by name, with whether it runs by the store's clock.
+    func leases() async throws(DeskpoolError) -> [Lease]
 
     // MARK: Readiness
     /// Proves the store takes writes now: one small write that commits (a full disk, a

@@ -2,7 +2,8 @@ import DeskpoolCore
 import Foundation
 import Hummingbird
 
-/// `/api/v1/admin/hosts` (capacity and health) and `/api/v1/admin/audit` (paged, filtered).
+/// `/api/v1/admin/hosts` (capacity and health), `/api/v1/admin/replicas` (which replica runs
+/// what) and `/api/v1/admin/audit` (paged, filtered).
 struct AdminSystemRoutes {
     let services: BrokerServices
 
@@ -10,6 +11,10 @@ struct AdminSystemRoutes {
         admin.get("hosts") { request, context -> Response in
             _ = try context.requireAdmin(request)
             return try jsonResponse(try await services.broker.hostViews())
+        }
+        admin.get("replicas") { request, context -> Response in
+            _ = try context.requireAdmin(request)
+            return try jsonResponse(try await services.broker.replicasView())
         }
         admin.get("audit") { request, context -> Response in
             _ = try context.requireAdmin(request)

@@ -18,7 +18,7 @@ extension PortalRoutes {
             return renderer.response("admin-pool", adminChrome("Pool \(name)", login, tab: \.pools, content))
         })
         router.get("admin/hosts", use: adminPage { _, _, login in
-            let content = HostsContent(try await services.broker.hostViews())
+            let content = HostsContent(try await services.broker.hostViews(), replicas: try await services.broker.replicasView())
             return renderer.response("admin-hosts", adminChrome("Hosts", login, tab: \.hosts, content))
         })
         router.get("admin/templates", use: adminPage { _, _, login in

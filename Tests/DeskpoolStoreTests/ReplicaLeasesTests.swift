@@ -1,0 +1,98 @@
+import DeskpoolCore
+import DeskpoolStore
+import DeskpoolTesting
+import Foundation
+import Testing
+
+/// Three broker replicas on one store, on two fake hosts: they share the work through leases,
+/// and when the replica driving a host dies in the middle of a refill, another takes its
+/// work over within the lease time and the pool converges: no desktop twice, no orphan, no
+/// assignment lost. On SQLite here; on PostgreSQL in `PostgresReplicaTests`.
+@Suite("Replicas sharing the work through leases")
+struct ReplicaLeasesTests {
+    @Test("a replica killed during a refill: its work is taken over and the pool converges")
+    func takeoverDuringRefill() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-replicas-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await ReplicaRig.takeoverDuringRefill { try SQLiteStore(path: "\(directory)/deskpool.sqlite") }
+    }
+}
+
+/// Three `BrokerHarness`es with leases on stores from one database.
+enum ReplicaRig {
+    static let template = TemplateDefinition(name: "tiny", vcpus: 1, memoryMiB: 256, bootTimeoutSeconds: 30, domainXML: "<domain/>")
+    static let lease = Duration.seconds(1)
+
+    static func takeoverDuringRefill(_ makeStore: @Sendable () async throws -> any Store) async throws {
+        let hosts = [FakeHypervisor(host: "a", bootProbes: 3), FakeHypervisor(host: "b", bootProbes: 3)]
+        var configuration = BrokerConfiguration()
+        configuration.sweepIntervalSeconds = 1
+        configuration.backoffBaseSeconds = 60
+        var replicas: [BrokerHarness] = []
+        for name in ["r1", "r2", "r3"] {
+            replicas.append(BrokerHarness(store: try await makeStore(), hypervisors: hosts,
+                                          options: .init(broker: configuration, probeInterval: .milliseconds(100)),
+                                          leases: LeaseService.Options(replica: name, duration: lease)))
+        }
+        let first = replicas[0]
+        try await first.admin.applyTemplate(template, actor: "admin:test")
+        _ = try await first.admin.publishVersion(template: "tiny", from: .file("/images/tiny.qcow2"), note: "first", actor: "admin:test")
+        try await first.admin.applyPool(PoolSpec(name: "eng", template: "tiny", max: 12, spare: 4, naming: NamePattern("eng-{n:03}"),
+                                                 groups: ["staff"]), actor: "admin:test")
+        let runs = replicas.map { replica in Task { try await replica.running { try await Task.sleep(for: .seconds(3600)) } } }
+        defer { runs.forEach { $0.cancel() } }
+
+        // The work spreads: host a, host b, pools and rollouts, at most 2 each for 3 replicas.
+        try await first.wait(for: "every work lease held, none by one replica more than its share", timeout: .seconds(10)) {
+            let leases = try await first.store.leases().filter { $0.live && !$0.name.hasPrefix("replica/") }
+            let counts = Dictionary(grouping: leases, by: \.holder).mapValues(\.count)
+            return leases.count == 4 && counts.values.allSatisfy { $0 <= 2 } && counts.count >= 2
+        }
+        try await first.wait(for: "4 ready", timeout: .seconds(20)) { try await first.desktops("eng", in: [.ready]).count == 4 }
+
+        // Three users take three desktops through three replicas: the pool refills.
+        var assigned: [String: String] = [:]
+        for (index, user) in ["alice", "bob", "carol"].enumerated() {
+            guard case .assigned(let desktop) = try await replicas[index].broker.request(.init(user: user, groups: ["staff"]), pool: "eng") else {
+                Issue.record("\(user) got no desktop at once")
+                return
+            }
+            assigned[desktop.id] = user
+        }
+        #expect(Set(assigned.keys).count == 3, "three users, three distinct desktops")
+
+        // Kill the replica that drives host a while the refill runs.
+        try await first.wait(for: "the refill under way", timeout: .seconds(10)) {
+            try await !first.desktops("eng", in: [.provisioning, .starting]).isEmpty
+        }
+        let leases = try await first.store.leases()
+        let victim = try #require(leases.first { $0.name == "host/a" && $0.live }?.holder)
+        let victimIndex = try #require(["r1", "r2", "r3"].firstIndex(of: victim))
+        runs[victimIndex].cancel()
+        let killedAt = ContinuousClock.now
+        let survivor = replicas[(victimIndex + 1) % 3]
+
+        try await survivor.wait(for: "host a taken over", timeout: .seconds(5)) {
+            try await survivor.store.leases().contains { $0.name == "host/a" && $0.live && $0.holder != victim }
+        }
+        let takeover = ContinuousClock.now - killedAt
+        // The lease time, plus one renewal round of the survivors.
+        #expect(takeover < lease + lease / 3 + .milliseconds(500), "host a taken over after \(takeover)")
+        let survivorLeases = try await survivor.store.leases().filter { $0.live && !$0.name.hasPrefix("replica/") }
+        #expect(!survivorLeases.contains { $0.holder == victim }, "no work left with the dead replica")
+
+        // The pool converges: 4 ready spares beside the 3 assigned, nothing half-done.
+        try await survivor.wait(for: "4 ready and 3 assigned, nothing in between", timeout: .seconds(20)) {
+            let desktops = try await survivor.store.desktops(pool: "eng")
+            return desktops.filter { $0.state == .ready }.count == 4 && desktops.filter { $0.state == .assigned }.count == 3
+                && desktops.allSatisfy { [.ready, .assigned].contains($0.state) }
+        }
+        let desktops = try await survivor.store.desktops(pool: "eng")
+        for (id, user) in assigned {
+            #expect(desktops.first { $0.id == id }?.user == user, "\(user) keeps the desktop assigned before the kill")
+        }
+        #expect(Set(desktops.map(\.name)).count == desktops.count, "no name twice")
+        let domains = hosts.reduce(into: Set<String>()) { $0.formUnion($1.domainNames()) }
+        #expect(domains == Set(desktops.map(\.name)), "every domain has its record and every record its domain (no orphan)")
+    }
+}
