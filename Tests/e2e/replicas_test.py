@@ -14,9 +14,14 @@ root, with the cluster scripts/postgres started; DESKPOOL_TEST_POSTGRES names it
    another replica holds the host within the lease time plus one reconcile interval, the
    console stays connected and its viewer runs, the pool converges (every desktop assigned to its user, nothing
    failed or half-made, no domain without a record and no record without a domain).
-4. PostgreSQL restarted while requests stream in to the two replicas left: every answer is a
-   200/202 or a 503 with Retry-After (nothing else, no 5xx), /readyz is 503 while it is down
-   and 200 again after, and every assignment made before is still there.
+   The killed replica, started again under its name, rejoins and takes a share of the work.
+4. PostgreSQL restarted, down longer than a store call's timeout, while requests stream in:
+   every answer is a 200/202 or a 503 with Retry-After (nothing else, no 5xx), /readyz is 503
+   while it is down and 200 again after, every login answered 200 and every assignment made
+   before is still there.
+5. `kill -9` of the host's owner during a rollout (an UpdatePolicy, one desktop at a time, on
+   a small pool of its own template): the host is taken over within the same time, the
+   rollout completes, every desktop of the pool is ready on the new version, no orphan.
 
 Environment (set by scripts/e2e): DESKPOOL_BIN, E2E_STATE (the e2e broker's configuration is
 the model), E2E_GROUP, E2E_ADMIN/E2E_ADMIN_PASSWORD, E2E_IMAGE, DISPLAY;
@@ -47,6 +52,7 @@ GROUP = os.environ["E2E_GROUP"]
 ADMIN, ADMIN_PASSWORD = os.environ["E2E_ADMIN"], os.environ["E2E_ADMIN_PASSWORD"]
 DESKTOPS = int(os.environ.get("E2E_REPLICA_DESKTOPS", "20"))
 REQUESTS = int(os.environ.get("E2E_REPLICA_REQUESTS", "50"))
+ROLL_DESKTOPS = 3
 LEASE_SECONDS = 5
 SWEEP_SECONDS = 2
 URI = "qemu:///system"
@@ -220,8 +226,18 @@ def main():
         with open(pool_file, "w") as f:
             yaml.safe_dump({"name": pool, "template": "tiny-linux", "assignment": "floating", "min": 0, "max": DESKTOPS + 2,
                             "spare": DESKTOPS, "naming": instance + "-{n:02}", "groups": [GROUP], "maxPerUser": 1}, f)
+        # A small pool of its own template for the rollout (part 5).
+        roll_template_dir = os.path.join(work, "tiny-roll")
+        shutil.copytree(template_dir, roll_template_dir)
+        roll_pool = "reproll"
+        roll_pool_file = os.path.join(work, "roll-pool.yaml")
+        with open(roll_pool_file, "w") as f:
+            yaml.safe_dump({"name": roll_pool, "template": "tiny-roll", "assignment": "floating", "min": 0, "max": ROLL_DESKTOPS,
+                            "spare": ROLL_DESKTOPS, "naming": instance + "-r{n:02}", "groups": [GROUP]}, f)
         for arguments in (["template", "apply", template_dir], ["template", "publish", "tiny-linux", "--file", os.environ["E2E_IMAGE"],
-                                                               "--note", "replicas tier"], ["pool", "apply", pool_file]):
+                                                               "--note", "replicas tier"], ["pool", "apply", pool_file],
+                          ["template", "apply", roll_template_dir], ["template", "publish", "tiny-roll", "--file", os.environ["E2E_IMAGE"],
+                                                                     "--note", "replicas tier"], ["pool", "apply", roll_pool_file]):
             subprocess.run(local + arguments + ["--config", replicas[0].config_path], check=True, capture_output=True)
 
         for replica in replicas:
@@ -230,8 +246,9 @@ def main():
             wait_for(f"{replica.name} answers /healthz", 90, lambda: request(replica.base, "GET", "/healthz")[0] == 200)
         admin = login(replicas[0].base, ADMIN, ADMIN_PASSWORD)
         started = time.monotonic()
-        wait_for(f"{DESKTOPS} ready desktops", 900,
-                 lambda: len([d for d in pool_desktops(replicas[0].base, admin, pool) if d["state"] == "ready"]) >= DESKTOPS, poll=2)
+        wait_for(f"{DESKTOPS} + {ROLL_DESKTOPS} ready desktops", 900,
+                 lambda: len([d for d in pool_desktops(replicas[0].base, admin, pool) if d["state"] == "ready"]) >= DESKTOPS
+                 and len([d for d in pool_desktops(replicas[0].base, admin, roll_pool) if d["state"] == "ready"]) >= ROLL_DESKTOPS, poll=2)
         print(f"     {DESKTOPS} desktops ready after {time.monotonic() - started:.0f} s", flush=True)
 
         # 1. The work is shared.
@@ -324,13 +341,21 @@ def main():
         if desktops:
             after = {d["id"]: d.get("user") for d in desktops}
             check(all(after.get(i) == u for i, u in assigned.items()), "every assignment made before the kill is kept")
-            names = {d["name"] for d in desktops}
+            names = {d["name"] for d in desktops + pool_desktops(survivors[1].base, admin, roll_pool)}
             domains = {n for n in virsh("list", "--all", "--name").split() if n.startswith(instance + "-")}
             check(domains == names, f"every domain has its record and every record its domain ({sorted(domains ^ names)})")
         time.sleep(3)
         state = next((d["state"] for d in pool_desktops(survivors[0].base, admin, pool) if d["id"] == desktop_id), "")
         check(state == "connected", f"the console through {survivors[0].name}'s gateway is still connected ({state})")
         check(viewer.poll() is None, "its remote-viewer still runs")
+
+        # The killed replica started again under its name: it rejoins and takes its share.
+        victim.start()
+        wait_for(f"{victim.name} answers /healthz again", 90, lambda: request(victim.base, "GET", "/healthz")[0] == 200)
+        rejoined = wait_for(f"{victim.name} alive again and running a share of the work", 30, lambda: (
+            (v := get_json(victim.base, "/api/v1/admin/replicas", admin)) and len(v["replicas"]) == 3
+            and victim.name in {w.get("owner") for w in v["work"]} and v))
+        check(bool(rejoined), f"the restarted {victim.name} rejoins and takes a share ({rejoined and rejoined['work']})")
 
         # 4. PostgreSQL restarted under a stream of requests, down longer than a store call's
         # timeout (10 s): requests meet the outage, not only wait it out.
@@ -359,7 +384,7 @@ def main():
         time.sleep(12)
         subprocess.run(["pg_ctlcluster", "15", "main", "start", "-o", f"-c listen_addresses={PG.hostname} -p {PG.port or 5432}"], check=True)
         back = time.monotonic()
-        ready = wait_for("/readyz 200 again on both replicas", 60, lambda: all(request(r.base, "GET", "/readyz")[0] == 200 for r in survivors))
+        ready = wait_for("/readyz 200 again on every replica", 60, lambda: all(request(r.base, "GET", "/readyz")[0] == 200 for r in replicas if r.alive()))
         print(f"     ready {time.monotonic() - back:.1f} s after PostgreSQL answered again", flush=True)
         time.sleep(2)
         stop.set()
@@ -373,7 +398,44 @@ def main():
         check(logins and not lost, f"every login answered 200 ({len(logins)}) is still valid after the restart ({len(lost)} lost)")
         after = {d["id"]: d.get("user") for d in pool_desktops(survivors[0].base, admin, pool)}
         check(all(after.get(i) == u for i, u in assigned.items()), "no committed assignment lost in the restart")
-        for replica in survivors:
+
+        # 5. kill -9 of the host's owner during a rollout (an UpdatePolicy on the small pool,
+        # one desktop at a time): the rollout is carried on by the others and completes.
+        subprocess.run(local + ["template", "publish", "tiny-roll", "--file", os.environ["E2E_IMAGE"], "--note", "v2",
+                                "--config", replicas[0].config_path], check=True, capture_output=True)
+        policy = "\n".join([
+            "apiVersion: deskpool/v1", "kind: UpdatePolicy", "metadata: {name: replicas-update}", "spec:",
+            f"  selector: {{pools: [{roll_pool}]}}", "  version: latest",
+            "  strategy: {canary: 1, waveSize: 1, maxUnavailable: 1, failureThreshold: 1, healthGate: {timeout: 5m}}", ""])
+        live = [r for r in replicas if r.alive()]
+        status, _, body = request(live[0].base, "POST", "/api/v1/admin/rollouts", {"source": policy, "file": "replicas-update.yaml"}, token=admin)
+        check(status == 201, f"the rollout starts ({status} {body[:160]!r})")
+        rollout_id = json.loads(body)["rollout"]["id"] if status == 201 else None
+        rollout_path = f"/api/v1/admin/rollouts/{rollout_id}"
+        wait_for("the rollout has changed a desktop", 300, lambda: any(
+            i["status"] in ("inProgress", "done") for i in (get_json(live[0].base, rollout_path, admin) or {"items": []})["items"]), poll=0.5)
+        owners = {w["work"]: w.get("owner") for w in (get_json(live[0].base, "/api/v1/admin/replicas", admin) or {"work": []})["work"]}
+        second = next(r for r in live if r.name == owners.get("host/local"))
+        left = [r for r in live if r is not second]
+        progress = get_json(left[0].base, rollout_path, admin) or {"items": []}
+        check(any(i["status"] != "done" for i in progress["items"]), f"the rollout is under way when the host's owner ({second.name}) is killed")
+        second.process.send_signal(signal.SIGKILL)
+        second.process.wait()
+        killed = time.monotonic()
+        taken = wait_for("the host taken over again", 30, lambda: next((w.get("owner") for w in (get_json(left[0].base, "/api/v1/admin/replicas", admin) or {"work": []})["work"]
+                                                                     if w["work"] == "host/local"), None) in {r.name for r in left}, poll=0.2)
+        took = time.monotonic() - killed
+        check(taken and took <= LEASE_SECONDS + SWEEP_SECONDS + 1, f"during the rollout: host taken over {took:.1f} s after the kill")
+        done = wait_for("the rollout completes", 600, lambda: (
+            (r := get_json(left[0].base, rollout_path, admin)) and r["rollout"]["state"] in ("completed", "halted", "rolledBack", "cancelled") and r), poll=2)
+        check(done and done["rollout"]["state"] == "completed", f"the rollout completes after the kill ({done and done['rollout']['state']}: {done and done['counts']})")
+        roll = pool_desktops(left[0].base, admin, roll_pool)
+        check(len(roll) == ROLL_DESKTOPS and all(d["state"] == "ready" and d["version"] == 2 for d in roll),
+              f"every desktop of the rolled pool ready on version 2 ({[(d['name'], d['state'], d['version']) for d in roll]})")
+        names = {d["name"] for d in roll + pool_desktops(left[0].base, admin, pool)}
+        domains = {n for n in virsh("list", "--all", "--name").split() if n.startswith(instance + "-")}
+        check(domains == names, f"after the rollout: every domain has its record and every record its domain ({sorted(domains ^ names)})")
+        for replica in left:
             check(replica.alive(), f"{replica.name} still runs")
     finally:
         if viewer is not None:

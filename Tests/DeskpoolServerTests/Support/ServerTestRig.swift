@@ -22,10 +22,11 @@ struct ServerTestRig: Sendable {
 
     /// `store`: an in-memory SQLite store unless given (a PostgreSQL one, shared by two rigs
     /// as by two brokers).
-    init(store: (any Store)? = nil, configure: (inout HTTPConfiguration) -> Void = { _ in }) async throws {
+    /// `leases`: one of several replicas on `store`.
+    init(store: (any Store)? = nil, leases: LeaseService.Options? = nil, configure: (inout HTTPConfiguration) -> Void = { _ in }) async throws {
         fake = FakeHypervisor(host: "h1")
         let store = try store ?? SQLiteStore.inMemory()
-        harness = BrokerHarness(store: store, hypervisors: [fake], options: .init(probeInterval: .milliseconds(5)))
+        harness = BrokerHarness(store: store, hypervisors: [fake], options: .init(probeInterval: .milliseconds(5)), leases: leases)
         try await harness.admin.applyTemplate(Self.template, actor: "admin:test")
         _ = try await harness.admin.publishVersion(template: "tiny", from: .file("/images/tiny.qcow2"), note: "first", actor: "admin:test")
         authenticator = FakeAuthenticator([
