@@ -10,6 +10,13 @@ import BenchSupport
 //                     [--build hypervisor|raw] [--profile 1]
 //       builds hosts x per-host desktops on test-driver hosts and times steady-state passes
 //       (--profile times the pieces of a pass and the memory each leaves behind)
+//   BrokerBench replica-setup --dir DIR --template DIR --store postgres://... --password-file F
+//                             [--hosts 50] [--per-host 400]
+//       writes the test-driver node files (desktops in them) and the same desktops into the store
+//   BrokerBench replica --dir DIR --store postgres://... --password-file F --replica NAME
+//                       [--replicas 3] [--hosts 50] [--passes 7] [--lease 5]
+//       one broker replica on those hosts (through libvirtd): shares the work by leases, then
+//       times steady-state passes and the statements each sends to PostgreSQL
 //   BrokerBench console --uri qemu:///system --storage-pool P --image FILE --template DIR
 //                       --state-dir DIR [--desktops 4] [--sequential 200] [--concurrent 50]
 //       time to console (request -> .vv) vs libvirt's live graphics update on the same desktops
@@ -26,8 +33,10 @@ do {
     case "refill": try await RefillBench(arguments).run()
     case "scale": try await ScaleBench(arguments).run()
     case "console": try await ConsoleBench(arguments).run()
+    case "replica-setup": try await ReplicaScaleSetup(arguments).run()
+    case "replica": try await ReplicaScaleRun(arguments).run()
     default:
-        FileHandle.standardError.write(Data("usage: BrokerBench xml|refill|scale|console [--key value ...] (see main.swift)\n".utf8))
+        FileHandle.standardError.write(Data("usage: BrokerBench xml|refill|scale|console|replica-setup|replica [--key value ...] (see main.swift)\n".utf8))
         exit(2)
     }
 } catch {

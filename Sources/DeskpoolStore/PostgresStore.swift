@@ -241,8 +241,14 @@ public final class PostgresStore: Store {
 
     private struct StoreGone: Error {}
 
+    /// Statements this process sent to PostgreSQL (for benchmarks: what a reconcile pass costs
+    /// the database).
+    public static var statementsSent: Int { statements.load(ordering: .relaxed) }
+    private static let statements = Atomic<Int>(0)
+
     /// The rows of a query, each by column name.
     static func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRandomAccessRow] {
+        statements.add(1, ordering: .relaxed)
         var rows: [PostgresRandomAccessRow] = []
         for try await row in try await connection.query(query, logger: quiet) {
             rows.append(row.makeRandomAccess())
@@ -253,6 +259,7 @@ public final class PostgresStore: Store {
     /// Runs a statement (with `RETURNING`, returns how many rows it returned).
     @discardableResult
     static func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
+        statements.add(1, ordering: .relaxed)
         var count = 0
         for try await _ in try await connection.query(query, logger: quiet) { count += 1 }
         return count

@@ -4,7 +4,8 @@ root, with the cluster scripts/postgres started; DESKPOOL_TEST_POSTGRES names it
 
 1. The work is shared: each of the host, the pools and the rollouts is run by one replica,
    every replica is alive in `GET /api/v1/admin/replicas`, the host's owner is in
-   `GET /api/v1/admin/hosts`, and each replica's /metrics says what it holds.
+   `GET /api/v1/admin/hosts` and `deskpool hosts`, and each replica's /metrics says what it
+   holds.
 2. A pool of E2E_REPLICA_DESKTOPS ready desktops (default 20) and max two more. One user opens
    a console (remote-viewer) through a replica that does not drive the host; the other
    E2E_REPLICA_REQUESTS - 1 users (default 50 in all) ask at once, spread over the three
@@ -262,6 +263,16 @@ def main():
             check(view["replica"] == "r2", f"the answer names the replica that gave it ({view['replica']})")
             hosts = get_json(replicas[2].base, "/api/v1/admin/hosts", admin) or []
             check(hosts and hosts[0].get("owner") == owners["host/local"], f"the hosts API names the host's owner ({hosts and hosts[0].get('owner')})")
+            # `deskpool hosts`, logged in through the third replica.
+            env = dict(os.environ, DESKPOOL_CLIENT_CONFIG=os.path.join(work, "client.json"))
+            subprocess.run([BIN, "login", "--server", f"http://127.0.0.1:{replicas[2].base.port}", "--user", ADMIN, "--password-stdin"],
+                           input=ADMIN_PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
+            table = subprocess.run([BIN, "hosts"], env=env, capture_output=True, text=True).stdout
+            lines = table.splitlines()
+            check(lines and "OWNER" in lines[0] and any(l.startswith("local ") and f" {owners['host/local']} " in l for l in lines[1:]),
+                  f"deskpool hosts: an OWNER column naming the host's replica ({lines[:2]})")
+            check(f"pools: {owners['pools']}    rollouts: {owners['rollouts']}" in table and "replicas alive: r1, r2, r3 (this answer from r3)" in table,
+                  f"deskpool hosts: who runs the pools and rollouts, the replicas alive ({lines[-2:]})")
             for replica in replicas:
                 held = {k for k, v in lease_metrics(replica.base).items() if v == 1}
                 mine = {w for w, o in owners.items() if o == replica.name}

@@ -43,10 +43,13 @@ extension ReconcilerService {
                 templates[template.name] = template
                 versions[template.name] = try await store.versions(template: template.name)
             }
-            let hosts = await observeHosts(sizing ? Set(hypervisors.keys) : owned)
+            // Hosts it drives are observed whole; the others, when it sizes the pools, only
+            // for their free memory (placement).
+            let hosts = await observeHosts(owned, capacityOf: sizing ? Set(hypervisors.keys).subtracting(owned) : [])
             let now = now()
             // Desktops on hosts we cannot reach, or do not watch, are left alone until the
-            // host answers again (or to the replica that holds it).
+            // host answers again (or to the replica that holds it). Those on hosts another
+            // replica drives stay in the pools' decisions; only their driving is left to it.
             busy.formUnion(desktops.filter { hosts[$0.host] == nil }.map(\.id))
 
             var work: [Work] = []
@@ -150,15 +153,20 @@ extension ReconcilerService {
         return (rest, marked)
     }
 
-    /// The domains, volumes and capacity of each connected host of `names`, observed concurrently. A host
+    /// The domains, volumes and capacity of each connected host of `names`, and the capacity
+    /// alone of those of `capacityOf` (no domains, no volumes), observed concurrently. A host
     /// that is away is left out without a call (its link logs, and retries).
-    private func observeHosts(_ names: Set<String>) async -> [String: HostObservation] {
+    private func observeHosts(_ names: Set<String>, capacityOf others: Set<String>) async -> [String: HostObservation] {
         await withTaskGroup(of: (String, HostObservation?).self) { group in
-            for (name, hypervisor) in hypervisors where names.contains(name) {
+            for (name, hypervisor) in hypervisors where names.contains(name) || others.contains(name) {
                 let status = hypervisor.status
                 guard status.isConnected else { continue }
+                let whole = names.contains(name)
                 group.addTask {
                     do {
+                        guard whole else {
+                            return (name, HostObservation(observed: [], volumes: [], capacity: try await hypervisor.capacity(), status: status))
+                        }
                         return (name, HostObservation(
                             observed: try await hypervisor.observe(), volumes: try await hypervisor.deskpoolVolumes(),
                             capacity: try await hypervisor.capacity(), status: status))
