@@ -155,11 +155,11 @@ struct ReplicaScaleRun {
             var times: [Double] = []
             var statements: [Int] = []
             for pass in 0...passes {
-                let sent = PostgresStore.statementsSent
+                let counter = PostgresStore.StatementCount()
                 let start = ContinuousClock.now
-                let actions = await reconciler.reconcileOnce()
+                let actions = await PostgresStore.$statements.withValue(counter) { await reconciler.reconcileOnce() }
                 let elapsed = (ContinuousClock.now - start).seconds
-                let count = PostgresStore.statementsSent - sent
+                let count = counter.value
                 guard actions == 0 else { throw BenchFailure("\(replica): steady-state pass \(pass) took \(actions) action(s); expected none") }
                 if pass > 0 {
                     times.append(elapsed)

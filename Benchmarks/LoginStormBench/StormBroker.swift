@@ -10,28 +10,38 @@ import Libvirt
 import Logging
 import Synchronization
 
-/// The broker in this process, wired as `deskpool serve` wires it: a SQLite store, one
-/// test-driver host (console tickets on qemu stand-ins, see `StandInConsoles`), the
-/// reconciler, the session service, consoles (with the gateway's connect tokens), real PAM
-/// through `PAMLogin`, and the HTTP API on a loopback port.
+/// A broker in this process, wired as `deskpool serve` wires it: a store (SQLite, or
+/// PostgreSQL shared by replicas), one test-driver host (console tickets on qemu stand-ins, see
+/// `StandInConsoles`), the reconciler, the session service, consoles (with the gateway's
+/// connect tokens), real PAM through `PAMLogin`, and the HTTP API on a loopback port.
 struct StormBroker {
     static let pool = "storm"
     static let template = "tiny-linux"
     static let host = "td"
 
-    let store: SQLiteStore
+    let store: any Store
     let hypervisor: StandInConsoles
     let reconciler: ReconcilerService
     let sessionService: SessionService
+    let leases: LeaseService?
     let server: DeskpoolHTTPServer
     let authenticator: TimedAuthenticator
     let admin: Administration
-    let connections: [Connection]
 
-    static func make(_ options: StormOptions) async throws -> StormBroker {
-        let logger = benchLogger("deskpool")
-        let store = try SQLiteStore(path: options.stateDirectory + "/deskpool.sqlite")
-        let nodeFile = options.stateDirectory + "/storm-node.xml"
+    /// The desktops' host: a test-driver node of its own (`name`), with console tickets on the
+    /// qemu stand-ins. Brokers given the same one share it, as replicas share a real host.
+    struct Host {
+        let hypervisor: StandInConsoles
+        let connections: [Connection]
+        let uri: String
+
+        func close() async {
+            for connection in connections { await connection.close() }
+        }
+    }
+
+    static func makeHost(_ options: StormOptions, name: String = "storm-node") async throws -> Host {
+        let nodeFile = options.stateDirectory + "/\(name).xml"
         try nodeXML.write(toFile: nodeFile, atomically: true, encoding: .utf8)
         let testConnection = try await Connection.open("test://\(nodeFile)")
         let desktops = LibvirtHypervisor(host: host, connection: testConnection, storagePool: "images", domainType: "test")
@@ -42,13 +52,19 @@ struct StormBroker {
             connections.append(try hypervisor.connection)
             console = hypervisor
         }
-        let hypervisor = StandInConsoles(inner: desktops, console: console, standIns: options.consoleDomains)
+        return Host(hypervisor: StandInConsoles(inner: desktops, console: console, standIns: options.consoleDomains), connections: connections,
+                    uri: "test://\(nodeFile)")
+    }
 
+    /// The broker on `store` (the SQLite file of the state directory by default) and `host`;
+    /// with `leases`, one of several replicas on the store.
+    static func make(_ options: StormOptions, store: (any Store)? = nil, host: Host, leases: LeaseService.Options? = nil) async throws -> StormBroker {
+        let store = try store ?? SQLiteStore(path: options.stateDirectory + "/deskpool.sqlite")
         let broker = Broker(
-            store: store, hosts: Hosts([hypervisor], configurations: [HostConfiguration(name: host, uri: "test://\(nodeFile)")]),
+            store: store, hosts: Hosts([host.hypervisor], configurations: [HostConfiguration(name: Self.host, uri: host.uri)]),
             configuration: Broker.Configuration(
-                reconciler: .init(broker: BrokerConfiguration(), hostLimits: [host: options.hostLimit], probeInterval: .seconds(1)),
-                gateway: GatewayConfiguration()),
+                reconciler: .init(broker: BrokerConfiguration(), hostLimits: [Self.host: options.hostLimit], probeInterval: .seconds(1)),
+                gateway: GatewayConfiguration(), leases: leases),
             logger: { benchLogger($0) })
         let (reconciler, sessionService, admin) = (broker.reconciler, broker.tracking, broker.admin)
 
@@ -63,9 +79,8 @@ struct StormBroker {
         let server = DeskpoolHTTPServer(
             services: BrokerServices(broker: broker, authenticator: authenticator, adminGroup: "deskpool-admins"),
             configuration: http)
-        _ = logger
-        return StormBroker(store: store, hypervisor: hypervisor, reconciler: reconciler, sessionService: sessionService, server: server,
-                           authenticator: authenticator, admin: admin, connections: connections)
+        return StormBroker(store: store, hypervisor: host.hypervisor, reconciler: reconciler, sessionService: sessionService,
+                           leases: broker.leases, server: server, authenticator: authenticator, admin: admin)
     }
 
     /// Runs the reconciler, the session service and the HTTP server (on a free loopback port,
@@ -78,7 +93,9 @@ struct StormBroker {
                                   port.continuation.finish()
                               },
                               logger: benchLogger("deskpool.http", level: .critical))
+        let leases = self.leases
         return try await withThrowingTaskGroup(of: T?.self) { group in
+            if let leases { group.addTask { try await leases.run(); return nil } }
             group.addTask { try await reconciler.run(); return nil }
             group.addTask { try await sessionService.run(); return nil }
             group.addTask { try await app.run(); return nil }
@@ -115,10 +132,6 @@ struct StormBroker {
     func assignments() async throws -> (desktops: Int, users: Int) {
         let held = try await store.desktops(pool: Self.pool).filter { $0.state.isInSession }
         return (held.count, Set(held.compactMap(\.user)).count)
-    }
-
-    func close() async {
-        for connection in connections { await connection.close() }
     }
 
     /// A test-driver node big enough for the pool: placement counts free memory and disk.

@@ -7,12 +7,14 @@ import Synchronization
 
 /// The storm: each user logs in (`POST /api/v1/auth/login`) and asks for a desktop
 /// (`POST /api/v1/pools/POOL/desktop` with the bearer token), at most `concurrency` users at a
-/// time, over AsyncHTTPClient with a connection per user in flight. A user counts when the
-/// `.vv` arrives (200, `application/x-virt-viewer`); anything else is a failure.
+/// time, over AsyncHTTPClient with a connection per user in flight. With several brokers
+/// (`ports`), user i goes to the (i mod n)th, as a client list of addresses spreads them. A
+/// user counts when the `.vv` arrives (200, `application/x-virt-viewer`); anything else is a
+/// failure.
 struct StormClients {
     let users: [StormUser]
     let concurrency: Int
-    let port: Int
+    let ports: [Int]
     let pool: String
 
     struct Phases: Sendable {
@@ -36,17 +38,20 @@ struct StormClients {
         configuration.timeout = .init(connect: .seconds(30), read: .seconds(120))
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         let phases = PhaseLog()
-        let base = "http://127.0.0.1:\(port)"
+        let bases = ports.map { "http://127.0.0.1:\($0)" }
         let users = self.users
         let pool = self.pool
 
         // Warm-up without PAM: connections and the router.
-        for _ in 0..<4 {
-            _ = try await client.execute(HTTPClientRequest(url: "\(base)/healthz"), timeout: .seconds(10)).body.collect(upTo: 1 << 16)
+        for base in bases {
+            for _ in 0..<4 {
+                _ = try await client.execute(HTTPClientRequest(url: "\(base)/healthz"), timeout: .seconds(10)).body.collect(upTo: 1 << 16)
+            }
         }
 
         let figures = await RunFigures.measure(label, count: users.count, concurrency: concurrency) { i in
             let user = users[i]
+            let base = bases[i % bases.count]
             func note(_ answer: String) { phases.withLock { $0.answers[answer, default: 0] += 1 } }
             do {
                 let start = ContinuousClock.now

@@ -15,6 +15,12 @@ struct StormOptions: Sendable {
     var consoleDomains: [String]
     var hostLimit: Int
     var spare: Int
+    /// With replicas: the single broker's and the replicas' PostgreSQL stores (two fresh
+    /// databases) and the password file.
+    var replicas: Int
+    var singleStore: String
+    var replicaStore: String
+    var passwordFile: String
 
     init(_ arguments: Arguments) {
         usersFile = arguments.string("users")
@@ -29,5 +35,9 @@ struct StormOptions: Sendable {
         consoleDomains = arguments.string("console-domains", "").split(separator: ",").map(String.init)
         hostLimit = arguments.int("host-limit", 16)
         spare = arguments.int("spare", 10)
+        replicas = arguments.int("replicas", 0)
+        singleStore = arguments.string("single-store", "")
+        replicaStore = arguments.string("replica-store", "")
+        passwordFile = arguments.string("password-file", "")
     }
 }

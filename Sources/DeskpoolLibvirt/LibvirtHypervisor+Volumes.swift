@@ -70,8 +70,8 @@ extension LibvirtHypervisor {
     public func deskpoolVolumes() async throws(DeskpoolError) -> [String] {
         let operation = "listing volumes"
         let pool = try await pool(operation)
-        let volumes = try await libvirt(operation) { () async throws(LibvirtError) in try await pool.volumes() }
-        return volumes.map(\.name).filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted()
+        let names = try await libvirt(operation) { () async throws(LibvirtError) in try await pool.volumeNames() }
+        return names.filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted()
     }
 
     public func capacity() async throws(DeskpoolError) -> HostCapacity {

@@ -241,14 +241,21 @@ public final class PostgresStore: Store {
 
     private struct StoreGone: Error {}
 
-    /// Statements this process sent to PostgreSQL (for benchmarks: what a reconcile pass costs
-    /// the database).
-    public static var statementsSent: Int { statements.load(ordering: .relaxed) }
-    private static let statements = Atomic<Int>(0)
+    /// Counts the statements sent to PostgreSQL by the task it is set in and its children (for
+    /// benchmarks: what a reconcile pass costs the database, without the leases' renewals
+    /// running beside it).
+    public final class StatementCount: Sendable {
+        private let count = Atomic<Int>(0)
+        public init() {}
+        public var value: Int { count.load(ordering: .relaxed) }
+        func add() { count.add(1, ordering: .relaxed) }
+    }
+
+    @TaskLocal public static var statements: StatementCount?
 
     /// The rows of a query, each by column name.
     static func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRandomAccessRow] {
-        statements.add(1, ordering: .relaxed)
+        statements?.add()
         var rows: [PostgresRandomAccessRow] = []
         for try await row in try await connection.query(query, logger: quiet) {
             rows.append(row.makeRandomAccess())
@@ -259,7 +266,7 @@ public final class PostgresStore: Store {
     /// Runs a statement (with `RETURNING`, returns how many rows it returned).
     @discardableResult
     static func execute(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Int {
-        statements.add(1, ordering: .relaxed)
+        statements?.add()
         var count = 0
         for try await _ in try await connection.query(query, logger: quiet) { count += 1 }
         return count

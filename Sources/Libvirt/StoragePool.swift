@@ -102,6 +102,21 @@ public final class StoragePool: @unchecked Sendable {
         }
     }
 
+    /// The names of the pool's volumes, in one call (`volumes()` asks each volume's path too, a
+    /// round trip each on a remote daemon).
+    public func volumeNames() async throws(LibvirtError) -> [String] {
+        try await run { pointer throws(LibvirtError) -> [String] in
+            var list: UnsafeMutablePointer<virStorageVolPtr?>?
+            let count = try check(virStoragePoolListAllVolumes(pointer, &list, 0))
+            defer { free(list) }
+            return (0..<Int(count)).compactMap { index in
+                guard let volume = list?[index] else { return nil }
+                defer { virStorageVolFree(volume) }
+                return virStorageVolGetName(volume).map { String(cString: $0) }
+            }
+        }
+    }
+
     /// The volume with this name; throws `.noStorageVolume` when there is none.
     public func volume(named name: String) async throws(LibvirtError) -> StorageVolume {
         let connection = self.connection
