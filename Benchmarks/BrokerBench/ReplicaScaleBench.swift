@@ -33,7 +33,10 @@ struct ReplicaScaleSetup {
         templateDirectory = arguments.string("template")
         let password = try String(contentsOfFile: arguments.string("password-file"), encoding: .utf8)
             .split(separator: "\n").first.map(String.init)
-        store = try PostgresStore.Settings.parse(url: arguments.string("store"), password: password)
+        var settings = try PostgresStore.Settings.parse(url: arguments.string("store"), password: password)
+        // Setting up is not what is measured: a slow insert (a checkpoint) is waited for.
+        settings.operationTimeout = .seconds(300)
+        store = settings
     }
 
     func run() async throws {
