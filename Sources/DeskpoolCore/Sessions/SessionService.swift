@@ -196,7 +196,8 @@ public final class SessionService: Service, Sendable {
             let desktops = try await store.desktops(pool: nil)
             let live = Set(desktops.compactMap(\.sessionID))
             warned.formIntersection(live)
-            let mine = desktops.filter { ownership.holding(.host($0.host)) != nil }
+            let hosts = Set(desktops.map(\.host)).filter { ownership.holding(.host($0)) != nil }
+            let mine = desktops.filter { hosts.contains($0.host) }
             for action in SessionSupervisor().review(mine, pools: pools, warned: warned, now: now()) {
                 let desktop: Desktop = switch action {
                 case .logoff(let desktop, _), .warn(let desktop, _): desktop
