@@ -6,7 +6,6 @@ interval it prints each broker's RSS, open descriptors, libvirt connections and 
 """
 
 import argparse
-import http.client
 import json
 import os
 import signal
@@ -21,29 +20,16 @@ import urllib.parse
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "Tests", "e2e"))
+import api_client  # noqa: E402  (the e2e tier's API helpers)
 
 
 def request(base, method, path, body=None, token=None, timeout=60):
-    connection = http.client.HTTPConnection(base.hostname, base.port, timeout=timeout)
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    if body is not None:
-        body = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    except (OSError, http.client.HTTPException) as error:
-        return 0, {}, str(error).encode()
-    finally:
-        connection.close()
+    return api_client.request(base, method, path, body=body, token=token, timeout=timeout)
 
 
 def login(base, user, password):
-    status, _, body = request(base, "POST", "/api/v1/auth/login", {"user": user, "password": password})
-    if status != 200:
-        raise SystemExit(f"soak: cannot log in as {user} on {base.geturl()}: {status} {body[:200]!r}")
-    return json.loads(body)["token"]
+    return api_client.login(base, user, password, who="soak")
 
 
 def free_port():

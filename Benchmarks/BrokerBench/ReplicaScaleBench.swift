@@ -31,9 +31,7 @@ struct ReplicaScaleSetup {
         hosts = arguments.int("hosts", 50)
         perHost = arguments.int("per-host", 400)
         templateDirectory = arguments.string("template")
-        let password = try String(contentsOfFile: arguments.string("password-file"), encoding: .utf8)
-            .split(separator: "\n").first.map(String.init)
-        var settings = try PostgresStore.Settings.parse(url: arguments.string("store"), password: password)
+        var settings = try storeSettings(arguments)
         // Setting up is not what is measured: a slow insert (a checkpoint) is waited for.
         settings.operationTimeout = .seconds(300)
         store = settings
@@ -115,9 +113,7 @@ struct ReplicaScaleRun {
         replicas = arguments.int("replicas", 3)
         passes = arguments.int("passes", 7)
         lease = .seconds(arguments.int("lease", 5))
-        let password = try String(contentsOfFile: arguments.string("password-file"), encoding: .utf8)
-            .split(separator: "\n").first.map(String.init)
-        store = try PostgresStore.Settings.parse(url: arguments.string("store"), password: password)
+        store = try storeSettings(arguments)
     }
 
     func run() async throws {
@@ -192,4 +188,10 @@ struct ReplicaScaleRun {
             try await Task.sleep(for: .milliseconds(100))
         }
     }
+}
+
+/// `--store URL` with the password from the first line of `--password-file`.
+func storeSettings(_ arguments: Arguments) throws -> PostgresStore.Settings {
+    let password = try String(contentsOfFile: arguments.string("password-file"), encoding: .utf8).split(separator: "\n").first.map(String.init)
+    return try PostgresStore.Settings.parse(url: arguments.string("store"), password: password)
 }

@@ -16,6 +16,44 @@ struct ReplicaLeasesTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await ReplicaRig.takeoverDuringRefill { try SQLiteStore(path: "\(directory)/deskpool.sqlite") }
     }
+
+    @Test("a failing template backs off even when the pools and the host are run by different replicas")
+    func backoffAcrossReplicas() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-replicas-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let host = FakeHypervisor(host: "a")
+        var configuration = BrokerConfiguration()
+        configuration.sweepIntervalSeconds = 1
+        configuration.backoffBaseSeconds = 60
+        var replicas: [BrokerHarness] = []
+        for name in ["r1", "r2", "r3"] {
+            replicas.append(BrokerHarness(store: try SQLiteStore(path: "\(directory)/deskpool.sqlite"), hypervisors: [host],
+                                          options: .init(broker: configuration, probeInterval: .milliseconds(20)),
+                                          leases: LeaseService.Options(replica: name, duration: ReplicaRig.lease)))
+        }
+        let first = replicas[0]
+        try await first.admin.applyTemplate(ReplicaRig.template, actor: "admin:test")
+        let version = try await first.admin.publishVersion(template: "tiny", from: .file("/images/tiny.qcow2"), note: "first", actor: "admin:test")
+        host.breakGuests(onBase: version.volume, reason: "kernel panic")
+        let runs = replicas.map { replica in Task { try await replica.running { try await Task.sleep(for: .seconds(3600)) } } }
+        defer { runs.forEach { $0.cancel() } }
+        // Three replicas, three pieces of work: the host and the pools are run by two of them.
+        try await first.wait(for: "one piece of work each", timeout: .seconds(10)) {
+            let live = try await first.store.leases().filter { $0.live && !$0.name.hasPrefix("replica/") }
+            return live.count == 3 && Set(live.map(\.holder)).count == 3
+        }
+        try await first.admin.applyPool(PoolSpec(name: "eng", template: "tiny", max: 4, spare: 1, naming: NamePattern("eng-{n:03}"),
+                                                 groups: ["staff"]), actor: "admin:test")
+        try await first.wait(for: "the first desktop failed", timeout: .seconds(10)) {
+            try await !first.desktops("eng", in: [.failed]).isEmpty
+        }
+        // Four sweeps later (1 s each), still one attempt: the pool backs off for 60 s.
+        try await Task.sleep(for: .seconds(4))
+        let creates = host.operations.filter { $0.hasPrefix("create eng-") }
+        #expect(creates.count == 1, "one attempt while backing off: \(creates)")
+        let failed = try await first.desktops("eng", in: [.failed])
+        #expect(failed.count == 1, "the failed desktop kept for inspection until the retry")
+    }
 }
 
 /// Three `BrokerHarness`es with leases on stores from one database.

@@ -31,7 +31,6 @@ removes its own database, storage pool, domains, users and state directories.
 """
 
 import concurrent.futures
-import http.client
 import json
 import os
 import secrets
@@ -46,6 +45,9 @@ import time
 import urllib.parse
 
 import yaml
+
+import api_client
+from api_client import request
 
 BIN = os.environ["DESKPOOL_BIN"]
 STATE = os.environ["E2E_STATE"]
@@ -69,29 +71,8 @@ def check(condition, what):
         failures.append(what)
 
 
-def request(base, method, path, body=None, token=None, timeout=30):
-    """One request on a fresh connection: (status, headers, body); status 0 on a connection
-    error or timeout."""
-    connection = http.client.HTTPConnection(base.hostname, base.port, timeout=timeout)
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    if body is not None:
-        body = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    except (OSError, http.client.HTTPException) as error:
-        return 0, {}, str(error).encode()
-    finally:
-        connection.close()
-
-
 def login(base, user, password):
-    status, _, body = request(base, "POST", "/api/v1/auth/login", {"user": user, "password": password})
-    if status != 200:
-        raise SystemExit(f"cannot log in as {user} on {base.port}: {status} {body[:200]!r}")
-    return json.loads(body)["token"]
+    return api_client.login(base, user, password, who="replicas")
 
 
 def get_json(base, path, token):

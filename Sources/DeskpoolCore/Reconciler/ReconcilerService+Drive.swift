@@ -186,14 +186,10 @@ extension ReconcilerService {
     /// Records a failure on the desktop and backs the pool off; the desktop's domain is kept
     /// for inspection until the pool retries.
     private func fail(_ d: Desktop, reason: String) async -> Desktop? {
+        let failedAt = now()
         let retryAt = memory.withLock { memory -> Date in
-            var health = memory.health[d.pool] ?? PoolHealth()
-            health.failures += 1
-            let delay = min(Double(options.broker.backoffMaxSeconds), Double(options.broker.backoffBaseSeconds) * pow(2, Double(health.failures - 1)))
-            health.retryAt = now().addingTimeInterval(delay)
-            health.lastError = reason
-            memory.health[d.pool] = health
-            return health.retryAt!
+            memory.countedFailures.insert(d.id)
+            return Self.countFailure(&memory.health[d.pool, default: PoolHealth()], reason: reason, at: failedAt, broker: options.broker)
         }
         // Exported at /metrics when `deskpool serve` bootstraps swift-metrics.
         Counter(label: "deskpool_provisioning_failures_total", dimensions: [("pool", d.pool)]).increment()
@@ -202,6 +198,16 @@ extension ReconcilerService {
         guard d.state != .deleting else { return nil }  // a failed delete is retried by the next pass
         _ = try? await store.transition(d.id, .failed(reason: reason), expecting: [d.state], actor: Self.actor)
         return nil
+    }
+
+    /// One more failure in a row: the next attempt waits twice as long (up to the maximum).
+    static func countFailure(_ health: inout PoolHealth, reason: String?, at: Date, broker: BrokerConfiguration) -> Date {
+        health.failures += 1
+        let delay = min(Double(broker.backoffMaxSeconds), Double(broker.backoffBaseSeconds) * pow(2, Double(health.failures - 1)))
+        health.retryAt = at.addingTimeInterval(delay)
+        health.lastError = reason
+        health.lastFailureAt = at
+        return health.retryAt!
     }
 
     private func limited(_ host: String, _ body: @Sendable (any Hypervisor) async throws -> Void) async throws {

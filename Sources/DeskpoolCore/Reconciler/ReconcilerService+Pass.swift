@@ -46,6 +46,8 @@ extension ReconcilerService {
             // Hosts it drives are observed whole; the others, when it sizes the pools, only
             // for their free memory (placement).
             let hosts = await observeHosts(owned, capacityOf: sizing ? Set(hypervisors.keys).subtracting(owned) : [])
+            let recorded = Set(desktops.map(\.id))
+            memory.withLock { $0.countedFailures.formIntersection(recorded) }
             let now = now()
             // Desktops on hosts we cannot reach, or do not watch, are left alone until the
             // host answers again (or to the replica that holds it). Those on hosts another
@@ -94,11 +96,13 @@ extension ReconcilerService {
                     case .failure(let error): problem = error.message
                     }
                 }
+                let poolDesktops = desktops.filter { $0.pool == pool.name }
+                if sizing { noteOutcomes(pool: pool.name, poolDesktops.filter { !owned.contains($0.host) }) }
                 let health = health(pool: pool.name)
                 let allowed = Placement.allowed(for: pool, among: free.keys)
                 let actions = PoolReconciler.plan(PoolReconciler.Input(
                     pool: pool, version: chosen, versionProblem: problem, memoryMiB: memoryMiB,
-                    desktops: desktops.filter { $0.pool == pool.name }, busy: busy,
+                    desktops: poolDesktops, busy: busy,
                     hosts: allowed.map { Placement.Candidate(name: $0, freeMemoryMiB: free[$0] ?? 0) },
                     takenNames: taken, failures: health.failures, retryAt: health.retryAt, now: now))
                 var blocked: String?
@@ -181,6 +185,30 @@ extension ReconcilerService {
             var result: [String: HostObservation] = [:]
             for await (name, observation) in group { if let observation { result[name] = observation } }
             return result
+        }
+    }
+
+    /// The pools' holder backs a pool off on failures it did not see happen: desktops another
+    /// replica drove to `failed` count as its own failures would (once each, at the time on
+    /// record), and one that became ready since the last failure ends the backoff, as its own
+    /// would. Without this, a pool whose host another replica drives would be retried at every
+    /// pass while its template fails.
+    private func noteOutcomes(pool: String, _ desktops: [Desktop]) {
+        let broker = options.broker
+        memory.withLock { memory in
+            var health = memory.health[pool] ?? PoolHealth()
+            // A desktop failed again after a refresh counts again.
+            memory.countedFailures.subtract(desktops.filter { $0.state != .failed }.map(\.id))
+            for desktop in desktops.filter({ $0.state == .failed }).sorted(by: { $0.updatedAt < $1.updatedAt })
+            where memory.countedFailures.insert(desktop.id).inserted {
+                _ = Self.countFailure(&health, reason: desktop.reason, at: desktop.updatedAt, broker: broker)
+            }
+            if health.failures > 0, let last = health.lastFailureAt,
+               desktops.contains(where: { !$0.state.isTransitional && $0.state != .failed && $0.state != .off && $0.updatedAt > last }) {
+                health.failures = 0
+                health.retryAt = nil
+            }
+            memory.health[pool] = health
         }
     }
 

@@ -34,11 +34,16 @@ public final class ReconcilerService: Service, Sendable {
         public var retryAt: Date?
         /// Why the pool is short of desktops and nothing is being done, if it is.
         public var blocked: String?
+        /// When the last failure counted happened.
+        public var lastFailureAt: Date?
     }
 
     struct Memory {
         var busy: Set<String> = []
         var health: [String: PoolHealth] = [:]
+        /// Failed desktops already counted in their pool's health (by this broker's own
+        /// drives, or seen failed on a host another replica drives).
+        var countedFailures: Set<String> = []
         var orphans: [String: [String: Date]] = [:]
         var passes = 0
     }
