@@ -250,8 +250,10 @@ def main():
                            input=ADMIN_PASSWORD + "\n", text=True, env=env, check=True, capture_output=True)
             table = subprocess.run([BIN, "hosts"], env=env, capture_output=True, text=True).stdout
             lines = table.splitlines()
-            check(lines and "OWNER" in lines[0] and any(l.startswith("local ") and f" {owners['host/local']} " in l for l in lines[1:]),
-                  f"deskpool hosts: an OWNER column naming the host's replica ({lines[:2]})")
+            # The OWNER column, read at its header's position (the row's last cells may be empty).
+            column = lines[0].find("OWNER") if lines else -1
+            owner_cell = next((l[column:].split()[0] for l in lines[1:] if l.startswith("local ") and len(l) > column >= 0), None)
+            check(owner_cell == owners["host/local"], f"deskpool hosts: an OWNER column naming the host's replica ({owner_cell!r}; {lines[:2]})")
             check(f"pools: {owners['pools']}    rollouts: {owners['rollouts']}" in table and "replicas alive: r1, r2, r3 (this answer from r3)" in table,
                   f"deskpool hosts: who runs the pools and rollouts, the replicas alive ({lines[-2:]})")
             for replica in replicas:
