@@ -278,6 +278,11 @@ def main():
         viewer = subprocess.Popen(["remote-viewer", vv_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for("the console connected", 90, lambda: next((d["state"] for d in pool_desktops(survivors[0].base, admin, pool) if d["id"] == desktop_id), "") == "connected")
 
+        # No spare refill from now on (min the ready desktops, spare 0): the pool's last two
+        # places go to the users who ask, not to a spare the pools' holder would add meanwhile.
+        status, _, body = request(replicas[0].base, "POST", f"/api/v1/admin/pools/{pool}/scale", {"min": DESKTOPS, "spare": 0}, token=admin)
+        check(status == 200, f"the pool scaled to min {DESKTOPS}, spare 0 ({status} {body[:120]!r})")
+
         # 2. Everyone else at once, spread over the three, on the ready desktops left.
         others = users[1:]
         ready = DESKTOPS - 1
