@@ -91,6 +91,13 @@ final class TimedHypervisor: Hypervisor {
         }
     }
 
+    func setBrowserPassword(_ password: BrowserConsolePassword, validUntil: Date,
+                            onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        try await timed("setBrowserPassword") { () async throws(DeskpoolError) in
+            try await inner.setBrowserPassword(password, validUntil: validUntil, onDesktop: name)
+        }
+    }
+
     func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
         try await timed("consoleEndpoint") { () async throws(DeskpoolError) in try await inner.consoleEndpoint(ofDesktop: name) }
     }

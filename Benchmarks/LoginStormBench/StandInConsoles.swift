@@ -57,6 +57,12 @@ final class StandInConsoles: Hypervisor {
         return endpoint
     }
 
+    func setBrowserPassword(_ password: BrowserConsolePassword, validUntil: Date,
+                            onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        guard let console else { return ConsoleEndpoint(port: 5900, tlsPort: nil, browserPort: 5901) }
+        return try await console.setBrowserPassword(password, validUntil: validUntil, onDesktop: standIn(for: name))
+    }
+
     func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
         guard let console else { return ConsoleEndpoint(port: 5900, tlsPort: nil) }
         return try await console.consoleEndpoint(ofDesktop: standIn(for: name))

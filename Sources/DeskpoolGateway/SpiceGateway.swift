@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 public import NIOCore
 import NIOPosix
+public import NIOSSL
 public import ServiceLifecycle
 
 /// The SPICE gateway: an HTTP CONNECT proxy that remote-viewer reaches through the `.vv`
@@ -23,6 +24,9 @@ public final class SpiceGateway: Service, Sendable {
     let logger: Logger
     let listening = ListeningSignal()
     let connections = OpenConnections()
+    let directory: any ConsoleDirectory
+    let sweepInterval: Duration
+    let tls: NIOSSLContext?
 
     /// - Parameters:
     ///   - key: The broker's connect-token key; tokens signed with any other are refused.
@@ -30,9 +34,13 @@ public final class SpiceGateway: Service, Sendable {
     ///   - addresses: Told which client is behind each of the gateway's display connections.
     ///   - now: The clock tokens' expiry is checked against.
     ///   - eventLoopGroup: Where connections run; NIO's shared group when nil.
+    ///   - sweepInterval: How often browser consoles whose session ended are looked for.
+    ///   - tls: `gateway.tls` loaded (`tlsContext(_:)`): connections that start with a TLS
+    ///     handshake get it. nil: plain only.
     public init(configuration: GatewayConfiguration, key: ConnectTokenKey, directory: some ConsoleDirectory,
                 addresses: ClientAddressBook, logger: Logger = Logger(label: "deskpool.gateway"),
-                now: @escaping @Sendable () -> Date = { Date() }, eventLoopGroup: (any EventLoopGroup)? = nil) {
+                now: @escaping @Sendable () -> Date = { Date() }, eventLoopGroup: (any EventLoopGroup)? = nil,
+                sweepInterval: Duration = .seconds(2), tls: NIOSSLContext? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
@@ -45,8 +53,24 @@ public final class SpiceGateway: Service, Sendable {
             logger: logger,
             handshakeTimeout: .seconds(10),
             connectTimeout: .seconds(5),
-            idleTimeout: configuration.idleTimeoutSeconds > 0 ? .seconds(Int64(configuration.idleTimeoutSeconds)) : nil
+            idleTimeout: configuration.idleTimeoutSeconds > 0 ? .seconds(Int64(configuration.idleTimeoutSeconds)) : nil,
+            allowsOrigin: { [configuration] origin, host in configuration.allowsOrigin(origin, relayHost: host) },
+            browsers: BrowserTunnels()
         )
+        self.directory = directory
+        self.sweepInterval = sweepInterval
+        self.tls = tls
+    }
+
+    /// The TLS context of `gateway.tls`; `.invalidInput` when the files cannot be loaded.
+    public static func tlsContext(_ files: HTTPConfiguration.TLS) throws(DeskpoolError) -> NIOSSLContext {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: files.keyFile, format: .pem)
+            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        } catch {
+            throw DeskpoolError(.invalidInput, "gateway.tls: cannot load the certificate or key (\(error))", field: "gateway.tls")
+        }
     }
 
     /// Binds the listener and serves until graceful shutdown or cancellation, then closes the
@@ -66,13 +90,35 @@ public final class SpiceGateway: Service, Sendable {
         listening.listening(on: port)
 
         await withTaskCancellationOrGracefulShutdownHandler {
-            try? await listener.closeFuture.get()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await listener.closeFuture.get() }
+                group.addTask { await self.sweepBrowserConsoles() }
+                await group.next()
+                group.cancelAll()
+            }
         } onCancelOrGracefulShutdown: {
             listener.close(promise: nil)
         }
         listening.stopped()
         await connections.closeAll()
         logger.info("SPICE gateway stopped")
+    }
+
+    /// Closes browser consoles whose session is over, every `sweepInterval` until cancelled.
+    private func sweepBrowserConsoles() async {
+        let browsers = environment.browsers
+        while !Task.isCancelled {
+            try? await Task.sleep(for: sweepInterval)
+            let tokens = browsers.tokens
+            guard !tokens.isEmpty, !Task.isCancelled else { continue }
+            let ended = await directory.endedSessions(among: tokens)
+            guard !ended.isEmpty else { continue }
+            let closed = browsers.close(ended)
+            for token in ended {
+                logger.info("closing browser console: its session ended", metadata: ["desktop": "\(token.desktop)", "session": "\(token.session)"])
+            }
+            logger.debug("browser consoles closed", metadata: ["count": "\(closed)"])
+        }
     }
 
     /// The port the listener bound, once `run()` has bound it (the configured port, or the one
@@ -89,6 +135,7 @@ public final class SpiceGateway: Service, Sendable {
     private func bootstrap() -> ServerBootstrap {
         let environment = self.environment
         let connections = self.connections
+        let tls = self.tls
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -101,6 +148,7 @@ public final class SpiceGateway: Service, Sendable {
             .childChannelInitializer { channel in
                 guard connections.insert(channel) else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(TLSSniffer(tls: tls)) }
                     try channel.pipeline.syncOperations.addHandler(TunnelHandshakeHandler(environment: environment))
                 }
             }

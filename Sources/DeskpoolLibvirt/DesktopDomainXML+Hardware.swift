@@ -26,8 +26,16 @@ extension DesktopDomainXML {
         defer { withExtendedLifetime(document) {} }
         setHardware(hardware, in: domain)
         let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))
-        if let graphics = spiceGraphics(in: devices), graphics.attribute(forName: "passwd") == nil {
-            graphics.setAttribute("passwd", ConsoleTicket.mint().secret)
+        if let graphics = spiceGraphics(in: devices) {
+            if graphics.attribute(forName: "passwd") == nil { graphics.setAttribute("passwd", ConsoleTicket.mint().secret) }
+            // The browser display the same way (without a password qemu would start it open); a
+            // desktop defined before browser consoles gets one on the console's address.
+            for vnc in devices.children(named: "graphics") where vnc.attribute(forName: "type")?.stringValue == "vnc"
+                && vnc.attribute(forName: "passwd") == nil {
+                vnc.setAttribute("passwd", BrowserConsolePassword.mint().secret)
+            }
+            let listen = graphics.child(named: "listen")?.attribute(forName: "address")?.stringValue ?? "127.0.0.1"
+            setBrowserDisplay(in: devices, listen: listen)
         }
         setMetadata(in: domain, values: [
             "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,

@@ -10,7 +10,7 @@ extension DesktopDomainXML {
         /// Random per skeleton: cannot occur in a pattern by chance.
         let marker: String
 
-        static let keys = ["id", "name", "pool", "template", "version", "incarnation", "generation", "volume", "passwd"]
+        static let keys = ["id", "name", "pool", "template", "version", "incarnation", "generation", "volume", "passwd", "browserPasswd"]
 
         func token(_ key: String) -> String { "\(marker)\(key)-" }
 

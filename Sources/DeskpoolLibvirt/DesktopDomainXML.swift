@@ -60,6 +60,7 @@ public struct DesktopDomainXML: Sendable {
             "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,
             "version": String(identity.version), "incarnation": String(identity.incarnation),
             "generation": String(identity.generation), "volume": volumePath, "passwd": ConsoleTicket.mint().secret,
+            "browserPasswd": BrowserConsolePassword.mint().secret,
         ])
     }
 
@@ -74,7 +75,7 @@ public struct DesktopDomainXML: Sendable {
         setSMBIOSProduct(in: domain, name: values["name"]!)
         let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))
         setDisk(in: devices, path: values["volume"]!)
-        setConsole(in: devices, password: values["passwd"]!)
+        setConsole(in: devices, password: values["passwd"]!, browserPassword: values["browserPasswd"]!)
         Self.setCrashHandling(in: domain, devices: devices)
         Self.setHardware(hardware, in: domain)
         Self.setMetadata(in: domain, values: values, instance: instance)
@@ -157,7 +158,7 @@ public struct DesktopDomainXML: Sendable {
 
     /// A domain must be defined with a password: qemu starts SPICE without ticketing
     /// otherwise, and then refuses every live password change.
-    private func setConsole(in devices: XMLElement, password: String) {
+    private func setConsole(in devices: XMLElement, password: String, browserPassword: String) {
         let graphics = devices.children(named: "graphics").first { $0.attribute(forName: "type")?.stringValue == "spice" }
             ?? devices.appending(LibvirtXML.element("graphics", ["type": "spice"]))
         for fixed in ["port", "tlsPort", "listen", "websocket"] { graphics.removeAttribute(forName: fixed) }
@@ -165,6 +166,17 @@ public struct DesktopDomainXML: Sendable {
         graphics.setAttribute("passwd", password)
         graphics.removeChildren(named: "listen")
         graphics.prepend(LibvirtXML.element("listen", ["type": "address", "address": consoleListen]))
+        Self.setBrowserDisplay(in: devices, listen: consoleListen, password: browserPassword)
+    }
+
+    /// The browser console's display: VNC on the console address (the gateway's relay is its
+    /// only way in), with a random password nobody knows until the broker sets one live per
+    /// open. Without a password at definition, qemu would start it without authentication.
+    static func setBrowserDisplay(in devices: XMLElement, listen: String, password: String = BrowserConsolePassword.mint().secret) {
+        guard !devices.children(named: "graphics").contains(where: { $0.attribute(forName: "type")?.stringValue == "vnc" }) else { return }
+        devices.addChild(LibvirtXML.element("graphics", ["type": "vnc", "autoport": "yes", "passwd": password], [
+            LibvirtXML.element("listen", ["type": "address", "address": listen]),
+        ]))
     }
 
     static func setMetadata(in domain: XMLElement, values: [String: String], instance: String) {

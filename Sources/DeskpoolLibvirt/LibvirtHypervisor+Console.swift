@@ -16,15 +16,31 @@ extension LibvirtHypervisor {
     private func setConsolePasswordInPlace(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
                                            onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
         let operation = "setting the console ticket of desktop \(name)"
-        let (domain, graphics) = try await liveGraphics(of: name, operation)
-        let update = graphics.update(password: ticket.secret, validTo: validUntil, disconnect: disconnectClients)
+        let (domain, displays) = try await liveGraphics(of: name, operation)
+        let update = displays.spice.update(password: ticket.secret, validTo: validUntil, disconnect: disconnectClients)
         try await libvirt(operation) { () async throws(LibvirtError) in try await domain.updateDevice(xml: update, .live) }
-        return ConsoleEndpoint(port: graphics.port, tlsPort: graphics.tlsPort)
+        return displays.endpoint
+    }
+
+    public func setBrowserPassword(_ password: BrowserConsolePassword, validUntil: Date,
+                                   onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        try await inPlace { () async throws(DeskpoolError) in
+            let operation = "setting the browser console password of desktop \(name)"
+            let (domain, displays) = try await liveGraphics(of: name, operation)
+            guard let vnc = displays.vnc, vnc.port != nil else {
+                throw DeskpoolError(.conflict, "desktop \(name) has no browser display (it was defined before browser consoles); "
+                                    + "log off to get a refreshed desktop, or use Connect", field: "desktop")
+            }
+            // VNC keeps connected clients on a password change (libvirt refuses connected='disconnect').
+            let update = vnc.update(password: password.secret, validTo: validUntil, disconnect: nil)
+            try await libvirt(operation) { () async throws(LibvirtError) in try await domain.updateDevice(xml: update, .live) }
+            return displays.endpoint
+        }
     }
 
     public func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
-        let (_, graphics) = try await liveGraphics(of: name, "reading the console of desktop \(name)")
-        return ConsoleEndpoint(port: graphics.port, tlsPort: graphics.tlsPort)
+        let (_, displays) = try await liveGraphics(of: name, "reading the console of desktop \(name)")
+        return displays.endpoint
     }
 
     public func consoleClients(ofDesktop name: String) async throws(DeskpoolError) -> [String] {
@@ -63,30 +79,39 @@ extension LibvirtHypervisor {
     /// The display is read from the live XML once per run of the domain (its ports do not
     /// change while it runs): reading the XML takes the domain's job lock in the qemu driver,
     /// so under concurrent requests it would queue behind every password update.
-    private func liveGraphics(of name: String, _ operation: String) async throws(DeskpoolError) -> (Domain, SpiceGraphics) {
+    private func liveGraphics(of name: String, _ operation: String) async throws(DeskpoolError) -> (Domain, LiveDisplays) {
         guard let domain = try await domain(named: name, operation) else {
             throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)", field: "desktop")
         }
         let run = try await libvirt(operation) { () async throws(LibvirtError) in try await domain.runID() }
         if let run, let cached = displayCache.graphics(of: domain.uuid, run: run) { return (domain, cached) }
         let xml = try await libvirt(operation) { () async throws(LibvirtError) in try await domain.xml() }
-        guard let graphics = SpiceGraphics.read(fromDomainXML: xml), graphics.port != nil || graphics.tlsPort != nil else {
+        guard let spice = SpiceGraphics.read(fromDomainXML: xml), spice.port != nil || spice.tlsPort != nil else {
             throw DeskpoolError(.hypervisorFailed, "\(operation) on \(host): the domain has no running SPICE display")
         }
-        if let run { displayCache.keep(graphics, of: domain.uuid, run: run) }
-        return (domain, graphics)
+        let displays = LiveDisplays(spice: spice, vnc: SpiceGraphics.read(fromDomainXML: xml, type: "vnc"))
+        if let run { displayCache.keep(displays, of: domain.uuid, run: run) }
+        return (domain, displays)
     }
+}
+
+/// A running domain's SPICE display and its browser (VNC) display, if it has one.
+struct LiveDisplays: Sendable, Hashable {
+    var spice: SpiceGraphics
+    var vnc: SpiceGraphics?
+
+    var endpoint: ConsoleEndpoint { ConsoleEndpoint(port: spice.port, tlsPort: spice.tlsPort, browserPort: vnc?.port) }
 }
 
 /// Live SPICE displays by domain UUID, each valid for one run of its domain.
 final class DisplayCache: Sendable {
-    private let entries = Mutex<[String: (run: UInt32, graphics: SpiceGraphics)]>([:])
+    private let entries = Mutex<[String: (run: UInt32, graphics: LiveDisplays)]>([:])
 
-    func graphics(of uuid: String, run: UInt32) -> SpiceGraphics? {
+    func graphics(of uuid: String, run: UInt32) -> LiveDisplays? {
         entries.withLock { $0[uuid].flatMap { $0.run == run ? $0.graphics : nil } }
     }
 
-    func keep(_ graphics: SpiceGraphics, of uuid: String, run: UInt32) {
+    func keep(_ graphics: LiveDisplays, of uuid: String, run: UInt32) {
         entries.withLock { entries in
             if entries.count >= 8192 { entries.removeAll() }  // bounded; entries come back on use
             entries[uuid] = (run, graphics)

@@ -1,8 +1,8 @@
 import Foundation
 import FoundationXML
 
-/// A domain's live SPICE `<graphics>` element, read from its XML, and the device update that
-/// sets a new console password on it.
+/// A domain's live SPICE (or VNC) `<graphics>` element, read from its XML, and the device
+/// update that sets a new console password on it.
 ///
 /// libvirt refuses a graphics update that changes the port, TLS port, autoport, listen
 /// addresses or keymap ("cannot change ... settings"), so the update repeats every attribute
@@ -23,9 +23,10 @@ struct SpiceGraphics: Sendable, Hashable {
 
     func attribute(_ name: String) -> String? { attributes.first { $0.name == name }?.value }
 
-    /// The first SPICE graphics element of a domain's XML; nil when it has none.
-    static func read(fromDomainXML xml: String) -> SpiceGraphics? {
-        let reader = Reader()
+    /// The first graphics element of `type` (`spice`, or `vnc` for the browser display) of a
+    /// domain's XML; nil when it has none.
+    static func read(fromDomainXML xml: String, type: String = "spice") -> SpiceGraphics? {
+        let reader = Reader(type: type)
         let parser = XMLParser(data: Data(xml.utf8))
         parser.delegate = reader
         _ = parser.parse()
@@ -34,14 +35,16 @@ struct SpiceGraphics: Sendable, Hashable {
 
     /// The update: same settings, a new password valid until `validTo`; with `disconnect`,
     /// clients connected now are dropped (else kept).
-    func update(password: String, validTo: Date, disconnect: Bool) -> String {
-        xml(password: (password, Self.timestamp(validTo), disconnect ? "disconnect" : "keep"))
+    /// nil `disconnect` leaves `connected` out: VNC supports only keeping clients.
+    func update(password: String, validTo: Date, disconnect: Bool?) -> String {
+        xml(password: (password, Self.timestamp(validTo), disconnect.map { $0 ? "disconnect" : "keep" }))
     }
 
-    private func xml(password: (value: String, validTo: String, connected: String)?) -> String {
+    private func xml(password: (value: String, validTo: String, connected: String?)?) -> String {
         var attributes = self.attributes
         if let password {
-            attributes += [("passwd", password.value), ("passwdValidTo", password.validTo), ("connected", password.connected)]
+            attributes += [("passwd", password.value), ("passwdValidTo", password.validTo)]
+            if let connected = password.connected { attributes.append(("connected", connected)) }
         }
         var xml = "<graphics" + Self.render(attributes) + ">"
         for child in children { xml += "<\(child.name)" + Self.render(child.attributes) + "/>" }
@@ -60,9 +63,13 @@ struct SpiceGraphics: Sendable, Hashable {
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
     }
 
-    /// Collects the first `<graphics type='spice'>` under `<devices>` and its children.
+    /// Collects the first `<graphics type='TYPE'>` under `<devices>` and its children.
     private final class Reader: NSObject, XMLParserDelegate {
+        let type: String
         var result: SpiceGraphics?
+
+        init(type: String) { self.type = type }
+
         private var path: [String] = []
         private var inside = false
         private var done = false
@@ -75,7 +82,7 @@ struct SpiceGraphics: Sendable, Hashable {
             let sorted = attributes.filter { !Self.passwordAttributes.contains($0.key) }.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
             if inside, path.last == "graphics" {
                 result?.children.append((name, sorted))
-            } else if !inside, name == "graphics", path.suffix(2) == ["domain", "devices"], attributes["type"] == "spice" {
+            } else if !inside, name == "graphics", path.suffix(2) == ["domain", "devices"], attributes["type"] == type {
                 inside = true
                 result = SpiceGraphics(attributes: sorted, children: [])
             }

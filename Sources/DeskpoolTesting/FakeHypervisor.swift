@@ -15,6 +15,7 @@ public final class FakeHypervisor: Hypervisor {
         var probes = 0
         /// The console password, its expiry, and the port the display got at start.
         var console: (ticket: ConsoleTicket, validUntil: Date)?
+        var browserConsole: (password: BrowserConsolePassword, validUntil: Date)?
         var port: Int?
         /// The persistent definition's hardware; the live one while running, with the
         /// balloon's memory.
@@ -282,8 +283,29 @@ public final class FakeHypervisor: Hypervisor {
             domain.console = (ticket, validUntil)
             s.domains[name] = domain
             if disconnectClients { s.kicks[name, default: 0] += 1 }
-            return ConsoleEndpoint(port: port, tlsPort: nil)
+            return ConsoleEndpoint(port: port, tlsPort: nil, browserPort: Self.browserPort(of: port))
         }
+    }
+
+    /// The fake's browser display listens 1000 ports above its SPICE display.
+    public static func browserPort(of spicePort: Int) -> Int { spicePort + 1000 }
+
+    public func setBrowserPassword(_ password: BrowserConsolePassword, validUntil: Date,
+                                   onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
+        try reachable("opening the browser console of \(name)")
+        return try state.withLock { (s: inout State) throws(DeskpoolError) -> ConsoleEndpoint in
+            s.operations.append("browser console \(name)")
+            guard var domain = s.domains[name], domain.run == .running, let port = domain.port else {
+                throw DeskpoolError(.hypervisorFailed, "\(name) has no running display on \(host)")
+            }
+            domain.browserConsole = (password, validUntil)
+            s.domains[name] = domain
+            return ConsoleEndpoint(port: port, tlsPort: nil, browserPort: Self.browserPort(of: port))
+        }
+    }
+
+    public func browserPassword(of name: String) -> (password: BrowserConsolePassword, validUntil: Date)? {
+        state.withLock { $0.domains[name]?.browserConsole }
     }
 
     public func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint {
@@ -292,7 +314,7 @@ public final class FakeHypervisor: Hypervisor {
             guard let domain = s.domains[name], domain.run == .running, let port = domain.port else {
                 throw DeskpoolError(.hypervisorFailed, "\(name) has no running SPICE display on \(host)")
             }
-            return ConsoleEndpoint(port: port, tlsPort: nil)
+            return ConsoleEndpoint(port: port, tlsPort: nil, browserPort: Self.browserPort(of: port))
         }
     }
 

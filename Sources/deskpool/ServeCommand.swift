@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
             "store": "\(context.configuration.store.url ?? CommandContext.storePath(context.configuration))",
             "hosts": "\(context.configuration.hosts.map { "\($0.name)=\($0.uri)" }.joined(separator: ","))",
         ])
+        DescriptorLimit.raise(to: DescriptorLimit.needed(maxTunnels: context.configuration.gateway.enabled ? context.configuration.gateway.maxTunnels : 0,
+                                                         maxConnections: context.configuration.http.connections.maxConnections),
+                              logger: logger)
         // Hosts that answer now are connected before the start-up work; the others are
         // reported and tried again in the background (a broker starts with a host down).
         await withTaskGroup(of: Void.self) { group in
@@ -46,7 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
         services += broker.services.map { .init(service: $0) }
         var gateway: SpiceGateway?
         if configuration.gateway.enabled {
-            gateway = SpiceGateway(configuration: configuration.gateway, key: tokenKey, directory: broker.directory, addresses: broker.addresses)
+            let tls = try configuration.gateway.tls.map(SpiceGateway.tlsContext)
+            gateway = SpiceGateway(configuration: configuration.gateway, key: tokenKey, directory: broker.directory, addresses: broker.addresses,
+                                   tls: tls)
             services.append(.init(service: gateway!))
         }
         // One Prometheus registry for the server's metrics and swift-metrics (the reconciler's).

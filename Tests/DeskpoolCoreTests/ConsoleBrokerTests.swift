@@ -124,6 +124,66 @@ struct ConsoleBrokerTests {
         }
     }
 
+    @Test("a browser console: a fresh 8-character password on the browser display, a token the directory routes to that display until logoff")
+    func browserConsole() async throws {
+        let fake = FakeHypervisor(host: "a")
+        var gateway = GatewayConfiguration()
+        gateway.publicAddresses = [.init(networks: [try #require(IPNetwork("192.168.0.0/16"))], proxy: "http://gw.lan:3128")]
+        let h = try await Self.harness(fake, gateway: gateway)
+        try await h.admin.applyPool(Self.pool { $0.console.ticketSeconds = 45 }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            let before = Date()
+            let grant = try await h.consoles.openBrowser(desktop: desktop.id, for: "alice", clientAddress: "192.168.1.2")
+            let set = try #require(fake.browserPassword(of: desktop.name))
+            #expect(grant.password == set.password && grant.password.secret.count == 8)
+            #expect(abs(set.validUntil.timeIntervalSince(before) - 45) < 2)
+            #expect(grant.relayHost == "gw.lan" && grant.relayPort == 3128, "the public address for the client's network")
+            #expect(fake.kicks(of: desktop.name) == 1, "a SPICE client connected now is dropped (takeover: disconnect)")
+            let local = try await h.consoles.openBrowser(desktop: desktop.id, for: "alice", clientAddress: "10.1.1.1")
+            #expect(local.relayHost == nil && local.relayPort == 8081, "no public address: the page's own host, the gateway's port")
+            #expect(local.password != grant.password)
+            let token = try ConnectToken.verify(grant.token, key: h.tokenKey, now: Date())
+            let route = try await h.directory.route(for: token)
+            #expect(route.browserPort == grant.displayPort && !route.ports.contains(grant.displayPort))
+            #expect(await h.directory.endedSessions(among: [token]).isEmpty)
+            // Neither the password nor the token reaches the audit log.
+            let audit = try await h.store.auditLog(subject: "desktop/\(desktop.name)", limit: 50)
+            #expect(audit.contains { $0.action == "console.open" && $0.detail.contains("browser") })
+            #expect(!audit.contains { "\($0)".contains(grant.password.secret) || "\($0)".contains(grant.token) })
+            try await h.broker.logoff(desktop: desktop.id, by: "alice")
+            #expect(await h.directory.endedSessions(among: [token]) == [token], "the gateway closes it at logoff")
+            await #expect(throws: DeskpoolError.self) { _ = try await h.consoles.openBrowser(desktop: desktop.id, for: "alice") }
+        }
+    }
+
+    @Test("browser consoles are refused without the gateway, for a pool that turned them off, and for another user")
+    func browserRefusals() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let direct = try await Self.harness(fake)
+        try await direct.admin.applyPool(Self.pool(), actor: "admin:test")
+        try await Self.withAssigned(direct) { desktop in
+            let error = await #expect(throws: DeskpoolError.self) { _ = try await direct.consoles.openBrowser(desktop: desktop.id, for: "alice") }
+            #expect(error?.code == .conflict && error?.message.contains("gateway") == true)
+            #expect(fake.browserPassword(of: desktop.name) == nil, "nothing set on the display")
+        }
+        let other = FakeHypervisor(host: "a")
+        let h = try await Self.harness(other, gateway: GatewayConfiguration())
+        try await h.admin.applyPool(Self.pool { $0.console.browser = false }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            let off = await #expect(throws: DeskpoolError.self) { _ = try await h.consoles.openBrowser(desktop: desktop.id, for: "alice") }
+            #expect(off?.code == .notEntitled)
+            let request = await #expect(throws: DeskpoolError.self) {
+                _ = try await h.core.requestDesktop(.init(user: "bob"), pool: "eng", console: .browser)
+            }
+            #expect(request?.code == .notEntitled, "refused before a desktop is claimed")
+            let waiting = try await h.desktops("eng", in: [.ready, .provisioning])
+            #expect(waiting.allSatisfy { $0.user == nil })
+            let theirs = await #expect(throws: DeskpoolError.self) { _ = try await h.consoles.openBrowser(desktop: desktop.id, for: "bob") }
+            #expect(theirs?.code == .notFound || theirs?.code == .notEntitled)
+            #expect(other.browserPassword(of: desktop.name) == nil)
+        }
+    }
+
     @Test("console events: connected with the real client behind the gateway, disconnected after the debounce, refused tickets audited")
     func tracking() async throws {
         let fake = FakeHypervisor(host: "a")

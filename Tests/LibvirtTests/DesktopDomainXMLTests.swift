@@ -45,12 +45,17 @@ struct DesktopDomainXMLTests {
         #expect(try Self.values("/domain/devices/disk/source/@file", xml) == ["/var/lib/deskpool/images/dp-eng-001-2.qcow2"])
         #expect(try Self.values("/domain/devices/disk/driver/@type", xml) == ["qcow2"])
         #expect(try Self.values("/domain/devices/disk/target/@dev", xml) == ["vda"])
-        #expect(try Self.values("/domain/devices/graphics/@autoport", xml) == ["yes"])
-        #expect(try Self.values("/domain/devices/graphics/listen/@address", xml) == ["10.0.0.5"])
-        let password = try #require(try Self.values("/domain/devices/graphics/@passwd", xml).first)
+        #expect(try Self.values("/domain/devices/graphics[@type='spice']/@autoport", xml) == ["yes"])
+        #expect(try Self.values("/domain/devices/graphics[@type='spice']/listen/@address", xml) == ["10.0.0.5"])
+        // The browser display: VNC on the same console address only, with a password (qemu
+        // would start it without authentication otherwise).
+        #expect(try Self.values("/domain/devices/graphics[@type='vnc']/listen/@address", xml) == ["10.0.0.5"])
+        #expect(try Self.values("/domain/devices/graphics[@type='vnc']/@autoport", xml) == ["yes"])
+        #expect(try Self.values("/domain/devices/graphics[@type='vnc']/@passwd", xml).first?.count == 8)
+        let password = try #require(try Self.values("/domain/devices/graphics[@type='spice']/@passwd", xml).first)
         // A console ticket's form: 144 random bits as 24 base64url characters.
         #expect(password.count == 24 && password.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-        #expect(try Self.values("/domain/devices/graphics/@passwd", try Self.render(Self.identity())) != [password], "random per render")
+        #expect(try Self.values("/domain/devices/graphics[@type='spice']/@passwd", try Self.render(Self.identity())) != [password], "random per render")
         #expect(try Self.values("/domain/devices/channel/target/@name", xml) == ["org.qemu.guest_agent.0", "com.redhat.spice.0"])
     }
 
@@ -68,16 +73,16 @@ struct DesktopDomainXMLTests {
         #expect(try Self.values("/domain/devices/disk/@device", xml) == ["disk"])
         #expect(try Self.values("/domain/uuid", xml) == [])
         #expect(try Self.values("/domain/vcpu/@current", xml) == [])
-        #expect(try Self.values("/domain/devices/graphics/@port", xml) == [])
-        #expect(try Self.values("/domain/devices/graphics/@listen", xml) == [])
-        #expect(try Self.values("/domain/devices/graphics/listen/@address", xml) == ["10.0.0.5"])
+        #expect(try Self.values("/domain/devices/graphics[@type='spice']/@port", xml) == [])
+        #expect(try Self.values("/domain/devices/graphics[@type='spice']/@listen", xml) == [])
+        #expect(try Self.values("/domain/devices/graphics[@type='spice']/listen/@address", xml) == ["10.0.0.5"])
         #expect(try Self.values("/domain/os/type/@machine", xml) == ["q35"])
     }
 
     @Test("a pattern without graphics, sysinfo or metadata gets them")
     func minimalPattern() throws {
         let xml = try Self.render(Self.identity(), pattern: "<domain type='kvm'><name>x</name><os><type>hvm</type></os><devices/></domain>")
-        #expect(try Self.values("/domain/devices/graphics/@type", xml) == ["spice"])
+        #expect(try Self.values("/domain/devices/graphics/@type", xml) == ["spice", "vnc"])
         #expect(try Self.values("/domain/sysinfo/system/entry[@name='product']", xml) == ["eng-001"])
         #expect(DesktopDomainXML.identity(fromDomainXML: xml) == Self.identity())
     }
@@ -157,8 +162,10 @@ struct DesktopDomainXMLTests {
         #expect(try Self.values("/domain/name", second) == ["eng-002"])
         #expect(try Self.values("/domain/devices/disk/source/@file", second) == ["/images/dp-eng-002-1.qcow2"])
         #expect(try Self.values("/domain/sysinfo/system/entry[@name='product']", second) == ["eng-002"])
-        let passwords = try Self.values("/domain/devices/graphics/@passwd", first) + Self.values("/domain/devices/graphics/@passwd", second)
+        let passwords = try Self.values("/domain/devices/graphics[@type='spice']/@passwd", first) + Self.values("/domain/devices/graphics[@type='spice']/@passwd", second)
         #expect(passwords.count == 2 && passwords[0] != passwords[1] && passwords.allSatisfy { $0.count == 24 })
+        let browser = try Self.values("/domain/devices/graphics[@type='vnc']/@passwd", first) + Self.values("/domain/devices/graphics[@type='vnc']/@passwd", second)
+        #expect(browser.count == 2 && browser[0] != browser[1] && browser.allSatisfy { $0.count == 8 }, "each desktop its own browser display password")
         #expect(!first.contains("dptoken") && !second.contains("dptoken"))
         // A pattern that happens to contain the word "dptoken" keeps it.
         let pattern = "<domain type='kvm'><name>x</name><description>dptoken-name-</description><devices/></domain>"

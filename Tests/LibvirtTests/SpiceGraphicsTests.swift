@@ -46,6 +46,20 @@ struct SpiceGraphicsTests {
         _ = try XMLDocument(xmlString: again)
     }
 
+    @Test("the browser display (VNC) is read by its type, and its update leaves 'connected' out (VNC keeps clients)")
+    func browserDisplay() throws {
+        let xml = "<domain><devices>" + "<graphics type='spice' port='5901'><listen type='address' address='127.0.0.1'/></graphics>"
+            + "<graphics type='vnc' port='5903' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>"
+            + "</devices></domain>"
+        let vnc = try #require(SpiceGraphics.read(fromDomainXML: xml, type: "vnc"))
+        #expect(vnc.port == 5903)
+        #expect(try #require(SpiceGraphics.read(fromDomainXML: xml)).port == 5901, "the SPICE display is still the default")
+        let update = vnc.update(password: "Ab3-_x9Z", validTo: Date(timeIntervalSince1970: 1_800_000_000), disconnect: nil)
+        #expect(update.hasPrefix("<graphics autoport='yes' listen='127.0.0.1' port='5903' type='vnc'"))
+        #expect(update.contains("passwd='Ab3-_x9Z'") && update.contains("passwdValidTo='2027-01-15T08:00:00'"))
+        #expect(!update.contains("connected="), "libvirt refuses connected='disconnect' for VNC")
+    }
+
     @Test("query-spice: the distinct clients of the display's channels")
     func querySpiceClients() {
         let answer = #"{"return":{"enabled":true,"host":"127.0.0.1","port":5900,"auth":"spice","channels":[{"host":"127.0.0.1","port":"41000","family":"ipv4","channel-type":1,"connection-id":1,"tls":false},{"host":"127.0.0.1","port":"41002","channel-type":2,"connection-id":1,"tls":false},{"host":"::1","port":"41004","channel-type":3,"connection-id":1,"tls":false},{"host":"127.0.0.1","port":"41000","channel-type":4,"connection-id":1,"tls":false}]},"id":"libvirt-1"}"#

@@ -5,7 +5,12 @@ A user logs in through the form, sees their pool on "My desktops", clicks Connec
 while the page says "preparing" (it re-submits by itself), receives a .vv download, and a
 real remote-viewer (on the X display $DISPLAY, Xvfb started by scripts/e2e) opens it through
 the SPICE gateway: its --debug output must show the main and display channels up. The user
-logs the desktop off and logs out. An admin logs in: the admin pools page shows the capacity
+opens the same desktop in the browser ("Open in browser": noVNC through the gateway's
+WebSocket relay): the page's canvas, read with tesseract, shows the guest's DESKPOOL-GUEST line,
+and a command typed into the page runs on the guest's console shell and its output appears.
+The user logs the desktop off and logs out. The pool's kiosk page (/kiosk/POOL) logs in, opens
+the desktop full window, and goes back to the login page when an admin logs the session off.
+An admin logs in: the admin pools page shows the capacity
 the API reports, the pool page lists the pool's desktops, and a non-admin gets 403 on /admin.
 
 Environment (scripts/e2e sets it):
@@ -43,7 +48,9 @@ os.environ.setdefault("SE_AVOID_STATS", "true")
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoSuchElementException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -59,6 +66,41 @@ VIEWER_FAILURE = ["auth failure", "Failed to connect", "Unable to connect"]
 
 class Failure(Exception):
     pass
+
+
+TESSERACT = "/usr/bin/tesseract"
+
+
+def ocr(png_path):
+    """The text tesseract reads on a console picture (psm 6: one block, like a console)."""
+    return subprocess.run([TESSERACT, png_path, "stdout", "--psm", "6", "quiet"], capture_output=True, text=True,
+                          timeout=60).stdout
+
+
+def normalized(text):
+    return "".join("-" if c in "\u2014\u2013" else c for c in text if not c.isspace())
+
+
+def distance_in(pattern, text):
+    """The fewest edits that turn pattern into some substring of text (Sellers' algorithm)."""
+    column = list(range(len(pattern) + 1))
+    best = column[-1]
+    for character in text:
+        diagonal, column[0] = column[0], 0
+        for i in range(1, len(pattern) + 1):
+            substitution = diagonal + (pattern[i - 1] != character)
+            diagonal = column[i]
+            column[i] = min(substitution, column[i] + 1, column[i - 1] + 1)
+        best = min(best, column[-1])
+    return best
+
+
+def screen_shows(screen, text):
+    """Whether a line of the OCR output shows text, allowing one misread letter per 12 (as
+    Sources/DeskpoolTestRigs/ScreenOCR.swift does for the Swift tiers)."""
+    wanted = normalized(text)
+    allowed = max(1, len(wanted) // 12)
+    return any(distance_in(wanted, normalized(line)) <= allowed for line in screen.splitlines())
 
 
 def log(message):
@@ -192,6 +234,67 @@ class Portal:
         if status != 200:
             raise Failure(f"GET {path} answered {status}: {body[:300]!r}")
         return json.loads(body)
+
+    def bearer(self, user, password):
+        """An API token for user (POST /api/v1/auth/login)."""
+        request = urllib.request.Request(self.url + "/api/v1/auth/login", method="POST",
+                                         data=json.dumps({"user": user, "password": password}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["token"]
+
+    def delete(self, path, token):
+        request = urllib.request.Request(self.url + path, method="DELETE", headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    # -- the browser console ----------------------------------------------------------------------
+
+    def console_status(self):
+        with contextlib.suppress(WebDriverException):
+            return self.driver.execute_script(
+                "var s = document.getElementById('console-status'); return s ? s.textContent : null;")
+        return None
+
+    def wait_for_console(self, timeout=None):
+        """Waits (through 'preparing' pages) for the console page to say Connected."""
+        deadline = time.monotonic() + (timeout or self.connect_seconds)
+        last_note = 0
+        while time.monotonic() < deadline:
+            status = self.console_status()
+            if status == "Connected":
+                return
+            if status and status not in ("Connecting…",):
+                raise Failure(f"the console page says {status!r}")
+            with contextlib.suppress(WebDriverException):
+                alert = " / ".join(a.text.strip() for a in self.find_all('[role="alert"]') if a.is_displayed())
+                if alert and not self.find_all("#preparing"):
+                    raise Failure(f"the request answered with an alert: {alert}")
+            if time.monotonic() - last_note > 30:
+                last_note = time.monotonic()
+                log(f"  waiting for the console ({int(deadline - time.monotonic())} s left, page {self.path()})")
+            time.sleep(0.5)
+        raise Failure(f"the console page did not connect within the time (page {self.path()}, status {self.console_status()!r})")
+
+    def console_text(self, name):
+        """OCR of the console canvas as the page shows it; the picture stays in the artifacts."""
+        canvas = self.find("#screen canvas")
+        path = os.path.join(self.artifacts, name)
+        canvas.screenshot(path)
+        return ocr(path)
+
+    def wait_for_screen(self, what, text, name, timeout=120):
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.console_text(name)
+            if screen_shows(screen, text):
+                return screen
+            time.sleep(2)
+        raise Failure(f"{what}: {text!r} is not on the console (OCR read:\n{screen[-1500:]})")
 
     # -- the viewer -----------------------------------------------------------------------------
 
@@ -379,6 +482,32 @@ def run(portal, args):
         portal.screenshot("desktops.png")
         portal.stop_viewer()
 
+    with step("Open in browser shows the desktop's console: noVNC through the gateway's WebSocket relay"):
+        portal.open("/desktops")
+        section = portal.wait_for(f'section.pool[data-pool="{portal.pool}"]',
+                                  lambda: portal.find(f'section.pool[data-pool="{portal.pool}"]'))
+        section.find_element(By.CSS_SELECTOR, "form.browser button").click()
+        portal.wait_for_console()
+        if portal.path() != f"/desktops/{portal.pool}/browser":
+            raise Failure(f"the console page is {portal.path()}")
+        screen = portal.wait_for_screen("the guest's name line", f"DESKPOOL-GUEST name={desktop['name']}", "browser-console.png")
+        log(f"  the canvas shows: {[line for line in screen.splitlines() if 'GUEST' in line.upper()][:1]}")
+        portal.screenshot("browser-console.png")
+
+    with step("keys typed in the page reach the guest's shell, and its output appears on the canvas"):
+        canvas = portal.find("#screen canvas")
+        canvas.click()
+        ActionChains(portal.driver).send_keys("echo typed-$((6*7))").send_keys(Keys.ENTER).perform()
+        portal.wait_for_screen("the typed command's output", "typed-42", "browser-typed.png", timeout=60)
+
+    with step("the browser console counts as the session's connection"):
+        def connected():
+            listed = [s for s in portal.api("/api/v1/sessions", user_cookie) if s.get("id") == desktop["id"]]
+            return listed and listed[0].get("state") == "connected"
+        portal.wait_for(f"desktop {desktop['id']} to be connected through the browser", connected, timeout=45, interval=1)
+        portal.open("/desktops")
+        portal.wait_for("My desktops again", lambda: portal.find(f'li.session[data-desktop="{desktop["id"]}"]'))
+
     with step("Log off ends the session"):
         session = portal.find(f'li.session[data-desktop="{desktop["id"]}"]')
         session.find_element(By.CSS_SELECTOR, "form.logoff button").click()
@@ -398,6 +527,33 @@ def run(portal, args):
         status, _, _ = portal.request("/api/v1/sessions", user_cookie)
         if status != 401:
             raise Failure(f"GET /api/v1/sessions with the old session answered {status}, not 401")
+
+    with step("the kiosk page logs in and opens the desktop full window"):
+        portal.open(f"/kiosk/{portal.pool}")
+        portal.wait_for("/login for the kiosk", lambda: portal.path() == "/login")
+        form = portal.find("form#login-form")
+        form.find_element(By.CSS_SELECTOR, "input#user").send_keys(args.user)
+        form.find_element(By.CSS_SELECTOR, "input#password").send_keys(args.password)
+        form.find_element(By.CSS_SELECTOR, "button#login-submit").click()
+        portal.wait_for_console()
+        if not portal.find_all("body.is-kiosk") or portal.find_all("#console-back"):
+            raise Failure("the kiosk page is not in kiosk mode (body.is-kiosk, no link back to My desktops)")
+        kiosk_cookie = portal.session_cookie()
+        held = [s for s in portal.api("/api/v1/sessions", kiosk_cookie) if s.get("pool") == portal.pool]
+        if len(held) != 1:
+            raise Failure(f"the kiosk user holds {held}")
+        portal.wait_for_screen("the kiosk's guest", f"DESKPOOL-GUEST name={held[0]['name']}", "kiosk-console.png")
+
+    with step("an admin's logoff closes the kiosk console and the page goes back to the login"):
+        token = portal.bearer(args.admin, args.admin_password)
+        status, body = portal.delete(f"/api/v1/admin/sessions/{held[0]['id']}", token)
+        if status != 200:
+            raise Failure(f"DELETE /api/v1/admin/sessions/{held[0]['id']} answered {status}: {body[:200]!r}")
+        portal.wait_for("the kiosk back at its login page",
+                        lambda: portal.path() == "/login"
+                        and f"next=/kiosk/{portal.pool}" in urllib.parse.unquote(portal.driver.current_url),
+                        timeout=60)
+        log(f"  back at {portal.driver.current_url}")
 
     with step(f"{args.admin} logs in and follows the admin link"):
         portal.login(args.admin, args.admin_password)
@@ -487,7 +643,7 @@ def main():
         parser.error("missing " + ", ".join(missing) + " (options or E2E_* variables)")
     if not os.environ.get("DISPLAY"):
         parser.error("DISPLAY is not set: remote-viewer needs an X display (scripts/e2e starts Xvfb)")
-    for tool in [CHROMIUM, CHROMEDRIVER, REMOTE_VIEWER]:
+    for tool in [CHROMIUM, CHROMEDRIVER, REMOTE_VIEWER, TESSERACT]:
         if not os.access(tool, os.X_OK):
             parser.error(f"{tool} is missing (scripts/setup-host installs it)")
 

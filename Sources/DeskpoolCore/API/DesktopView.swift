@@ -58,12 +58,16 @@ public struct UserPoolView: Sendable, Hashable, Codable {
     public var estimateSeconds: Int
     /// The desktops of this pool the user holds.
     public var desktops: [DesktopView]
-    public init(name: String, assignment: PoolSpec.Assignment, available: Int, estimateSeconds: Int, desktops: [DesktopView]) {
+    /// Whether the pool's desktops open in a browser (`?console=browser`).
+    public var browserConsole: Bool
+    public init(name: String, assignment: PoolSpec.Assignment, available: Int, estimateSeconds: Int, desktops: [DesktopView],
+                browserConsole: Bool = false) {
         self.name = name
         self.assignment = assignment
         self.available = available
         self.estimateSeconds = estimateSeconds
         self.desktops = desktops
+        self.browserConsole = browserConsole
     }
 }
 
@@ -71,4 +75,39 @@ public struct UserPoolView: Sendable, Hashable, Codable {
 public struct AssignRequest: Sendable, Hashable, Codable {
     public var user: String
     public init(user: String) { self.user = user }
+}
+
+/// The answer to a desktop request for a browser console (`?console=browser`): how a page
+/// reaches the desktop's display through the gateway's WebSocket relay. Open
+/// `ws(s)://HOST:PORT/console?token=TOKEN&port=DISPLAYPORT` (HOST: `relay.host`, or the page's
+/// own host name when it is null) and authenticate to the VNC display with `password`.
+public struct BrowserConsoleView: Sendable, Hashable, Codable {
+    public struct Relay: Sendable, Hashable, Codable {
+        public var host: String?
+        public var port: Int
+        public var path: String
+
+        public init(host: String?, port: Int, path: String) {
+            self.host = host
+            self.port = port
+            self.path = path
+        }
+    }
+
+    public var desktop: DesktopView
+    public var relay: Relay
+    public var token: String
+    public var displayPort: Int
+    public var password: String
+    /// When `password` stops opening the display (a console open then stays open).
+    public var expires: Date
+
+    public init(_ grant: ConsoleBroker.BrowserGrant) {
+        desktop = DesktopView(grant.desktop)
+        relay = Relay(host: grant.relayHost, port: grant.relayPort, path: "/console")
+        token = grant.token
+        displayPort = grant.displayPort
+        password = grant.password.secret
+        expires = grant.expires
+    }
 }

@@ -37,7 +37,8 @@ extension Broker {
                 name: pool.name, assignment: pool.assignment,
                 available: desktops.filter { $0.state == .ready && $0.user == nil }.count,
                 estimateSeconds: estimator.estimate(pool: pool.name),
-                desktops: desktops.filter { $0.user == principal.user && $0.state != .deleting }.map(DesktopView.init))
+                desktops: desktops.filter { $0.user == principal.user && $0.state != .deleting }.map(DesktopView.init),
+                browserConsole: consoles.offersBrowser(pool))
         }
     }
 

@@ -48,6 +48,8 @@ public struct Broker: Sendable {
     public enum DesktopAnswer: Sendable {
         /// The user's desktop is running: its console (ticket and `.vv`).
         case console(ConsoleBroker.Grant)
+        /// The user's desktop is running: what its browser console page needs.
+        case browser(ConsoleBroker.BrowserGrant)
         /// A desktop is being prepared for the user; ask again in about `estimateSeconds`.
         case preparing(Desktop, estimateSeconds: Int)
         /// The pool is at its max and nothing is free.
@@ -140,10 +142,17 @@ public struct Broker: Sendable {
     /// A user's request for a desktop of `pool`: the one they hold, a ready one claimed, or
     /// a new one reserved; with a console when it runs. The pool and the desktop are read
     /// once. With `another`, one more desktop, up to the pool's `maxPerUser`.
+    /// `console` says which kind: a `.vv` file, or a browser console (refused before anything
+    /// is claimed when the pool does not offer one).
     public func requestDesktop(_ principal: SessionBroker.Principal, pool: String, another: Bool = false,
-                               clientAddress: String? = nil) async throws(DeskpoolError) -> DesktopAnswer {
+                               clientAddress: String? = nil, console: ConsoleKind = .spice) async throws(DeskpoolError) -> DesktopAnswer {
+        if console == .browser, let spec = try await store.pool(named: pool), !spec.console.browser {
+            throw DeskpoolError(.notEntitled, "pool \(pool) does not offer browser consoles (console.browser is false)", field: "pool")
+        }
         let (answer, spec) = try await sessions.decide(principal, pool: pool, another: another)
         switch answer {
+        case .assigned(let desktop) where console == .browser:
+            return .browser(try await consoles.openBrowser(desktop, pool: spec, clientAddress: clientAddress))
         case .assigned(let desktop): return .console(try await consoles.open(desktop, pool: spec, clientAddress: clientAddress))
         case .preparing(let desktop, let estimate): return .preparing(desktop, estimateSeconds: estimate)
         case .exhausted: return .exhausted

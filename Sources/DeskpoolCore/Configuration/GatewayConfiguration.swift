@@ -14,11 +14,76 @@ public struct GatewayConfiguration: Sendable, Hashable, Decodable {
     public var tokenSeconds: Int = 300
     /// Tunnels (SPICE channels) one session may hold at once, and all sessions together.
     public var maxTunnelsPerSession: Int = 16
-    public var maxTunnels: Int = 1024
+    /// The default holds 4,000 idle consoles of 8 SPICE channels (Horizon sizes one
+    /// Connection Server for 4,000 sessions); `deskpool serve` raises its open-file limit to
+    /// match (two descriptors per tunnel).
+    public var maxTunnels: Int = 32_768
     /// Seconds without traffic either way after which a tunnel is closed (0: never).
     public var idleTimeoutSeconds: Int = 3600
+    /// Origins (`scheme://host[:port]`) whose pages may open a browser console through the
+    /// WebSocket relay. Empty: a page from the host name the relay itself is reached at (any
+    /// port, http or https), which is the portal when it runs next to the gateway.
+    public var allowedOrigins: [String] = []
+    /// TLS for browser consoles (`wss://`) on the gateway's port: a connection that starts
+    /// with a TLS handshake is served with this certificate; CONNECT requests (remote-viewer's
+    /// proxy is plain HTTP) stay plain on the same port. nil: plain only.
+    public var tls: HTTPConfiguration.TLS?
 
     public init() {}
+
+    /// The public address for a client at `address`: the first entry whose networks hold it,
+    /// else the first for everyone (`networks: []`); nil when none is.
+    func publicAddress(forClient address: String?) -> PublicAddress? {
+        if let address, let ip = IPNetwork.Address(address),
+           let entry = publicAddresses.first(where: { $0.networks.contains { $0.contains(ip) } }) {
+            return entry
+        }
+        return publicAddresses.first { $0.networks.isEmpty }
+    }
+
+    /// Where a browser console page reaches the WebSocket relay: the host and port of the
+    /// public address for the client (as for `proxy=`), or, when none is for it, the page's
+    /// own host name (nil) and the gateway's port.
+    public func browserRelay(forClient address: String?) -> (host: String?, port: Int) {
+        guard let proxy = publicAddress(forClient: address)?.proxy else { return (nil, port) }
+        let rest = proxy.dropFirst("http://".count)
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) else { return (nil, self.port) }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+
+    /// Whether a browser page of `origin` may use the relay reached as `host` (the request's
+    /// Host header, port included or not).
+    public func allowsOrigin(_ origin: String, relayHost host: String) -> Bool {
+        let origin = origin.lowercased()
+        if !allowedOrigins.isEmpty { return allowedOrigins.contains { $0.lowercased() == origin } }
+        guard let originHost = Self.hostName(ofOrigin: origin), let relayHost = Self.hostName(ofAuthority: host.lowercased()) else { return false }
+        return originHost == relayHost
+    }
+
+    /// `host` of `http(s)://host[:port]`; nil for anything else (`null`, a path, a user part).
+    static func hostName(ofOrigin origin: String) -> String? {
+        let rest: Substring
+        if origin.hasPrefix("https://") { rest = origin.dropFirst(8) } else if origin.hasPrefix("http://") { rest = origin.dropFirst(7) } else { return nil }
+        guard !rest.contains("/"), !rest.contains("@") else { return nil }
+        return hostName(ofAuthority: String(rest))
+    }
+
+    /// `host` of `host[:port]` or `[v6][:port]`.
+    static func hostName(ofAuthority authority: String) -> String? {
+        if authority.hasPrefix("[") {
+            guard let end = authority.firstIndex(of: "]") else { return nil }
+            return String(authority[authority.index(after: authority.startIndex)..<end])
+        }
+        let host = authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return host.isEmpty ? nil : host
+    }
+
+    static func isOrigin(_ text: String) -> Bool {
+        guard let host = hostName(ofOrigin: text.lowercased()) else { return false }
+        return host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) } && text.count <= 255
+    }
 
     public struct PublicAddress: Sendable, Hashable, Decodable {
         /// Client networks (CIDR, IPv4 or IPv6) this entry is for.
@@ -61,17 +126,13 @@ public struct GatewayConfiguration: Sendable, Hashable, Decodable {
 
     /// The `proxy=` for a client at `address` (nil: unknown).
     public func proxy(forClient address: String?) -> String {
-        if let address, let ip = IPNetwork.Address(address),
-           let entry = publicAddresses.first(where: { $0.networks.contains { $0.contains(ip) } }) {
-            return entry.proxy
-        }
-        if let entry = publicAddresses.first(where: { $0.networks.isEmpty }) { return entry.proxy }
+        if let entry = publicAddress(forClient: address) { return entry.proxy }
         let host = listen.contains(":") ? "[\(listen)]" : listen
         return "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case enabled, listen, port, publicAddresses, tokenSeconds, maxTunnelsPerSession, maxTunnels, idleTimeoutSeconds
+        case enabled, listen, port, publicAddresses, tokenSeconds, maxTunnelsPerSession, maxTunnels, idleTimeoutSeconds, allowedOrigins, tls
     }
 
     public init(from decoder: any Decoder) throws {
@@ -88,5 +149,10 @@ public struct GatewayConfiguration: Sendable, Hashable, Decodable {
         maxTunnelsPerSession = try c.decodeBounded(.maxTunnelsPerSession, 1...256) ?? maxTunnelsPerSession
         maxTunnels = try c.decodeBounded(.maxTunnels, 1...100_000) ?? maxTunnels
         idleTimeoutSeconds = try c.decodeBounded(.idleTimeoutSeconds, 0...604_800) ?? idleTimeoutSeconds
+        tls = try c.decodeIfPresent(HTTPConfiguration.TLS.self, forKey: .tls)
+        allowedOrigins = try c.decodeIfPresent([String].self, forKey: .allowedOrigins) ?? []
+        for origin in allowedOrigins where !Self.isOrigin(origin) {
+            throw try c.superDecoder(forKey: .allowedOrigins).invalid("gateway.allowedOrigins: '\(origin.prefix(80))' is not an origin such as https://desktops.example.org")
+        }
     }
 }

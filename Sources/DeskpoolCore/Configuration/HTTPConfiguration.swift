@@ -20,6 +20,9 @@ public struct HTTPConfiguration: Sendable, Hashable, Decodable {
     public var trustedProxies: [IPNetwork] = []
     /// Timeouts and connection caps (`HTTPConnectionConfiguration`).
     public var connections = HTTPConnectionConfiguration()
+    /// Where Debian's `novnc` package puts the browser console client; the portal serves its
+    /// `core` and `vendor` scripts under `/novnc/` from there (read-only, `.js` files only).
+    public var novncDirectory: String = "/usr/share/novnc"
 
     public init() {}
 
@@ -36,19 +39,21 @@ public struct HTTPConfiguration: Sendable, Hashable, Decodable {
 
         enum CodingKeys: String, CodingKey, CaseIterable { case certificateFile, keyFile }
 
+        /// `http.tls` or `gateway.tls`, from where it is in the file.
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, in: "http.tls")
+            let section = decoder.codingPath.map(\.stringValue).joined(separator: ".")
+            try decoder.rejectUnknownKeys(CodingKeys.self, in: section)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             certificateFile = try c.decode(String.self, forKey: .certificateFile)
             keyFile = try c.decode(String.self, forKey: .keyFile)
             for (key, path) in [(CodingKeys.certificateFile, certificateFile), (.keyFile, keyFile)] where !path.hasPrefix("/") {
-                throw try c.superDecoder(forKey: key).invalid("http.tls.\(key.stringValue) must be an absolute path")
+                throw try c.superDecoder(forKey: key).invalid("\(section).\(key.stringValue) must be an absolute path")
             }
         }
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, port, tls, maxBodyBytes, sessionHours, sessionIdleMinutes, loginThrottle, trustedProxies, connections
+        case listen, port, tls, maxBodyBytes, sessionHours, sessionIdleMinutes, loginThrottle, trustedProxies, connections, novncDirectory
     }
 
     public init(from decoder: any Decoder) throws {
@@ -68,6 +73,12 @@ public struct HTTPConfiguration: Sendable, Hashable, Decodable {
         loginThrottle = try c.decodeIfPresent(LoginThrottleConfiguration.self, forKey: .loginThrottle) ?? loginThrottle
         trustedProxies = try c.decodeIfPresent([IPNetwork].self, forKey: .trustedProxies) ?? trustedProxies
         connections = try c.decodeIfPresent(HTTPConnectionConfiguration.self, forKey: .connections) ?? connections
+        if let directory = try c.decodeIfPresent(String.self, forKey: .novncDirectory) {
+            guard directory.hasPrefix("/"), !directory.split(separator: "/").contains("..") else {
+                throw try c.superDecoder(forKey: .novncDirectory).invalid("http.novncDirectory must be an absolute path")
+            }
+            novncDirectory = directory
+        }
         guard trustedProxies.count <= 256 else {
             throw try c.superDecoder(forKey: .trustedProxies).invalid("http.trustedProxies may list at most 256 networks")
         }

@@ -7,6 +7,8 @@ public protocol ConsoleDirectory: Sendable {
     /// The route for a verified token, or an error when the token's session is no longer the
     /// desktop's (logged off, refreshed, reassigned) or the desktop has no console.
     func route(for token: ConnectToken) async throws(DeskpoolError) -> ConsoleRoute
+    /// See the extension's default.
+    func endedSessions(among tokens: [ConnectToken]) async -> Set<ConnectToken>
 }
 
 public struct ConsoleRoute: Sendable, Hashable {
@@ -19,13 +21,37 @@ public struct ConsoleRoute: Sendable, Hashable {
     public var ports: Set<Int>
     /// Channel types the pool's console policy forbids (refused on plaintext ports).
     public var forbiddenChannels: Set<SpiceChannel>
+    /// The browser (VNC) display's port, when the desktop has one and its pool allows
+    /// browser consoles: the only port the WebSocket relay reaches.
+    public var browserPort: Int?
 
-    public init(desktop: String, pool: String, address: String, ports: Set<Int>, forbiddenChannels: Set<SpiceChannel>) {
+    public init(desktop: String, pool: String, address: String, ports: Set<Int>, forbiddenChannels: Set<SpiceChannel>,
+                browserPort: Int? = nil) {
         self.desktop = desktop
         self.pool = pool
         self.address = address
         self.ports = ports
         self.forbiddenChannels = forbiddenChannels
+        self.browserPort = browserPort
+    }
+}
+
+extension ConsoleDirectory {
+    /// The tokens among `tokens` whose session is over (logged off, moved, the desktop gone):
+    /// the gateway closes their browser consoles, which the display itself cannot drop. This
+    /// default asks for each token's route; a directory with a cheaper way overrides it.
+    public func endedSessions(among tokens: [ConnectToken]) async -> Set<ConnectToken> {
+        var ended: Set<ConnectToken> = []
+        for token in tokens {
+            do throws(DeskpoolError) {
+                _ = try await route(for: token)
+            } catch where error.code == .notFound || error.code == .conflict {
+                ended.insert(token)
+            } catch {
+                continue  // the store or host is unreachable: nothing is known to be over
+            }
+        }
+        return ended
     }
 }
 

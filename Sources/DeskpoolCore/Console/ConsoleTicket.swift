@@ -19,11 +19,16 @@ public struct ConsoleEndpoint: Sendable, Hashable {
     public var port: Int?
     /// The TLS port; nil when the host has no SPICE TLS.
     public var tlsPort: Int?
+    /// The browser (VNC) display's port; nil when the desktop has none (defined before
+    /// browser consoles, or by a template that removed it).
+    public var browserPort: Int?
 
-    public init(port: Int?, tlsPort: Int?) {
+    public init(port: Int?, tlsPort: Int?, browserPort: Int? = nil) {
         self.port = port
         self.tlsPort = tlsPort
+        self.browserPort = browserPort
     }
 
+    /// The SPICE display's ports.
     public var ports: Set<Int> { Set([port, tlsPort].compactMap { $0 }) }
 }

@@ -28,6 +28,28 @@ public struct StoreConsoleDirectory: ConsoleDirectory {
         }
         let endpoint = try await hypervisor.consoleEndpoint(ofDesktop: desktop.name)
         return ConsoleRoute(desktop: desktop.name, pool: pool.name, address: host.consoleReachableAddress, ports: endpoint.ports,
-                            forbiddenChannels: pool.console.forbiddenChannels)
+                            forbiddenChannels: pool.console.forbiddenChannels,
+                            browserPort: pool.console.browser ? endpoint.browserPort : nil)
+    }
+
+    /// From the store alone (the display is not asked): a token's session is over when its
+    /// desktop is gone, out of session, or in another session. Few tokens are read one by
+    /// one, many with one read of every desktop.
+    public func endedSessions(among tokens: [ConnectToken]) async -> Set<ConnectToken> {
+        let ids = Set(tokens.map(\.desktop))
+        var current: [String: Desktop] = [:]
+        do throws(DeskpoolError) {
+            if ids.count > 64 {
+                for desktop in try await store.desktops(pool: nil, user: nil) where ids.contains(desktop.id) { current[desktop.id] = desktop }
+            } else {
+                for id in ids { current[id] = try await store.desktop(id: id) }
+            }
+        } catch {
+            return []  // the store is unreachable: nothing is known to be over
+        }
+        return Set(tokens.filter { token in
+            guard let desktop = current[token.desktop] else { return true }
+            return !desktop.state.isInSession || desktop.sessionID != token.session
+        })
     }
 }

@@ -50,7 +50,13 @@ public protocol Hypervisor: Sendable {
     /// Returns where the display listens.
     func setConsolePassword(_ ticket: ConsoleTicket, validUntil: Date, disconnectClients: Bool,
                             onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
-    /// Where the desktop's SPICE display listens now.
+    /// Sets a new one-time password on the desktop's browser (VNC) display, valid until
+    /// `validUntil`, and returns where the display listens (its `browserPort` set). A desktop
+    /// without one is `.conflict`. Clients connected now are kept: VNC cannot drop them on a
+    /// password change (the gateway's relay closes browser consoles whose session ended).
+    func setBrowserPassword(_ password: BrowserConsolePassword, validUntil: Date,
+                            onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
+    /// Where the desktop's SPICE display (and its browser display, if any) listens now.
     func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
     /// The clients connected to the desktop's SPICE display now (`host:port` each; the
     /// gateway's own address for tunnelled ones); empty when none is or the domain is not

@@ -29,6 +29,9 @@ public struct ConsoleSettings: Sendable, Hashable, Codable {
     public var smartcard = false
     /// The client's microphone (SPICE record channel).
     public var microphone = true
+    /// Users may open the desktop in a browser tab (noVNC through the gateway's WebSocket
+    /// relay) as well as with remote-viewer.
+    public var browser = true
 
     public init() {}
 
@@ -43,7 +46,7 @@ public struct ConsoleSettings: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case ticketSeconds, takeover, gateway, fullscreen, toggleFullscreenKey, releaseCursorKey, secureAttentionKey
-        case usbRedirection, usbAutoShare, usbFilter, smartcard, microphone
+        case usbRedirection, usbAutoShare, usbFilter, smartcard, microphone, browser
     }
 
     public init(from decoder: any Decoder) throws {
@@ -57,7 +60,8 @@ public struct ConsoleSettings: Sendable, Hashable, Codable {
             takeover = value
         }
         for (key, path) in [(CodingKeys.gateway, \Self.gateway), (.fullscreen, \.fullscreen), (.usbRedirection, \.usbRedirection),
-                            (.usbAutoShare, \.usbAutoShare), (.smartcard, \.smartcard), (.microphone, \.microphone)] {
+                            (.usbAutoShare, \.usbAutoShare), (.smartcard, \.smartcard), (.microphone, \.microphone),
+                            (.browser, \.browser)] {
             if let value = try c.decodeIfPresent(Bool.self, forKey: key) { self[keyPath: path] = value }
         }
         for (key, path) in [(CodingKeys.toggleFullscreenKey, \Self.toggleFullscreenKey), (.releaseCursorKey, \.releaseCursorKey),

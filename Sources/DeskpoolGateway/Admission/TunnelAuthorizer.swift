@@ -28,7 +28,9 @@ struct TunnelAuthorizer: Sendable {
         var detail: String?
     }
 
-    func authorize(_ request: ConnectRequest) async -> Result<Authorized, Rejection> {
+    /// `browser`: a WebSocket for a browser console, which may reach only the desktop's
+    /// browser display (and only when its pool allows browser consoles).
+    func authorize(_ request: ConnectRequest, browser: Bool = false) async -> Result<Authorized, Rejection> {
         let token: ConnectToken
         do throws(ConnectToken.Refusal) {
             token = try ConnectToken.verify(request.host, key: key, now: now())
@@ -41,10 +43,11 @@ struct TunnelAuthorizer: Sendable {
         } catch {
             return .failure(Rejection(refusal: .noRoute, token: token, detail: error.description))
         }
-        guard route.ports.contains(request.port) else {
-            let ports = route.ports.sorted().map(String.init).joined(separator: ",")
+        let allowed: Set<Int> = browser ? Set([route.browserPort].compactMap { $0 }) : route.ports
+        guard allowed.contains(request.port) else {
+            let ports = allowed.isEmpty ? "none" : allowed.sorted().map(String.init).joined(separator: ",")
             return .failure(Rejection(refusal: .portNotAllowed, token: token, route: route,
-                                      detail: "port \(request.port), display ports \(ports)"))
+                                      detail: "port \(request.port), \(browser ? "browser display port" : "display ports") \(ports)"))
         }
         switch ledger.admit(session: token.session, desktop: route.desktop, limits: limits) {
         case .success(let ticket):

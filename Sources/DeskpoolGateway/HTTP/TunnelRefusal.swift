@@ -36,6 +36,10 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
     case malformedLink
     /// After the 200, a SPICE link for a channel type the pool's console policy forbids.
     case forbiddenChannel
+    /// A GET that is not a complete WebSocket upgrade to `/console` with a token and a port (400).
+    case badWebSocketRequest
+    /// A WebSocket upgrade from a page whose `Origin` may not use the relay, or without one (403).
+    case originNotAllowed
     /// After the 200, first bytes that are neither a SPICE link nor a TLS handshake: for
     /// example a WebSocket upgrade, which spice-server accepts on its plain port and which
     /// would carry the link message inside frames the gateway does not read, past the pool's
@@ -48,9 +52,9 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
         switch self {
         case .requestTooLarge: 431
         case .requestTimeout: 408
-        case .badRequest: 400
+        case .badRequest, .badWebSocketRequest: 400
         case .methodNotAllowed: 405
-        case .malformedToken, .badSignature, .expiredToken, .noRoute, .portNotAllowed: 403
+        case .malformedToken, .badSignature, .expiredToken, .noRoute, .portNotAllowed, .originNotAllowed: 403
         case .sessionLimit: 429
         case .gatewayLimit: 503
         case .routeTimeout: 504
@@ -65,6 +69,8 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
         case .requestTooLarge: "Request Header Fields Too Large"
         case .requestTimeout: "Request Timeout"
         case .badRequest: "Bad Request"
+        case .badWebSocketRequest: "Bad WebSocket Request"
+        case .originNotAllowed: "Origin Not Allowed"
         case .methodNotAllowed: "Method Not Allowed"
         case .malformedToken: "Not A Connect Token"
         case .badSignature: "Bad Connect Token Signature"
@@ -85,6 +91,8 @@ public enum TunnelRefusal: String, Error, Sendable, Hashable, CaseIterable, Cust
         case .requestTooLarge: "request head larger than 8 KiB"
         case .requestTimeout: "request head not received in time"
         case .badRequest: "not an HTTP/1.x CONNECT host:port request"
+        case .badWebSocketRequest: "not a WebSocket upgrade to /console with a token and a port"
+        case .originNotAllowed: "the page's Origin may not use the browser console relay"
         case .methodNotAllowed: "method other than CONNECT"
         case .malformedToken: "CONNECT host is not a connect token"
         case .badSignature: "connect token not signed by this broker"

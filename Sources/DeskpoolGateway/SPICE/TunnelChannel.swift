@@ -10,6 +10,8 @@ public enum TunnelChannel: Sendable, Hashable, CustomStringConvertible {
     case tls
     /// Neither a SPICE link nor TLS (a WebSocket upgrade, another protocol): refused.
     case unknown
+    /// A browser console: the desktop's VNC display through the WebSocket relay.
+    case browser
 
     /// The label in logs and statistics: the SPICE channel name, `spice-N`, `tls` or `unknown`.
     public var description: String {
@@ -18,6 +20,7 @@ public enum TunnelChannel: Sendable, Hashable, CustomStringConvertible {
         case .unknownSpice(let type): "spice-\(type)"
         case .tls: "tls"
         case .unknown: "unknown"
+        case .browser: "browser"
         }
     }
 }

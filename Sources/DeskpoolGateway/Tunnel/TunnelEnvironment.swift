@@ -15,6 +15,10 @@ struct TunnelEnvironment: Sendable {
     let connectTimeout: TimeAmount
     /// Nil: tunnels never time out.
     let idleTimeout: TimeAmount?
+    /// Whether a page of this origin (first) may open a browser console through the relay
+    /// reached at this host (second, the `Host` header).
+    let allowsOrigin: @Sendable (String, String) -> Bool
+    let browsers: BrowserTunnels
 }
 
 extension SocketAddress {

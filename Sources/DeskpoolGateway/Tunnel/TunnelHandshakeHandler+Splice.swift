@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOWebSocket
 
 extension TunnelHandshakeHandler {
     /// Decides from the client's first bytes after the 200 what the tunnel carries, refuses a
@@ -29,7 +30,25 @@ extension TunnelHandshakeHandler {
         splice(tunnel, upstream: upstream, channel: channel, context: context)
     }
 
-    private func splice(_ tunnel: TunnelAuthorizer.Authorized, upstream: any Channel, channel: TunnelChannel, context: ChannelHandlerContext) {
+    /// A browser console: answers 101 and splices with WebSocket framing on the client side
+    /// (binary frames' payload to the display, the display's bytes back in binary frames).
+    func spliceWebSocket(_ request: WebSocketRequest, tunnel: TunnelAuthorizer.Authorized, upstream: any Channel,
+                         context: ChannelHandlerContext) {
+        environment.browsers.insert(context.channel, token: tunnel.token)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request.acceptResponse)), promise: nil)
+        splice(tunnel, upstream: upstream, channel: .browser, context: context, framing: [
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: Self.maximumWebSocketFrame)),
+            WebSocketFrameEncoder(),
+            WebSocketProtocolErrorHandler(),
+            WebSocketRelayHandler(),
+        ])
+    }
+
+    /// The largest frame a browser console may send: noVNC's are input events, a few bytes.
+    static let maximumWebSocketFrame = 1 << 20
+
+    private func splice(_ tunnel: TunnelAuthorizer.Authorized, upstream: any Channel, channel: TunnelChannel, context: ChannelHandlerContext,
+                        framing: [any ChannelHandler] = []) {
         deadline?.cancel()
         tunnel.ticket.identify(channel)
         let meter = tunnel.ticket.meter
@@ -42,16 +61,22 @@ extension TunnelHandshakeHandler {
                 try pipeline.addHandler(IdleStateHandler(allTimeout: idle))
                 try pipeline.addHandler(IdleCloser(logger: logger))
             }
+            for handler in framing { try pipeline.addHandler(handler) }
             try pipeline.addHandler(glue.client)
             try upstream.pipeline.syncOperations.addHandler(glue.desktop)
         } catch {
             logger.error("cannot splice tunnel", metadata: ["error": "\(error)"])
             return context.close(promise: nil)
         }
-        // The link preamble (and whatever came with it) goes first, exactly as received.
         if let bytes = received, bytes.readableBytes > 0 {
-            meter.add(bytes.readableBytes, .clientToDesktop)
-            upstream.writeAndFlush(bytes, promise: nil)
+            if framing.isEmpty {
+                // The link preamble (and whatever came with it) goes first, exactly as received.
+                meter.add(bytes.readableBytes, .clientToDesktop)
+                upstream.writeAndFlush(bytes, promise: nil)
+            } else {
+                // Frames sent right after the upgrade: through the framing like the rest.
+                context.fireChannelRead(NIOAny(bytes))
+            }
         }
         received = nil
         state = .spliced
@@ -101,11 +126,11 @@ extension TunnelRefusal {
     var logLevel: Logger.Level {
         switch self {
         case .malformedToken, .badSignature, .expiredToken, .noRoute, .portNotAllowed, .sessionLimit, .gatewayLimit, .forbiddenChannel,
-             .notSpiceLink:
+             .notSpiceLink, .originNotAllowed:
             .warning
         case .upstreamUnreachable, .routeTimeout:
             .error
-        case .requestTooLarge, .requestTimeout, .badRequest, .methodNotAllowed, .linkTimeout, .malformedLink:
+        case .requestTooLarge, .requestTimeout, .badRequest, .methodNotAllowed, .linkTimeout, .malformedLink, .badWebSocketRequest:
             .info
         }
     }

@@ -8,7 +8,8 @@ extension TunnelHandshakeHandler {
     func authorize(_ request: ConnectRequest, context: ChannelHandlerContext) {
         state = .authorizing
         let authorizer = environment.authorizer
-        context.eventLoop.makeFutureWithTask { await authorizer.authorize(request) }
+        let browser = webSocket != nil
+        context.eventLoop.makeFutureWithTask { await authorizer.authorize(request, browser: browser) }
             .assumeIsolated()
             .whenSuccess { [self] result in authorized(result, context: context) }
     }
@@ -61,6 +62,7 @@ extension TunnelHandshakeHandler {
         upstream.closeFuture.whenComplete { _ in clientChannel.close(promise: nil) }
         clientChannel.closeFuture.whenComplete { _ in upstream.close(promise: nil) }
 
+        if let webSocket { return spliceWebSocket(webSocket, tunnel: tunnel, upstream: upstream, context: context) }
         state = .readingLink(tunnel, upstream: upstream)
         let answer = "HTTP/1.1 200 Connection established\r\n\r\n"
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: answer)), promise: nil)

@@ -4,7 +4,8 @@ import NIOCore
 /// Takes one client connection from accept to a spliced tunnel: reads the CONNECT head, has
 /// the request authorized, connects to the desktop's display, answers 200, reads the SPICE
 /// link preamble and checks its channel type, then hands both channels to a `GlueHandler`
-/// pair and leaves the pipeline.
+/// pair and leaves the pipeline. A browser console's WebSocket upgrade (a GET) goes the same
+/// way to the desktop's browser display, answered 101, with WebSocket framing before the glue.
 ///
 /// The client channel has auto-read off until the splice, so the handler reads only what it
 /// needs: at most the 8 KiB head and the link preamble, plus what one read brings beyond them.
@@ -38,6 +39,8 @@ final class TunnelHandshakeHandler: ChannelInboundHandler, RemovableChannelHandl
     var scanner = HeadScanner()
     var deadline: Scheduled<Void>?
     var client = "unknown"
+    /// Set for a browser console's WebSocket upgrade (nil: a SPICE CONNECT).
+    var webSocket: WebSocketRequest?
 
     init(environment: TunnelEnvironment) {
         self.environment = environment
@@ -121,10 +124,26 @@ final class TunnelHandshakeHandler: ChannelInboundHandler, RemovableChannelHandl
         case .complete(let length):
             let text = String(decoding: head.readableBytesView.prefix(length), as: UTF8.self)
             received?.moveReaderIndex(forwardBy: length + HeadScanner.terminatorLength)
+            if WebSocketRequest.isGet(head: text) { return upgrade(head: text, context: context) }
             switch ConnectRequest.parse(head: text) {
             case .failure(let refusal): refuse(refusal, context: context)
             case .success(let request): authorize(request, context: context)
             }
+        }
+    }
+
+    /// A GET: a browser console's WebSocket upgrade, checked for its form and its page's
+    /// origin before the token is.
+    private func upgrade(head: String, context: ChannelHandlerContext) {
+        switch WebSocketRequest.parse(head: head) {
+        case .failure(let refusal):
+            refuse(refusal, context: context)
+        case .success(let request):
+            guard environment.allowsOrigin(request.origin, request.host) else {
+                return refuse(.originNotAllowed, detail: "origin \(request.origin.prefix(120)), host \(request.host.prefix(120))", context: context)
+            }
+            webSocket = request
+            authorize(request.connect, context: context)
         }
     }
 

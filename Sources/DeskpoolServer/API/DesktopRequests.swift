@@ -10,6 +10,7 @@ import NIOConcurrencyHelpers
 struct DesktopRequests: Sendable {
     enum Answer: Sendable {
         case file(ConsoleBroker.Grant)
+        case browser(ConsoleBroker.BrowserGrant)
         case preparing(PreparingAnswer)
     }
 
@@ -23,11 +24,13 @@ struct DesktopRequests: Sendable {
         self.metrics = metrics
     }
 
-    func request(pool: String, for principal: SessionBroker.Principal, another: Bool, clientAddress: String?) async throws -> Answer {
+    func request(pool: String, for principal: SessionBroker.Principal, another: Bool, clientAddress: String?,
+                 console: ConsoleKind = .spice) async throws -> Answer {
         let start = ContinuousClock.now
         let answer: Broker.DesktopAnswer
         do {
-            answer = try await services.broker.requestDesktop(principal, pool: pool, another: another, clientAddress: clientAddress)
+            answer = try await services.broker.requestDesktop(principal, pool: pool, another: another, clientAddress: clientAddress,
+                                                              console: console)
         } catch {
             metrics.desktopRequests["refused"]?.increment()
             throw error
@@ -38,6 +41,11 @@ struct DesktopRequests: Sendable {
             metrics.timeToDesktop.record(ContinuousClock.now - first)
             metrics.desktopRequests["assigned"]?.increment()
             return .file(grant)
+        case .browser(let grant):
+            let first = firstAsked.withLockedValue { $0.removeValue(forKey: grant.desktop.id) } ?? start
+            metrics.timeToDesktop.record(ContinuousClock.now - first)
+            metrics.desktopRequests["assigned"]?.increment()
+            return .browser(grant)
         case .preparing(let desktop, let estimate):
             firstAsked.withLockedValue { asked in
                 if asked.count > 10_000 { asked.removeAll() }  // bounded: abandoned requests are forgotten
@@ -45,12 +53,17 @@ struct DesktopRequests: Sendable {
             }
             metrics.desktopRequests["preparing"]?.increment()
             return .preparing(PreparingAnswer(desktop: DesktopView(desktop), estimateSeconds: estimate,
-                                              poll: "/api/v1/pools/\(pool)/desktop"))
+                                              poll: "/api/v1/pools/\(pool)/desktop" + (console == .browser ? "?console=browser" : "")))
         case .exhausted:
             metrics.desktopRequests["exhausted"]?.increment()
             throw APIFailure(.conflict, code: "exhausted", "pool \(pool) has no free desktop and is at its maximum size; try again later",
                              field: "pool")
         }
+    }
+
+    /// The browser console's parameters as JSON, for the API.
+    static func browserResponse(_ grant: ConsoleBroker.BrowserGrant) throws -> Response {
+        try jsonResponse(BrowserConsoleView(grant))
     }
 
     /// Seconds a client should wait before asking again: the estimate, polled at least every 5 s.

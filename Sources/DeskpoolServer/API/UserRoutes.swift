@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 
-/// What every logged-in user may do: list their pools, request a desktop (the `.vv` file or
-/// "preparing"), list their sessions and log off. Another user's desktop is a 404.
+/// What every logged-in user may do: list their pools, request a desktop (the `.vv` file, a
+/// browser console's parameters, or "preparing"), list their sessions and log off. Another user's desktop is a 404.
 struct UserRoutes {
     let services: BrokerServices
     let desktops: DesktopRequests
@@ -23,9 +23,18 @@ struct UserRoutes {
             case "true", "1": another = true
             default: throw APIFailure(.badRequest, code: "invalidInput", "another must be true or false", field: "another")
             }
-            switch try await desktops.request(pool: pool, for: login.principal, another: another, clientAddress: context.clientAddress) {
+            let console: ConsoleKind
+            switch request.uri.queryParameters["console"] {
+            case nil, "spice": console = .spice
+            case "browser": console = .browser
+            default: throw APIFailure(.badRequest, code: "invalidInput", "console must be spice or browser", field: "console")
+            }
+            switch try await desktops.request(pool: pool, for: login.principal, another: another, clientAddress: context.clientAddress,
+                                              console: console) {
             case .file(let grant):
                 return DesktopRequests.fileResponse(grant)
+            case .browser(let grant):
+                return try DesktopRequests.browserResponse(grant)
             case .preparing(let answer):
                 var headers = HTTPFields()
                 headers[.retryAfter] = String(DesktopRequests.retryAfter(estimate: answer.estimateSeconds))

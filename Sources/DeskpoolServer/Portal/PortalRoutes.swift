@@ -28,6 +28,12 @@ struct PortalRoutes: Sendable {
             guard let name = context.parameters.get("file"), let response = renderer.asset(name) else { throw HTTPError(.notFound) }
             return response
         }
+        // The browser console's client, from Debian's novnc package (not copied here).
+        let novnc = NoVNCFiles(directory: auth.configuration.novncDirectory)
+        router.get("novnc/**") { _, context -> Response in
+            guard let response = novnc.response(for: context.parameters.getCatchAll()) else { throw HTTPError(.notFound) }
+            return response
+        }
         addLogin(to: router)
         addDesktops(to: router)
         addAdmin(to: router)
@@ -67,12 +73,18 @@ struct PortalRoutes: Sendable {
             }
         })
         router.post("logout", use: html { request, context in
+            var location = "/login"
             if let login = context.login {
                 let form = await PortalForm.read(request, context: context)
                 guard form.carries(csrf: login.csrf) else { return csrfRefused(login) }
                 try await auth.logout(context: context)
+                // A kiosk's console page comes back to its pool's page after the next login.
+                if let next = PortalForm.safeNext(form["next"]), next.hasPrefix("/kiosk/"),
+                   let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-._~"))) {
+                    location += "?next=\(encoded)"
+                }
             }
-            var response = Response.redirect(to: "/login")
+            var response = Response.redirect(to: location)
             response.setCookie(auth.sessionCookie("", maxAge: 0))
             return response
         })

@@ -2,6 +2,7 @@ import DeskpoolCore
 import DeskpoolGateway
 import DeskpoolTesting
 import Foundation
+import NIOSSL
 import Synchronization
 
 /// A real gateway on 127.0.0.1 (port 0) in front of an `UpstreamServer`, with a stub
@@ -14,6 +15,7 @@ struct GatewayHarness: Sendable {
     let addresses: ClientAddressBook
     let logs: LogRecorder
     let clock: TestClock
+    let directory: StubDirectory
 
     struct Options: Sendable {
         var configuration = GatewayConfiguration()
@@ -23,6 +25,9 @@ struct GatewayHarness: Sendable {
         var directoryError: DeskpoolError?
         /// Display ports besides the upstream server's (never listened on).
         var extraPorts: Set<Int> = []
+        /// The upstream server is also the desktop's browser display (nil: it has none).
+        var browserDisplay = true
+        var tls: NIOSSLContext?
     }
 
     /// Runs `body` against a fresh gateway, then cancels the gateway's `run()` and waits for it
@@ -31,7 +36,8 @@ struct GatewayHarness: Sendable {
     static func run<T: Sendable>(_ options: Options = Options(), _ body: @Sendable (GatewayHarness) async throws -> T) async throws -> T {
         let upstream = try await UpstreamServer.start(behavior: options.upstream)
         let route = ConsoleRoute(desktop: "desk-01", pool: "eng", address: "127.0.0.1",
-                                 ports: options.extraPorts.union([upstream.port]), forbiddenChannels: options.forbiddenChannels)
+                                 ports: options.extraPorts.union([upstream.port]), forbiddenChannels: options.forbiddenChannels,
+                                 browserPort: options.browserDisplay ? upstream.port : nil)
         let directory = StubDirectory(answer: options.directoryError.map { .failure($0) } ?? .success(route))
         var configuration = options.configuration
         configuration.listen = "127.0.0.1"
@@ -41,13 +47,13 @@ struct GatewayHarness: Sendable {
         let logs = LogRecorder()
         let addresses = ClientAddressBook()
         let gateway = SpiceGateway(configuration: configuration, key: key, directory: directory, addresses: addresses,
-                                   logger: logs.logger(), now: { clock.now })
+                                   logger: logs.logger(), now: { clock.now }, sweepInterval: .milliseconds(100), tls: options.tls)
         do {
             let result = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await gateway.run() }
                 let port = try await withTimeout(.seconds(10), "the gateway to listen") { try await gateway.waitUntilListening() }
                 let result = try await body(GatewayHarness(gateway: gateway, port: port, key: key, upstream: upstream,
-                                                           addresses: addresses, logs: logs, clock: clock))
+                                                           addresses: addresses, logs: logs, clock: clock, directory: directory))
                 group.cancelAll()
                 try await group.waitForAll()
                 return result
@@ -84,11 +90,18 @@ struct GatewayHarness: Sendable {
     }
 }
 
-struct StubDirectory: ConsoleDirectory {
+final class StubDirectory: ConsoleDirectory {
     let answer: Result<ConsoleRoute, DeskpoolError>
+    /// Sessions the test ended (their tokens get no route, and their browser consoles close).
+    private let ended = Mutex<Set<String>>([])
+
+    init(answer: Result<ConsoleRoute, DeskpoolError>) { self.answer = answer }
+
+    func end(session: String) { ended.withLock { _ = $0.insert(session) } }
 
     func route(for token: ConnectToken) async throws(DeskpoolError) -> ConsoleRoute {
-        try answer.get()
+        if ended.withLock({ $0.contains(token.session) }) { throw DeskpoolError(.conflict, "the session of this token has ended") }
+        return try answer.get()
     }
 }
 

@@ -87,14 +87,16 @@ final class Peer: Sendable {
         return "\(ip):\(port)"
     }
 
-    /// Connects a test client (it only records what it receives).
-    static func connect(port: Int) async throws -> Peer {
+    /// Connects a test client (it only records what it receives). `prepare` adds handlers
+    /// first (a TLS client).
+    static func connect(port: Int, prepare: @escaping @Sendable (any Channel) throws -> Void = { _ in }) async throws -> Peer {
         let recorder = Mutex<Peer?>(nil)
         _ = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 let peer = Peer(channel: channel)
                 recorder.withLock { $0 = peer }
                 return channel.eventLoop.makeCompletedFuture {
+                    try prepare(channel)
                     try channel.pipeline.syncOperations.addHandler(PeerHandler(peer: peer, behavior: .silent))
                 }
             }

@@ -23,10 +23,12 @@ struct ServerTestRig: Sendable {
     /// `store`: an in-memory SQLite store unless given (a PostgreSQL one, shared by two rigs
     /// as by two brokers).
     /// `leases`: one of several replicas on `store`.
-    init(store: (any Store)? = nil, leases: LeaseService.Options? = nil, configure: (inout HTTPConfiguration) -> Void = { _ in }) async throws {
+    /// `gateway`: the gateway's settings (nil: no gateway, `.vv` files point at the hosts).
+    init(store: (any Store)? = nil, leases: LeaseService.Options? = nil, gateway: GatewayConfiguration? = nil,
+         configure: (inout HTTPConfiguration) -> Void = { _ in }) async throws {
         fake = FakeHypervisor(host: "h1")
         let store = try store ?? SQLiteStore.inMemory()
-        harness = BrokerHarness(store: store, hypervisors: [fake], options: .init(probeInterval: .milliseconds(5)), leases: leases)
+        harness = BrokerHarness(store: store, hypervisors: [fake], options: .init(probeInterval: .milliseconds(5)), gateway: gateway, leases: leases)
         try await harness.admin.applyTemplate(Self.template, actor: "admin:test")
         _ = try await harness.admin.publishVersion(template: "tiny", from: .file("/images/tiny.qcow2"), note: "first", actor: "admin:test")
         authenticator = FakeAuthenticator([

@@ -6,6 +6,7 @@ struct DesktopsContent {
         var poolName: String
         var poolState: String
         var ready: Bool
+        var browser: Bool
         var hasDesktops: Bool
         var desktops: [Held]
     }
@@ -30,7 +31,7 @@ struct DesktopsContent {
                 return Held(id: desktop.id, desktopName: desktop.name, stateText: text, stateClass: style,
                             canLogOff: desktop.state.isInSession)
             }
-            return Pool(poolName: pool.name, poolState: state, ready: pool.available > 0, hasDesktops: !held.isEmpty, desktops: held)
+            return Pool(poolName: pool.name, poolState: state, ready: pool.available > 0, browser: pool.browserConsole, hasDesktops: !held.isEmpty, desktops: held)
         }
     }
 
