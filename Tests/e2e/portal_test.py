@@ -95,6 +95,25 @@ def distance_in(pattern, text):
     return best
 
 
+def relay_status(port, token, display_port, origin, host="127.0.0.1"):
+    """The status the gateway answers a browser console's WebSocket upgrade with (raw socket)."""
+    import socket
+    query = "&".join(part for part in [f"token={token}" if token else "", f"port={display_port}"] if part)
+    head = (f"GET /console?{query} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=15) as connection:
+        connection.sendall(head.encode())
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    line = answer.split(b"\r\n", 1)[0].decode(errors="replace")
+    parts = line.split(" ")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else line
+
+
 def screen_shows(screen, text):
     """Whether a line of the OCR output shows text, allowing one misread letter per 12 (as
     Sources/DeskpoolTestRigs/ScreenOCR.swift does for the Swift tiers)."""
@@ -482,6 +501,11 @@ def run(portal, args):
         portal.screenshot("desktops.png")
         portal.stop_viewer()
 
+        def disconnected():
+            listed = [s for s in portal.api("/api/v1/sessions", user_cookie) if s.get("id") == desktop["id"]]
+            return listed and listed[0].get("state") == "disconnected"
+        portal.wait_for(f"desktop {desktop['id']} disconnected once remote-viewer left", disconnected, timeout=45, interval=1)
+
     with step("Open in browser shows the desktop's console: noVNC through the gateway's WebSocket relay"):
         portal.open("/desktops")
         section = portal.wait_for(f'section.pool[data-pool="{portal.pool}"]',
@@ -505,6 +529,24 @@ def run(portal, args):
             listed = [s for s in portal.api("/api/v1/sessions", user_cookie) if s.get("id") == desktop["id"]]
             return listed and listed[0].get("state") == "connected"
         portal.wait_for(f"desktop {desktop['id']} to be connected through the browser", connected, timeout=45, interval=1)
+
+    with step("the relay refuses a wrong Origin, no token, a forged token and the SPICE port"):
+        screen = portal.find("#screen")
+        relay = {key: screen.get_attribute(f"data-{key}") for key in ["relay-host", "relay-port", "token", "port"]}
+        if screen.get_attribute("data-password"):
+            raise Failure("the console page keeps the password in the page after noVNC took it")
+        origin = portal.url
+        checks = [
+            ("a page of another site", relay_status(relay["relay-port"], relay["token"], relay["port"], "http://evil.example.org"), 403),
+            ("no token", relay_status(relay["relay-port"], None, relay["port"], origin), 400),
+            ("a forged token", relay_status(relay["relay-port"], "a" * 52, relay["port"], origin), 403),
+            ("the desktop's SPICE port", relay_status(relay["relay-port"], relay["token"], entries["port"], origin), 403),
+        ]
+        wrong = [f"{what}: {got} (not {expected})" for what, got, expected in checks if got != expected]
+        if wrong:
+            raise Failure("; ".join(wrong))
+        if not connected():
+            raise Failure("a refused upgrade disturbed the open browser console")
         portal.open("/desktops")
         portal.wait_for("My desktops again", lambda: portal.find(f'li.session[data-desktop="{desktop["id"]}"]'))
 
@@ -517,6 +559,9 @@ def run(portal, args):
         remaining = [s for s in portal.api("/api/v1/sessions", user_cookie) if s.get("id") == desktop["id"]]
         if remaining:
             raise Failure(f"GET /api/v1/sessions still lists the desktop: {remaining}")
+        status = relay_status(relay["relay-port"], relay["token"], relay["port"], portal.url)
+        if status != 403:
+            raise Failure(f"the browser console's token still opens the relay after logoff: {status}")
 
     with step("Log out ends the portal session"):
         portal.find("form#logout button").click()
