@@ -16,6 +16,9 @@ func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
 
 func fmt2(_ value: Double) -> String { String(format: "%.2f", value) }
 
+/// A signed difference: "+12.3" or "-4.5".
+func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + fmt(value) }
+
 /// User and system CPU seconds of the whole process so far.
 func processCPUSeconds() -> Double {
     var usage = rusage()
@@ -24,9 +27,9 @@ func processCPUSeconds() -> Double {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
-func row(_ label: String, _ direct: String, _ gateway: String, _ comparison: String) -> String {
-    label.padding(toLength: 28, withPad: " ", startingAt: 0) + pad(direct, 10) + pad(gateway, 10) + pad(comparison, 20)
+/// A table row: a label, then right-aligned cells of `width`.
+func row(_ label: String, _ cells: String..., width: Int = 10) -> String {
+    label.padding(toLength: 30, withPad: " ", startingAt: 0) + cells.map { pad($0, width) }.joined()
 }
 
-private func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-
+func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }

@@ -5,6 +5,7 @@ enum SpiceLink {
     static let headerSize = 16
     static let messageSize = 18
     static let channelTypeOffset = 4
+    static let main: UInt8 = 1
     static let display: UInt8 = 2
     static let inputs: UInt8 = 3
 
@@ -16,6 +17,10 @@ enum SpiceLink {
         bytes += littleEndian(UInt32(0b1011)) // common caps
         return bytes
     }
+
+    /// A link reply of spice-server's size (error, RSA key, capability counts and offset: 178
+    /// bytes), all zeros but its header: what the capacity run's stand-in display answers.
+    static let reply: [UInt8] = Array("REDQ".utf8) + littleEndian(2) + littleEndian(2) + littleEndian(178) + [UInt8](repeating: 0, count: 178)
 
     /// The link message's size from a header, if the header is a SPICE link's.
     static func messageSize(header: [UInt8]) -> Int? {

@@ -137,7 +137,8 @@ public final class SpiceGateway: Service, Sendable {
         let connections = self.connections
         let tls = self.tls
         return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // Consoles reconnect in bursts (a network blip drops thousands of channels at once).
+            .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // The handshake reads only what it needs; the glue turns auto-read on.
             .childChannelOption(.autoRead, value: false)
