@@ -266,7 +266,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeskpoolGatewayTests",
-            dependencies: ["DeskpoolGateway", "DeskpoolCore", "CSpiceProtocol", "DeskpoolTesting",
+            dependencies: ["DeskpoolGateway", "DeskpoolCore", "CSpiceProtocol", "DeskpoolTesting", "DeskpoolTestRigs",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "Logging", package: "swift-log")],

@@ -63,9 +63,9 @@ final class TimedHypervisor: Hypervisor {
     }
 
     func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
-                       hardware: DesktopHardware) async throws(DeskpoolError) {
+                       hardware: DesktopHardware, seed: IdentitySeed?) async throws(DeskpoolError) {
         try await timed("createDesktop") { () async throws(DeskpoolError) in
-            try await inner.createDesktop(desktop, base: base, template: template, hardware: hardware)
+            try await inner.createDesktop(desktop, base: base, template: template, hardware: hardware, seed: seed)
         }
     }
 
@@ -108,6 +108,10 @@ final class TimedHypervisor: Hypervisor {
 
     func rebootDesktop(named name: String) async throws(DeskpoolError) {
         try await timed("rebootDesktop") { () async throws(DeskpoolError) in try await inner.rebootDesktop(named: name) }
+    }
+
+    func guestHostName(ofDesktop name: String) async throws(DeskpoolError) -> String? {
+        try await timed("guestHostName") { () async throws(DeskpoolError) in try await inner.guestHostName(ofDesktop: name) }
     }
 
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {

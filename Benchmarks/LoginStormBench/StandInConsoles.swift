@@ -77,8 +77,8 @@ final class StandInConsoles: Hypervisor {
     func deleteVolume(named volume: String) async throws(DeskpoolError) { try await inner.deleteVolume(named: volume) }
     func deskpoolVolumes() async throws(DeskpoolError) -> [String] { try await inner.deskpoolVolumes() }
     func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
-                       hardware: DesktopHardware) async throws(DeskpoolError) {
-        try await inner.createDesktop(desktop, base: base, template: template, hardware: hardware)
+                       hardware: DesktopHardware, seed: IdentitySeed?) async throws(DeskpoolError) {
+        try await inner.createDesktop(desktop, base: base, template: template, hardware: hardware, seed: seed)
     }
     func startDesktop(named name: String) async throws(DeskpoolError) { try await inner.startDesktop(named: name) }
     func probe(named name: String) async throws(DeskpoolError) -> GuestProbe { try await inner.probe(named: name) }
@@ -89,6 +89,7 @@ final class StandInConsoles: Hypervisor {
         try await inner.destroyDesktop(named: name, volume: volume)
     }
     func rebootDesktop(named name: String) async throws(DeskpoolError) { try await inner.rebootDesktop(named: name) }
+    func guestHostName(ofDesktop name: String) async throws(DeskpoolError) -> String? { try await inner.guestHostName(ofDesktop: name) }
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError) {
         try await inner.showMessage(text, onDesktop: name)
     }

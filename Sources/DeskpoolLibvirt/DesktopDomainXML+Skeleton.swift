@@ -10,7 +10,7 @@ extension DesktopDomainXML {
         /// Random per skeleton: cannot occur in a pattern by chance.
         let marker: String
 
-        static let keys = ["id", "name", "pool", "template", "version", "incarnation", "generation", "volume", "passwd", "browserPasswd"]
+        static let keys = ["id", "name", "pool", "template", "version", "incarnation", "generation", "volume", "passwd", "browserPasswd", "seed"]
 
         func token(_ key: String) -> String { "\(marker)\(key)-" }
 
@@ -32,6 +32,8 @@ extension DesktopDomainXML {
         let consoleListen: String
         let instance: String
         let templatePolicy: DomainXMLPolicy
+        /// With an identity seed disk (its path is a token).
+        let seeded: Bool
     }
 
     /// Skeletons by template, hardware and host settings (few: one per template version and
@@ -40,7 +42,7 @@ extension DesktopDomainXML {
 
     static func skeleton(for xml: DesktopDomainXML) throws(DeskpoolError) -> Skeleton {
         let key = SkeletonKey(template: xml.template, hardware: xml.hardware, domainType: xml.domainType, consoleListen: xml.consoleListen,
-                              instance: xml.instance, templatePolicy: xml.templatePolicy)
+                              instance: xml.instance, templatePolicy: xml.templatePolicy, seeded: xml.seedPath != nil)
         if let cached = skeletons.withLock({ $0[key] }) { return cached }
         // A DTD is refused before the edit parses the pattern (external entities, expansion).
         if let refusal = DomainXMLPolicy.declarationRefusal(xml.template.domainXML) {

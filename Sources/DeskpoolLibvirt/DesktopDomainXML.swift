@@ -32,6 +32,8 @@ public struct DesktopDomainXML: Sendable {
     /// What the template's domain XML may hold: checked again here, so that a template stored
     /// before a rule existed fails to provision with the reason instead of running.
     public var templatePolicy: DomainXMLPolicy
+    /// The identity seed's `cidata` volume, attached read-only as a second virtio disk.
+    public var seedPath: String?
 
     /// With `hardware` nil, the template's hardware and Deskpool's device defaults.
     public init(identity: DesktopIdentity, template: TemplateDefinition, domainType: String, volumePath: String, consoleListen: String,
@@ -60,7 +62,7 @@ public struct DesktopDomainXML: Sendable {
             "id": identity.id, "name": identity.name, "pool": identity.pool, "template": identity.template,
             "version": String(identity.version), "incarnation": String(identity.incarnation),
             "generation": String(identity.generation), "volume": volumePath, "passwd": ConsoleTicket.mint().secret,
-            "browserPasswd": BrowserConsolePassword.mint().secret,
+            "browserPasswd": BrowserConsolePassword.mint().secret, "seed": seedPath ?? "",
         ])
     }
 
@@ -74,7 +76,7 @@ public struct DesktopDomainXML: Sendable {
         setOS(in: domain)
         setSMBIOSProduct(in: domain, name: values["name"]!)
         let devices = domain.child(named: "devices") ?? domain.appending(XMLElement(name: "devices"))
-        setDisk(in: devices, path: values["volume"]!)
+        setDisk(in: devices, path: values["volume"]!, seed: seedPath == nil ? nil : values["seed"]!)
         setConsole(in: devices, password: values["passwd"]!, browserPassword: values["browserPasswd"]!)
         Self.setCrashHandling(in: domain, devices: devices)
         Self.setHardware(hardware, in: domain)
@@ -143,7 +145,7 @@ public struct DesktopDomainXML: Sendable {
         system.addChild(LibvirtXML.element("entry", ["name": "product"], text: name))
     }
 
-    private func setDisk(in devices: XMLElement, path: String) {
+    private func setDisk(in devices: XMLElement, path: String, seed: String?) {
         // A disk without `device` is a disk too (libvirt's default); CD-ROMs stay.
         for disk in devices.children(named: "disk") where (disk.attribute(forName: "device")?.stringValue ?? "disk") == "disk" {
             disk.detach()
@@ -154,6 +156,22 @@ public struct DesktopDomainXML: Sendable {
             LibvirtXML.element("source", ["file": path]),
             LibvirtXML.element("target", ["dev": "vda", "bus": "virtio"]),
         ]))
+        if let seed {
+            // After the system disk (the guest boots from vda), read-only: the guest can read
+            // its seed, not change it.
+            let system = devices.children(named: "disk").first
+            let disk = LibvirtXML.element("disk", ["type": "file", "device": "disk"], [
+                LibvirtXML.element("driver", ["name": "qemu", "type": "raw"]),
+                LibvirtXML.element("source", ["file": seed]),
+                LibvirtXML.element("target", ["dev": "vdb", "bus": "virtio"]),
+                XMLElement(name: "readonly"),
+            ])
+            if let system, let index = devices.children?.firstIndex(where: { $0 === system }) {
+                devices.insertChild(disk, at: index + 1)
+            } else {
+                devices.addChild(disk)
+            }
+        }
     }
 
     /// A domain must be defined with a password: qemu starts SPICE without ticketing

@@ -29,6 +29,20 @@ extension LibvirtHypervisor {
         }
     }
 
+    public func guestHostName(ofDesktop name: String) async throws(DeskpoolError) -> String? {
+        let operation = "reading the host name of desktop \(name)"
+        guard let domain = try await domain(named: name, operation) else { return nil }
+        let answer: String
+        do throws(LibvirtError) {
+            answer = try await domain.agentCommand(#"{"execute":"guest-get-host-name"}"#, timeout: .seconds(2))
+        } catch {
+            return nil  // no agent (yet), or none on this host
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any],
+              let result = object["return"] as? [String: Any], let hostName = result["host-name"] as? String else { return nil }
+        return String(hostName.prefix(255))
+    }
+
     /// Reboots the guest (ACPI, or the agent).
     public func rebootDesktop(named name: String) async throws(DeskpoolError) {
         let operation = "rebooting desktop \(name)"

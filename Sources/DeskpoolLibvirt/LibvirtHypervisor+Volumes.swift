@@ -8,6 +8,10 @@ extension LibvirtHypervisor {
     /// the group qemu runs as (Debian's `libvirt-qemu`; `qemu` elsewhere). libvirt's DAC
     /// driver (`dynamic_ownership`) hands the files of a starting guest's backing chain to
     /// qemu's user anyway; the group keeps the base readable where it does not.
+    /// A desktop's identity seed: like a base (qemu reads it, nobody else; it may hold a
+    /// join password).
+    static var seedVolumePermissions: VolumeXML.Permissions { baseVolumePermissions }
+
     static let baseVolumePermissions: VolumeXML.Permissions = {
         for name in ["libvirt-qemu", "qemu"] {
             if let group = getgrnam(name) { return VolumeXML.Permissions(mode: "0440", owner: 0, group: group.pointee.gr_gid) }
@@ -71,7 +75,7 @@ extension LibvirtHypervisor {
         let operation = "listing volumes"
         let pool = try await pool(operation)
         let names = try await libvirt(operation) { () async throws(LibvirtError) in try await pool.volumeNames() }
-        return names.filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted()
+        return names.filter { $0.hasPrefix("dp-") && ($0.hasSuffix(".qcow2") || $0.hasSuffix(".seed.img")) }.sorted()
     }
 
     public func capacity() async throws(DeskpoolError) -> HostCapacity {

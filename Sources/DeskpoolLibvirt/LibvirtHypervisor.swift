@@ -69,7 +69,7 @@ public final class LibvirtHypervisor: Hypervisor {
     // MARK: - Desktops
 
     public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
-                              hardware: DesktopHardware) async throws(DeskpoolError) {
+                              hardware: DesktopHardware, seed: IdentitySeed?) async throws(DeskpoolError) {
         let operation = "creating desktop \(desktop.name)"
         if let existing = try await domain(named: desktop.name, operation) {
             // A repeat after a crash finds its own domain: done. Anything else is a clash.
@@ -86,16 +86,44 @@ public final class LibvirtHypervisor: Hypervisor {
             try await libvirt(operation) { () async throws(LibvirtError) in try await leftover.delete() }
         }
         let clone = try await createClone(named: desktop.volumeName, of: baseVolume, in: pool, operation)
+        var seedVolume: StorageVolume?
         do throws(DeskpoolError) {
-            let xml = try DesktopDomainXML(identity: desktop, template: template, domainType: domainType,
-                                           volumePath: clone.path, consoleListen: consoleListen, instance: instance,
-                                           hardware: hardware, templatePolicy: templatePolicy).render()
-            _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: xml) }
+            if let seed { seedVolume = try await createSeedVolume(seed, for: desktop, in: pool, operation) }
+            var xml = DesktopDomainXML(identity: desktop, template: template, domainType: domainType,
+                                       volumePath: clone.path, consoleListen: consoleListen, instance: instance,
+                                       hardware: hardware, templatePolicy: templatePolicy)
+            xml.seedPath = seedVolume?.path
+            let rendered = try xml.render()
+            _ = try await libvirt(operation) { () async throws(LibvirtError) in try await connection.defineDomain(xml: rendered) }
         } catch {
             // Leave nothing behind: a volume without its domain would only be found as an orphan.
             try? await clone.delete()
+            try? await seedVolume?.delete()
             throw error
         }
+    }
+
+    /// The desktop's `cidata` volume (raw, read-only to the guest), with the seed written in.
+    private func createSeedVolume(_ seed: IdentitySeed, for desktop: DesktopIdentity, in pool: StoragePool,
+                                  _ operation: String) async throws(DeskpoolError) -> StorageVolume {
+        let name = DesktopIdentity.seedVolumeName(ofVolume: desktop.volumeName)
+        if let leftover = try await volume(named: name, in: pool, operation) {
+            try await libvirt(operation) { () async throws(LibvirtError) in try await leftover.delete() }
+        }
+        let image = try SeedImage.make(files: seed.files)
+        let volume = try await libvirt(operation) { () async throws(LibvirtError) in
+            try await pool.createVolume(xml: VolumeXML.volume(name: name, capacityBytes: UInt64(image.count), format: "raw",
+                                                              permissions: Self.seedVolumePermissions))
+        }
+        do throws(LibvirtError) {
+            try await volume.upload(bytes: image)
+        } catch where error.code == .noSupport && (link.uri.hasPrefix("test:") || link.uri.hasPrefix("test+")) {
+            // The test driver keeps no bytes: the volume is what its XML says.
+        } catch {
+            try? await volume.delete()
+            throw failure(operation, error)
+        }
+        return volume
     }
 
     public func startDesktop(named name: String) async throws(DeskpoolError) {
@@ -162,6 +190,8 @@ public final class LibvirtHypervisor: Hypervisor {
             }
         }
         try await deleteVolume(named: volume)
+        // The identity seed (it may hold a join password) goes with the desktop.
+        try await deleteVolume(named: DesktopIdentity.seedVolumeName(ofVolume: volume))
     }
 
     // MARK: - Helpers

@@ -21,6 +21,21 @@ public enum TestTier: Sendable {
     case viewer
     /// `viewer`, with SPICE TLS on libvirtd (`scripts/spice-tls`, then a libvirtd restart).
     case spiceTLS
+    /// The tools that read a NoCloud seed as a guest would: mtools, blkid, fsck.fat and
+    /// cloud-init's schema check (Debian's mtools, util-linux, dosfstools, cloud-init).
+    case seedTools
+
+    /// A real guest booted from the Debian cloud-init image (templates/debian-cloud) on
+    /// qemu:///system, on libvirt's NAT network `default` (Debian's dnsmasq-base).
+    case cloudGuest
+
+    /// The Debian cloud-init test image (`DESKPOOL_CLOUD_IMAGE`, default as scripts/test builds it).
+    public static var cloudImagePath: String {
+        ProcessInfo.processInfo.environment["DESKPOOL_CLOUD_IMAGE"] ?? "/var/tmp/deskpool/debian-cloud.qcow2"
+    }
+
+    /// The programs of `seedTools`.
+    public static let seedToolPaths = ["/usr/bin/mdir", "/usr/bin/mtype", "/usr/sbin/blkid", "/usr/sbin/fsck.fat", "/usr/bin/cloud-init"]
 
     /// Any non-empty `CI` is CI (`true`, `1`, `yes`, a CI system's own value): the real tiers
     /// must run there, never skip.
@@ -40,7 +55,7 @@ public enum TestTier: Sendable {
             // Only a process started with the preload can run these; scripts/test runs a
             // second pass for them, so they are not forced on in CI.
             return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
-        case .realLibvirt, .realPAM, .tinyGuest, .viewer, .spiceTLS:
+        case .realLibvirt, .realPAM, .tinyGuest, .viewer, .spiceTLS, .seedTools, .cloudGuest:
             return Self.isCI || isAvailable
         }
     }
@@ -56,6 +71,11 @@ public enum TestTier: Sendable {
             return TestTier.realLibvirt.isAvailable && FileManager.default.fileExists(atPath: Self.tinyImagePath)
         case .pamWrapper:
             return ProcessInfo.processInfo.environment["PAM_WRAPPER"] == "1"
+        case .seedTools:
+            return Self.seedToolPaths.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+        case .cloudGuest:
+            return TestTier.realLibvirt.isAvailable && FileManager.default.fileExists(atPath: Self.cloudImagePath)
+                && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq")
         case .viewer:
             return TestTier.tinyGuest.isAvailable && VirtualDisplay.isAvailable && ScreenOCR.isAvailable
         case .spiceTLS:
@@ -76,6 +96,10 @@ public enum TestTier: Sendable {
             "runs in the pam_wrapper pass of scripts/test (needs LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1)"
         case .viewer:
             "SKIPPED: needs the tiny guest, remote-viewer, Xvfb, ImageMagick and tesseract; run scripts/setup-host as root (CI runs this tier)"
+        case .cloudGuest:
+            "SKIPPED: needs libvirtd, dnsmasq-base and the Debian cloud-init image at \(Self.cloudImagePath); run `templates/debian-cloud/build-image \(Self.cloudImagePath)` (CI runs this tier)"
+        case .seedTools:
+            "SKIPPED: needs mtools, blkid, fsck.fat and cloud-init (\(Self.seedToolPaths.joined(separator: ", "))); run scripts/setup-host as root (CI runs this tier)"
         case .spiceTLS:
             "SKIPPED: needs SPICE TLS on libvirtd: scripts/spice-tls DIR, then restart libvirtd (scripts/test does both on a fresh machine; CI runs this tier)"
         }

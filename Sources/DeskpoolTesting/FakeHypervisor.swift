@@ -39,6 +39,8 @@ public final class FakeHypervisor: Hypervisor {
         var operations: [String] = []
         var messages: [String: [String]] = [:]
         var nextPort = 5900
+        var seeds: [String: IdentitySeed] = [:]
+        var ignoringIdentity: Set<String> = []
         /// Clients dropped by a password change with `disconnectClients`.
         var kicks: [String: Int] = [:]
         /// Guest commands by desktop: scripted answers, silent agents, and what ran.
@@ -175,11 +177,11 @@ public final class FakeHypervisor: Hypervisor {
 
     public func deskpoolVolumes() async throws(DeskpoolError) -> [String] {
         try reachable("listing volumes")
-        return state.withLock { $0.volumes.keys.filter { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }.sorted() }
+        return state.withLock { $0.volumes.keys.filter { $0.hasPrefix("dp-") && ($0.hasSuffix(".qcow2") || $0.hasSuffix(".seed.img")) }.sorted() }
     }
 
     public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
-                              hardware: DesktopHardware) async throws(DeskpoolError) {
+                              hardware: DesktopHardware, seed: IdentitySeed?) async throws(DeskpoolError) {
         try reachable("creating desktop \(desktop.name)")
         try state.withLock { (s: inout State) throws(DeskpoolError) in
             s.operations.append("create \(desktop.name)")
@@ -192,6 +194,10 @@ public final class FakeHypervisor: Hypervisor {
             if let reason = s.failingBases[base] { throw DeskpoolError(.hypervisorFailed, reason) }
             guard s.volumes[base] != nil else { throw DeskpoolError(.notFound, "base volume \(base) is missing on \(host)") }
             s.volumes[desktop.volumeName] = .some(base)
+            if let seed {
+                s.volumes[DesktopIdentity.seedVolumeName(ofVolume: desktop.volumeName)] = .some(nil)
+                s.seeds[desktop.name] = seed
+            }
             s.domains[desktop.name] = Domain(identity: desktop, run: .stopped, volume: desktop.volumeName, base: base, hardware: hardware)
         }
     }
@@ -254,8 +260,25 @@ public final class FakeHypervisor: Hypervisor {
             s.operations.append("destroy \(name)")
             s.domains.removeValue(forKey: name)
             s.volumes.removeValue(forKey: volume)
+            s.volumes.removeValue(forKey: DesktopIdentity.seedVolumeName(ofVolume: volume))
+            s.seeds.removeValue(forKey: name)
         }
     }
+
+    /// The seed's host name once the guest runs, unless `ignoreIdentity` said the image does
+    /// not apply it (then `localhost`, as an image without cloud-init would say).
+    public func guestHostName(ofDesktop name: String) async throws(DeskpoolError) -> String? {
+        try reachable("reading the host name of \(name)")
+        return state.withLock { s in
+            guard s.domains[name]?.run == .running else { return nil }
+            return s.ignoringIdentity.contains(name) ? "localhost" : (s.seeds[name]?.hostname ?? "localhost")
+        }
+    }
+
+    /// The identity seed the desktop was created with.
+    public func seed(of name: String) -> IdentitySeed? { state.withLock { $0.seeds[name] } }
+    /// Makes the guest ignore its seed (an image without cloud-init).
+    public func ignoreIdentity(of name: String) { state.withLock { _ = $0.ignoringIdentity.insert(name) } }
 
     public func rebootDesktop(named name: String) async throws(DeskpoolError) {
         try state.withLock { (s: inout State) throws(DeskpoolError) in

@@ -95,6 +95,23 @@ public enum HypervisorConformance {
         try await hypervisor.deleteVolume(named: desktop.volumeName)  // missing: fine
     }
 
+    /// A desktop created with an identity seed has its seed volume (listed as Deskpool's);
+    /// destroying the desktop removes both, so the seed (which may hold a join password)
+    /// never outlives it.
+    public static func seedGoesWithTheDesktop(_ hypervisor: any Hypervisor, desktop: DesktopIdentity, base: String,
+                                              template: TemplateDefinition) async throws {
+        let seed = try IdentitySeed.render(desktop: desktop, settings: IdentitySettings()) { (name: String) throws(DeskpoolError) -> String in
+            throw DeskpoolError(.notFound, "no secret \(name)")
+        }
+        let seedVolume = DesktopIdentity.seedVolumeName(ofVolume: desktop.volumeName)
+        try await hypervisor.createDesktop(desktop, base: base, template: template, hardware: DesktopHardware(template: template), seed: seed)
+        try expect("seedGoesWithTheDesktop", try await hypervisor.volumeExists(named: seedVolume), "no seed volume \(seedVolume)")
+        try expect("seedGoesWithTheDesktop", try await hypervisor.deskpoolVolumes().contains(seedVolume), "the seed volume is not listed as Deskpool's")
+        try await hypervisor.destroyDesktop(named: desktop.name, volume: desktop.volumeName)
+        try expect("seedGoesWithTheDesktop", try await !hypervisor.volumeExists(named: seedVolume), "the seed volume outlived its desktop")
+        try expect("seedGoesWithTheDesktop", try await !hypervisor.volumeExists(named: desktop.volumeName), "the volume is still there")
+    }
+
     /// A desktop on a missing base volume fails with `.notFound` and leaves nothing behind.
     public static func missingBaseFails(_ hypervisor: any Hypervisor, desktop: DesktopIdentity, template: TemplateDefinition) async throws {
         try await expectError("missingBaseFails", .notFound, "a create on a missing base") {

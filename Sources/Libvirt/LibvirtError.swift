@@ -28,6 +28,7 @@ public struct LibvirtError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let rpcError = Code(VIR_ERR_RPC)
         public static let noDomain = Code(VIR_ERR_NO_DOMAIN)
         public static let noStoragePool = Code(VIR_ERR_NO_STORAGE_POOL)
+        public static let noNetwork = Code(VIR_ERR_NO_NETWORK)
         public static let noStorageVolume = Code(VIR_ERR_NO_STORAGE_VOL)
         public static let noDomainMetadata = Code(VIR_ERR_NO_DOMAIN_METADATA)
         public static let agentUnresponsive = Code(VIR_ERR_AGENT_UNRESPONSIVE)

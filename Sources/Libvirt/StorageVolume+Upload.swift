@@ -66,6 +66,33 @@ extension StorageVolume {
         }
     }
 
+    /// Replaces the volume's first bytes with `bytes` (a small file the caller made, such as a
+    /// cloud-init seed).
+    public func upload(bytes: [UInt8]) async throws(LibvirtError) {
+        let connection = self.connection
+        try await run { pointer throws(LibvirtError) in
+            let stream = try Stream(connection: connection.pointer)
+            do throws(LibvirtError) {
+                try check(virStorageVolUpload(pointer, stream.pointer, 0, UInt64(bytes.count), 0))
+            } catch {
+                stream.abort()
+                throw error
+            }
+            try stream.transfer { stream throws(LibvirtError) in
+                var sent = 0
+                while sent < bytes.count {
+                    let count = bytes.withUnsafeBufferPointer { buffer in
+                        buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                            virStreamSend(stream.pointer, $0 + sent, min(1 << 20, bytes.count - sent))
+                        }
+                    }
+                    guard count > 0 else { throw LibvirtError.last(or: "virStreamSend failed") }
+                    sent += Int(count)
+                }
+            }
+        }
+    }
+
     /// The volume's first `length` bytes (fewer if it is shorter), read through libvirt
     /// (`virStorageVolDownload`), e.g. to inspect an image's header without trusting
     /// libvirt's own format probe.

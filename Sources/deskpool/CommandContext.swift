@@ -76,7 +76,8 @@ struct CommandContext {
     var links: [HostLink] { hypervisors.compactMap { ($0 as? LibvirtHypervisor)?.link } }
 
     var admin: Administration {
-        Administration(store: store, hypervisors: hypervisors, images: configuration.images, templatePolicy: configuration.templates.domainXMLPolicy)
+        Administration(store: store, hypervisors: hypervisors, images: configuration.images, templatePolicy: configuration.templates.domainXMLPolicy,
+                       secrets: configuration.secrets.names)
     }
 
     /// The key that signs connect tokens for the SPICE gateway, created on first use: in the
@@ -103,7 +104,7 @@ struct CommandContext {
         return Broker(
             store: store, hosts: DeskpoolCore.Hosts(hypervisors, configurations: configuration.hosts),
             configuration: Broker.Configuration(
-                reconciler: .init(broker: configuration.broker, hostLimits: limits), gateway: configuration.gateway,
+                reconciler: .init(broker: configuration.broker, hostLimits: limits, secrets: configuration.secrets), gateway: configuration.gateway,
                 tokenKey: key, tls: tls, images: configuration.images,
                 templatePolicy: configuration.templates.domainXMLPolicy, leases: replica ? leaseOptions : nil))
     }

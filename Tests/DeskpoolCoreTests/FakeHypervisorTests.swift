@@ -29,6 +29,8 @@ struct FakeHypervisorTests {
         try await HypervisorConformance.listsClone(fake, desktop: desktop, base: Self.base)
         try await HypervisorConformance.reconfigureShowsInFacts(fake, desktop: desktop, hardware: DesktopHardware(template: Self.template))
         try await HypervisorConformance.destroyRemovesEverything(fake, desktop: desktop)
+        try await HypervisorConformance.seedGoesWithTheDesktop(fake, desktop: HypervisorConformance.desktop("eng-003", template: Self.template),
+                                                              base: Self.base, template: Self.template)
         try await HypervisorConformance.missingBaseFails(fake, desktop: HypervisorConformance.desktop("eng-002", template: Self.template), template: Self.template)
         try await HypervisorConformance.missingDesktopIsNotFound(fake, template: Self.template)
         fake.addForeignDomain("not-deskpools")

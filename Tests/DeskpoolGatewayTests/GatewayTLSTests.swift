@@ -1,5 +1,6 @@
 import DeskpoolCore
 import DeskpoolGateway
+import DeskpoolTestRigs
 import Foundation
 import NIOCore
 import NIOPosix
@@ -10,26 +11,11 @@ import Testing
 /// CONNECT stays plain on the same port.
 @Suite("Gateway TLS for browser consoles", .timeLimit(.minutes(1)))
 struct GatewayTLSTests {
-    /// A self-signed certificate for 127.0.0.1 (openssl), and its files' directory.
-    static func certificate() throws -> (HTTPConfiguration.TLS, URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-gw-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let (cert, key) = (directory.appendingPathComponent("cert.pem").path, directory.appendingPathComponent("key.pem").path)
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl made a test certificate")
-        return (HTTPConfiguration.TLS(certificateFile: cert, keyFile: key), directory)
-    }
-
     @Test("a TLS connection gets the WebSocket relay over TLS; a plain CONNECT on the same port still works")
     func wssAndPlainConnect() async throws {
-        let (files, directory) = try Self.certificate()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = try TestCertificate.make()
+        defer { certificate.remove() }
+        let files = HTTPConfiguration.TLS(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
         var options = GatewayHarness.Options()
         options.tls = try SpiceGateway.tlsContext(files)
         try await GatewayHarness.run(options) { h in

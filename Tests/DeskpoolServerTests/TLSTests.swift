@@ -1,5 +1,6 @@
 import DeskpoolCore
 import DeskpoolServer
+import DeskpoolTestRigs
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -11,18 +12,9 @@ import Testing
 struct TLSTests {
     @Test("the application serves HTTPS, sends HSTS and marks the session cookie Secure")
     func https() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deskpool-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (cert, key) = (directory.appendingPathComponent("cert.pem").path, directory.appendingPathComponent("key.pem").path)
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl made a test certificate")
+        let certificate = try TestCertificate.make()
+        defer { certificate.remove() }
+        let (cert, key) = (certificate.certificateFile, certificate.keyFile)
 
         let rig = try await ServerTestRig {
             $0.tls = .init(certificateFile: cert, keyFile: key)

@@ -79,6 +79,21 @@ struct DesktopDomainXMLTests {
         #expect(try Self.values("/domain/os/type/@machine", xml) == ["q35"])
     }
 
+    @Test("an identity seed is a second virtio disk, raw and read-only, after the system disk")
+    func seedDisk() throws {
+        let template = try TemplateDefinition.load(directory: Self.templatesDirectory + "/tiny-linux")
+        var xml = DesktopDomainXML(identity: Self.identity(), template: template, domainType: "qemu",
+                                   volumePath: "/images/dp-eng-001-1.qcow2", consoleListen: "127.0.0.1")
+        xml.seedPath = "/images/dp-eng-001-1.seed.img"
+        let rendered = try xml.render()
+        #expect(try Self.values("/domain/devices/disk/target/@dev", rendered) == ["vda", "vdb"])
+        #expect(try Self.values("/domain/devices/disk[target/@dev='vdb']/source/@file", rendered) == ["/images/dp-eng-001-1.seed.img"])
+        #expect(try Self.values("/domain/devices/disk[target/@dev='vdb']/driver/@type", rendered) == ["raw"])
+        #expect(try Self.values("/domain/devices/disk[target/@dev='vdb']/readonly", rendered).count == 1)
+        xml.seedPath = nil
+        #expect(try Self.values("/domain/devices/disk/target/@dev", try xml.render()) == ["vda"], "no seed, no second disk (skeletons kept apart)")
+    }
+
     @Test("a pattern without graphics, sysinfo or metadata gets them")
     func minimalPattern() throws {
         let xml = try Self.render(Self.identity(), pattern: "<domain type='kvm'><name>x</name><os><type>hvm</type></os><devices/></domain>")

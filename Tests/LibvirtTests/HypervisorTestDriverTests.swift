@@ -39,6 +39,8 @@ struct HypervisorTestDriverTests {
             try await HypervisorConformance.listsClone(hypervisor, desktop: desktop, base: Self.base)
             try await HypervisorConformance.reconfigureShowsInFacts(hypervisor, desktop: desktop, hardware: DesktopHardware(template: template))
             try await HypervisorConformance.destroyRemovesEverything(hypervisor, desktop: desktop)
+            try await HypervisorConformance.seedGoesWithTheDesktop(hypervisor, desktop: HypervisorConformance.desktop("eng-003", template: template),
+                                                                  base: Self.base, template: template)
             try await HypervisorConformance.missingDesktopIsNotFound(hypervisor, template: template)
             try await HypervisorConformance.missingBaseFails(hypervisor, desktop: HypervisorConformance.desktop("eng-002", template: template), template: template)
             _ = try await hypervisor.connection.defineDomain(xml: TestDomainXML.spiceDomain(name: "not-deskpools", type: "test", diskPath: "/x.qcow2"))

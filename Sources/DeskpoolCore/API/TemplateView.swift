@@ -7,6 +7,7 @@ public struct TemplateView: Sendable, Hashable, Codable {
     public var memoryMiB: Int
     public var machine: String
     public var bootTimeoutSeconds: Int
+    public var identity: TemplateIdentity?
     public var versions: [TemplateVersion]
     public init(_ template: TemplateDefinition, versions: [TemplateVersion]) {
         name = template.name
@@ -14,6 +15,7 @@ public struct TemplateView: Sendable, Hashable, Codable {
         memoryMiB = template.memoryMiB
         machine = template.machine
         bootTimeoutSeconds = template.bootTimeoutSeconds
+        identity = template.identity
         self.versions = versions
     }
 }
@@ -26,17 +28,20 @@ public struct TemplateInput: Sendable, Hashable, Codable {
     public var machine: String?
     public var bootTimeoutSeconds: Int?
     public var domainXML: String
-    public init(vcpus: Int? = nil, memoryMiB: Int? = nil, machine: String? = nil, bootTimeoutSeconds: Int? = nil, domainXML: String) {
+    public var identity: TemplateIdentity?
+    public init(vcpus: Int? = nil, memoryMiB: Int? = nil, machine: String? = nil, bootTimeoutSeconds: Int? = nil, domainXML: String,
+                identity: TemplateIdentity? = nil) {
         self.vcpus = vcpus
         self.memoryMiB = memoryMiB
         self.machine = machine
         self.bootTimeoutSeconds = bootTimeoutSeconds
         self.domainXML = domainXML
+        self.identity = identity
     }
 
     public init(_ template: TemplateDefinition) {
         self.init(vcpus: template.vcpus, memoryMiB: template.memoryMiB, machine: template.machine,
-                  bootTimeoutSeconds: template.bootTimeoutSeconds, domainXML: template.domainXML)
+                  bootTimeoutSeconds: template.bootTimeoutSeconds, domainXML: template.domainXML, identity: template.identity)
     }
 }
 

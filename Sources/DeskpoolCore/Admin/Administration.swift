@@ -7,6 +7,7 @@ public struct Administration: Sendable {
     let store: any Store
     let hypervisors: [String: any Hypervisor]
     let hostNames: Set<String>
+    let secrets: Set<String>?
     /// Where images may come from and their limits (`images:`).
     public let images: ImageImportConfiguration
     /// What templates' domain XML may hold (with the host's `templates.allowedExtras`).
@@ -14,8 +15,11 @@ public struct Administration: Sendable {
 
     /// - Parameter hostNames: the configured hosts, when not all of them are connected
     ///   (pool changes need only their names); default: the hypervisors' hosts.
+    /// - Parameter secrets: the names of deskpool.yaml's `secrets:` a pool's identity may use
+    ///   (nil: not checked, e.g. `deskpool local` without the broker's configuration).
     public init(store: any Store, hypervisors: [any Hypervisor], hostNames: [String]? = nil, images: ImageImportConfiguration = ImageImportConfiguration(),
-                templatePolicy: DomainXMLPolicy = DomainXMLPolicy()) {
+                templatePolicy: DomainXMLPolicy = DomainXMLPolicy(), secrets: Set<String>? = nil) {
+        self.secrets = secrets
         self.images = images
         self.templatePolicy = templatePolicy
         self.store = store
@@ -100,6 +104,7 @@ public struct Administration: Sendable {
     public func applyPool(_ spec: PoolSpec, actor: String) async throws(DeskpoolError) -> PoolSpec {
         try await auditingRefusal("pool.put", subject: "pool/\(spec.name)", actor: actor) { () async throws(DeskpoolError) in
         try spec.validate()
+        try spec.identity?.validate(secrets: secrets)
         guard try await store.template(named: spec.template) != nil else {
             throw DeskpoolError(.notFound, "no template named \(spec.template)", field: "template")
         }

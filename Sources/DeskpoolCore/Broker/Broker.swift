@@ -125,7 +125,8 @@ public struct Broker: Sendable {
         }
         self.policies = PolicyRollouts(store: store, hosts: hosts, now: now, poke: { rollouts.poke(); reconciler.poke() })
         self.admin = Administration(store: store, hypervisors: hosts.all, hostNames: hosts.configured.map(\.name),
-                                    images: configuration.images, templatePolicy: configuration.templatePolicy)
+                                    images: configuration.images, templatePolicy: configuration.templatePolicy,
+                                    secrets: configuration.reconciler.secrets.names)
         self.directory = StoreConsoleDirectory(store: store, hosts: hosts)
     }
 

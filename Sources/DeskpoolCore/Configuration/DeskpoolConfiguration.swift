@@ -18,11 +18,14 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
     public var templates = TemplatesConfiguration()
     /// Where the state is kept: SQLite in `stateDirectory` (default), or PostgreSQL.
     public var store = StoreConfiguration()
+    /// Secrets identity seeds may use (name: a file on the broker's host, readable by root
+    /// only), e.g. a directory join password; pools name them, the API never carries them.
+    public var secrets = Secrets()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stateDirectory, hosts, authentication, broker, gateway, http, images, templates, store
+        case stateDirectory, hosts, authentication, broker, gateway, http, images, templates, store, secrets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -51,6 +54,10 @@ public struct DeskpoolConfiguration: Sendable, Hashable, Decodable {
         images = try container.decodeIfPresent(ImageImportConfiguration.self, forKey: .images) ?? images
         templates = try container.decodeIfPresent(TemplatesConfiguration.self, forKey: .templates) ?? templates
         store = try container.decodeIfPresent(StoreConfiguration.self, forKey: .store) ?? store
+        if let raw = try container.decodeIfPresent([String: String].self, forKey: .secrets) {
+            let decoder = try container.superDecoder(forKey: .secrets)
+            secrets = try Secrets.decode(raw) { decoder.invalid($0) }
+        }
         images.uploadDirectory = URL(fileURLWithPath: stateDirectory).appendingPathComponent("uploads").path
         // Unless set, the import directory lives in the state directory too: a broker with its
         // own stateDirectory (a test rig, a second installation) never touches another's.

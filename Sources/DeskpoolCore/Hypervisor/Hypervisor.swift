@@ -34,7 +34,7 @@ public protocol Hypervisor: Sendable {
     /// that name exists and carries the same desktop id and incarnation, does nothing; a
     /// leftover volume of the same name is replaced.
     func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
-                       hardware: DesktopHardware) async throws(DeskpoolError)
+                       hardware: DesktopHardware, seed: IdentitySeed?) async throws(DeskpoolError)
     /// Starts the desktop's domain; one already running is fine.
     func startDesktop(named name: String) async throws(DeskpoolError)
     /// Whether the guest is up: its agent answers (or, where a host has no agent support, the
@@ -64,6 +64,9 @@ public protocol Hypervisor: Sendable {
     func consoleClients(ofDesktop name: String) async throws(DeskpoolError) -> [String]
     /// Reboots a running desktop's guest (ACPI, or the agent), as a user's "restart" would.
     func rebootDesktop(named name: String) async throws(DeskpoolError)
+    /// The host name the guest reports through its agent (nil: it has no agent, or the agent
+    /// does not answer yet): a template's identity health gate compares it with its seed's.
+    func guestHostName(ofDesktop name: String) async throws(DeskpoolError) -> String?
     /// Shows a line of text on the desktop's console (through the guest agent).
     func showMessage(_ text: String, onDesktop name: String) async throws(DeskpoolError)
 
@@ -125,9 +128,15 @@ extension Hypervisor {
     }
 
     /// Creates the desktop with its template's hardware and Deskpool's device defaults (no
-    /// pool overrides).
+    /// pool overrides), without an identity seed.
     public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition) async throws(DeskpoolError) {
-        try await createDesktop(desktop, base: base, template: template, hardware: DesktopHardware(template: template))
+        try await createDesktop(desktop, base: base, template: template, hardware: DesktopHardware(template: template), seed: nil)
+    }
+
+    /// Creates the desktop without an identity seed.
+    public func createDesktop(_ desktop: DesktopIdentity, base: String, template: TemplateDefinition,
+                              hardware: DesktopHardware) async throws(DeskpoolError) {
+        try await createDesktop(desktop, base: base, template: template, hardware: hardware, seed: nil)
     }
 }
 

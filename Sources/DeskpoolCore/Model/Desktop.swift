@@ -147,4 +147,8 @@ public struct DesktopIdentity: Sendable, Hashable, Codable {
 
     /// The disk volume of a desktop's incarnation: `dp-NAME-INCARNATION.qcow2`.
     public static func volumeName(name: String, incarnation: Int) -> String { "dp-\(name)-\(incarnation).qcow2" }
+    /// The identity seed's volume (`cidata`) of the clone volume `volume`: removed with it.
+    public static func seedVolumeName(ofVolume volume: String) -> String {
+        (volume.hasSuffix(".qcow2") ? String(volume.dropLast(".qcow2".count)) : volume) + ".seed.img"
+    }
 }

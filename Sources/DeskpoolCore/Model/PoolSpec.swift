@@ -47,6 +47,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     public var desktop = DesktopSettings()
     /// Free-form labels policies select pools by (`selector.labels`).
     public var labels: [String: String] = [:]
+    /// What makes each desktop its own machine inside (templates with `identity.seed:
+    /// nocloud`); nil: the defaults (host name = the desktop's name).
+    public var identity: IdentitySettings?
     /// Bumped by the store each time the spec changes.
     public var generation = 1
     /// Being deleted (`DELETE /api/v1/admin/pools/NAME`): no new sessions, idle desktops go
@@ -103,6 +106,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         for (key, value) in labels where !DeskpoolConfiguration.isSafeName(key) || !DeskpoolConfiguration.isSafeName(value) {
             throw DeskpoolError(.invalidInput, "label '\(key)' must be a name and value of letters, digits, '.', '_' or '-'", field: "labels")
         }
+        try identity?.validate()
         for (field, names) in [("users", users), ("groups", groups), ("hosts", hosts)] {
             if let bad = names.first(where: { !DeskpoolConfiguration.isSafeName($0) }) {
                 throw DeskpoolError(.invalidInput, "'\(bad)' is not a valid name", field: field)
@@ -116,6 +120,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
 extension PoolSpec {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, console, session, desktop, labels, generation
+        case identity
     }
 
     public init(from decoder: any Decoder) throws {
@@ -149,10 +154,11 @@ extension PoolSpec {
         desktop = try c.decodeIfPresent(DesktopSettings.self, forKey: .desktop) ?? DesktopSettings()
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         generation = try c.decodeIfPresent(Int.self, forKey: .generation) ?? 1
+        identity = try c.decodeIfPresent(IdentitySettings.self, forKey: .identity)
         do {
             try validate()
         } catch {
-            let key = error.field.flatMap(CodingKeys.init(stringValue:))
+            let key = error.field.flatMap { CodingKeys(stringValue: String($0.split(separator: ".").first ?? "")) }
             let mark = key.flatMap { try? c.superDecoder(forKey: $0).mark }
             throw ConfigurationError(code: .invalidValue, line: mark?.line, column: mark?.column, message: error.description)
         }
@@ -184,6 +190,7 @@ extension PoolSpec {
         try c.encode(desktop, forKey: .desktop)
         try c.encode(labels, forKey: .labels)
         try c.encode(generation, forKey: .generation)
+        try c.encodeIfPresent(identity, forKey: .identity)
     }
 }
 

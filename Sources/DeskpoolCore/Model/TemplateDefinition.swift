@@ -18,14 +18,18 @@ public struct TemplateDefinition: Sendable, Hashable, Codable {
     public var bootTimeoutSeconds: Int = 300
     /// The domain XML pattern (the file's text).
     public var domainXML: String
+    /// How the image takes each desktop's identity (nil: only the SMBIOS product name).
+    public var identity: TemplateIdentity?
 
-    public init(name: String, vcpus: Int = 2, memoryMiB: Int = 2048, machine: String = "pc", bootTimeoutSeconds: Int = 300, domainXML: String) {
+    public init(name: String, vcpus: Int = 2, memoryMiB: Int = 2048, machine: String = "pc", bootTimeoutSeconds: Int = 300, domainXML: String,
+                identity: TemplateIdentity? = nil) {
         self.name = name
         self.vcpus = vcpus
         self.memoryMiB = memoryMiB
         self.machine = machine
         self.bootTimeoutSeconds = bootTimeoutSeconds
         self.domainXML = domainXML
+        self.identity = identity
     }
 
     /// Reads `DIRECTORY/template.yaml` and the domain XML it names. The template's name is the
@@ -54,7 +58,7 @@ public struct TemplateDefinition: Sendable, Hashable, Codable {
             throw ConfigurationError(code: .invalidValue, file: xmlPath, message: refusal)
         }
         return TemplateDefinition(name: name, vcpus: settings.vcpus, memoryMiB: settings.memoryMiB, machine: settings.machine,
-                                  bootTimeoutSeconds: settings.bootTimeoutSeconds, domainXML: xml)
+                                  bootTimeoutSeconds: settings.bootTimeoutSeconds, domainXML: xml, identity: settings.identity)
     }
 }
 
@@ -65,9 +69,10 @@ struct TemplateFile: Decodable {
     var machine = "pc"
     var bootTimeoutSeconds = 300
     var domain = "domain.xml"
+    var identity: TemplateIdentity?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case vcpus, memoryMiB, machine, bootTimeoutSeconds, domain
+        case vcpus, memoryMiB, machine, bootTimeoutSeconds, domain, identity
     }
 
     init(from decoder: any Decoder) throws {
@@ -83,6 +88,7 @@ struct TemplateFile: Decodable {
             self.machine = machine
         }
         domain = try c.decodeIfPresent(String.self, forKey: .domain) ?? domain
+        identity = try c.decodeIfPresent(TemplateIdentity.self, forKey: .identity)
     }
 }
 

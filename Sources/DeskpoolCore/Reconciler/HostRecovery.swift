@@ -93,6 +93,8 @@ public enum HostRecovery {
 
         var owned = Set(input.records.map(\.volumeName))
         for domain in input.observed { if let identity = domain.identity { owned.insert(identity.volumeName) } }
+        // Each clone's identity seed is owned with it.
+        owned.formUnion(owned.map(DesktopIdentity.seedVolumeName(ofVolume:)))
         for volume in input.volumes where !owned.contains(volume) && !volume.hasPrefix("dp-base-") {
             orphan("volume:\(volume)", .removeVolume(volume))
         }

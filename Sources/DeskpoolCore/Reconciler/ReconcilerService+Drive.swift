@@ -130,18 +130,40 @@ extension ReconcilerService {
         else { throw DeskpoolError(.notFound, "template version \(d.template)/\(d.version) is gone") }
         // The pool's `desktop:` overrides and console policy; a pool gone meanwhile leaves the
         // template's hardware (the desktop is retired on the next pass anyway).
-        let hardware = DesktopHardware(template: template, pool: try await store.pool(named: d.pool))
-        try await limited(d.host) { try await $0.createDesktop(d.identity, base: version.volume, template: template, hardware: hardware) }
+        let pool = try await store.pool(named: d.pool)
+        let hardware = DesktopHardware(template: template, pool: pool)
+        // A template whose image takes a NoCloud seed gets one per incarnation: a refreshed
+        // desktop is a new instance (new machine-id, SSH host keys, first boot again).
+        let secrets = options.secrets
+        let seed = template.identity?.seed == .nocloud
+            ? try IdentitySeed.render(desktop: d.identity, settings: pool?.identity ?? IdentitySettings()) { (name: String) throws(DeskpoolError) in
+                try secrets.read(name)
+            }
+            : nil
+        try await limited(d.host) { try await $0.createDesktop(d.identity, base: version.volume, template: template, hardware: hardware, seed: seed) }
         return try await store.transition(d.id, .provisioned, actor: Self.actor)
     }
 
     private func start(_ d: Desktop, began: Date) async throws -> Desktop? {
         try await limited(d.host) { try await $0.startDesktop(named: d.name) }
-        let timeout = try await store.template(named: d.template)?.bootTimeoutSeconds ?? 300
+        let template = try await store.template(named: d.template)
+        let timeout = template?.bootTimeoutSeconds ?? 300
         let deadline = now().addingTimeInterval(TimeInterval(timeout))
+        // The identity gate: the guest must report the host name its seed gave it.
+        var expectedHostName: String?
+        if template?.identity?.requireApplied == true {
+            let pattern = try await store.pool(named: d.pool)?.identity?.hostname ?? IdentitySettings().hostname
+            expectedHostName = IdentitySettings.hostName(pattern: pattern, desktop: d.name, pool: d.pool)
+        }
+        var reported: String?
         while true {
             guard let hypervisor = hypervisors[d.host] else { throw DeskpoolError(.notFound, "host \(d.host) is not configured") }
-            switch try await hypervisor.probe(named: d.name) {
+            var probe = try await hypervisor.probe(named: d.name)
+            if probe == .ready, let expectedHostName {
+                reported = try await hypervisor.guestHostName(ofDesktop: d.name)
+                if reported != expectedHostName { probe = .booting }
+            }
+            switch probe {
             case .ready:
                 estimator.record(pool: d.pool, seconds: now().timeIntervalSince(began))
                 memory.withLock { $0.health[d.pool, default: PoolHealth()].failures = 0; $0.health[d.pool]?.retryAt = nil }
@@ -153,7 +175,14 @@ extension ReconcilerService {
             case .booting:
                 // Someone else (a rollout's rollback, an admin) may have moved the desktop on.
                 guard let record = try await store.desktop(id: d.id), record.state == .starting else { return nil }
-                guard now() < deadline else { throw DeskpoolError(.hypervisorFailed, "guest did not become ready within \(timeout) s") }
+                guard now() < deadline else {
+                    if let expectedHostName {
+                        let seen = reported.map { "'\(SafeText.escaped($0, limit: 64))'" } ?? "none"
+                        throw DeskpoolError(.hypervisorFailed,
+                                            "guest did not apply its identity within \(timeout) s (host name \(seen), expected '\(expectedHostName)')")
+                    }
+                    throw DeskpoolError(.hypervisorFailed, "guest did not become ready within \(timeout) s")
+                }
                 try await clock.sleep(for: options.probeInterval)
             }
         }

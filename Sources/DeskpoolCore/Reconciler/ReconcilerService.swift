@@ -19,11 +19,15 @@ public final class ReconcilerService: Service, Sendable {
         public var hostLimits: [String: Int]
         /// How often a booting guest is probed.
         public var probeInterval: Duration
+        /// What identity seeds may carry (deskpool.yaml `secrets:`).
+        public var secrets: Secrets
 
-        public init(broker: BrokerConfiguration = BrokerConfiguration(), hostLimits: [String: Int] = [:], probeInterval: Duration = .seconds(1)) {
+        public init(broker: BrokerConfiguration = BrokerConfiguration(), hostLimits: [String: Int] = [:], probeInterval: Duration = .seconds(1),
+                    secrets: Secrets = Secrets()) {
             self.broker = broker
             self.hostLimits = hostLimits
             self.probeInterval = probeInterval
+            self.secrets = secrets
         }
     }
 

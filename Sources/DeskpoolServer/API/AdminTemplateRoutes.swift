@@ -75,7 +75,7 @@ struct AdminTemplateRoutes {
 
     /// A template definition from the API's fields, with the same bounds as `template.yaml`.
     static func definition(name: String, _ input: TemplateInput) throws -> TemplateDefinition {
-        var definition = TemplateDefinition(name: name, domainXML: input.domainXML)
+        var definition = TemplateDefinition(name: name, domainXML: input.domainXML, identity: input.identity)
         let bounds: [(String, Int?, ClosedRange<Int>, WritableKeyPath<TemplateDefinition, Int>)] = [
             ("vcpus", input.vcpus, 1...64, \.vcpus), ("memoryMiB", input.memoryMiB, 64...1_048_576, \.memoryMiB),
             ("bootTimeoutSeconds", input.bootTimeoutSeconds, 10...3600, \.bootTimeoutSeconds),
