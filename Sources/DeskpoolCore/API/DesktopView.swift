@@ -92,6 +92,16 @@ public struct BrowserConsoleView: Sendable, Hashable, Codable {
             self.port = port
             self.path = path
         }
+
+        enum CodingKeys: String, CodingKey { case host, port, path }
+
+        /// `host` is always there, `null` for the page's own host name.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(host, forKey: .host)
+            try c.encode(port, forKey: .port)
+            try c.encode(path, forKey: .path)
+        }
     }
 
     public var desktop: DesktopView

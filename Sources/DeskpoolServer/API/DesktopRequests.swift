@@ -63,7 +63,9 @@ struct DesktopRequests: Sendable {
 
     /// The browser console's parameters as JSON, for the API.
     static func browserResponse(_ grant: ConsoleBroker.BrowserGrant) throws -> Response {
-        try jsonResponse(BrowserConsoleView(grant))
+        var response = try jsonResponse(BrowserConsoleView(grant))
+        response.headers[.init("Deskpool-Desktop")!] = grant.desktop.id
+        return response
     }
 
     /// Seconds a client should wait before asking again: the estimate, polled at least every 5 s.
