@@ -36,7 +36,7 @@ struct IdentityProvisioningTests {
         try await h.admin.applyPool(Self.pool { $0.identity = IdentitySettings(hostname: "{pool}-{name}", users: [.init(name: "student")]) },
                                     actor: "admin:test")
         try await h.running {
-            try await h.wait(for: "two ready", timeout: .seconds(10)) { try await h.desktops("lab", in: [.ready]).count == 2 }
+            try await h.wait(for: "two ready", timeout: .seconds(60)) { try await h.desktops("lab", in: [.ready]).count == 2 }
             let desktops = try await h.desktops("lab", in: [.ready])
             let seeds = try desktops.map { try #require(fake.seed(of: $0.name)) }
             #expect(Set(seeds.map(\.instanceID)) == Set(desktops.map { "\($0.id)-\($0.incarnation)" }))
@@ -50,7 +50,7 @@ struct IdentityProvisioningTests {
             guard case .assigned(let held) = try await h.broker.request(.init(user: "alice"), pool: "lab") else { throw TimeoutError(what: "an assigned desktop", duration: .zero) }
             let before = try #require(fake.seed(of: held.name)).instanceID
             try await h.broker.logoff(desktop: held.id, by: "alice")
-            try await h.wait(for: "refreshed", timeout: .seconds(10)) {
+            try await h.wait(for: "refreshed", timeout: .seconds(60)) {
                 guard let record = try await h.store.desktop(id: held.id) else { return false }
                 return record.state == .ready && record.incarnation > held.incarnation
             }
@@ -65,17 +65,17 @@ struct IdentityProvisioningTests {
     @Test("the identity gate: ready only once the guest reports its seed's host name; an image that ignores its seed fails with the reason")
     func gate() async throws {
         let fake = FakeHypervisor(host: "a")
-        let h = try await Self.harness(fake, template: Self.template(requireApplied: true, bootTimeoutSeconds: 2))
+        let h = try await Self.harness(fake, template: Self.template(requireApplied: true, bootTimeoutSeconds: 30))
         try await h.admin.applyPool(Self.pool(spare: 1), actor: "admin:test")
         try await h.running {
-            try await h.wait(for: "one ready", timeout: .seconds(10)) { try await h.desktops("lab", in: [.ready]).count == 1 }
+            try await h.wait(for: "one ready", timeout: .seconds(60)) { try await h.desktops("lab", in: [.ready]).count == 1 }
         }
         let fake2 = FakeHypervisor(host: "a")
         let h2 = try await Self.harness(fake2, template: Self.template(requireApplied: true, bootTimeoutSeconds: 2))
         try await h2.admin.applyPool(Self.pool(spare: 1), actor: "admin:test")
         fake2.ignoreIdentity(of: "lab_01")  // the pool's first name
         try await h2.running {
-            try await h2.wait(for: "the desktop failed", timeout: .seconds(15)) { try await !h2.desktops("lab", in: [.failed]).isEmpty }
+            try await h2.wait(for: "the desktop failed", timeout: .seconds(60)) { try await !h2.desktops("lab", in: [.failed]).isEmpty }
             let failed = try #require(try await h2.desktops("lab", in: [.failed]).first)
             #expect(failed.reason?.contains("did not apply its identity") == true)
             #expect(failed.reason?.contains("localhost") == true && failed.reason?.contains("expected 'lab-01'") == true)
@@ -101,7 +101,7 @@ struct IdentityProvisioningTests {
         try await h.admin.applyPool(Self.pool(spare: 1) { $0.identity = IdentitySettings(domainJoin: .init(command: "realm join x", passwordSecret: "ad")) },
                                     actor: "admin:test")
         try await h.running {
-            try await h.wait(for: "one ready", timeout: .seconds(10)) { try await h.desktops("lab", in: [.ready]).count == 1 }
+            try await h.wait(for: "one ready", timeout: .seconds(60)) { try await h.desktops("lab", in: [.ready]).count == 1 }
             let desktop = try #require(try await h.desktops("lab", in: [.ready]).first)
             let seed = try #require(fake.seed(of: desktop.name))
             #expect(seed.userData.contains("s3cr3t-join") && !seed.userData.contains("s3cr3t-join\\n"))
@@ -113,7 +113,7 @@ struct IdentityProvisioningTests {
         try await h2.admin.applyPool(Self.pool(spare: 1) { $0.identity = IdentitySettings(domainJoin: .init(command: "realm join x", passwordSecret: "gone")) },
                                      actor: "admin:test")
         try await h2.running {
-            try await h2.wait(for: "the desktop failed", timeout: .seconds(10)) { try await !h2.desktops("lab", in: [.failed]).isEmpty }
+            try await h2.wait(for: "the desktop failed", timeout: .seconds(60)) { try await !h2.desktops("lab", in: [.failed]).isEmpty }
             let failed = try #require(try await h2.desktops("lab", in: [.failed]).first)
             #expect(failed.reason?.contains("secret 'gone'") == true)
             #expect(fake2.seed(of: failed.name) == nil, "nothing created without its seed")
