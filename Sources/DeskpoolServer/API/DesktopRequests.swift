@@ -37,14 +37,10 @@ struct DesktopRequests: Sendable {
         }
         switch answer {
         case .console(let grant):
-            let first = firstAsked.withLockedValue { $0.removeValue(forKey: grant.desktop.id) } ?? start
-            metrics.timeToDesktop.record(ContinuousClock.now - first)
-            metrics.desktopRequests["assigned"]?.increment()
+            assigned(grant.desktop, asked: start)
             return .file(grant)
         case .browser(let grant):
-            let first = firstAsked.withLockedValue { $0.removeValue(forKey: grant.desktop.id) } ?? start
-            metrics.timeToDesktop.record(ContinuousClock.now - first)
-            metrics.desktopRequests["assigned"]?.increment()
+            assigned(grant.desktop, asked: start)
             return .browser(grant)
         case .preparing(let desktop, let estimate):
             firstAsked.withLockedValue { asked in
@@ -59,6 +55,13 @@ struct DesktopRequests: Sendable {
             throw APIFailure(.conflict, code: "exhausted", "pool \(pool) has no free desktop and is at its maximum size; try again later",
                              field: "pool")
         }
+    }
+
+    /// Records a console handed out: the time to desktop from the first request for it.
+    private func assigned(_ desktop: Desktop, asked start: ContinuousClock.Instant) {
+        let first = firstAsked.withLockedValue { $0.removeValue(forKey: desktop.id) } ?? start
+        metrics.timeToDesktop.record(ContinuousClock.now - first)
+        metrics.desktopRequests["assigned"]?.increment()
     }
 
     /// The browser console's parameters as JSON, for the API.
