@@ -14,12 +14,12 @@ final class TimedAuthenticator: Authenticator {
     var durations: [Double] { times.withLock { $0 } }
     func reset() { times.withLock { $0 = [] } }
 
-    func authenticate(user: String, password: String, from address: String?) async throws(DeskpoolError) -> SessionBroker.Principal {
+    func begin(user: String, password: String?, service: String?, from address: String?) async -> AuthenticationStep {
         let start = ContinuousClock.now
         defer {
             let elapsed = (ContinuousClock.now - start).seconds
             times.withLock { $0.append(elapsed) }
         }
-        return try await inner.authenticate(user: user, password: password, from: address)
+        return await inner.begin(user: user, password: password, service: service, from: address)
     }
 }

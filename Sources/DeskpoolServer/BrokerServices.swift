@@ -11,6 +11,8 @@ public struct BrokerServices: Sendable {
     /// The SPICE gateway's counters (nil: no gateway runs).
     public var tunnels: @Sendable () async -> TunnelTotals?
     public var now: @Sendable () -> Date
+    /// How long a login challenge may be answered (`authentication.challengeSeconds`).
+    public var challengeSeconds = 120
 
     public init(broker: Broker, authenticator: any Authenticator, adminGroup: String,
                 tunnels: @escaping @Sendable () async -> TunnelTotals? = { nil }, now: @escaping @Sendable () -> Date = { Date() }) {

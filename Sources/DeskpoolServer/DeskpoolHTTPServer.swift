@@ -16,6 +16,7 @@ public struct DeskpoolHTTPServer: Sendable {
     public let metrics: ServerMetrics
     public let logins: LoginSessions
     let gate: LoginGate
+    let conversations: LoginConversations
     let readiness: ReadinessProbe
 
     public init(services: BrokerServices, configuration: HTTPConfiguration, metrics: ServerMetrics = ServerMetrics()) {
@@ -26,6 +27,8 @@ public struct DeskpoolHTTPServer: Sendable {
                                     idle: TimeInterval(configuration.sessionIdleMinutes * 60), now: services.now)
         self.gate = LoginGate(authenticator: services.authenticator, policy: configuration.loginThrottle.policy,
                               limits: LoginGate.Limits(configuration.loginThrottle), shared: services.broker.store, now: services.now)
+        self.conversations = LoginConversations(gate: gate, sessions: logins, services: services, metrics: metrics,
+                                                challengeSeconds: services.challengeSeconds)
         self.readiness = ReadinessProbe(services: services)
     }
 
@@ -40,7 +43,7 @@ public struct DeskpoolHTTPServer: Sendable {
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, exempt: AdminTemplateRoutes.isUpload))
         router.add(middleware: AuthenticationMiddleware(logins: logins))
 
-        let auth = AuthRoutes(services: services, logins: logins, gate: gate, metrics: metrics, configuration: configuration)
+        let auth = AuthRoutes(services: services, logins: logins, conversations: conversations, metrics: metrics, configuration: configuration)
         let desktops = DesktopRequests(services: services, metrics: metrics)
         let api = router.group("api/v1")
         auth.add(to: api)

@@ -140,6 +140,24 @@ enum Migrations {
                 t.column("expiresAt", .integer).notNull()
             }
         }
+        migrator.registerMigration("v10") { db in
+            // PAM conversations waiting for their user, known to every broker on the store:
+            // keyed by the challenge id's SHA-256 (the id is never stored); relayed answers and
+            // their outcome are sealed with a key only the client and the owner can derive.
+            try db.create(table: "loginChallenge") { t in
+                t.primaryKey("key", .text)
+                t.column("owner", .text).notNull()
+                t.column("user", .text).notNull()
+                t.column("address", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull()
+                t.column("answeredAt", .integer)
+                t.column("answers", .blob)
+                t.column("outcome", .blob)
+            }
+            try db.create(index: "loginChallenge_owner", on: "loginChallenge", columns: ["owner"])
+            try db.create(index: "loginChallenge_expiresAt", on: "loginChallenge", columns: ["expiresAt"])
+        }
         return migrator
     }
 

@@ -62,6 +62,16 @@ enum PostgresSchema {
             // (milliseconds since 1970, by the server's clock).
             "CREATE TABLE lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, generation BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
         ]),
+        ("v6", [
+            // PAM conversations waiting for their user, by the challenge id's SHA-256 (the id is
+            // never stored); relayed answers and their outcome are sealed.
+            """
+            CREATE TABLE login_challenge (key TEXT PRIMARY KEY, owner TEXT NOT NULL, "user" TEXT NOT NULL, address TEXT NOT NULL,
+                created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, answered_at BIGINT, answers BYTEA, outcome BYTEA)
+            """,
+            "CREATE INDEX login_challenge_owner ON login_challenge (owner)",
+            "CREATE INDEX login_challenge_expires_at ON login_challenge (expires_at)",
+        ]),
     ]
 
     /// Applies the pending migrations.

@@ -29,6 +29,18 @@ extension PostgresStore {
         }
     }
 
+    public func replaceLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) -> Bool {
+        try await write { connection in
+            let record = try StoreCoding.json(login)
+            // The last use only moves forward, as with a touch (another broker's may be newer).
+            return try await Self.execute("""
+                UPDATE login SET record = \(record), expires_at = \(StoreCoding.millis(login.expiresAt)),
+                    last_used = GREATEST(last_used, \(StoreCoding.millis(login.lastUsed)))
+                WHERE key = \(key) RETURNING 1
+                """, on: connection) > 0
+        }
+    }
+
     public func deleteLogin(key: String) async throws(DeskpoolError) {
         try await write { connection in try await Self.execute("DELETE FROM login WHERE key = \(key)", on: connection) }
     }

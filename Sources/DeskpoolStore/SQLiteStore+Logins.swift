@@ -27,6 +27,15 @@ extension SQLiteStore {
         }
     }
 
+    public func replaceLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) -> Bool {
+        try await write { db in
+            // The last use only moves forward, as with a touch (another broker's may be newer).
+            try db.execute(sql: "UPDATE login SET record = ?, expiresAt = ?, lastUsed = MAX(lastUsed, ?) WHERE key = ?",
+                           arguments: [try StoreCoding.json(login), StoreCoding.millis(login.expiresAt), StoreCoding.millis(login.lastUsed), key])
+            return db.changesCount > 0
+        }
+    }
+
     public func deleteLogin(key: String) async throws(DeskpoolError) {
         try await write { db in try db.execute(sql: "DELETE FROM login WHERE key = ?", arguments: [key]) }
     }

@@ -12,7 +12,8 @@ public final class FaultyStore: Store {
         case putPool, drainPool, deleteDrainedPool
         case insertDesktop, transition, claimReady, deleteDesktop
         case createRollout, updateRollout, updateRolloutItems
-        case putLogin, touchLogin, deleteLogin, deleteLogins, recordLoginFailure, clearLoginFailures
+        case putLogin, touchLogin, deleteLogin, deleteLogins, replaceLogin, recordLoginFailure, clearLoginFailures
+        case putChallenge, answerChallenge, takeChallengeAnswers, putChallengeOutcome, deleteChallenge, deleteChallenges
         case probeWrite, audit
     }
 
@@ -161,6 +162,46 @@ public final class FaultyStore: Store {
         try await base.loginCount(liveAt: liveAt, idleSince: idleSince)
     }
 
+    public func replaceLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) -> Bool {
+        try check(.replaceLogin)
+        return try await base.replaceLogin(login, key: key)
+    }
+
+    // MARK: Login challenges
+    public func putChallenge(_ challenge: LoginChallenge) async throws(DeskpoolError) {
+        try check(.putChallenge)
+        try await base.putChallenge(challenge)
+    }
+
+    public func answerChallenge(key: String, at: Date, answers: [UInt8]?) async throws(DeskpoolError) -> LoginChallenge? {
+        try check(.answerChallenge)
+        return try await base.answerChallenge(key: key, at: at, answers: answers)
+    }
+
+    public func takeChallengeAnswers(owner: String) async throws(DeskpoolError) -> [LoginChallenge] {
+        try check(.takeChallengeAnswers)
+        return try await base.takeChallengeAnswers(owner: owner)
+    }
+
+    public func putChallengeOutcome(key: String, outcome: [UInt8]) async throws(DeskpoolError) {
+        try check(.putChallengeOutcome)
+        try await base.putChallengeOutcome(key: key, outcome: outcome)
+    }
+
+    public func challenge(key: String) async throws(DeskpoolError) -> LoginChallenge? { try await base.challenge(key: key) }
+
+    public func deleteChallenge(key: String) async throws(DeskpoolError) {
+        try check(.deleteChallenge)
+        try await base.deleteChallenge(key: key)
+    }
+
+    @discardableResult
+    public func deleteChallenges(expiredBy before: Date) async throws(DeskpoolError) -> Int {
+        try check(.deleteChallenges)
+        return try await base.deleteChallenges(expiredBy: before)
+    }
+
+    // MARK: Failed logins
     public func recordLoginFailure(keys: [LoginThrottle.Key], at: Date, window: TimeInterval) async throws(DeskpoolError) -> [LoginFailures] {
         try check(.recordLoginFailure)
         return try await base.recordLoginFailure(keys: keys, at: at, window: window)

@@ -2,8 +2,8 @@ public import DeskpoolCore
 import Foundation
 
 extension StoreConformance {
-    /// Logins are kept by key, read back whole, touched forward only, counted while live, and
-    /// forgotten when ended, expired or idle.
+    /// Logins are kept by key, read back whole, touched forward only, replaced while they last,
+    /// counted while live, and forgotten when ended, expired or idle.
     public static func logins(_ store: any Store) async throws {
         func login(_ user: String, at: Date, maxAge: TimeInterval = 3600) -> LoginSession {
             LoginSession(principal: .init(user: user, groups: ["staff", "deskpool-admins"]), admin: true, csrf: "csrf-\(user)",
@@ -19,6 +19,19 @@ extension StoreConformance {
         try await store.touchLogin(key: "k-alice", at: t0.addingTimeInterval(60))
         try expectEqual(try await store.login(key: "k-alice")?.lastUsed, t0.addingTimeInterval(120), "a late, older touch (another broker's) changes nothing")
         try await store.touchLogin(key: "k-nobody", at: t0)
+
+        // A further factor passed: the record changes, its last use moves forward only.
+        var stepped = try require(try await store.login(key: "k-alice"), "alice's login")
+        stepped.principal.groups.append("deskpool-mfa")
+        stepped.admin = false
+        try expect(try await store.replaceLogin(stepped, key: "k-alice"), "a live login, replaced")
+        try expectEqual(try await store.login(key: "k-alice"), stepped, "a replaced login, read back")
+        var stale = stepped
+        stale.lastUsed = t0
+        try expect(try await store.replaceLogin(stale, key: "k-alice"), "a login replaced with an older last use")
+        try expectEqual(try await store.login(key: "k-alice")?.lastUsed, t0.addingTimeInterval(120), "a replacement's older last use changes nothing")
+        try expect(try await store.replaceLogin(stepped, key: "k-nobody") == false, "an unknown key, replaced")
+        try expectEqual(try await store.login(key: "k-nobody"), nil, "a replacement of an unknown key adds nothing")
 
         try await store.putLogin(login("bob", at: t0, maxAge: 600), key: "k-bob")
         try await store.putLogin(login("carol", at: t0.addingTimeInterval(-3000)), key: "k-carol")

@@ -38,6 +38,7 @@ public enum StoreConformance {
         ("logins", logins),
         ("secrets", secrets),
         ("loginFailures", loginFailures),
+        ("challenges", challenges),
         ("leases", leases),
     ]
 

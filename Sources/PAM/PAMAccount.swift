@@ -5,12 +5,9 @@ public struct PAMAccount: Sendable, Hashable {
     /// Names of the user's groups (primary first) from the system's user database; empty when
     /// the user exists only in PAM (e.g. a password file module).
     public let groups: [String]
-    /// Informational messages modules sent (e.g. "your password expires in 3 days").
-    public let messages: [String]
 
-    public init(user: String, groups: [String], messages: [String]) {
+    public init(user: String, groups: [String]) {
         self.user = user
         self.groups = groups
-        self.messages = messages
     }
 }

@@ -11,9 +11,11 @@ public final class PAMAuthenticator: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The PAM service: the file name under /etc/pam.d.
         public var service: String
-        /// Logins that may run at once; more wait (within `maxWait`).
+        /// Login conversations that may be open at once (each holds a thread, also while it waits
+        /// for its user's answers); more wait (within `maxWait`).
         public var maxConcurrent: Int
-        /// How long one PAM conversation may take once it runs (a hung module or directory).
+        /// How long PAM may take for one step (to its first prompt or decision, or from answers
+        /// to the next): a hung module or directory.
         public var timeout: Duration
         /// How long a login may wait for one of the `maxConcurrent` slots (a login storm).
         public var maxWait: Duration
@@ -21,14 +23,21 @@ public final class PAMAuthenticator: Sendable {
         /// falling back to PAM's `other`. `nil`: where libpam looks (pam_wrapper's directory
         /// when `PAM_WRAPPER=1`, else /etc/pam.d and /usr/lib/pam.d).
         public var serviceDirectories: [String]?
+        /// How long the PAM stack waits for the user's answers to a prompt.
+        public var answerWindow: Duration
+        /// How long a whole conversation may hold its thread (a stack that keeps asking).
+        public var conversationLimit: Duration
 
-        public init(service: String = "deskpool", maxConcurrent: Int = 8, timeout: Duration = .seconds(10),
-                    maxWait: Duration = .seconds(60), serviceDirectories: [String]? = nil) {
+        public init(service: String = "deskpool", maxConcurrent: Int = 256, timeout: Duration = .seconds(10),
+                    maxWait: Duration = .seconds(60), serviceDirectories: [String]? = nil, answerWindow: Duration = .seconds(120),
+                    conversationLimit: Duration = .seconds(900)) {
             self.service = service
             self.maxConcurrent = maxConcurrent
             self.timeout = timeout
             self.maxWait = maxWait
             self.serviceDirectories = serviceDirectories
+            self.answerWindow = answerWindow
+            self.conversationLimit = conversationLimit
         }
     }
 
@@ -40,25 +49,49 @@ public final class PAMAuthenticator: Sendable {
         self.runner = BlockingRunner(limit: max(1, configuration.maxConcurrent))
     }
 
-    /// Checks `password` for `user` and that the account may log in now.
+    /// Starts a login conversation for `user` with the PAM service `service` (default: the
+    /// configured one): the answer is its first step, a decision or the prompts PAM asks.
+    /// - Parameters:
+    ///   - password: answers the conversation's first hidden prompt (nil: every prompt goes to
+    ///     the user).
+    ///   - remoteHost: the client's address, passed to PAM as `PAM_RHOST`.
+    public func begin(user: String, password: String?, remoteHost: String? = nil, service: String? = nil) async throws(PAMError) -> PAMStep {
+        try Self.validate(user: user, password: password ?? "")
+        let service = service ?? configuration.service
+        try checkServiceExists(service)
+        let conversation = PAMConversation(service: service, user: user, password: password.map(SecretBytes.init),
+                                           answerWindow: configuration.answerWindow, stepTimeout: configuration.timeout)
+        let (runner, limits) = (self.runner, configuration)
+        let asked = ContinuousClock.now
+        Task.detached {
+            let result = await runner.run(wait: limits.maxWait, timeout: limits.conversationLimit) {
+                PAMTransaction.run(conversation, remoteHost: remoteHost)
+            }
+            guard let result else {
+                // Dropped from the queue, or started and then overran the conversation's limit.
+                let waited = ContinuousClock.now - asked
+                conversation.finish(.failure(PAMError(code: .timedOut, message: waited >= limits.maxWait
+                    ? "no free login slot within \(limits.maxWait) (\(limits.maxConcurrent) run at once): too many logins at once"
+                    : "PAM service \(service) did not finish within \(limits.conversationLimit)")))
+                return
+            }
+            conversation.finish(result)
+        }
+        return await conversation.next(timeout: limits.maxWait + limits.timeout)
+    }
+
+    /// Checks `password` for `user` and that the account may log in now, for a stack that asks
+    /// nothing but the password (a stack that asks more is `conversationRequired`).
     /// - Parameter remoteHost: the client's address, passed to PAM as `PAM_RHOST`.
     public func authenticate(user: String, password: String, remoteHost: String? = nil) async throws(PAMError) -> PAMAccount {
-        try Self.validate(user: user, password: password)
-        try checkServiceExists()
-        let secret = SecretBytes(password)
-        let service = configuration.service
-        let asked = ContinuousClock.now
-        let result = await runner.run(wait: configuration.maxWait, timeout: configuration.timeout) {
-            PAMTransaction.run(service: service, user: user, password: secret, remoteHost: remoteHost)
+        switch try await begin(user: user, password: password, remoteHost: remoteHost) {
+        case .done(let result, _):
+            return try result.get()
+        case .prompts(let prompts, _, let conversation):
+            conversation.cancel()
+            throw PAMError(code: .conversationRequired,
+                           message: "PAM service \(configuration.service) asked \(prompts.map { "'\($0.text)'" }.joined(separator: ", ")) after the password")
         }
-        guard let result else {
-            // Dropped from the queue, or started and then overran its timeout.
-            let waited = ContinuousClock.now - asked
-            throw PAMError(code: .timedOut, message: waited >= configuration.maxWait
-                ? "no free login slot within \(configuration.maxWait) (\(configuration.maxConcurrent) run at once): too many logins at once"
-                : "PAM service \(service) did not answer within \(configuration.timeout)")
-        }
-        return try result.get()
     }
 
     /// The directories libpam reads service files from, in this process.
@@ -70,9 +103,8 @@ public final class PAMAuthenticator: Sendable {
         return ["/etc/pam.d", "/usr/lib/pam.d"]
     }
 
-    private func checkServiceExists() throws(PAMError) {
+    private func checkServiceExists(_ service: String) throws(PAMError) {
         let directories = configuration.serviceDirectories ?? Self.defaultServiceDirectories
-        let service = configuration.service
         let exists = directories.contains { FileManager.default.fileExists(atPath: "\($0)/\(service)") }
         guard exists else {
             throw PAMError(

@@ -25,6 +25,8 @@ public struct PAMError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let moduleError = Code("moduleError")
         /// The PAM stack did not answer within the configured time.
         public static let timedOut = Code("timedOut")
+        /// The stack asked more than the password, and the caller cannot answer (`authenticate`).
+        public static let conversationRequired = Code("conversationRequired")
         /// The user name or password cannot be passed to PAM (empty name, NUL bytes, too long).
         public static let invalidInput = Code("invalidInput")
 

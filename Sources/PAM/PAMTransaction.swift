@@ -1,11 +1,14 @@
 internal import CPAM
 import Foundation
 
-/// One blocking PAM login: `pam_start`, `pam_authenticate`, `pam_acct_mgmt`, `pam_end`.
-/// Runs on a dedicated thread (see `BlockingRunner`); never on Swift's cooperative pool.
+/// One blocking PAM login: `pam_start`, `pam_authenticate`, `pam_acct_mgmt` (and
+/// `pam_chauthtok` when PAM says the password must change now), `pam_end`, talking with the
+/// user through `conversation`. Runs on a dedicated thread (see `BlockingRunner`); never on
+/// Swift's cooperative pool.
 enum PAMTransaction {
-    static func run(service: String, user: String, password: SecretBytes, remoteHost: String?) -> Result<PAMAccount, PAMError> {
-        let conversation = Conversation(user: user, password: password)
+    static func run(_ conversation: PAMConversation, remoteHost: String?) -> Result<PAMAccount, PAMError> {
+        let service = conversation.service
+        let user = conversation.user
         let appdata = Unmanaged.passUnretained(conversation).toOpaque()
         var conv = pam_conv(conv: conversationCallback, appdata_ptr: appdata)
         var handle: OpaquePointer?
@@ -21,7 +24,9 @@ enum PAMTransaction {
         if let remoteHost {
             _ = pam_set_item(handle, PAM_RHOST, remoteHost)
         }
-        let flags = Int32(PAM_SILENT) | Int32(PAM_DISALLOW_NULL_AUTHTOK)
+        // Not PAM_SILENT: what modules say (a code was sent, the password expires soon) is
+        // for the user.
+        let flags = Int32(PAM_DISALLOW_NULL_AUTHTOK)
 
         status = pam_authenticate(handle, flags)
         if status != PAM_SUCCESS {
@@ -33,12 +38,18 @@ enum PAMTransaction {
         }
 
         status = pam_acct_mgmt(handle, flags)
-        if status != PAM_SUCCESS {
+        if status == PAM_NEW_AUTHTOK_REQD {
+            // The password must change now: in the same conversation, as login(1) does.
+            status = pam_chauthtok(handle, Int32(PAM_CHANGE_EXPIRED_AUTHTOK))
+            if status != PAM_SUCCESS {
+                return .failure(failure(.passwordExpired, handle, status, conversation, doing: "pam_chauthtok"))
+            }
+        } else if status != PAM_SUCCESS {
             return .failure(failure(accountCode(status), handle, status, conversation))
         }
 
         let name = currentUser(handle) ?? user
-        return .success(PAMAccount(user: name, groups: UserDatabase.groups(of: name), messages: conversation.infos))
+        return .success(PAMAccount(user: name, groups: UserDatabase.groups(of: name)))
     }
 
     /// What a failed `pam_authenticate` means.
@@ -69,11 +80,13 @@ enum PAMTransaction {
     }
 
     private static func failure(
-        _ code: PAMError.Code, _ handle: OpaquePointer, _ status: Int32, _ conversation: Conversation
+        _ code: PAMError.Code, _ handle: OpaquePointer, _ status: Int32, _ conversation: PAMConversation, doing call: String? = nil
     ) -> PAMError {
         var message = describe(handle, status)
-        if !conversation.errors.isEmpty {
-            message += " (module said: \(conversation.errors.joined(separator: "; ")))"
+        if let call { message = "\(call): \(message)" }
+        let said = conversation.errorsSaid
+        if !said.isEmpty {
+            message += " (module said: \(said.joined(separator: "; ")))"
         }
         return PAMError(code: code, pamStatus: status, message: message)
     }

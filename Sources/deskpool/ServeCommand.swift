@@ -57,18 +57,18 @@ struct ServeCommand: AsyncParsableCommand {
         // One Prometheus registry for the server's metrics and swift-metrics (the reconciler's).
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
-        let http = DeskpoolHTTPServer(
-            services: BrokerServices(
-                broker: broker, authenticator: PAMLogin(configuration: configuration.authentication),
-                adminGroup: configuration.authentication.adminGroup,
-                tunnels: { [gateway] in
-                    guard let statistics = gateway?.statistics() else { return nil }
-                    return TunnelTotals(open: statistics.openTunnels, total: statistics.totalTunnels,
-                                        bytesClientToDesktop: statistics.bytesClientToDesktop,
-                                        bytesDesktopToClient: statistics.bytesDesktopToClient,
-                                        refused: statistics.refusals.values.reduce(0, +))
-                }),
-            configuration: configuration.http, metrics: metrics)
+        var brokerServices = BrokerServices(
+            broker: broker, authenticator: PAMLogin(configuration: configuration.authentication),
+            adminGroup: configuration.authentication.adminGroup,
+            tunnels: { [gateway] in
+                guard let statistics = gateway?.statistics() else { return nil }
+                return TunnelTotals(open: statistics.openTunnels, total: statistics.totalTunnels,
+                                    bytesClientToDesktop: statistics.bytesClientToDesktop,
+                                    bytesDesktopToClient: statistics.bytesDesktopToClient,
+                                    refused: statistics.refusals.values.reduce(0, +))
+            })
+        brokerServices.challengeSeconds = configuration.authentication.challengeSeconds
+        let http = DeskpoolHTTPServer(services: brokerServices, configuration: configuration.http, metrics: metrics)
         services.append(.init(service: try http.application(logger: Logger(label: "deskpool.http"))))
         logger.info("portal and API", metadata: [
             "url": "\(configuration.http.tls == nil ? "http" : "https")://\(configuration.http.listen):\(configuration.http.port)/"])

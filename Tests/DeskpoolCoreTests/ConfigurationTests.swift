@@ -39,7 +39,8 @@ struct ConfigurationTests {
         #expect(configuration.broker.backoffBaseSeconds == 5)
         #expect(configuration.authentication.pamService == "vdi-login")
         #expect(configuration.authentication.loginTimeoutSeconds == 20)
-        #expect(configuration.authentication.maxConcurrentLogins == 8)
+        #expect(configuration.authentication.maxConcurrentLogins == 256)
+        #expect(configuration.authentication.challengeSeconds == 120)
         #expect(configuration.stateDirectory == "/var/lib/deskpool")
     }
 

@@ -19,7 +19,7 @@ final class SlowAuthenticator: Authenticator {
     var calls: Int { state.withLock { $0.calls } }
     var most: Int { state.withLock { $0.most } }
 
-    func authenticate(user: String, password: String, from address: String?) async throws(DeskpoolError) -> SessionBroker.Principal {
+    func begin(user: String, password: String?, service: String?, from address: String?) async -> AuthenticationStep {
         state.withLock {
             $0.calls += 1
             $0.running += 1
@@ -27,8 +27,21 @@ final class SlowAuthenticator: Authenticator {
         }
         try? await Task.sleep(for: delay)
         state.withLock { $0.running -= 1 }
-        guard passwords[user] == password else { throw DeskpoolError(.unauthenticated, "wrong user name or password") }
-        return SessionBroker.Principal(user: user)
+        guard passwords[user] == password else { return .refused(DeskpoolError(.unauthenticated, "wrong user name or password"), messages: []) }
+        return .authenticated(SessionBroker.Principal(user: user), service: "deskpool", messages: [])
+    }
+}
+
+extension LoginGate {
+    /// A login with a password alone (these tests' authenticators ask nothing more).
+    func login(user: String, password: String, address: String?) async throws(Refusal) -> SessionBroker.Principal {
+        switch try await begin(user: user, password: password, address: address) {
+        case .authenticated(let principal, _, _):
+            return principal
+        case .asking(let id, _, _):
+            cancel(id)
+            throw Refusal(reason: .failed(DeskpoolError(.unavailable, "the login asks more than a password")))
+        }
     }
 }
 

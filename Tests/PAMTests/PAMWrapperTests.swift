@@ -122,3 +122,109 @@ extension PAMWrapperTests {
         #expect(wrong.map { !"\($0)".contains("not-alices-secret") } == true)
     }
 }
+
+// MARK: - Conversations
+
+extension PAMWrapperTests {
+    /// The prompts of a step that asks; fails the test on a decision.
+    static func prompts(_ step: PAMStep) throws -> (prompts: [PAMPrompt], messages: [PAMMessage], conversation: PAMConversation) {
+        guard case .prompts(let prompts, let messages, let conversation) = step else {
+            Issue.record("expected prompts, got \(step)")
+            throw PAMError(code: .moduleError, message: "no prompts")
+        }
+        return (prompts, messages, conversation)
+    }
+
+    @Test("a stack that asks twice: the given password answers the hidden prompt, the shown one comes back; a wrong answer fails it")
+    func twoPrompts() async throws {
+        let two = PAMAuthenticator(configuration: .init(service: "deskpool-test-two"))
+        let asked = try Self.prompts(try await two.begin(user: "carol", password: "carol-secret"))
+        #expect(asked.prompts.count == 1 && asked.prompts[0].echo)
+        guard case .done(.success(let account), _) = await asked.conversation.answer(["carol-secret"]) else {
+            Issue.record("the second answer did not log in")
+            return
+        }
+        #expect(account.user == "carol")
+
+        // Without a password, both prompts are the user's, one step each.
+        let first = try Self.prompts(try await two.begin(user: "carol", password: nil))
+        #expect(first.prompts.map(\.echo) == [false])
+        let second = try Self.prompts(await first.conversation.answer(["carol-secret"]))
+        #expect(second.prompts.map(\.echo) == [true])
+        guard case .done(.failure(let error), _) = await second.conversation.answer(["not-carols"]) else {
+            Issue.record("a wrong second answer did not fail")
+            return
+        }
+        #expect(error.code == .wrongCredentials)
+        #expect(!"\(error)".contains("not-carols") && !"\(error)".contains("carol-secret"))
+    }
+
+    @Test("messages without a prompt reach the caller with their kind, in order, and the login goes on")
+    func messagesOnly() async throws {
+        let chatty = PAMAuthenticator(configuration: .init(service: "deskpool-test-chatty"))
+        guard case .done(.success(let account), let messages) = try await chatty.begin(user: "dan", password: "dan-secret") else {
+            Issue.record("the chatty stack did not log in")
+            return
+        }
+        #expect(account.user == "dan")
+        // pam_chatty says its info lines, then its error lines (num_lines=2 gives three of each
+        // in the version Debian 12 ships); every one reaches the caller, as said and in order.
+        let infos = messages.prefix { !$0.error }, errors = messages.drop { !$0.error }
+        #expect(infos.count >= 2 && errors.count >= 2 && errors.allSatisfy(\.error))
+        #expect(infos.allSatisfy { $0.text == "Authentication succeeded" } && errors.allSatisfy { $0.text == "Authentication generated an error" })
+        #expect(messages.allSatisfy { !$0.text.isEmpty && !$0.text.contains("dan-secret") })
+    }
+
+    @Test("an unanswered prompt ends the conversation after the answer window; a late answer is refused")
+    func unanswered() async throws {
+        let two = PAMAuthenticator(configuration: .init(service: "deskpool-test-two", answerWindow: .milliseconds(300)))
+        let asked = try Self.prompts(try await two.begin(user: "carol", password: "carol-secret"))
+        try await Task.sleep(for: .milliseconds(800))
+        guard case .done(.failure(let error), _) = await asked.conversation.answer(["carol-secret"]) else {
+            Issue.record("a late answer was taken")
+            return
+        }
+        #expect(error.code == .timedOut)
+    }
+
+    @Test("open conversations hold their threads: beyond maxConcurrent a login waits maxWait, then is refused; a cancel frees the slot")
+    func threadBound() async throws {
+        let bounded = PAMAuthenticator(configuration: .init(service: "deskpool-test-two", maxConcurrent: 2, maxWait: .milliseconds(500)))
+        let first = try Self.prompts(try await bounded.begin(user: "carol", password: "carol-secret"))
+        let second = try Self.prompts(try await bounded.begin(user: "carol", password: "carol-secret"))
+        guard case .done(.failure(let error), _) = try await bounded.begin(user: "carol", password: "carol-secret") else {
+            Issue.record("a third conversation got a thread")
+            return
+        }
+        #expect(error.code == .timedOut && error.message.contains("no free login slot"))
+        first.conversation.cancel()
+        second.conversation.cancel()
+        // The cancelled threads end (PAM gets no answer and fails), and their slots serve again.
+        let again = try Self.prompts(try await bounded.begin(user: "carol", password: "carol-secret"))
+        guard case .done(.success, _) = await again.conversation.answer(["carol-secret"]) else {
+            Issue.record("no login after the slots were freed")
+            return
+        }
+    }
+
+    @Test("PAMLogin: a conversation's steps and a refusal's messages as the broker's types")
+    func deskpoolConversation() async throws {
+        let login = PAMLogin(authenticator: PAMAuthenticator(configuration: .init(service: "deskpool-test-two")))
+        guard case .asking(let prompts, _, let conversation) = await login.begin(user: "carol", password: "carol-secret", service: nil, from: nil) else {
+            Issue.record("no prompts")
+            return
+        }
+        #expect(prompts.map(\.echo) == [true])
+        guard case .authenticated(let principal, let service, _) = await conversation.answer(["carol-secret"]) else {
+            Issue.record("not authenticated")
+            return
+        }
+        #expect(principal.user == "carol" && service == "deskpool-test-two")
+        // A pool's factor names its own service.
+        guard case .authenticated(_, let factor, let messages) = await login.begin(user: "dan", password: "dan-secret", service: "deskpool-test-chatty", from: nil) else {
+            Issue.record("the factor's service did not log in")
+            return
+        }
+        #expect(factor == "deskpool-test-chatty" && messages.contains { $0.kind == .error })
+    }
+}

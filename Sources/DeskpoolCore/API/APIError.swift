@@ -12,9 +12,12 @@ public struct APIErrorBody: Sendable, Hashable, Codable {
     }
 
     public var error: Detail
+    /// What the authentication stack said before a login step failed (logins only).
+    public var messages: [AuthMessage]?
 
-    public init(code: String, message: String, field: String? = nil) {
+    public init(code: String, message: String, field: String? = nil, messages: [AuthMessage]? = nil) {
         error = Detail(code: code, message: message, field: field)
+        self.messages = messages
     }
 
     public init(_ error: DeskpoolError) {

@@ -60,14 +60,29 @@ public struct UserPoolView: Sendable, Hashable, Codable {
     public var desktops: [DesktopView]
     /// Whether the pool's desktops open in a browser (`?console=browser`).
     public var browserConsole: Bool
+    /// The pool asks for a further login (its factor) that this login has not passed yet:
+    /// `POST /api/v1/pools/{pool}/factor` first.
+    public var factorRequired: Bool
     public init(name: String, assignment: PoolSpec.Assignment, available: Int, estimateSeconds: Int, desktops: [DesktopView],
-                browserConsole: Bool = false) {
+                browserConsole: Bool = false, factorRequired: Bool = false) {
         self.name = name
         self.assignment = assignment
         self.available = available
         self.estimateSeconds = estimateSeconds
         self.desktops = desktops
         self.browserConsole = browserConsole
+        self.factorRequired = factorRequired
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        assignment = try c.decode(PoolSpec.Assignment.self, forKey: .assignment)
+        available = try c.decode(Int.self, forKey: .available)
+        estimateSeconds = try c.decode(Int.self, forKey: .estimateSeconds)
+        desktops = try c.decode([DesktopView].self, forKey: .desktops)
+        browserConsole = try c.decodeIfPresent(Bool.self, forKey: .browserConsole) ?? false
+        factorRequired = try c.decodeIfPresent(Bool.self, forKey: .factorRequired) ?? false
     }
 }
 

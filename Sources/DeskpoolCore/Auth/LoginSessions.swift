@@ -11,7 +11,7 @@ import Synchronization
 public struct LoginSessions: Sendable {
     let store: any Store
     let maxAge: TimeInterval
-    let idle: TimeInterval
+    public let idle: TimeInterval
     let now: @Sendable () -> Date
     let sweep = Sweep(every: 60)
 
@@ -72,7 +72,8 @@ public struct LoginSessions: Sendable {
         return try await store.loginCount(liveAt: now, idleSince: now.addingTimeInterval(-idle))
     }
 
-    static func key(_ token: String) -> String {
+    /// The store's key of a token: its SHA-256, in hex.
+    public static func key(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
@@ -81,13 +82,13 @@ public struct LoginSessions: Sendable {
 }
 
 /// When a periodic cleanup is due: at the first ask, then at most once per `every` seconds.
-final class Sweep: Sendable {
+public final class Sweep: Sendable {
     private let every: TimeInterval
     private let last = Mutex<Date?>(nil)
 
-    init(every: TimeInterval) { self.every = every }
+    public init(every: TimeInterval) { self.every = every }
 
-    func due(at now: Date) -> Bool {
+    public func due(at now: Date) -> Bool {
         last.withLock { last in
             guard last.map({ now.timeIntervalSince($0) >= every || now < $0 }) ?? true else { return false }
             last = now

@@ -38,7 +38,8 @@ extension Broker {
                 available: desktops.filter { $0.state == .ready && $0.user == nil }.count,
                 estimateSeconds: estimator.estimate(pool: pool.name),
                 desktops: desktops.filter { $0.user == principal.user && $0.state != .deleting }.map(DesktopView.init),
-                browserConsole: consoles.offersBrowser(pool))
+                browserConsole: consoles.offersBrowser(pool),
+                factorRequired: pool.factor.map { !principal.factors.contains($0) } ?? false)
         }
     }
 

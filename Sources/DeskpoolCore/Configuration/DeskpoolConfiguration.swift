@@ -195,18 +195,22 @@ public struct AuthenticationConfiguration: Sendable, Hashable, Decodable {
     public var pamService: String = "deskpool"
     /// Members of this group get the admin role.
     public var adminGroup: String = "deskpool-admins"
-    /// PAM logins that may run at once; more wait.
-    public var maxConcurrentLogins: Int = 8
+    /// PAM login conversations that may be open at once, each on its own thread (also while it
+    /// waits for its user's answer: a one-time code, a new password); more wait.
+    public var maxConcurrentLogins: Int = 256
     /// Seconds one PAM login may take once it runs (a hung module or directory).
     public var loginTimeoutSeconds: Int = 10
     /// Seconds a login may wait for one of the `maxConcurrentLogins` slots (a login storm:
     /// N logins at once wait about N / (logins per second) in the queue).
     public var maxLoginWaitSeconds: Int = 60
+    /// Seconds a user has to answer a prompt of the login (a one-time code, a new password);
+    /// then the challenge expires and the login starts again.
+    public var challengeSeconds: Int = 120
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case pamService, adminGroup, maxConcurrentLogins, loginTimeoutSeconds, maxLoginWaitSeconds
+        case pamService, adminGroup, maxConcurrentLogins, loginTimeoutSeconds, maxLoginWaitSeconds, challengeSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -220,8 +224,8 @@ public struct AuthenticationConfiguration: Sendable, Hashable, Decodable {
                 self[keyPath: keyPath] = name
             }
         }
-        for (key, keyPath, range) in [(CodingKeys.maxConcurrentLogins, \Self.maxConcurrentLogins, 1...256), (.loginTimeoutSeconds, \Self.loginTimeoutSeconds, 1...300),
-                                      (.maxLoginWaitSeconds, \Self.maxLoginWaitSeconds, 1...600)] {
+        for (key, keyPath, range) in [(CodingKeys.maxConcurrentLogins, \Self.maxConcurrentLogins, 1...1024), (.loginTimeoutSeconds, \Self.loginTimeoutSeconds, 1...300),
+                                      (.maxLoginWaitSeconds, \Self.maxLoginWaitSeconds, 1...600), (.challengeSeconds, \Self.challengeSeconds, 10...900)] {
             if let value = try container.decodeIfPresent(Int.self, forKey: key) {
                 guard range.contains(value) else {
                     throw try container.superDecoder(forKey: key).invalid("authentication.\(key.stringValue) must be between \(range.lowerBound) and \(range.upperBound)")

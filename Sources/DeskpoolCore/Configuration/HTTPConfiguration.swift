@@ -107,6 +107,9 @@ public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
     /// fails); beyond, and beyond `maxWaitingPerUser` for one user name, 429 with Retry-After.
     public var maxWaitingPerAddress: Int = 512
     public var maxWaitingPerUser: Int = 8
+    /// Login conversations from one client address that may wait for their user's answer at
+    /// once (each holds a PAM thread); beyond, 429.
+    public var maxOpenConversationsPerAddress: Int = 16
     /// A failed login (wrong password, unknown user, locked or expired account) is answered no
     /// sooner than this after it began, so that timing does not tell them apart (pam_unix's own
     /// delay is about 2 s).
@@ -128,7 +131,7 @@ public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case baseDelaySeconds, maxDelaySeconds, lockoutFailures, addressLockoutFailures, lockoutSeconds
-        case maxConcurrentPerAddress, maxWaitingPerAddress, maxWaitingPerUser, failureDelayMilliseconds
+        case maxConcurrentPerAddress, maxWaitingPerAddress, maxWaitingPerUser, failureDelayMilliseconds, maxOpenConversationsPerAddress
     }
 
     public init(from decoder: any Decoder) throws {
@@ -143,6 +146,7 @@ public struct LoginThrottleConfiguration: Sendable, Hashable, Decodable {
         maxWaitingPerAddress = try c.decodeBounded(.maxWaitingPerAddress, 0...100_000) ?? maxWaitingPerAddress
         maxWaitingPerUser = try c.decodeBounded(.maxWaitingPerUser, 0...1000) ?? maxWaitingPerUser
         failureDelayMilliseconds = try c.decodeBounded(.failureDelayMilliseconds, 0...30_000) ?? failureDelayMilliseconds
+        maxOpenConversationsPerAddress = try c.decodeBounded(.maxOpenConversationsPerAddress, 1...4096) ?? maxOpenConversationsPerAddress
         guard baseDelaySeconds <= maxDelaySeconds else {
             throw try c.superDecoder(forKey: .baseDelaySeconds).invalid("http.loginThrottle.baseDelaySeconds (\(baseDelaySeconds)) must not exceed maxDelaySeconds (\(maxDelaySeconds))")
         }

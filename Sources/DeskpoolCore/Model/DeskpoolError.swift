@@ -28,6 +28,11 @@ public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let unauthenticated = Code("unauthenticated")
         /// The account may not log in now (expired, locked, password must be changed).
         public static let accountUnusable = Code("accountUnusable")
+        /// The pool asks for a further login (its `factor`, a PAM service) this login has not
+        /// passed yet.
+        public static let factorRequired = Code("factorRequired")
+        /// The login challenge is unknown, expired or was answered already: log in again.
+        public static let challengeExpired = Code("challengeExpired")
         /// Too many failed logins for this user or address: wait.
         public static let throttled = Code("throttled")
         /// A service the broker needs (PAM) did not answer or failed.
@@ -38,6 +43,13 @@ public struct DeskpoolError: Error, Sendable, Hashable, CustomStringConvertible 
         /// took the work over): the write was refused, nothing changed.
         public static let leaseLost = Code("leaseLost")
         public var description: String { name }
+
+        static let all: [Code] = [.invalidInput, .notFound, .alreadyExists, .versionInUse, .notEntitled, .conflict, .hypervisorFailed,
+                                  .hypervisorUnavailable, .storeFailed, .unauthenticated, .accountUnusable, .factorRequired, .challengeExpired,
+                                  .throttled, .unavailable, .tooLarge, .leaseLost]
+
+        /// The code with this name, if there is one.
+        public static func named(_ name: String) -> Code? { all.first { $0.name == name } }
     }
 
     public let code: Code

@@ -50,6 +50,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     /// What makes each desktop its own machine inside (templates with `identity.seed:
     /// nocloud`); nil: the defaults (host name = the desktop's name).
     public var identity: IdentitySettings?
+    /// A PAM service users must pass, besides their login, before they get a desktop of the pool
+    /// (a second factor for an admin or external pool); nil: the login is enough.
+    public var factor: String?
     /// Bumped by the store each time the spec changes.
     public var generation = 1
     /// Being deleted (`DELETE /api/v1/admin/pools/NAME`): no new sessions, idle desktops go
@@ -107,6 +110,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
             throw DeskpoolError(.invalidInput, "label '\(key)' must be a name and value of letters, digits, '.', '_' or '-'", field: "labels")
         }
         try identity?.validate()
+        if let factor, !DeskpoolConfiguration.isSafeName(factor) {
+            throw DeskpoolError(.invalidInput, "must be a PAM service name (a file name in /etc/pam.d: letters, digits, '.', '_' or '-')", field: "factor")
+        }
         for (field, names) in [("users", users), ("groups", groups), ("hosts", hosts)] {
             if let bad = names.first(where: { !DeskpoolConfiguration.isSafeName($0) }) {
                 throw DeskpoolError(.invalidInput, "'\(bad)' is not a valid name", field: field)
@@ -120,7 +126,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
 extension PoolSpec {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, console, session, desktop, labels, generation
-        case identity
+        case identity, factor
     }
 
     public init(from decoder: any Decoder) throws {
@@ -155,6 +161,7 @@ extension PoolSpec {
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         generation = try c.decodeIfPresent(Int.self, forKey: .generation) ?? 1
         identity = try c.decodeIfPresent(IdentitySettings.self, forKey: .identity)
+        factor = try c.decodeIfPresent(String.self, forKey: .factor)
         do {
             try validate()
         } catch {
@@ -191,6 +198,7 @@ extension PoolSpec {
         try c.encode(labels, forKey: .labels)
         try c.encode(generation, forKey: .generation)
         try c.encodeIfPresent(identity, forKey: .identity)
+        try c.encodeIfPresent(factor, forKey: .factor)
     }
 }
 

@@ -9,9 +9,21 @@ public struct SessionBroker: Sendable {
     public struct Principal: Sendable, Hashable, Codable {
         public var user: String
         public var groups: [String]
-        public init(user: String, groups: [String] = []) {
+        /// The PAM services the user passed in this login: the login's, and each further factor a
+        /// pool asked for (`PoolSpec.factor`).
+        public var factors: [String]
+        public init(user: String, groups: [String] = [], factors: [String] = []) {
             self.user = user
             self.groups = groups
+            self.factors = factors
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            user = try container.decode(String.self, forKey: .user)
+            groups = try container.decode([String].self, forKey: .groups)
+            // Logins recorded before further factors existed passed none.
+            factors = try container.decodeIfPresent([String].self, forKey: .factors) ?? []
         }
     }
 
@@ -67,6 +79,10 @@ public struct SessionBroker: Sendable {
             throw DeskpoolError(.notEntitled, "\(principal.user) is not entitled to pool \(name)", field: "pool")
         }
         guard !pool.draining else { throw DeskpoolError(.conflict, "pool \(name) is being deleted", field: "pool") }
+        if let factor = pool.factor, !principal.factors.contains(factor) {
+            throw DeskpoolError(.factorRequired, "pool \(name) asks for a further login (PAM service \(factor)) before it hands out a desktop",
+                                field: "pool")
+        }
         var desktops: [Desktop]? = theirs
         for _ in 0..<20 {
             // After a lost race (a claim or a name taken meanwhile), read them again.

@@ -99,6 +99,29 @@ public protocol Store: Sendable {
     /// Logins live at `liveAt` and used since `idleSince`.
     func loginCount(liveAt: Date, idleSince: Date) async throws(DeskpoolError) -> Int
 
+    /// Replaces the record of a live login (a further factor it passed); false when it is gone.
+    func replaceLogin(_ login: LoginSession, key: String) async throws(DeskpoolError) -> Bool
+
+    // MARK: Login challenges (PAM conversations waiting for their user)
+    /// Records a new challenge (its key is new).
+    func putChallenge(_ challenge: LoginChallenge) async throws(DeskpoolError)
+    /// Marks the challenge answered at `at`, with `answers` (sealed, for its owner; nil when the
+    /// owner itself was answered), once: nil when there is no such challenge, it expired by
+    /// `at` (`expiresAt <= at`), or it was answered already. Returns the challenge as it is now.
+    func answerChallenge(key: String, at: Date, answers: [UInt8]?) async throws(DeskpoolError) -> LoginChallenge?
+    /// The answered challenges of `owner` whose relayed answers wait: each is returned once,
+    /// its answers cleared in the store in the same transaction.
+    func takeChallengeAnswers(owner: String) async throws(DeskpoolError) -> [LoginChallenge]
+    /// Records the outcome of a challenge's relayed answers (nothing when it is gone).
+    func putChallengeOutcome(key: String, outcome: [UInt8]) async throws(DeskpoolError)
+    /// The challenge with this key, expired or not; nil when there is none.
+    func challenge(key: String) async throws(DeskpoolError) -> LoginChallenge?
+    /// Forgets a challenge (nothing when it is gone).
+    func deleteChallenge(key: String) async throws(DeskpoolError)
+    /// Forgets the challenges that expired at or before `before`; returns how many.
+    @discardableResult
+    func deleteChallenges(expiredBy before: Date) async throws(DeskpoolError) -> Int
+
     // MARK: Failed logins, counted for every broker
     /// Counts a failed login against each key at `at` (a count whose last failure is `window`
     /// or more before starts again at 1); returns each key's count now.

@@ -24,8 +24,8 @@ public struct APIFailure: HTTPResponseError, Sendable {
     static func status(of code: DeskpoolError.Code) -> HTTPResponse.Status {
         switch code {
         case .invalidInput: .badRequest
-        case .unauthenticated: .unauthorized
-        case .accountUnusable, .notEntitled: .forbidden
+        case .unauthenticated, .challengeExpired: .unauthorized
+        case .accountUnusable, .notEntitled, .factorRequired: .forbidden
         case .notFound: .notFound
         case .alreadyExists, .conflict, .versionInUse: .conflict
         case .throttled: .tooManyRequests

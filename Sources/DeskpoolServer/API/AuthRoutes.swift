@@ -3,22 +3,31 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 
-/// `/api/v1/auth`: login through PAM (throttled), logout, who am I.
+/// `/api/v1/auth`: login through PAM (a conversation: throttled, any number of prompts),
+/// logout, who am I; and a pool's further factor (`/api/v1/pools/{pool}/factor`).
 struct AuthRoutes {
     let services: BrokerServices
     let logins: LoginSessions
-    let gate: LoginGate
+    let conversations: LoginConversations
     let metrics: ServerMetrics
     let configuration: HTTPConfiguration
 
     func add(to api: RouterGroup<DeskpoolRequestContext>) {
         api.post("auth/login") { request, context -> Response in
             let body = try await request.decodeJSON(LoginRequest.self, context: context)
-            let (token, login) = try await login(user: body.user, password: body.password, context: context)
-            var response = try jsonResponse(LoginResponse(token: token, csrf: login.csrf, user: login.user, admin: login.admin,
-                                                          expiresAt: login.expiresAt))
-            response.setCookie(sessionCookie(token))
-            return response
+            if let password = body.password { try Self.checkPassword(password) }
+            return try answer(await conversations.begin(user: body.user, password: body.password, address: context.clientAddress,
+                                                        logger: context.logger))
+        }
+        api.post("auth/login/:challenge") { request, context -> Response in
+            let id = context.parameters.get("challenge") ?? ""
+            let body = try await request.decodeJSON(ChallengeAnswers.self, context: context)
+            return try answer(await conversations.answer(challenge: id, answers: body.answers, logger: context.logger))
+        }
+        api.post("pools/:pool/factor") { request, context -> Response in
+            let (login, pool) = try await factorPool(request, context: context)
+            return try answer(await conversations.beginFactor(pool: pool, login: login, token: context.token ?? "", address: context.clientAddress,
+                                                              logger: context.logger))
         }
         api.post("auth/logout") { request, context -> Response in
             if context.login != nil { _ = try context.requireSession(request) }
@@ -29,39 +38,71 @@ struct AuthRoutes {
         }
         api.get("auth/me") { _, context -> Response in
             guard let login = context.login else { throw APIFailure.unauthenticated() }
-            return try jsonResponse(WhoAmI(user: login.user, groups: login.principal.groups, admin: login.admin,
-                                           expiresAt: login.expiresAt, csrf: login.csrf))
+            return try jsonResponse(Self.whoAmI(login))
         }
     }
 
-    /// Checks the password (throttle, then PAM) and starts a login session. Shared by the API
-    /// and the portal's login form.
-    func login(user: String, password: String, context: DeskpoolRequestContext) async throws -> (token: String, login: LoginSession) {
+    static func whoAmI(_ login: LoginSession) -> WhoAmI {
+        WhoAmI(user: login.user, groups: login.principal.groups, admin: login.admin, expiresAt: login.expiresAt, csrf: login.csrf,
+               factors: login.principal.factors)
+    }
+
+    /// A password as a client may send it.
+    static func checkPassword(_ password: String) throws {
         guard !password.isEmpty, password.utf8.count <= 1024, !password.utf8.contains(0) else {
             throw APIFailure(.badRequest, code: "invalidInput", "must be 1 to 1024 bytes without a NUL byte", field: "password")
         }
-        let start = ContinuousClock.now
-        let principal: SessionBroker.Principal
-        do throws(LoginGate.Refusal) {
-            principal = try await gate.login(user: user, password: password, address: context.clientAddress)
-        } catch {
-            if case .failed = error.reason { metrics.pamDuration.record(ContinuousClock.now - start) }
-            metrics.loginFailed(error.error.code)
-            await record(error, user: user, context: context)
-            var failure = APIFailure(error.error)
-            if let retryAfter = error.retryAfter {
-                failure.headers[.retryAfter] = String(max(1, Int(retryAfter.timeIntervalSince(services.now()).rounded(.up))))
-            }
-            throw failure
+    }
+
+    /// The session and the pool of a further-factor request: the user must be entitled to the
+    /// pool, and the pool must ask for a factor.
+    func factorPool(_ request: Request, context: DeskpoolRequestContext) async throws -> (LoginSession, PoolSpec) {
+        let login = try context.requireSession(request)
+        let name = try context.name("pool")
+        guard let pool = try await services.broker.store.pool(named: name), !pool.draining else {
+            throw APIFailure(DeskpoolError(.notFound, "no pool named \(name)", field: "pool"))
         }
-        metrics.pamDuration.record(ContinuousClock.now - start)
-        metrics.loginsOK.increment()
-        let admin = principal.groups.contains(services.adminGroup)
-        let created = try await logins.create(principal, admin: admin)
-        context.logger.info("login", metadata: ["user": "\(principal.user)", "admin": "\(admin)", "session": "\(created.login.handle)"])
-        try? await services.broker.audit(AuditEntry(at: services.now(), actor: "user:\(principal.user)", action: "auth.login",
-                                                   subject: Self.addressSubject(context.clientAddress), detail: admin ? "admin" : ""))
-        return created
+        guard pool.entitles(user: login.user, groups: login.principal.groups) else {
+            throw APIFailure(DeskpoolError(.notEntitled, "\(login.user) is not entitled to pool \(name)", field: "pool"))
+        }
+        guard pool.factor != nil else {
+            throw APIFailure(DeskpoolError(.invalidInput, "pool \(name) asks for no further login", field: "pool"))
+        }
+        return (login, pool)
+    }
+
+    /// The API's answer to a login step: 200 with the login (and its cookie), 200 with who the
+    /// user is after a further factor, 401 `replyExpected` with a challenge, or the refusal.
+    func answer(_ result: LoginResult) throws -> Response {
+        switch result {
+        case .loggedIn(let token, let login, let messages):
+            var response = try jsonResponse(LoginResponse(token: token, csrf: login.csrf, user: login.user, admin: login.admin,
+                                                          expiresAt: login.expiresAt, messages: messages))
+            response.setCookie(sessionCookie(token))
+            return response
+        case .factorPassed(let login, _):
+            return try jsonResponse(Self.whoAmI(login))
+        case .challenge(let challenge):
+            return try jsonResponse(LoginChallengeResponse(error: Self.replyExpected(challenge), challenge: challenge), status: .unauthorized)
+        case .refused(let refusal):
+            throw failure(refusal)
+        }
+    }
+
+    /// The error part of a challenge: what a client that does not know challenges reads.
+    static func replyExpected(_ challenge: LoginChallengeView) -> APIErrorBody.Detail {
+        APIErrorBody.Detail(code: "replyExpected",
+                            message: "the login asks \(challenge.prompts.count) more answer(s): POST /api/v1/auth/login/{challenge.id} with {\"answers\": [...]}")
+    }
+
+    /// A refused login step as an API error, with Retry-After when the client may try again later.
+    func failure(_ refusal: LoginRefusal) -> APIFailure {
+        var failure = APIFailure(refusal.error)
+        if !refusal.messages.isEmpty { failure.body.messages = refusal.messages }
+        if let retryAfter = refusal.retryAfter {
+            failure.headers[.retryAfter] = String(max(1, Int(retryAfter.timeIntervalSince(services.now()).rounded(.up))))
+        }
+        return failure
     }
 
     /// Ends the request's login session, if it has one (audited).
@@ -70,52 +111,9 @@ struct AuthRoutes {
         try await logins.end(token: token)
         if let login = context.login {
             try? await services.broker.audit(AuditEntry(at: services.now(), actor: "user:\(login.user)", action: "auth.logout",
-                                                       subject: Self.addressSubject(context.clientAddress)))
+                                                       subject: LoginConversations.addressSubject(context.clientAddress)))
         }
     }
-
-    /// The server log's and the audit's record of a refused login. What the client sent is
-    /// never recorded raw: a malformed name only by its length, and a burst of throttled
-    /// attempts as one count per key and interval (`LoginThrottle.reportInterval`).
-    func record(_ refusal: LoginGate.Refusal, user: String, context: DeskpoolRequestContext) async {
-        let address = context.clientAddress ?? LoginThrottle.unknownAddress
-        let now = services.now()
-        var entries: [AuditEntry] = []
-        switch refusal.reason {
-        case .invalidName(let bytes):
-            context.logger.notice("login refused", metadata: ["user": "invalid name (\(bytes) bytes)", "address": "\(address)"])
-            entries.append(AuditEntry(at: now, actor: "anonymous", action: "auth.login", subject: "invalid name (\(bytes) bytes)",
-                                      result: "error: invalidInput", detail: "from \(address)"))
-        case .failed(let error):
-            // The true reason (expired, locked ...) for the admin; the client got the uniform answer.
-            context.logger.notice("login refused", metadata: ["user": "\(user)", "address": "\(address)", "code": "\(error.code)",
-                                                              "reason": "\(error.message)"])
-            entries.append(AuditEntry(at: now, actor: "anonymous", action: "auth.login", subject: "user/\(user)",
-                                      result: "error: \(error.code)", detail: "from \(address): \(error.message)"))
-        case .throttled(let key, let locked, let report):
-            context.logger.debug("login throttled", metadata: ["address": "\(address)", "locked": "\(locked)"])
-            if let report {
-                entries.append(AuditEntry(at: now, actor: "anonymous", action: "auth.throttled", subject: Self.subject(key),
-                                          result: "error: throttled",
-                                          detail: "\(report) login\(report == 1 ? "" : "s") refused while \(locked ? "locked" : "backed off")"))
-            }
-        case .busy:
-            context.logger.notice("login refused: too many waiting", metadata: ["address": "\(address)"])
-        }
-        if let lock = refusal.lockStarted {
-            context.logger.warning("login lockout", metadata: ["key": "\(Self.subject(lock.key))", "until": "\(lock.until.formatted(.iso8601))"])
-            entries.append(AuditEntry(at: now, actor: "broker", action: "auth.lockout", subject: Self.subject(lock.key),
-                                      result: "ok", detail: "\(lock.failures) failed logins; locked until \(lock.until.formatted(.iso8601))"))
-        }
-        for entry in entries { try? await services.broker.audit(entry) }
-    }
-
-    /// A throttle key in the audit: `user/NAME@ADDRESS` or `address/ADDRESS`.
-    static func subject(_ key: LoginThrottle.Key) -> String {
-        key.user.map { "user/\($0)@\(key.address)" } ?? "address/\(key.address)"
-    }
-
-    static func addressSubject(_ address: String?) -> String { "address/\(address ?? LoginThrottle.unknownAddress)" }
 
     /// The portal's session cookie: HttpOnly, SameSite=Strict, Secure over TLS.
     func sessionCookie(_ token: String, maxAge: Int? = nil) -> Cookie {

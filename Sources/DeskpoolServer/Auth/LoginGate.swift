@@ -3,13 +3,19 @@ public import Foundation
 
 /// Logins: the throttle first (a user that failed too often from an address, or an address
 /// that failed too often, is refused without PAM being asked), then a place in line, then the
-/// authenticator; failures and successes feed the throttle.
+/// authenticator's conversation; failures and successes feed the throttle.
 ///
-/// At most one authentication per user name is in flight, and at most
-/// `maxConcurrentPerAddress` per client address; others wait in line (bounded per user and per
-/// address; beyond, `busy`), and each re-checks the throttle when its turn comes, so a burst of
-/// wrong passwords for one user reaches the authenticator once, not once per request. Every
-/// failed login is answered no sooner than `failureDelay` after it began, whatever the reason.
+/// A login is a conversation of any length: `begin`, then `answer` for each step that asks the
+/// user something. The throttle counts a conversation, not its steps: a conversation that ends
+/// in failure is one failure, and each step first checks the throttle again (a lockout through
+/// another conversation ends this one too). At most `maxOpenConversationsPerAddress`
+/// conversations per client address wait for their user's answers at once.
+///
+/// At most one step per user name is in flight, and at most `maxConcurrentPerAddress` per
+/// client address; others wait in line (bounded per user and per address; beyond, `busy`), and
+/// each re-checks the throttle when its turn comes, so a burst of wrong passwords for one user
+/// reaches the authenticator once, not once per request. Every failed login is answered no
+/// sooner than `failureDelay` after its step began, whatever the reason.
 public actor LoginGate {
     /// The gate's bounds (`http.loginThrottle`).
     public struct Limits: Sendable, Hashable {
@@ -17,6 +23,7 @@ public actor LoginGate {
         public var maxWaitingPerAddress = 512
         public var maxWaitingPerUser = 8
         public var failureDelay: Duration = .seconds(2)
+        public var maxOpenConversationsPerAddress = 16
         public init() {}
 
         public init(_ configuration: LoginThrottleConfiguration) {
@@ -24,6 +31,7 @@ public actor LoginGate {
             maxWaitingPerAddress = configuration.maxWaitingPerAddress
             maxWaitingPerUser = configuration.maxWaitingPerUser
             failureDelay = .milliseconds(configuration.failureDelayMilliseconds)
+            maxOpenConversationsPerAddress = configuration.maxOpenConversationsPerAddress
         }
     }
 
@@ -35,8 +43,11 @@ public actor LoginGate {
             /// The throttle refused: `key` is backed off or locked. `report`: refused attempts of
             /// that key to record now (nil: counted, folded into a later record).
             case throttled(key: LoginThrottle.Key, locked: Bool, report: Int?)
-            /// Too many logins waiting for this user name or address.
+            /// Too many logins waiting for this user name or address, or too many conversations
+            /// open from the address.
             case busy
+            /// The conversation is not open here (it ended, or timed out).
+            case ended
             /// The authenticator's answer (wrong password, unknown user, unusable account ...).
             case failed(DeskpoolError)
         }
@@ -46,11 +57,14 @@ public actor LoginGate {
         public var retryAfter: Date?
         /// The lockout this failure started, if it did (to audit once).
         public var lockStarted: LoginThrottle.Lock?
+        /// What the authentication stack told the user before it refused.
+        public var messages: [AuthMessage]
 
-        public init(reason: Reason, retryAfter: Date? = nil, lockStarted: LoginThrottle.Lock? = nil) {
+        public init(reason: Reason, retryAfter: Date? = nil, lockStarted: LoginThrottle.Lock? = nil, messages: [AuthMessage] = []) {
             self.reason = reason
             self.retryAfter = retryAfter
             self.lockStarted = lockStarted
+            self.messages = messages
         }
 
         /// The one answer to every failed login: a wrong password, an unknown user, a locked
@@ -63,6 +77,7 @@ public actor LoginGate {
             case .invalidName: DeskpoolError(.invalidInput, "must be a user name (letters, digits, '.', '_' or '-')", field: "user")
             case .throttled: DeskpoolError(.throttled, "too many failed logins; try again later")
             case .busy: DeskpoolError(.throttled, "too many logins at once; try again shortly")
+            case .ended: DeskpoolError(.challengeExpired, "this login has expired or was answered already; log in again")
             case .failed(let error) where error.code == .unauthenticated || error.code == .accountUnusable: Self.failedLogin
             case .failed(let error): error
             }
@@ -86,6 +101,25 @@ public actor LoginGate {
     private var waiters: [Waiter] = []
     private var waitingUsers: [String: Int] = [:]
     private var waitingAddresses: [String: Int] = [:]
+    /// Conversations waiting for their user's answers, by id.
+    private var open: [Int: Open] = [:]
+    private var lastID = 0
+
+    /// A conversation waiting for its user.
+    struct Open {
+        var user: String
+        var address: String?
+        var prompts: Int
+        var conversation: any AuthenticationConversation
+    }
+
+    /// A step of a login that did not fail.
+    public enum Step: Sendable {
+        /// The user is in: the principal as the authenticator gave it, and the service that said so.
+        case authenticated(SessionBroker.Principal, service: String, messages: [AuthMessage])
+        /// The conversation `id` waits for the user's answers to `prompts`.
+        case asking(id: Int, prompts: [AuthPrompt], messages: [AuthMessage])
+    }
 
     public init(authenticator: any Authenticator, policy: LoginThrottle.Policy, limits: Limits = Limits(), shared: (any Store)? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }) {
@@ -96,35 +130,69 @@ public actor LoginGate {
         self.now = now
     }
 
-    public func login(user: String, password: String, address: String?) async throws(Refusal) -> SessionBroker.Principal {
+    /// Starts a login conversation (see `Authenticator.begin`).
+    public func begin(user: String, password: String?, service: String? = nil, address: String?) async throws(Refusal) -> Step {
         let started = ContinuousClock.now
-        let place = address ?? LoginThrottle.unknownAddress
         guard DeskpoolConfiguration.isSafeName(user) else {
             try await refuseIfThrottled(user: nil, address: address)
             let lock = await fail(user: nil, address: address)
             await delayFailure(since: started)
             throw Refusal(reason: .invalidName(bytes: user.utf8.count), lockStarted: lock)
         }
+        try await takePlace(user: user, address: address)
+        let step = await authenticator.begin(user: user, password: password, service: service, from: address)
+        return try await conclude(step, user: user, address: address, started: started)
+    }
+
+    /// Answers the prompts of conversation `id`, one answer each, in order: the next step.
+    public func answer(_ id: Int, answers: [String]) async throws(Refusal) -> Step {
+        let started = ContinuousClock.now
+        guard let conversation = open.removeValue(forKey: id) else { throw Refusal(reason: .ended) }
+        guard answers.count == conversation.prompts else {
+            conversation.conversation.cancel()
+            throw Refusal(reason: .failed(DeskpoolError(.invalidInput, "\(conversation.prompts) answer(s) expected, \(answers.count) given", field: "answers")))
+        }
+        do throws(Refusal) {
+            try await takePlace(user: conversation.user, address: conversation.address)
+        } catch {
+            conversation.conversation.cancel()
+            throw error
+        }
+        let step = await conversation.conversation.answer(answers)
+        return try await conclude(step, user: conversation.user, address: conversation.address, started: started)
+    }
+
+    /// Ends conversation `id` unanswered (its challenge expired); nothing when it is not open.
+    public func cancel(_ id: Int) {
+        open.removeValue(forKey: id)?.conversation.cancel()
+    }
+
+    /// Conversations waiting for their user's answers (for tests and metrics).
+    public var openConversations: Int { open.count }
+
+    /// A place in line for a step of `user`'s login, after the throttle (again once the turn
+    /// came: actors are reentrant, and while this login waited another for the same user may
+    /// have failed; its backoff applies to this one too).
+    private func takePlace(user: String, address: String?) async throws(Refusal) {
+        let place = address ?? LoginThrottle.unknownAddress
         try await refuseIfThrottled(user: user, address: address)
         guard await enterLine(user: user, address: place) else {
             throw Refusal(reason: .busy, retryAfter: now().addingTimeInterval(1))
         }
-        // Actors are reentrant: while this login waited, another for the same user may have
-        // failed. Its backoff applies to this one too.
         do throws(Refusal) {
             try await refuseIfThrottled(user: user, address: address)
         } catch {
             leave(user: user, address: place)
             throw error
         }
-        let outcome: Result<SessionBroker.Principal, DeskpoolError>
-        do throws(DeskpoolError) {
-            outcome = .success(try await authenticator.authenticate(user: user, password: password, from: address))
-        } catch {
-            outcome = .failure(error)
-        }
-        switch outcome {
-        case .success(let principal):
+    }
+
+    /// Gives the place back and books the step's outcome: a success clears the throttle, a
+    /// failure counts once, and a question keeps the conversation open.
+    private func conclude(_ step: AuthenticationStep, user: String, address: String?, started: ContinuousClock.Instant) async throws(Refusal) -> Step {
+        let place = address ?? LoginThrottle.unknownAddress
+        switch step {
+        case .authenticated(var principal, let service, let messages):
             // Cleared for every broker, when there was anything: the counts were read from the
             // store just before, so a login with no failures behind it writes nothing here.
             if throttle.succeeded(user: user, address: address) {
@@ -132,8 +200,21 @@ public actor LoginGate {
                                                           before: nil)
             }
             leave(user: user, address: place)
-            return principal
-        case .failure(let error):
+            principal.factors = [service]
+            return .authenticated(principal, service: service, messages: messages)
+        case .asking(let prompts, let messages, let conversation):
+            // Each waiting conversation holds a PAM thread: a bound per address (a password-only
+            // login never counts against it).
+            guard open.values.count(where: { ($0.address ?? LoginThrottle.unknownAddress) == place }) < limits.maxOpenConversationsPerAddress else {
+                conversation.cancel()
+                leave(user: user, address: place)
+                throw Refusal(reason: .busy, retryAfter: now().addingTimeInterval(5))
+            }
+            lastID += 1
+            open[lastID] = Open(user: user, address: address, prompts: prompts.count, conversation: conversation)
+            leave(user: user, address: place)
+            return .asking(id: lastID, prompts: prompts, messages: messages)
+        case .refused(let error, let messages):
             var lock: LoginThrottle.Lock?
             if error.code == .unauthenticated || error.code == .accountUnusable {
                 lock = await fail(user: user, address: address)
@@ -141,7 +222,7 @@ public actor LoginGate {
             // The failure is recorded before the next in line checks the throttle.
             leave(user: user, address: place)
             await delayFailure(since: started)
-            throw Refusal(reason: .failed(error), lockStarted: lock)
+            throw Refusal(reason: .failed(error), lockStarted: lock, messages: messages)
         }
     }
 
@@ -161,7 +242,7 @@ public actor LoginGate {
         return max(here, cleared)
     }
 
-    /// Logins in flight and waiting (for tests and metrics).
+    /// Logins in flight and waiting in line (for tests and metrics).
     public var load: (inFlight: Int, waiting: Int) { (usersInFlight.count, waiters.count) }
 
     // MARK: - Throttle and line

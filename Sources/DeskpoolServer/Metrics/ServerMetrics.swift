@@ -10,6 +10,7 @@ public final class ServerMetrics: Sendable {
     let timeToDesktop: DurationHistogram
     let pamDuration: DurationHistogram
     let loginsOK: Counter
+    let loginChallenges: Counter
     let loginFailures: [String: Counter]
     let desktopRequests: [String: Counter]
 
@@ -28,7 +29,9 @@ public final class ServerMetrics: Sendable {
         let logins = MetricNameDescriptor(metricName: "deskpool_logins", unitName: "total", helpText: "Logins by result (ok, or the failure's code)")
         loginsOK = registry.makeCounter(descriptor: logins, labels: [("result", "ok")])
         var failures: [String: Counter] = [:]
-        for reason in ["unauthenticated", "accountUnusable", "throttled", "unavailable", "invalidInput"] {
+        loginChallenges = registry.makeCounter(descriptor: .init(metricName: "deskpool_login_challenges", unitName: "total",
+                                                                 helpText: "Login steps that asked the user more (a code, a new password)"))
+        for reason in ["unauthenticated", "accountUnusable", "throttled", "unavailable", "invalidInput", "challengeExpired"] {
             failures[reason] = registry.makeCounter(descriptor: logins, labels: [("result", reason)])
         }
         loginFailures = failures

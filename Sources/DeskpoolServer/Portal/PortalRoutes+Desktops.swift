@@ -66,6 +66,12 @@ extension PortalRoutes {
             }
         } catch {
             let failure = failure(error, request: request, context: context)
+            // The pool asks for a further login first: its prompts, then back here.
+            if failure.body.error.code == DeskpoolError.Code.factorRequired.name, let spec = try await services.broker.store.pool(named: pool) {
+                let result = await auth.conversations.beginFactor(pool: spec, login: login, token: context.token ?? "",
+                                                                  address: context.clientAddress, logger: context.logger)
+                return loginStep(result, user: "", next: kiosk ? "/kiosk/\(pool)" : "/desktops")
+            }
             return try await desktopsPage(login, alert: Self.sentence(failure.body.error.message), status: failure.status)
         }
     }

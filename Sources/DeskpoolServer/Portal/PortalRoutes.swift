@@ -54,23 +54,27 @@ struct PortalRoutes: Sendable {
             guard let token = request.cookies[Self.loginCookieName]?.value, form.carries(csrf: token) else {
                 return loginPage(status: .forbidden, alert: "This login form has expired. Please log in again.", user: user, next: next)
             }
+            let password = form["password"] ?? ""
             do {
-                let (token, _) = try await auth.login(user: user, password: form["password"] ?? "", context: context)
-                var response = Response.redirect(to: next ?? "/desktops")
-                response.setCookie(auth.sessionCookie(token))
-                response.setCookie(loginCookie("", maxAge: 0))
-                return response
+                try AuthRoutes.checkPassword(password)
             } catch {
-                let failure = failure(error, request: request, context: context)
-                var message = Self.sentence(failure.body.error.message)
-                if let field = failure.body.error.field { message = Self.sentence("\(field == "user" ? "user name" : field): \(message)") }
-                var headers = HTTPFields()
-                if let retry = failure.headers[.retryAfter] {
-                    headers[.retryAfter] = retry
-                    message += " Try again in \(retry) seconds."
-                }
-                return loginPage(status: failure.status, alert: message, user: user, next: next, headers: headers)
+                return loginPage(status: .badRequest, alert: "Enter your password.", user: user, next: next)
             }
+            return loginStep(await auth.conversations.begin(user: user, password: password, address: context.clientAddress,
+                                                            logger: context.logger), user: user, next: next)
+        })
+        // A step of a login (or of a pool's further factor) that asked more: each prompt's
+        // answer in `answer-N`.
+        router.post("login/challenge", use: html { request, context in
+            let form = await PortalForm.read(request, context: context)
+            let next = PortalForm.safeNext(form["next"])
+            guard let token = request.cookies[Self.loginCookieName]?.value, form.carries(csrf: token) else {
+                return loginPage(status: .forbidden, alert: "This login form has expired. Please log in again.", next: next)
+            }
+            var answers: [String] = []
+            while answers.count < 16, let answer = form["answer-\(answers.count)"] { answers.append(answer) }
+            return loginStep(await auth.conversations.answer(challenge: form["challenge"] ?? "", answers: answers, logger: context.logger),
+                             user: "", next: next)
         })
         router.post("logout", use: html { request, context in
             var location = "/login"
@@ -90,11 +94,52 @@ struct PortalRoutes: Sendable {
         })
     }
 
+    /// The page for a step of a login: in (to `next`, with the session's cookie), the next
+    /// prompts, or the login form again with why.
+    func loginStep(_ result: LoginResult, user: String, next: String?) -> Response {
+        switch result {
+        case .loggedIn(let token, _, let messages):
+            var response = messages.isEmpty ? Response.redirect(to: next ?? "/desktops") : loggedInPage(messages, next: next)
+            response.setCookie(auth.sessionCookie(token))
+            response.setCookie(loginCookie("", maxAge: 0))
+            return response
+        case .factorPassed:
+            var response = Response.redirect(to: next ?? "/desktops")
+            response.setCookie(loginCookie("", maxAge: 0))
+            return response
+        case .challenge(let challenge):
+            let token = LoginSessions.randomToken()
+            let seconds = max(1, Int(challenge.expiresAt.timeIntervalSince(services.now()).rounded(.down)))
+            let content = ChallengeContent(loginToken: token, challenge: challenge, next: next, expiresInSeconds: seconds)
+            var response = renderer.response("login-challenge", PortalPage("Log in", login: nil, content: content))
+            response.setCookie(loginCookie(token, maxAge: Self.loginFormSeconds))
+            return response
+        case .refused(let refusal):
+            let failure = auth.failure(refusal)
+            var message = Self.sentence(failure.body.error.message)
+            if let field = failure.body.error.field { message = Self.sentence("\(field == "user" ? "user name" : field): \(message)") }
+            var headers = HTTPFields()
+            if let retry = failure.headers[.retryAfter] {
+                headers[.retryAfter] = retry
+                message += " Try again in \(retry) seconds."
+            }
+            return loginPage(status: failure.status, alert: message, user: user, next: next, headers: headers,
+                             messages: refusal.messages.map(MessageLine.init))
+        }
+    }
+
+    /// What the authentication stack said at a successful login ("your password expires in 3
+    /// days"), with the way on.
+    private func loggedInPage(_ messages: [AuthMessage], next: String?) -> Response {
+        let content = LoginMessagesContent(messages: messages.map(MessageLine.init), next: next ?? "/desktops")
+        return renderer.response("login-messages", PortalPage("Logged in", login: nil, content: content))
+    }
+
     /// The login form, with a fresh login token in the form and its cookie.
     private func loginPage(status: HTTPResponse.Status = .ok, alert: String? = nil, user: String = "", next: String?,
-                           headers: HTTPFields = [:]) -> Response {
+                           headers: HTTPFields = [:], messages: [MessageLine] = []) -> Response {
         let token = LoginSessions.randomToken()
-        let content = LoginContent(loginToken: token, next: next, user: String(user.prefix(64)))
+        let content = LoginContent(loginToken: token, next: next, user: String(user.prefix(64)), messages: messages)
         var response = renderer.response("login", PortalPage("Log in", login: nil, alert: alert, content: content), status: status,
                                          headers: headers)
         response.setCookie(loginCookie(token, maxAge: Self.loginFormSeconds))

@@ -10,10 +10,16 @@ import NIOCore
 
 /// The HTTP server on the broker core with a fake hypervisor, an in-memory SQLite store and a
 /// fake authenticator. Users: alice and bob (group `staff`), carol (no groups), root
-/// (`deskpool-admins`); each one's password is "NAME-pw". Pool `eng` (floating, staff) is
-/// created by `withEngPool`.
+/// (`deskpool-admins`); each one's password is "NAME-pw". erin (staff) is asked a one-time code
+/// (`ServerTestRig.code`) after her password, and the pools' factor service `deskpool-otp` asks
+/// her that code alone; frank's password must change. Pool `eng` (floating, staff) is created by
+/// `withEngPool`.
 struct ServerTestRig: Sendable {
     static let template = TemplateDefinition(name: "tiny", vcpus: 1, memoryMiB: 256, bootTimeoutSeconds: 5, domainXML: "<domain/>")
+
+    /// erin's one-time code, and the PAM service a pool names as its factor.
+    static let code = "246810"
+    static let factorService = "deskpool-otp"
 
     let harness: BrokerHarness
     let fake: FakeHypervisor
@@ -24,7 +30,8 @@ struct ServerTestRig: Sendable {
     /// as by two brokers).
     /// `leases`: one of several replicas on `store`.
     /// `gateway`: the gateway's settings (nil: no gateway, `.vv` files point at the hosts).
-    init(store: (any Store)? = nil, leases: LeaseService.Options? = nil, gateway: GatewayConfiguration? = nil,
+    /// `challengeSeconds`: how long a login challenge may be answered.
+    init(store: (any Store)? = nil, leases: LeaseService.Options? = nil, gateway: GatewayConfiguration? = nil, challengeSeconds: Int = 120,
          configure: (inout HTTPConfiguration) -> Void = { _ in }) async throws {
         fake = FakeHypervisor(host: "h1")
         let store = try store ?? SQLiteStore.inMemory()
@@ -37,13 +44,16 @@ struct ServerTestRig: Sendable {
             "carol": .init(password: "carol-pw"),
             "dave": .init(password: "dave-pw", groups: ["staff"], unusable: true),
             "root": .init(password: "root-pw", groups: ["deskpool-admins"]),
-        ])
+            "erin": .init(password: "erin-pw", groups: ["staff"], code: Self.code),
+            "frank": .init(password: "frank-pw", groups: ["staff"], mustChange: true),
+        ], factorServices: [Self.factorService])
         var configuration = HTTPConfiguration()
         configuration.loginThrottle.failureDelayMilliseconds = 0  // tests of the delay set their own
         configure(&configuration)
-        let services = BrokerServices(
+        var services = BrokerServices(
             broker: harness.core, authenticator: authenticator, adminGroup: "deskpool-admins",
             tunnels: { TunnelTotals(open: 2, total: 5, bytesClientToDesktop: 100, bytesDesktopToClient: 900, refused: 1) })
+        services.challengeSeconds = challengeSeconds
         server = DeskpoolHTTPServer(services: services, configuration: configuration)
     }
 
