@@ -164,6 +164,33 @@ struct LoginConversationAPITests {
         }
     }
 
+    @Test("the answers have the keys and types the OpenAPI document gives them")
+    func answersMatchTheDocument() async throws {
+        let rig = try await ServerTestRig { $0.loginThrottle.baseDelaySeconds = 0 }
+        try await rig.withEngPool(configure: { $0.factor = ServerTestRig.factorService }) {
+            try await rig.test { client in
+                let root = try await client.login("root")
+                let schemas = try OpenAPIShape(document: try await client.call(.get, "/api/v1/openapi.json", root.bearer).body)
+                func check(_ body: Data, _ schema: String) {
+                    #expect(schemas.problems(body, schema: schema).isEmpty, "\(schema): \(schemas.problems(body, schema: schema))")
+                }
+                let asked = try await client.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "frank", password: "frank-pw"))
+                check(asked.body, "LoginChallengeResponse")
+                let id = try Self.challenge(asked).id
+                let done = try await client.call(.post, "/api/v1/auth/login/\(id)", json: Self.answers(["frank-2", "frank-2"]))
+                check(done.body, "LoginResponse")
+                let erin = try await client.login("erin", answering: [[ServerTestRig.code]])
+                check(try await client.call(.get, "/api/v1/pools", erin.bearer).body.dropFirst().dropLast(), "UserPool")
+                let factor = try Self.challenge(try await client.call(.post, "/api/v1/pools/eng/factor", erin.bearer))
+                let passed = try await client.call(.post, "/api/v1/auth/login/\(factor.id)", json: Self.answers([ServerTestRig.code]))
+                check(passed.body, "WhoAmI")
+                let refused = try await client.call(.post, "/api/v1/auth/login/\(factor.id)", json: Self.answers([ServerTestRig.code]))
+                check(refused.body, "Error")
+                check(try await client.call(.get, "/api/v1/admin/pools/eng", root.bearer).body, "Pool")
+            }
+        }
+    }
+
     @Test("two brokers on one store: a challenge from one is answered through the other, once")
     func relayed() async throws {
         let store = try SQLiteStore.inMemory()

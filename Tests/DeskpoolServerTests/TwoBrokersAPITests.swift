@@ -50,4 +50,25 @@ struct TwoBrokersAPITests {
             }
         }
     }
+
+    @Test("a login challenge from one broker is answered through the other (the PAM conversation's answers relayed through the store), once")
+    func challengeOnEither() async throws {
+        try await PostgresTestDatabase.with { settings in
+            let storeOne = try await PostgresStore(settings), storeTwo = try await PostgresStore(settings)
+            defer { storeOne.close(); storeTwo.close() }
+            let one = try await ServerTestRig(store: storeOne), two = try await ServerTestRig(store: storeTwo)
+            try await one.test { a in
+                try await two.test { b in
+                    let challenge = try LoginConversationAPITests.challenge(
+                        try await a.call(.post, "/api/v1/auth/login", json: LoginRequest(user: "erin", password: "erin-pw")))
+                    let done = try await b.call(.post, "/api/v1/auth/login/\(challenge.id)", json: ChallengeAnswers(answers: [ServerTestRig.code]))
+                    #expect(done.status == .ok)
+                    let token = try done.body.decoded(LoginResponse.self).token
+                    #expect(try await a.call(.get, "/api/v1/auth/me", [.authorization: "Bearer \(token)"]).status == .ok)
+                    let again = try await a.call(.post, "/api/v1/auth/login/\(challenge.id)", json: ChallengeAnswers(answers: [ServerTestRig.code]))
+                    #expect(again.body.errorCode == "challengeExpired")
+                }
+            }
+        }
+    }
 }

@@ -3,11 +3,56 @@ import Foundation
 
 // MARK: - Auth
 
+/// A step of a login (or of a pool's further factor).
+public enum LoginStep: Sendable {
+    case loggedIn(LoginResponse)
+    /// A pool's further factor passed: the login as it is now.
+    case factorPassed(WhoAmI)
+    /// PAM asks more: answer the prompts (`APIClient.answer`).
+    case challenge(LoginChallengeView)
+}
+
 extension APIClient {
-    /// `POST /api/v1/auth/login`. The answer's token is not kept here: make a client with it
+    /// `POST /api/v1/auth/login` for a login that asks nothing but the password (a challenge is a
+    /// `replyExpected` error). The answer's token is not kept here: make a client with it
     /// (`loggedIn(as:)`), and save it with `ClientSettings` if wanted.
     public func login(user: String, password: String) async throws -> LoginResponse {
-        try await call(.api(.post, "auth", "login").sending(LoginRequest(user: user, password: password)))
+        switch try await beginLogin(user: user, password: password) {
+        case .loggedIn(let login): return login
+        case .factorPassed: throw ClientError(status: 200, code: "invalidInput", message: "the broker answered a login with a factor")
+        case .challenge(let challenge):
+            throw ClientError(status: 401, code: "replyExpected", message: "the login asks \(challenge.prompts.count) more answer(s)")
+        }
+    }
+
+    /// `POST /api/v1/auth/login`: the password answers PAM's first hidden prompt (nil: that
+    /// prompt comes back as a challenge too). The first step of the login.
+    public func beginLogin(user: String, password: String?) async throws -> LoginStep {
+        try await step(.api(.post, "auth", "login").sending(LoginRequest(user: user, password: password)))
+    }
+
+    /// `POST /api/v1/auth/login/{challenge}`: the answers to a challenge's prompts, in order.
+    public func answer(_ challenge: LoginChallengeView, with answers: [String]) async throws -> LoginStep {
+        try await step(.api(.post, "auth", "login", challenge.id).sending(ChallengeAnswers(answers: answers)))
+    }
+
+    /// `POST /api/v1/pools/{pool}/factor`: starts the further login a pool asks for.
+    public func beginFactor(pool: String) async throws -> LoginStep {
+        try await step(.api(.post, "pools", pool, "factor"))
+    }
+
+    /// A login step's answer: in, a challenge (401 `replyExpected`), or a `ClientError`.
+    private func step(_ endpoint: Endpoint) async throws -> LoginStep {
+        let answer = try await send(endpoint)
+        if answer.status == 401, let challenge = try? APIJSON.decoder().decode(LoginChallengeResponse.self, from: answer.body),
+           challenge.error.code == "replyExpected" {
+            return .challenge(challenge.challenge)
+        }
+        guard (200..<300).contains(answer.status) else {
+            throw ClientError(status: answer.status, body: answer.body, retryAfterSeconds: answer.retryAfterSeconds)
+        }
+        if let login = try? APIJSON.decoder().decode(LoginResponse.self, from: answer.body) { return .loggedIn(login) }
+        return .factorPassed(try Self.decode(WhoAmI.self, from: answer.body, request: endpoint))
     }
 
     /// A copy of this client that sends the login's token.

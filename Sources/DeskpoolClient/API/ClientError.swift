@@ -1,4 +1,4 @@
-import DeskpoolCore
+public import DeskpoolCore
 public import Foundation
 
 /// The broker answered with an error (any status other than 2xx): its code, message and the
@@ -15,6 +15,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
     public var field: String?
     /// Seconds the broker asked to wait (`Retry-After` of a 429 or 503), if it said.
     public var retryAfterSeconds: Int?
+    /// What the authentication stack said before a login step failed.
+    public var messages: [AuthMessage] = []
 
     public init(status: Int, code: String, message: String, field: String? = nil, retryAfterSeconds: Int? = nil) {
         self.status = status
@@ -30,6 +32,7 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         if let decoded = try? APIJSON.decoder().decode(APIErrorBody.self, from: body) {
             self.init(status: status, code: decoded.error.code, message: decoded.error.message, field: decoded.error.field,
                       retryAfterSeconds: retryAfterSeconds)
+            messages = decoded.messages ?? []
         } else {
             let text = String(decoding: body.prefix(200), as: UTF8.self)
                 .split(whereSeparator: \.isNewline).joined(separator: " ")
@@ -53,6 +56,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         case "exhausted": "the pool has no desktop left for you; try again later or ask an admin to raise its max"
         case "throttled": retryAfterSeconds.map { "too many attempts; wait \($0) s" } ?? "too many attempts; wait a little"
         case "versionInUse": "desktops still use the version or a pool pins it"
+        case "challengeExpired": "the login took too long or was answered already; log in again"
+        case "factorRequired": "the pool asks for a further login first (deskpool connect asks it at the terminal)"
         default: nil
         }
     }

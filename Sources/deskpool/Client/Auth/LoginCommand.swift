@@ -11,8 +11,11 @@ struct LoginCommand: AsyncParsableCommand {
         discussion: """
             Saves the broker's URL and the session token in $DESKPOOL_CLIENT_CONFIG, else \
             ~/.config/deskpool/client.json (mode 0600). The password is asked for without echo when \
-            standard input is a terminal; scripts give it with --password-stdin. The session ends at \
-            deskpool logout, after the broker's idle or maximum session time, or when the broker restarts.
+            standard input is a terminal; scripts give it with --password-stdin. When the broker's PAM \
+            stack asks more (a one-time code, a new password for an expired one), each prompt is asked \
+            in turn (without echo for secrets), or read as the next line of standard input with \
+            --password-stdin; PAM's messages are shown on standard error. The session ends at \
+            deskpool logout, after the broker's idle or maximum session time.
             """
     )
 
@@ -32,16 +35,20 @@ struct LoginCommand: AsyncParsableCommand {
                 throw CLIError("no user name", hint: "give --user NAME")
             }
             let password = try Password.obtain(fromStdin: passwordStdin, user: user, server: api.server)
-            let login = try await Self.logIn(api, user: user, password: password)
+            let login = try await Self.logIn(api, user: user, password: password, prompts: LoginPrompts(fromStdin: passwordStdin))
             try ClientSettings(server: api.server, user: login.user, token: login.token, admin: login.admin, expiresAt: login.expiresAt).save()
             print("logged in to \(api.server) as \(login.user)\(login.admin ? " (admin)" : ""), session until \(Display.time(login.expiresAt))")
         }
     }
 
-    /// Logs in; a refusal is reported without the "log in first" hint other commands give.
-    static func logIn(_ api: APIClient, user: String, password: String) async throws -> LoginResponse {
+    /// Logs in, answering what PAM asks beyond the password with `prompts`; a refusal is
+    /// reported without the "log in first" hint other commands give.
+    static func logIn(_ api: APIClient, user: String, password: String, prompts: LoginPrompts) async throws -> LoginResponse {
         do {
-            return try await api.login(user: user, password: password)
+            guard case .loggedIn(let login) = try await prompts.complete(try await api.beginLogin(user: user, password: password), api: api) else {
+                throw CLIError("the broker did not answer the login with a session")
+            }
+            return login
         } catch let error as ClientError where error.code == "unauthenticated" {
             throw CLIError("\(error.code): \(error.message)")
         }

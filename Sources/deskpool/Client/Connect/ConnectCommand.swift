@@ -10,8 +10,10 @@ struct ConnectCommand: AsyncParsableCommand {
         abstract: "Get a desktop of a pool and open it in remote-viewer.",
         discussion: """
             Uses the saved login (deskpool login) when it is for this server and user; otherwise logs in \
-            (the password is asked for without echo, or read with --password-stdin) and logs out again once \
-            the desktop is handed over. While the broker prepares a desktop, shows progress on standard \
+            (the password is asked for without echo, or read with --password-stdin, and so is whatever else \
+            the broker's PAM stack asks: a one-time code, a new password) and logs out again once the \
+            desktop is handed over. A pool that asks for a further login (its factor) has its prompts \
+            asked the same way first. While the broker prepares a desktop, shows progress on standard \
             error and asks again every 2 s at most. Then writes the .vv file (a one-time console password) \
             to a private temporary file and runs the viewer on it, waiting for it: the exit status is the \
             viewer's. A pool without a desktop for you (exhausted), a pool you may not use (notEntitled) and \
@@ -88,11 +90,22 @@ struct ConnectCommand: AsyncParsableCommand {
             throw CLIError("not logged in to \(api.server)", hint: "give --user NAME, or run deskpool login first")
         }
         let password = try Password.obtain(fromStdin: passwordStdin, user: user, server: api.server)
-        return api.loggedIn(as: try await LoginCommand.logIn(api, user: user, password: password))
+        return api.loggedIn(as: try await LoginCommand.logIn(api, user: user, password: password, prompts: LoginPrompts(fromStdin: passwordStdin)))
     }
 
-    /// The first request; a 429 (too many requests) is waited out once.
+    /// The first request; a 429 (too many requests) is waited out once, and a pool's further
+    /// factor is asked for once.
     private func requestDesktop(_ api: APIClient) async throws -> DesktopAnswer {
+        do {
+            return try await requestOnce(api)
+        } catch let error as ClientError where error.code == "factorRequired" {
+            writeError("pool \(pool) asks for a further login\n")
+            _ = try await LoginPrompts(fromStdin: passwordStdin).complete(try await api.beginFactor(pool: pool), api: api)
+            return try await requestOnce(api)
+        }
+    }
+
+    private func requestOnce(_ api: APIClient) async throws -> DesktopAnswer {
         do {
             return try await api.requestDesktop(pool: pool, another: another)
         } catch let error as ClientError where error.code == "throttled" {
