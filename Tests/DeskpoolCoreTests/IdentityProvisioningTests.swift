@@ -33,10 +33,14 @@ struct IdentityProvisioningTests {
     func seeds() async throws {
         let fake = FakeHypervisor(host: "a")
         let h = try await Self.harness(fake)
-        try await h.admin.applyPool(Self.pool { $0.identity = IdentitySettings(hostname: "{pool}-{name}", users: [.init(name: "student")]) },
-                                    actor: "admin:test")
+        // min 3 = one in session + 2 spares: the refreshed desktop is never a spare too many, which
+        // the broker could retire instead of refreshing it (it did, when the machine was slow).
+        try await h.admin.applyPool(Self.pool {
+            $0.min = 3
+            $0.identity = IdentitySettings(hostname: "{pool}-{name}", users: [.init(name: "student")])
+        }, actor: "admin:test")
         try await h.running {
-            try await h.wait(for: "two ready", timeout: .seconds(60)) { try await h.desktops("lab", in: [.ready]).count == 2 }
+            try await h.wait(for: "three ready", timeout: .seconds(60)) { try await h.desktops("lab", in: [.ready]).count == 3 }
             let desktops = try await h.desktops("lab", in: [.ready])
             let seeds = try desktops.map { try #require(fake.seed(of: $0.name)) }
             #expect(Set(seeds.map(\.instanceID)) == Set(desktops.map { "\($0.id)-\($0.incarnation)" }))
