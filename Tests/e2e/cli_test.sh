@@ -6,10 +6,14 @@
 #   arguments and the .vv it was given: the .vv must be a SPICE file through the gateway;
 #   with --kiosk the viewer gets kiosk arguments. With a DISPLAY, a real remote-viewer run
 #   through `deskpool connect` must open the console.
+#   A login that PAM asks more than the password (pam_oath's one-time code): with
+#   --password-stdin the code is the next line of standard input, the prompt is shown on
+#   standard error; a wrong code fails and saves nothing.
 #
 # Environment (scripts/e2e sets it): DESKPOOL_URL, DESKPOOL_BIN, E2E_ADMIN,
 # E2E_ADMIN_PASSWORD, E2E_USER, E2E_PASSWORD, E2E_TEMPLATE, E2E_GROUP (entitled to the new
-# pool), E2E_NAME_PREFIX (desktop names), E2E_ARTIFACTS, DISPLAY (optional).
+# pool), E2E_NAME_PREFIX (desktop names), E2E_OTP_USER, E2E_OTP_PASSWORD, E2E_OTP_SECRET and
+# E2E_OTP_STATE (for Tests/e2e/next-code), E2E_ARTIFACTS, DISPLAY (optional).
 #
 # The CLI's command lines are in one place below (cmd_*), to adjust when its flags move.
 set -euo pipefail
@@ -100,6 +104,40 @@ as_user "$bin" pools list --mine >"$work/out" 2>&1 || fail "pools list --mine: $
 grep -q "$pool" "$work/out" || fail "pools list --mine does not show $pool: $(cat "$work/out")"
 if as_user "$bin" pools list >"$work/out" 2>&1; then fail "a non-admin got the admin pool list: $(cat "$work/out")"; fi
 pass "user login; whoami, pools list --mine; the admin list is refused ($(head -c 100 "$work/out" | tr '\n' ' '))"
+
+# -- a login that asks a one-time code after the password (pam_unix, then pam_oath) -------------
+next_code=$(dirname "$0")/next-code
+otp_config=$work/otp/client.json
+mkdir -p "$work/otp" "$work/otp-wrong"
+# A code no time step near now has (pam_oath's window is 10 steps): surely refused.
+surely_wrong_code() {
+  local valid code=0
+  valid=$(oathtool --totp --window 100 --now "@$(( $(date +%s) - 40 * 30 ))" "${E2E_OTP_SECRET:?}")
+  while grep -qx "$(printf '%06d' "$code")" <<<"$valid"; do code=$((code + 1)); done
+  printf '%06d\n' "$code"
+}
+code=$("$next_code") || fail "Tests/e2e/next-code failed"
+printf '%s\n%s\n' "${E2E_OTP_PASSWORD:?}" "$code" \
+  | DESKPOOL_CLIENT_CONFIG=$otp_config cmd_login "${E2E_OTP_USER:?}" >"$work/out" 2>"$work/err" \
+  || fail "login answering the one-time code on stdin: $(cat "$work/out" "$work/err")"
+grep -q "logged in to .* as $E2E_OTP_USER" "$work/out" \
+  || fail "the login did not say 'logged in to ... as $E2E_OTP_USER': $(cat "$work/out" "$work/err")"
+grep -qi 'one-time password' "$work/err" || fail "the login did not show pam_oath's prompt on stderr: $(cat "$work/err")"
+if grep -qF -- "$E2E_OTP_PASSWORD" "$work/out" "$work/err" || grep -qw -- "$code" "$work/out" "$work/err"; then
+  fail "the login printed the password or the code: $(cat "$work/out" "$work/err")"
+fi
+[ "$(stat -c %a "$otp_config")" = 600 ] || fail "$otp_config is not mode 600"
+DESKPOOL_CLIENT_CONFIG=$otp_config "$bin" whoami >"$work/out" 2>&1 || fail "whoami after the code login: $(cat "$work/out")"
+grep -q "$E2E_OTP_USER" "$work/out" || fail "whoami does not name $E2E_OTP_USER: $(cat "$work/out")"
+pass "login with password and one-time code on stdin (the prompt on stderr); whoami names $E2E_OTP_USER"
+
+wrong=$(surely_wrong_code)
+if printf '%s\n%s\n' "$E2E_OTP_PASSWORD" "$wrong" \
+   | DESKPOOL_CLIENT_CONFIG=$work/otp-wrong/client.json cmd_login "$E2E_OTP_USER" >"$work/out" 2>&1; then
+  fail "a login with a wrong code succeeded: $(cat "$work/out")"
+fi
+[ ! -e "$work/otp-wrong/client.json" ] || fail "a login refused at the code saved a session: $(cat "$work/otp-wrong/client.json")"
+pass "a wrong code fails the login, nothing saved ($(head -c 120 "$work/out" | tr '\n' ' '))"
 
 # A viewer that records what it was given (the .vv goes away after it: copy it).
 cat >"$work/fake-viewer" <<EOF

@@ -45,7 +45,7 @@ public actor LoginConversations {
     }
 
     public init(gate: LoginGate, sessions: LoginSessions, services: BrokerServices, metrics: ServerMetrics,
-                challengeSeconds: Int = 120, relayWait: Duration = .seconds(40), logger: Logger = Logger(label: "deskpool.auth")) {
+                challengeSeconds: Int = 120, relayWait: Duration = .seconds(30), logger: Logger = Logger(label: "deskpool.auth")) {
         self.gate = gate
         self.sessions = sessions
         self.services = services
@@ -209,7 +209,12 @@ public actor LoginConversations {
             return .refused(LoginRefusal(DeskpoolError(.invalidInput, "the answers cannot be encoded", field: "answers")))
         }
         do {
-            guard try await store.answerChallenge(key: key, at: services.now(), answers: sealed) != nil else {
+            guard let claimed = try await store.answerChallenge(key: key, at: services.now(), answers: sealed) else {
+                return .refused(LoginRefusal(LoginGate.Refusal(reason: .ended).error))
+            }
+            // This process made it, but holds it no more (its conversation ended).
+            guard claimed.owner != owner else {
+                try? await store.deleteChallenge(key: key)
                 return .refused(LoginRefusal(LoginGate.Refusal(reason: .ended).error))
             }
             let deadline = ContinuousClock.now + relayWait
@@ -257,6 +262,8 @@ public actor LoginConversations {
             guard let held = local.removeValue(forKey: challenge.key) else { continue }
             Task { await self.answerRelayed(challenge, held: held) }
         }
+        // (A challenge taken that is not held here any more cannot be opened: its id is gone
+        // with it. The relaying broker gives up after `relayWait`.)
         return true
     }
 
