@@ -147,6 +147,10 @@ struct LoginConversationAPITests {
                 #expect(try passed.body.decoded(WhoAmI.self).factors.contains(ServerTestRig.factorService))
                 let desktop = try await client.call(.post, "/api/v1/pools/eng/desktop", erin.bearer)
                 #expect(desktop.status == .ok)
+                // Passed: asking again has nothing to pass.
+                let again = try await client.call(.post, "/api/v1/pools/eng/factor", erin.bearer)
+                #expect(again.status == .ok)
+                #expect(try again.body.decoded(WhoAmI.self).factors.contains(ServerTestRig.factorService))
                 let audit = try await rig.harness.store.auditLog(AuditQuery(action: "auth.factor"))
                 #expect(audit.contains { $0.subject == "pool/eng" && $0.actor == "user:erin" })
 

@@ -37,7 +37,11 @@ struct AdminSystemRoutes {
         var query = AuditQuery()
         for (key, keyPath) in [("subject", \AuditQuery.subject), ("actor", \.actor), ("action", \.action)] {
             if let value = parameters[key[...]] {
-                guard value.count <= 200 else { throw APIFailure(.badRequest, code: "invalidInput", "at most 200 characters", field: key) }
+                // Characters as the OpenAPI document's maxLength counts them: code points (a
+                // letter with combining marks is several).
+                guard value.unicodeScalars.count <= 200 else {
+                    throw APIFailure(.badRequest, code: "invalidInput", "at most 200 characters", field: key)
+                }
                 query[keyPath: keyPath] = String(value)
             }
         }

@@ -26,6 +26,8 @@ struct AuthRoutes {
         }
         api.post("pools/:pool/factor") { request, context -> Response in
             let (login, pool) = try await factorPool(request, context: context)
+            // Nothing to pass: the pool asks no factor, or this login passed it already.
+            guard let factor = pool.factor, !login.principal.factors.contains(factor) else { return try jsonResponse(Self.whoAmI(login)) }
             return try answer(await conversations.beginFactor(pool: pool, login: login, token: context.token ?? "", address: context.clientAddress,
                                                               logger: context.logger))
         }
@@ -55,7 +57,7 @@ struct AuthRoutes {
     }
 
     /// The session and the pool of a further-factor request: the user must be entitled to the
-    /// pool, and the pool must ask for a factor.
+    /// pool.
     func factorPool(_ request: Request, context: DeskpoolRequestContext) async throws -> (LoginSession, PoolSpec) {
         let login = try context.requireSession(request)
         let name = try context.name("pool")
@@ -64,9 +66,6 @@ struct AuthRoutes {
         }
         guard pool.entitles(user: login.user, groups: login.principal.groups) else {
             throw APIFailure(DeskpoolError(.notEntitled, "\(login.user) is not entitled to pool \(name)", field: "pool"))
-        }
-        guard pool.factor != nil else {
-            throw APIFailure(DeskpoolError(.invalidInput, "pool \(name) asks for no further login", field: "pool"))
         }
         return (login, pool)
     }
