@@ -365,7 +365,10 @@ public struct LoginRefusal: Sendable, Codable {
     public var code: String
     public var message: String
     public var field: String?
+    /// When a throttled client may try again.
     public var retryAfter: Date?
+    /// When to try again after a failure that passes (the store away: `storeFailed`).
+    public var retryAfterSeconds: Int?
     /// What the authentication stack said before it refused.
     public var messages: [AuthMessage]
 
@@ -373,11 +376,12 @@ public struct LoginRefusal: Sendable, Codable {
         code = error.code.name
         message = error.message
         field = error.field
+        retryAfterSeconds = error.retryAfterSeconds
         self.messages = messages
     }
 
     public var error: DeskpoolError {
-        DeskpoolError(DeskpoolError.Code.named(code) ?? .unavailable, message, field: field)
+        DeskpoolError(DeskpoolError.Code.named(code) ?? .unavailable, message, field: field, retryAfterSeconds: retryAfterSeconds)
     }
 }
 
