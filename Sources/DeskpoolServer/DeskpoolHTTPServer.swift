@@ -53,6 +53,7 @@ public struct DeskpoolHTTPServer: Sendable {
         AdminDesktopRoutes(services: services).add(to: admin)
         AdminTemplateRoutes(services: services).add(to: admin)
         AdminSystemRoutes(services: services).add(to: admin)
+        AdminUsageRoutes(services: services).add(to: admin)
         AdminLoginRoutes(services: services, gate: gate).add(to: admin)
         AdminRolloutRoutes(services: services).add(to: admin)
         api.get("openapi.json") { _, _ in try Self.openAPIDocument() }

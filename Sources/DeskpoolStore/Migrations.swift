@@ -158,6 +158,29 @@ enum Migrations {
             try db.create(index: "loginChallenge_owner", on: "loginChallenge", columns: ["owner"])
             try db.create(index: "loginChallenge_expiresAt", on: "loginChallenge", columns: ["expiresAt"])
         }
+        migrator.registerMigration("v11") { db in
+            // The usage history: one row per desktop session, written in the same transaction
+            // as the desktop change it follows (`UsageLedger`), kept for the retention days.
+            try db.create(table: "usageSession") { t in
+                t.primaryKey("session", .text)
+                t.column("pool", .text).notNull()
+                t.column("desktopID", .text).notNull()
+                t.column("desktop", .text).notNull()
+                t.column("user", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("requestedAt", .integer).notNull()
+                t.column("provisionedAt", .integer)
+                t.column("readyAt", .integer)
+                t.column("firstConnectedAt", .integer)
+                t.column("lastDisconnectedAt", .integer)
+                t.column("endedAt", .integer)
+                t.column("connects", .integer).notNull().defaults(to: 0)
+                t.column("endReason", .text)
+            }
+            try db.create(index: "usageSession_pool", on: "usageSession", columns: ["pool", "requestedAt"])
+            try db.create(index: "usageSession_user", on: "usageSession", columns: ["user", "requestedAt"])
+            try db.create(index: "usageSession_endedAt", on: "usageSession", columns: ["endedAt"])
+        }
         return migrator
     }
 

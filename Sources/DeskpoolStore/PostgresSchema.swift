@@ -72,6 +72,18 @@ enum PostgresSchema {
             "CREATE INDEX login_challenge_owner ON login_challenge (owner)",
             "CREATE INDEX login_challenge_expires_at ON login_challenge (expires_at)",
         ]),
+        ("v7", [
+            // The usage history: one row per desktop session, written in the same transaction
+            // as the desktop change it follows (`UsageLedger`).
+            """
+            CREATE TABLE usage_session (session TEXT PRIMARY KEY, pool TEXT NOT NULL, desktop_id TEXT NOT NULL, desktop TEXT NOT NULL,
+                "user" TEXT NOT NULL, version BIGINT NOT NULL, requested_at BIGINT NOT NULL, provisioned_at BIGINT, ready_at BIGINT,
+                first_connected_at BIGINT, last_disconnected_at BIGINT, ended_at BIGINT, connects BIGINT NOT NULL DEFAULT 0, end_reason TEXT)
+            """,
+            "CREATE INDEX usage_session_pool ON usage_session (pool, requested_at)",
+            "CREATE INDEX usage_session_user ON usage_session (\"user\", requested_at)",
+            "CREATE INDEX usage_session_ended_at ON usage_session (ended_at)",
+        ]),
     ]
 
     /// Applies the pending migrations.

@@ -20,6 +20,7 @@ extension PostgresStore {
                 throw DeskpoolError(.alreadyExists, "a desktop with id '\(desktop.id)' already exists", field: "id")
             }
             try await Self.execute(Self.insert(desktop), on: connection)
+            try await Self.applyUsage(connection, UsageLedger.changes(from: nil, to: desktop, event: nil, at: StoreCoding.stored(Date())))
             var detail = "state: \(desktop.state.rawValue) host: \(desktop.host)"
             if let user = desktop.user { detail += " user: \(user)" }
             try await Self.appendAudit(connection, actor: actor, action: "desktop.create", subject: "desktop/\(desktop.name)", detail: detail)
@@ -71,6 +72,7 @@ extension PostgresStore {
         else { return nil }
         new.updatedAt = StoreCoding.stored(Date())
         try await execute(update(new), on: connection)
+        try await applyUsage(connection, UsageLedger.changes(from: old, to: new, event: event, at: new.updatedAt))
         if new.state != old.state {
             try await appendAudit(connection, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)",
                                   detail: StoreCoding.stateDetail(old.state, new))
@@ -94,12 +96,14 @@ extension PostgresStore {
                 ORDER BY updated_at, name LIMIT 1 FOR UPDATE SKIP LOCKED
                 """
             }
-            guard var desktop = try await Self.rows(query, on: connection).first.map(Self.desktop) else { return nil }
+            guard let old = try await Self.rows(query, on: connection).first.map(Self.desktop) else { return nil }
             let at = StoreCoding.stored(Date())
-            desktop = try DesktopLifecycle.apply(.claimed(user: user, session: .new(at: at)), to: desktop)
+            let event = DesktopEvent.claimed(user: user, session: .new(at: at))
+            var desktop = try DesktopLifecycle.apply(event, to: old)
                 .mapError { DeskpoolError(.conflict, "a ready desktop could not be claimed: \($0.message)") }.get()
             desktop.updatedAt = at
             try await Self.execute(Self.update(desktop), on: connection)
+            try await Self.applyUsage(connection, UsageLedger.changes(from: old, to: desktop, event: event, at: at))
             try await Self.appendAudit(connection, actor: actor, action: "desktop.state", subject: "desktop/\(desktop.name)",
                                        detail: "ready -> assigned user: \(user)")
             return desktop
@@ -111,6 +115,7 @@ extension PostgresStore {
             guard let desktop = try await Self.rows("DELETE FROM desktop WHERE id = \(id) RETURNING *", on: connection).first.map(Self.desktop) else {
                 throw DeskpoolError(.notFound, "no desktop with id '\(id)'", field: "id")
             }
+            try await Self.applyUsage(connection, UsageLedger.changes(from: desktop, to: nil, event: nil, at: StoreCoding.stored(Date())))
             try await Self.appendAudit(connection, actor: actor, action: "desktop.delete", subject: "desktop/\(desktop.name)",
                                        detail: "state: \(desktop.state.rawValue)")
         }

@@ -58,6 +58,8 @@ extension PostgresStore {
                     """, on: connection)
             }
             try await Self.execute("SELECT setval(pg_get_serial_sequence('audit', 'id'), GREATEST((SELECT MAX(id) FROM audit), 1))", on: connection)
+            // The usage history as it was: each record whole.
+            for record in snapshot.usage { try await Self.applyUsage(connection, [.begin(record)]) }
             try await Self.appendAudit(connection, actor: actor, action: "store.copy", subject: "store",
                                        detail: "copied from \(source): \(snapshot.summary)")
         }

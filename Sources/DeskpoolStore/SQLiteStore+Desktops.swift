@@ -20,6 +20,7 @@ extension SQLiteStore {
                 throw DeskpoolError(.alreadyExists, "a desktop with id '\(desktop.id)' already exists", field: "id")
             }
             try DesktopRow(desktop).insert(db)
+            try Self.applyUsage(db, UsageLedger.changes(from: nil, to: desktop, event: nil, at: StoreCoding.stored(Date())))
             var detail = "state: \(desktop.state.rawValue) host: \(desktop.host)"
             if let user = desktop.user { detail += " user: \(user)" }
             try Self.appendAudit(db, actor: actor, action: "desktop.create", subject: "desktop/\(desktop.name)", detail: detail)
@@ -83,6 +84,7 @@ extension SQLiteStore {
         else { return nil }
         new.updatedAt = StoreCoding.stored(Date())
         try DesktopRow(new).updateChanges(db, from: DesktopRow(old))
+        try applyUsage(db, UsageLedger.changes(from: old, to: new, event: event, at: new.updatedAt))
         if new.state != old.state {
             try appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(new.name)", detail: StoreCoding.stateDetail(old.state, new))
         }
@@ -95,15 +97,17 @@ extension SQLiteStore {
             // claim, in this process or (IMMEDIATE transactions) another one.
             var ready = DesktopRow.filter(Column("pool") == pool && Column("state") == DesktopState.ready.rawValue && Column("user") == nil)
             if let hosts { ready = ready.filter(hosts.contains(Column("host"))) }
-            guard var desktop = try ready
+            guard let old = try ready
                 .order(Column("updatedAt"), Column("name"))
                 .fetchOne(db)?.desktop
             else { return nil }
             let at = StoreCoding.stored(Date())
-            desktop = try DesktopLifecycle.apply(.claimed(user: user, session: .new(at: at)), to: desktop)
+            let event = DesktopEvent.claimed(user: user, session: .new(at: at))
+            var desktop = try DesktopLifecycle.apply(event, to: old)
                 .mapError { DeskpoolError(.conflict, "a ready desktop could not be claimed: \($0.message)") }.get()
             desktop.updatedAt = at
             try DesktopRow(desktop).update(db)
+            try Self.applyUsage(db, UsageLedger.changes(from: old, to: desktop, event: event, at: at))
             try Self.appendAudit(db, actor: actor, action: "desktop.state", subject: "desktop/\(desktop.name)",
                                  detail: "ready -> assigned user: \(user)")
             return desktop
@@ -116,6 +120,7 @@ extension SQLiteStore {
                 throw DeskpoolError(.notFound, "no desktop with id '\(id)'", field: "id")
             }
             try DesktopRow.deleteOne(db, key: id)
+            try Self.applyUsage(db, UsageLedger.changes(from: desktop, to: nil, event: nil, at: StoreCoding.stored(Date())))
             try Self.appendAudit(db, actor: actor, action: "desktop.delete", subject: "desktop/\(desktop.name)",
                                  detail: "state: \(desktop.state.rawValue)")
         }

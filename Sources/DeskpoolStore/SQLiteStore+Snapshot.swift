@@ -26,6 +26,7 @@ extension SQLiteStore {
                 AuditEntry(id: row["id"], at: StoreCoding.date(row["at"]), actor: row["actor"], action: row["action"],
                            subject: row["subject"], result: row["result"], detail: row["detail"])
             }
+            snapshot.usage = try Row.fetchAll(db, sql: "SELECT * FROM usageSession ORDER BY requestedAt, session").map(Self.usageRecord)
             return snapshot
         }
     }

@@ -37,12 +37,14 @@ public struct StoreSnapshot: Sendable {
     public var items: [ItemRow] = []
     /// Oldest first, with their ids.
     public var audit: [AuditEntry] = []
+    /// The usage history, oldest request first.
+    public var usage: [UsageRecord] = []
 
     public init() {}
 
     /// What it holds, for the command's report.
     public var summary: String {
         "\(templates.count) template(s), \(versions.count) version(s), \(pools.count) pool(s), \(desktops.count) desktop(s), "
-            + "\(rollouts.count) rollout(s) with \(items.count) item(s), \(audit.count) audit entries"
+            + "\(rollouts.count) rollout(s) with \(items.count) item(s), \(audit.count) audit entries, \(usage.count) session(s) of usage history"
     }
 }

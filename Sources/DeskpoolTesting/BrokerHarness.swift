@@ -1,4 +1,5 @@
 public import DeskpoolCore
+public import Foundation
 import Logging
 
 /// One `Broker` built for a test (as `deskpool serve` builds one), with its parts at hand:
@@ -26,10 +27,11 @@ public struct BrokerHarness: Sendable {
     ///   - hosts: the hosts' configuration (console addresses); default: one per hypervisor, on 127.0.0.1.
     ///   - gateway: with a configuration, `.vv` files point at the gateway.
     ///   - leases: one of several replicas on `store`, sharing the work through leases.
+    ///   - now: the broker's dates (a test of schedules moves them).
     public init(store: any Store, hypervisors: [any Hypervisor], options: ReconcilerService.Options, hosts: [HostConfiguration]? = nil,
                 gateway: GatewayConfiguration? = nil, sessionOptions: SessionService.Options = SessionService.Options(debounce: 0.3, tick: .milliseconds(50), reviewInterval: 0.2),
                 tls: [String: VirtViewerFile.TLS] = [:], rolloutInterval: Duration = .milliseconds(50), images: ImageImportConfiguration = ImageImportConfiguration(),
-                leases: LeaseService.Options? = nil) {
+                leases: LeaseService.Options? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         var logger = Logger(label: "deskpool.test")
         logger.logLevel = .warning
         let tokenKey = ConnectTokenKey.random()
@@ -37,7 +39,7 @@ public struct BrokerHarness: Sendable {
             store: store, hosts: Hosts(hypervisors, configurations: hosts),
             configuration: Broker.Configuration(reconciler: options, sessions: sessionOptions, rollouts: .init(interval: rolloutInterval),
                                                 gateway: gateway, tokenKey: tokenKey, tls: tls, images: images, leases: leases),
-            logger: { [logger] _ in logger })
+            logger: { [logger] _ in logger }, now: now)
         self.core = core
         self.store = store
         self.hypervisors = hypervisors

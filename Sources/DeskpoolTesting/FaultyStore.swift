@@ -14,6 +14,7 @@ public final class FaultyStore: Store {
         case createRollout, updateRollout, updateRolloutItems
         case putLogin, touchLogin, deleteLogin, deleteLogins, replaceLogin, recordLoginFailure, clearLoginFailures
         case putChallenge, answerChallenge, takeChallengeAnswers, putChallengeOutcome, deleteChallenge, deleteChallenges
+        case deleteUsage
         case probeWrite, audit
     }
 
@@ -213,6 +214,15 @@ public final class FaultyStore: Store {
     public func clearLoginFailures(keys: [LoginThrottle.Key], user: String?, address: String?, before: Date?) async throws(DeskpoolError) -> Int {
         try check(.clearLoginFailures)
         return try await base.clearLoginFailures(keys: keys, user: user, address: address, before: before)
+    }
+
+    // MARK: Usage history
+    public func usage(_ query: UsageQuery) async throws(DeskpoolError) -> [UsageRecord] { try await base.usage(query) }
+
+    @discardableResult
+    public func deleteUsage(endedBefore before: Date) async throws(DeskpoolError) -> Int {
+        try check(.deleteUsage)
+        return try await base.deleteUsage(endedBefore: before)
     }
 
     public func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8] {

@@ -56,7 +56,16 @@ public enum PostgresTestDatabase {
             _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"))
             throw error
         }
-        try await run("DROP DATABASE \(name) WITH (FORCE)", on: admin)
+        // An autovacuum worker (the server's own role, which this one may not terminate) can be
+        // in the database for a moment: then dropping it fails; it is gone soon after.
+        for attempt in 1...10 {
+            do {
+                try await run("DROP DATABASE \(name) WITH (FORCE)", on: admin)
+                return
+            } catch where attempt < 10 {
+                try await Task.sleep(for: .milliseconds(300))
+            }
+        }
     }
 
     /// An admin statement; its failure says what the server said.

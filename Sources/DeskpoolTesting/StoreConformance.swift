@@ -39,6 +39,7 @@ public enum StoreConformance {
         ("secrets", secrets),
         ("loginFailures", loginFailures),
         ("challenges", challenges),
+        ("usage", usage),
         ("leases", leases),
     ]
 

@@ -13,7 +13,7 @@ struct Deskpool: AsyncParsableCommand {
         groupedSubcommands: [
             CommandGroup(name: "Users", subcommands: [ConnectCommand.self, LoginCommand.self, LogoutCommand.self, WhoamiCommand.self]),
             CommandGroup(name: "Admin", subcommands: [
-                PoolsCommand.self, DesktopsCommand.self, SessionsCommand.self, TemplatesCommand.self, PolicyCommand.self, HostsCommand.self, AuditCommand.self, LoginsCommand.self,
+                PoolsCommand.self, DesktopsCommand.self, SessionsCommand.self, TemplatesCommand.self, PolicyCommand.self, HostsCommand.self, AuditCommand.self, UsageCommand.self, LoginsCommand.self,
             ]),
             CommandGroup(name: "Broker host", subcommands: [ServeCommand.self, DoctorCommand.self, LocalCommand.self]),
         ]

@@ -48,7 +48,7 @@ struct PostgresStoreTests {
                 return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
             }
             defer { stores.forEach { $0.close() } }
-            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6"]) }
+            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]) }
         }
     }
 
@@ -100,6 +100,13 @@ struct PostgresStoreTests {
             #expect(try await target.beginVersion(template: "tiny", note: "four", actor: admin).number == 4)
             #expect(try await target.pool(named: "eng")?.generation == 2)
             #expect(try await target.pool(named: "old")?.draining == true)
+            // The usage history too (bob's session), and the copied session goes on recording there.
+            let usage = try await source.usage(UsageQuery())
+            #expect(usage.count == 1 && usage.first?.user == "bob")
+            #expect(try await target.usage(UsageQuery()) == usage)
+            let held = try #require(try await target.desktops(pool: "eng").first { $0.user == "bob" })
+            _ = try await target.transition(held.id, .loggedOff(action: .refresh, floating: true, reason: "user"), actor: "bob")
+            #expect(try await target.usage(UsageQuery()).first?.endReason == "user")
 
             let error = await #expect(throws: DeskpoolError.self) { try await target.load(snapshot, actor: admin, from: "again") }
             #expect(error?.code == .conflict)

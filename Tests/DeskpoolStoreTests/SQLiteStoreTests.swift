@@ -119,6 +119,10 @@ import Testing
         try await withStore(backend, StoreConformance.challenges)
     }
 
+    @Test(arguments: Backend.allCases) func usage(_ backend: Backend) async throws {
+        try await withStore(backend, StoreConformance.usage)
+    }
+
     @Test(arguments: Backend.allCases) func leases(_ backend: Backend) async throws {
         try await withStore(backend, StoreConformance.leases)
     }
@@ -171,12 +175,12 @@ import Testing
             let path = "\(directory)/deskpool.sqlite"
             do {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"])
                 try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
             }
             for _ in 1...2 {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"])
                 #expect(try await store.pool(named: "eng")?.generation == 1)
             }
         }

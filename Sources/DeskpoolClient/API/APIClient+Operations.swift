@@ -1,4 +1,5 @@
 public import DeskpoolCore
+public import Foundation
 
 extension APIClient {
     /// `GET /api/v1/admin/sessions`: desktops in a session, optionally of one pool or user.
@@ -67,4 +68,31 @@ extension Endpoint {
 
     /// A server-relative link (`next`) as a GET.
     public static func auditPage(at path: String) -> Endpoint { Endpoint(.get, path) }
+}
+
+// MARK: - Usage history
+
+extension APIClient {
+    /// `GET /api/v1/admin/usage`: the sessions open in the period.
+    public func usageSessions(pool: String?, user: String?, from: String?, to: String?) async throws -> UsageSessions {
+        try await call(.usage(pool: pool, user: user, from: from, to: to, bucket: nil, csv: false))
+    }
+
+    /// `GET /api/v1/admin/usage?bucket=`: the period summed by hour, day or week.
+    public func usageBuckets(pool: String?, user: String?, from: String?, to: String?, bucket: String) async throws -> UsageBuckets {
+        try await call(.usage(pool: pool, user: user, from: from, to: to, bucket: bucket, csv: false))
+    }
+
+    /// The same as CSV, as the broker wrote it.
+    public func usageCSV(pool: String?, user: String?, from: String?, to: String?, bucket: String?) async throws -> Data {
+        try await expectSuccess(.usage(pool: pool, user: user, from: from, to: to, bucket: bucket, csv: true)).body
+    }
+}
+
+extension Endpoint {
+    public static func usage(pool: String?, user: String?, from: String?, to: String?, bucket: String?, csv: Bool) -> Endpoint {
+        .api(.get, "admin", "usage", query: filters([
+            "pool": pool, "user": user, "from": from, "to": to, "bucket": bucket, "format": csv ? "csv" : nil,
+        ]))
+    }
 }

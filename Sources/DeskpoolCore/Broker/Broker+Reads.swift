@@ -130,6 +130,8 @@ extension Broker {
     public func versions(template: String) async throws(DeskpoolError) -> [TemplateVersion] { try await store.versions(template: template) }
     /// Audit entries matching the query, newest first.
     public func auditLog(_ query: AuditQuery) async throws(DeskpoolError) -> [AuditEntry] { try await store.auditLog(query) }
+    /// The usage history's sessions matching `query`.
+    public func usage(_ query: UsageQuery) async throws(DeskpoolError) -> [UsageRecord] { try await store.usage(query) }
     /// Records what happened at the edge (logins, logouts, unlocks) in the audit log.
     public func audit(_ entry: AuditEntry) async throws(DeskpoolError) { try await store.audit(entry) }
     /// Proves the store takes writes now (for `/readyz`).

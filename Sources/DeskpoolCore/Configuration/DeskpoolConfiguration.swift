@@ -257,6 +257,8 @@ public struct BrokerConfiguration: Sendable, Hashable, Decodable {
     /// Seconds a replica's lease lasts without renewal (renewed every third of it): how soon
     /// the work of a replica that died is taken over. Only with a PostgreSQL store.
     public var leaseSeconds: Int = 5
+    /// Days the usage history keeps a session after it ended (`/api/v1/admin/usage`).
+    public var usageRetentionDays: Int = 400
 
     public init() {}
 
@@ -269,6 +271,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case instance, sweepIntervalSeconds, backoffBaseSeconds, backoffMaxSeconds, orphanGraceSeconds, replica, leaseSeconds
+        case usageRetentionDays
     }
 
     public init(from decoder: any Decoder) throws {
@@ -291,5 +294,6 @@ public struct BrokerConfiguration: Sendable, Hashable, Decodable {
             self.replica = replica
         }
         leaseSeconds = try c.decodeBounded(.leaseSeconds, 2...120) ?? leaseSeconds
+        usageRetentionDays = try c.decodeBounded(.usageRetentionDays, 1...3650) ?? usageRetentionDays
     }
 }

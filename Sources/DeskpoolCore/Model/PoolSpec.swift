@@ -53,6 +53,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     /// A PAM service users must pass, besides their login, before they get a desktop of the pool
     /// (a second factor for an admin or external pool); nil: the login is enough.
     public var factor: String?
+    /// Sizes by time of day: entries (days, a window, a time zone) with their own `min`,
+    /// `spare` and `max`; outside them the pool's own hold (`scheduled(at:)`).
+    public var schedule: [ScheduleEntry] = []
     /// Bumped by the store each time the spec changes.
     public var generation = 1
     /// Being deleted (`DELETE /api/v1/admin/pools/NAME`): no new sessions, idle desktops go
@@ -110,6 +113,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
             throw DeskpoolError(.invalidInput, "label '\(key)' must be a name and value of letters, digits, '.', '_' or '-'", field: "labels")
         }
         try identity?.validate()
+        try validateSchedule()
         if let factor, !DeskpoolConfiguration.isSafeName(factor) {
             throw DeskpoolError(.invalidInput, "must be a PAM service name (a file name in /etc/pam.d: letters, digits, '.', '_' or '-')", field: "factor")
         }
@@ -126,7 +130,7 @@ public struct PoolSpec: Sendable, Hashable, Codable {
 extension PoolSpec {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, console, session, desktop, labels, generation
-        case identity, factor
+        case identity, factor, schedule
     }
 
     public init(from decoder: any Decoder) throws {
@@ -162,6 +166,7 @@ extension PoolSpec {
         generation = try c.decodeIfPresent(Int.self, forKey: .generation) ?? 1
         identity = try c.decodeIfPresent(IdentitySettings.self, forKey: .identity)
         factor = try c.decodeIfPresent(String.self, forKey: .factor)
+        schedule = try c.decodeIfPresent([ScheduleEntry].self, forKey: .schedule) ?? []
         do {
             try validate()
         } catch {
@@ -199,6 +204,7 @@ extension PoolSpec {
         try c.encode(generation, forKey: .generation)
         try c.encodeIfPresent(identity, forKey: .identity)
         try c.encodeIfPresent(factor, forKey: .factor)
+        if !schedule.isEmpty { try c.encode(schedule, forKey: .schedule) }
     }
 }
 

@@ -35,6 +35,10 @@ extension ReconcilerService {
         let owned = Set(hypervisors.keys.filter { ownership.holding(.host($0)) != nil })
         let sizing = ownership.holding(.pools) != nil
         do {
+            // The usage history's retention, once an hour (by whichever replica sizes the pools).
+            if sizing, usageSweep.due(at: now()) {
+                _ = try? await store.deleteUsage(endedBefore: now().addingTimeInterval(-Double(options.broker.usageRetentionDays) * 86_400))
+            }
             let pools = try await store.pools()
             let desktops = try await store.desktops(pool: nil)
             var templates: [String: TemplateDefinition] = [:]
@@ -100,8 +104,9 @@ extension ReconcilerService {
                 if sizing { noteOutcomes(pool: pool.name, poolDesktops.filter { !owned.contains($0.host) }) }
                 let health = health(pool: pool.name)
                 let allowed = Placement.allowed(for: pool, among: free.keys)
+                // Sized by the schedule entry that holds now, if any.
                 let actions = PoolReconciler.plan(PoolReconciler.Input(
-                    pool: pool, version: chosen, versionProblem: problem, memoryMiB: memoryMiB,
+                    pool: pool.scheduled(at: now), version: chosen, versionProblem: problem, memoryMiB: memoryMiB,
                     desktops: poolDesktops, busy: busy,
                     hosts: allowed.map { Placement.Candidate(name: $0, freeMemoryMiB: free[$0] ?? 0) },
                     takenNames: taken, failures: health.failures, retryAt: health.retryAt, now: now))

@@ -54,6 +54,8 @@ public final class ReconcilerService: Service, Sendable {
 
     let store: any Store
     let hypervisors: [String: any Hypervisor]
+    /// When the usage history's retention is due.
+    let usageSweep = Sweep(every: 3600)
     /// Which hosts this broker drives and whether it sizes the pools (all of it when alone;
     /// its leases when it is one of several replicas).
     let ownership: any Ownership

@@ -151,7 +151,8 @@ public struct SessionBroker: Sendable {
                               user: user, generation: pool.generation, createdAt: now())
         desktop.begin(.new(at: now()))  // the session's start moves to when the desktop is ready
         do {
-            guard try await store.insertDesktop(desktop, actor: user, limit: pool.max) else { return .full }
+            // The max that holds now (a schedule entry's, if one does).
+            guard try await store.insertDesktop(desktop, actor: user, limit: pool.scheduled(at: now()).max) else { return .full }
         } catch where error.code == .alreadyExists {
             return .nameTaken
         }

@@ -135,6 +135,16 @@ public protocol Store: Sendable {
     @discardableResult
     func clearLoginFailures(keys: [LoginThrottle.Key], user: String?, address: String?, before: Date?) async throws(DeskpoolError) -> Int
 
+    // MARK: Usage history
+    /// The usage records matching `query` (pool, user, overlapping its period), oldest request
+    /// first, at most `query.limit`. Records are written by the desktop changes themselves
+    /// (`insertDesktop`, `transition`, `claimReady`, `deleteDesktop`, rollout updates) through
+    /// `UsageLedger`, in the same transaction.
+    func usage(_ query: UsageQuery) async throws(DeskpoolError) -> [UsageRecord]
+    /// Forgets the records of sessions that ended before `before`; returns how many.
+    @discardableResult
+    func deleteUsage(endedBefore before: Date) async throws(DeskpoolError) -> Int
+
     // MARK: Secrets shared by the brokers
     /// The secret named `name` (the console-token key), made from `create` and kept by the
     /// first broker that asks; every broker on the store gets the same bytes.

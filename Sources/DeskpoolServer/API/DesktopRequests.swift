@@ -60,7 +60,9 @@ struct DesktopRequests: Sendable {
     /// Records a console handed out: the time to desktop from the first request for it.
     private func assigned(_ desktop: Desktop, asked start: ContinuousClock.Instant) {
         let first = firstAsked.withLockedValue { $0.removeValue(forKey: desktop.id) } ?? start
-        metrics.timeToDesktop.record(ContinuousClock.now - first)
+        let elapsed = ContinuousClock.now - first
+        metrics.timeToDesktop.record(elapsed)
+        metrics.timeToDesktop(pool: desktop.pool).record(elapsed)
         metrics.desktopRequests["assigned"]?.increment()
     }
 

@@ -43,6 +43,19 @@ public final class ServerMetrics: Sendable {
         self.desktopRequests = requests
     }
 
+    /// The time to desktop of one pool (`deskpool_pool_time_to_desktop_seconds{pool=...}`): the
+    /// series is made at the pool's first desktop handed out by this broker. (Pool names are
+    /// bounded: admins make pools.)
+    func timeToDesktop(pool: String) -> DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "deskpool_pool_time_to_desktop", unitName: "seconds",
+                              helpText: "From a user's desktop request to the console handed out (preparing included), per pool"),
+            labels: [("pool", pool)], buckets: Self.timeToDesktopBuckets)
+    }
+
+    static let timeToDesktopBuckets: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                                                   .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300)]
+
     func loginFailed(_ code: DeskpoolError.Code) {
         (loginFailures[code.name] ?? loginFailures["unavailable"])?.increment()
     }

@@ -9,12 +9,18 @@ extension PortalRoutes {
             let content = PoolsContent(try await services.broker.pools(), desktops: try await services.broker.desktops(pool: nil))
             return renderer.response("admin-pools", adminChrome("Pools", login, tab: \.pools, content))
         })
-        router.get("admin/pools/:name", use: adminPage { _, context, login in
+        router.get("admin/pools/:name", use: adminPage { request, context, login in
             let name = try context.name("name")
             guard let pool = try await services.broker.pool(named: name) else {
                 throw APIFailure(.notFound, code: "notFound", "no pool named \(name)")
             }
-            let content = PoolContent(pool, desktops: try await services.broker.desktops(pool: name))
+            var content = PoolContent(pool, desktops: try await services.broker.desktops(pool: name))
+            // The pool's use over the chosen period (`?days=`), from the usage history.
+            let days = request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { d in UsageContent.choices.contains { $0.0 == d } ? d : nil } ?? 7
+            let now = services.now(), from = now.addingTimeInterval(-Double(days) * 86_400)
+            let records = try await services.broker.usage(UsageQuery(pool: name, from: from, to: now))
+            content.usage = UsageContent(pool: name, days: days, summary: UsageReport.summary(records, from: from, to: now, now: now))
+            content.showSchedule(of: pool, at: now)
             return renderer.response("admin-pool", adminChrome("Pool \(name)", login, tab: \.pools, content))
         })
         router.get("admin/hosts", use: adminPage { _, _, login in

@@ -35,6 +35,33 @@ struct PoolContent {
     var sessions: [DesktopRow]
     var hasDesktops: Bool
     var hasSessions: Bool
+    /// The pool's further login, when it has one.
+    var factor: String?
+    var usage: UsageContent?
+    /// The schedule's entries, the one that holds now marked.
+    var schedule: [ScheduleRow] = []
+    var hasSchedule = false
+
+    struct ScheduleRow {
+        var days: String
+        var window: String
+        var timezone: String
+        var sizes: String
+        var active: Bool
+    }
+
+    /// The schedule as rows, the entry that holds at `now` marked.
+    mutating func showSchedule(of pool: PoolSpec, at now: Date) {
+        let holding = pool.scheduleEntry(at: now)?.index
+        schedule = pool.schedule.enumerated().map { index, entry in
+            ScheduleRow(days: entry.days.map(\.rawValue).joined(separator: ", "),
+                        window: "\(ScheduleEntry.clock(entry.from))–\(ScheduleEntry.clock(entry.to))",
+                        timezone: entry.timezone,
+                        sizes: "\(entry.min ?? pool.min) / \(entry.max ?? pool.max) / \(entry.spare ?? pool.spare)",
+                        active: index == holding)
+        }
+        hasSchedule = !schedule.isEmpty
+    }
 
     init(_ pool: PoolSpec, desktops: [Desktop]) {
         func list(_ names: [String], none: String) -> String { names.isEmpty ? none : names.joined(separator: ", ") }
@@ -53,6 +80,7 @@ struct PoolContent {
         disconnectTimeout = "\(pool.session.disconnectTimeoutSeconds) s"
         generation = pool.generation
         draining = pool.draining
+        factor = pool.factor
         capacity = CapacityContent(PoolCapacity(desktops), max: pool.max)
         let rows = desktops.map { d in
             DesktopRow(id: d.id, desktopName: d.name, state: d.state.rawValue, holder: d.user ?? "—", host: d.host, version: d.version,
@@ -63,5 +91,48 @@ struct PoolContent {
         sessions = zip(desktops, rows).filter { $0.0.state.isInSession }.map(\.1)
         hasDesktops = !rows.isEmpty
         hasSessions = !sessions.isEmpty
+    }
+}
+
+/// A pool's use over a period, from the usage history: sessions, users, the most at once,
+/// session hours, and the wait for a desktop (median and 95th percentile).
+struct UsageContent {
+    struct Period {
+        var days: Int
+        var label: String
+        var current: Bool
+    }
+
+    var days: Int
+    var periods: [Period]
+    var sessions: Int
+    var users: Int
+    var peakSessions: Int
+    var sessionHours: String
+    var waitP50: String
+    var waitP95: String
+    /// Medians of the wait's phases: making a desktop, booting it, and the first connection.
+    var phases: String
+    var csvLink: String
+
+    static let choices = [(1, "day"), (7, "7 days"), (30, "30 days"), (90, "90 days")]
+
+    init(pool: String, days: Int, summary: UsageBucket) {
+        self.days = days
+        periods = Self.choices.map { Period(days: $0.0, label: $0.1, current: $0.0 == days) }
+        sessions = summary.sessions
+        users = summary.users
+        peakSessions = summary.peakSessions
+        sessionHours = String(format: "%.1f", summary.sessionHours)
+        waitP50 = summary.waitP50Seconds.map { Self.seconds($0) } ?? "—"
+        waitP95 = summary.waitP95Seconds.map { Self.seconds($0) } ?? "—"
+        phases = [("making", summary.provisioningP50Seconds), ("booting", summary.bootP50Seconds), ("to the first connection", summary.connectP50Seconds)]
+            .map { "\($0.0) \($0.1.map { Self.seconds($0) } ?? "—")" }.joined(separator: ", ")
+        let from = summary.start.formatted(.iso8601).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        csvLink = "/api/v1/admin/usage?pool=\(pool)&from=\(from)&format=csv"
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value < 10 ? String(format: "%.1f s", value) : String(format: "%.0f s", value)
     }
 }
