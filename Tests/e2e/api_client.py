@@ -5,11 +5,14 @@ import http.client
 import json
 
 
-def request(base, method, path, body=None, token=None, timeout=30):
-    """One request to `base` (a urllib.parse.SplitResult) on a fresh connection: (status,
-    headers with lower-case names, body); status 0 on a connection error or timeout."""
+def request(base, method, path, body=None, token=None, timeout=30, headers=None):
+    """One request to `base` (a urllib.parse.SplitResult) on a fresh connection, with
+    `headers` added (e.g. Accept, Cookie): (status, headers with lower-case names, body);
+    status 0 on a connection error or timeout. Redirects are not followed."""
     connection = http.client.HTTPConnection(base.hostname, base.port, timeout=timeout)
-    headers = {"Authorization": "Bearer " + token} if token else {}
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = "Bearer " + token
     if body is not None:
         body = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"

@@ -29,12 +29,10 @@ another one. Environment (set by scripts/e2e): DESKPOOL_URL, DESKPOOL_BIN, E2E_U
 E2E_PASSWORD, E2E_ADMIN/E2E_ADMIN_PASSWORD, E2E_POOL, E2E_STATE.
 """
 
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +43,9 @@ import urllib.parse
 
 import yaml
 
+import api_client
+from common import check, failures, free_port
+
 URL = urllib.parse.urlsplit(os.environ["DESKPOOL_URL"])
 BIN = os.environ["DESKPOOL_BIN"]
 STATE = os.environ["E2E_STATE"]
@@ -54,33 +55,13 @@ ADMIN, ADMIN_PASSWORD = os.environ["E2E_ADMIN"], os.environ["E2E_ADMIN_PASSWORD"
 RIG = os.environ.get("DESKPOOL_RIG_DIR", "/run/deskpool-rig")
 LIBVIRTD_PID = os.path.join(RIG, "libvirtd.pid")
 
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
-
 
 def request(method, path, body=None, token=None, base=URL, timeout=30):
-    """One request on a fresh connection: (status, headers, body, seconds); status 0 on a
-    connection error or timeout."""
-    connection = http.client.HTTPConnection(base.hostname, base.port, timeout=timeout)
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    if body is not None:
-        body = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
+    """One request on a fresh connection (api_client.request), timed: (status, headers, body,
+    seconds); status 0 on a connection error or timeout."""
     started = time.monotonic()
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data, time.monotonic() - started
-    except (OSError, http.client.HTTPException) as error:
-        return 0, {}, str(error).encode(), time.monotonic() - started
-    finally:
-        connection.close()
+    status, headers, data = api_client.request(base, method, path, body=body, token=token, timeout=timeout)
+    return status, headers, data, time.monotonic() - started
 
 
 def token_of(user, password, base=URL):
@@ -550,12 +531,6 @@ def remove_domains(prefix):
             fields = line.split()
             if fields and fields[0].startswith("dp-base-faults-tiny-"):
                 subprocess.run(["virsh", "-q", "-c", uri, "vol-delete", fields[0], "--pool", pool], capture_output=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_with_host_down():

@@ -24,6 +24,8 @@ import threading
 import time
 import urllib.parse
 
+from common import check, failures
+
 URL = urllib.parse.urlsplit(os.environ["DESKPOOL_URL"])
 STATE = os.environ["E2E_STATE"]
 IMPORT_DIR = os.environ["E2E_IMPORT_DIR"]
@@ -38,14 +40,7 @@ STORE = os.path.join(STATE, "deskpool.sqlite")
 ATTACKER = "203.0.113.66"
 USERS_OWN = "198.51.100.20"
 
-failures = []
 statuses = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
 
 
 def request(method, path, body=None, headers=None, token=None, timeout=30):

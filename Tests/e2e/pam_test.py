@@ -35,30 +35,21 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import string
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 
 import yaml
+from selenium.common.exceptions import StaleElementReferenceException
 
-os.environ.setdefault("SE_AVOID_STATS", "true")
+from api_client import request
+from chromium import CHROMEDRIVER, CHROMIUM, ChromiumPage, Failure, step_reporter
+from common import free_port
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-
-from api_client import request  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WINDOW = (1280, 800)
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEXT_CODE = os.path.join(HERE, "next-code")
 
@@ -80,10 +71,6 @@ REQUIRED = ["DESKPOOL_URL", "E2E_STATE", "E2E_ADMIN", "E2E_ADMIN_PASSWORD", "E2E
 
 # The short-lived broker's challenge lifetime (the configuration's minimum).
 SHORT_CHALLENGE_SECONDS = 10
-
-
-class Failure(Exception):
-    pass
 
 
 def log(message):
@@ -216,12 +203,6 @@ def wait_unthrottled(admin, user):
 
 # -- a broker of this test's own, for challenge expiry ----------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ShortBroker:
     """`deskpool serve` on a copy of the e2e configuration with challengeSeconds 10: the same
     PAM service, its own store, ports and instance, and libvirt's test:///default as its host
@@ -285,58 +266,11 @@ class ShortBroker:
 
 # -- the portal -------------------------------------------------------------------------------
 
-class Portal:
+class Portal(ChromiumPage):
+    """The portal in Chromium, with the login conversation's pages (chromium.ChromiumPage)."""
+
     def __init__(self):
-        self.url = URL.geturl().rstrip("/")
-        self.work = tempfile.mkdtemp(prefix="deskpool-pam-portal-")
-        self.driver = None
-
-    def start(self):
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         f"--window-size={WINDOW[0]},{WINDOW[1]}", "--lang=en-US",
-                         f"--user-data-dir={os.path.join(self.work, 'profile')}"]:
-            options.add_argument(argument)
-        service = Service(executable_path=CHROMEDRIVER, log_output=os.path.join(ARTIFACTS, "chromedriver.log"))
-        self.driver = webdriver.Chrome(service=service, options=options)
-        self.driver.set_window_size(*WINDOW)
-        self.driver.set_page_load_timeout(60)
-
-    def stop(self):
-        if self.driver:
-            with contextlib.suppress(Exception):
-                self.driver.quit()
-        shutil.rmtree(self.work, ignore_errors=True)
-
-    def open(self, path):
-        self.driver.get(self.url + path)
-
-    def path(self):
-        return urllib.parse.urlsplit(self.driver.current_url).path
-
-    def find(self, css):
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def find_all(self, css):
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
-
-    def wait_for(self, what, condition, timeout=30, interval=0.25):
-        deadline = time.monotonic() + timeout
-        last_error = None
-        while time.monotonic() < deadline:
-            try:
-                value = condition()
-                if value:
-                    return value
-            except (NoSuchElementException, WebDriverException) as error:
-                last_error = error
-            time.sleep(interval)
-        raise Failure(f"timed out after {timeout} s waiting for {what}"
-                      + (f" (last error: {getattr(last_error, 'msg', last_error)})" if last_error else ""))
-
-    def alert_text(self):
-        return " / ".join(a.text.strip() for a in self.find_all('[role="alert"]') if a.is_displayed())
+        super().__init__(URL.geturl(), ARTIFACTS, log, "deskpool-pam-portal-")
 
     def pam_messages(self):
         return [(li.get_attribute("class"), li.text.strip()) for li in self.find_all("ul.pam-messages li")]
@@ -370,11 +304,7 @@ class Portal:
         return self.wait_for("a login page, a challenge page or My desktops", kind)
 
     def login_form(self, user, password):
-        self.open("/login")
-        form = self.wait_for("form#login-form", lambda: self.find("form#login-form"))
-        form.find_element(By.CSS_SELECTOR, "input#user").clear()
-        form.find_element(By.CSS_SELECTOR, "input#user").send_keys(user)
-        form.find_element(By.CSS_SELECTOR, "input#password").send_keys(password)
+        self.fill_login(user, password)
         return self.submit("button#login-submit")
 
     def fields(self):
@@ -393,16 +323,6 @@ class Portal:
         if self.path() != "/login":
             raise Failure(f"logging out led to {self.path()}, not /login")
 
-    def failure(self, name):
-        if not self.driver:
-            return
-        slug = "".join(c if c.isalnum() else "-" for c in name)[:60]
-        with contextlib.suppress(Exception):
-            self.driver.save_screenshot(os.path.join(ARTIFACTS, f"failed-{slug}.png"))
-            with open(os.path.join(ARTIFACTS, f"failed-{slug}.html"), "w", encoding="utf-8") as file:
-                file.write(self.driver.page_source)
-            log(f"  page {self.driver.current_url}; screenshot and source in {ARTIFACTS}")
-
 
 def new_password():
     """A strong password that pam_unix's `obscure` cannot call similar to the old one: its
@@ -414,21 +334,8 @@ def new_password():
 # -- the steps --------------------------------------------------------------------------------
 
 def run(portal, short, cleanups):
-    steps = []
+    steps, step = step_reporter(portal, log)
     used = Secrets()
-
-    @contextlib.contextmanager
-    def step(name):
-        started = time.monotonic()
-        try:
-            yield
-        except Exception as error:
-            portal.failure(name)
-            detail = str(error) if isinstance(error, Failure) else "".join(traceback.format_exception(error))
-            log(f"FAILED {name}: {detail}")
-            raise
-        steps.append(name)
-        log(f"ok   {name} ({time.monotonic() - started:.1f} s)")
 
     admin = plain_token(ADMIN, ADMIN_PASSWORD)
 

@@ -38,35 +38,23 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
-import urllib.error
 import urllib.parse
-import urllib.request
 
-os.environ.setdefault("SE_AVOID_STATS", "true")
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoSuchElementException, WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
+from api_client import request
+from chromium import CHROMEDRIVER, CHROMIUM, ChromiumPage, Failure, step_reporter
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 REMOTE_VIEWER = "/usr/bin/remote-viewer"
-WINDOW = (1280, 800)
 
 # remote-viewer --debug lines that mean the console really opened (see
 # Tests/DeskpoolSystemTests/ConsoleQemuTests.swift; a wrong ticket prints "auth failure").
 # "Starting proxy connection" (GLib's debug output) shows it used the .vv's proxy= (the gateway).
 VIEWER_SUCCESS = ["Starting proxy connection", "main channel: opened", "SpiceDisplayChannel", "creating spice display"]
 VIEWER_FAILURE = ["auth failure", "Failed to connect", "Unable to connect"]
-
-
-class Failure(Exception):
-    pass
-
 
 TESSERACT = "/usr/bin/tesseract"
 
@@ -126,76 +114,44 @@ def log(message):
     print(f"portal: {message}", flush=True)
 
 
-class Portal:
+class Portal(ChromiumPage):
+    """The portal in Chromium (chromium.ChromiumPage) with what this test adds: downloads
+    into a folder of its own (the .vv), the screenshots for the documentation, the API with the
+    browser's session cookie, the browser console (OCR of its canvas) and remote-viewer."""
+
     def __init__(self, args):
-        self.url = args.url.rstrip("/")
+        super().__init__(args.url, args.artifacts, log, "deskpool-portal-")
+        self.base = urllib.parse.urlsplit(self.url)
         self.pool = args.pool
         self.screenshots = args.screenshots
-        self.artifacts = args.artifacts
         self.connect_seconds = args.connect_seconds
-        self.work = tempfile.mkdtemp(prefix="deskpool-portal-")
         self.downloads = os.path.join(self.work, "downloads")
         os.makedirs(self.downloads)
         os.makedirs(self.artifacts, exist_ok=True)
         if self.screenshots:
             os.makedirs(self.screenshots, exist_ok=True)
-        self.driver = None
         self.viewer = None
 
     # -- the browser ------------------------------------------------------------------------
 
-    def start_browser(self):
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         f"--window-size={WINDOW[0]},{WINDOW[1]}", "--lang=en-US",
-                         f"--user-data-dir={os.path.join(self.work, 'profile')}"]:
-            options.add_argument(argument)
+    def options(self):
+        options = super().options()
         options.add_experimental_option("prefs", {
             "download.default_directory": self.downloads,
             "download.prompt_for_download": False,
             "safebrowsing.enabled": False,
         })
-        service = Service(executable_path=CHROMEDRIVER, log_output=os.path.join(self.artifacts, "chromedriver.log"))
-        self.driver = webdriver.Chrome(service=service, options=options)
-        self.driver.set_window_size(*WINDOW)
-        self.driver.set_page_load_timeout(60)
+        return options
+
+    def start(self):
+        super().start()
         # application/x-virt-viewer lands in the folder without a prompt.
         self.driver.execute_cdp_cmd("Browser.setDownloadBehavior",
                                     {"behavior": "allow", "downloadPath": self.downloads})
 
     def stop(self):
         self.stop_viewer()
-        if self.driver:
-            with contextlib.suppress(Exception):
-                self.driver.quit()
-        shutil.rmtree(self.work, ignore_errors=True)
-
-    def open(self, path):
-        self.driver.get(self.url + path)
-
-    def path(self):
-        return urllib.parse.urlsplit(self.driver.current_url).path
-
-    def find(self, css):
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def find_all(self, css):
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
-
-    def wait_for(self, what, condition, timeout=30, interval=0.25):
-        """Polls `condition` (a callable returning a truthy value) until it holds."""
-        deadline = time.monotonic() + timeout
-        last_error = None
-        while time.monotonic() < deadline:
-            try:
-                value = condition()
-                if value:
-                    return value
-            except (NoSuchElementException, WebDriverException) as error:
-                last_error = error
-            time.sleep(interval)
-        raise Failure(f"timed out after {timeout} s waiting for {what}" + (f" (last error: {last_error.msg if hasattr(last_error, 'msg') else last_error})" if last_error else ""))
+        super().stop()
 
     def screenshot(self, name):
         if self.screenshots:
@@ -207,16 +163,8 @@ class Portal:
             raise Failure(f"no deskpool_session cookie after login; cookies: {[c['name'] for c in self.driver.get_cookies()]}")
         return cookie["value"]
 
-    def alert_text(self):
-        alerts = [a for a in self.find_all('[role="alert"]') if a.is_displayed()]
-        return " / ".join(a.text.strip() for a in alerts)
-
     def login(self, user, password, expect_success=True):
-        self.open("/login")
-        form = self.wait_for("form#login-form", lambda: self.find("form#login-form"))
-        form.find_element(By.CSS_SELECTOR, "input#user").clear()
-        form.find_element(By.CSS_SELECTOR, "input#user").send_keys(user)
-        form.find_element(By.CSS_SELECTOR, "input#password").send_keys(password)
+        form = self.fill_login(user, password)
         form.find_element(By.CSS_SELECTOR, "button#login-submit").click()
         if expect_success:
             self.wait_for(f"/desktops after logging in as {user} (alert: {self.safe_alert()})",
@@ -234,19 +182,12 @@ class Portal:
     # -- the API, with the browser's session cookie -------------------------------------------
 
     def request(self, path, cookie=None, method="GET", accept="application/json"):
-        """Returns (status, headers, body bytes); redirects are not followed."""
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):
-                return None
-        opener = urllib.request.build_opener(NoRedirect)
-        request = urllib.request.Request(self.url + path, method=method, headers={"Accept": accept})
+        """Returns (status, headers with lower-case names, body bytes); redirects are not
+        followed."""
+        headers = {"Accept": accept}
         if cookie:
-            request.add_header("Cookie", f"deskpool_session={cookie}")
-        try:
-            with opener.open(request, timeout=30) as response:
-                return response.status, response.headers, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers, error.read()
+            headers["Cookie"] = f"deskpool_session={cookie}"
+        return request(self.base, method, path, headers=headers)
 
     def api(self, path, cookie):
         status, _, body = self.request(path, cookie)
@@ -256,19 +197,14 @@ class Portal:
 
     def bearer(self, user, password):
         """An API token for user (POST /api/v1/auth/login)."""
-        request = urllib.request.Request(self.url + "/api/v1/auth/login", method="POST",
-                                         data=json.dumps({"user": user, "password": password}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())["token"]
+        status, _, body = request(self.base, "POST", "/api/v1/auth/login", {"user": user, "password": password})
+        if status != 200:
+            raise Failure(f"POST /api/v1/auth/login as {user} answered {status}: {body[:200]!r}")
+        return json.loads(body)["token"]
 
     def delete(self, path, token):
-        request = urllib.request.Request(self.url + path, method="DELETE", headers={"Authorization": f"Bearer {token}"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
+        status, _, body = request(self.base, "DELETE", path, token=token)
+        return status, body
 
     # -- the browser console ----------------------------------------------------------------------
 
@@ -394,23 +330,10 @@ def parse_vv(text):
 
 
 def run(portal, args):
-    steps = []
-
-    @contextlib.contextmanager
-    def step(name):
-        started = time.monotonic()
-        try:
-            yield
-        except Exception as error:
-            portal_failure(portal, name)
-            detail = str(error) if isinstance(error, Failure) else "".join(traceback.format_exception(error))
-            log(f"FAILED {name}: {detail}")
-            raise
-        steps.append(name)
-        log(f"ok   {name} ({time.monotonic() - started:.1f} s)")
+    steps, step = step_reporter(portal, log)
 
     with step("Chromium starts"):
-        portal.start_browser()
+        portal.start()
 
     with step("/login has the login form"):
         portal.open("/login")
@@ -567,8 +490,8 @@ def run(portal, args):
         portal.find("form#logout button").click()
         portal.wait_for("/login after logging out", lambda: portal.path() == "/login")
         status, headers, _ = portal.request("/desktops", user_cookie, accept="text/html")
-        if status not in (302, 303, 401) or (status in (302, 303) and "/login" not in headers.get("Location", "")):
-            raise Failure(f"GET /desktops with the old session answered {status} {headers.get('Location')}, not a redirect to /login")
+        if status not in (302, 303, 401) or (status in (302, 303) and "/login" not in headers.get("location", "")):
+            raise Failure(f"GET /desktops with the old session answered {status} {headers.get('location')}, not a redirect to /login")
         status, _, _ = portal.request("/api/v1/sessions", user_cookie)
         if status != 401:
             raise Failure(f"GET /api/v1/sessions with the old session answered {status}, not 401")
@@ -657,18 +580,6 @@ def run(portal, args):
         portal.wait_for("/login after the admin logs out", lambda: portal.path() == "/login")
 
     return steps
-
-
-def portal_failure(portal, name):
-    """Leaves the failing page's screenshot and source in the artifacts folder."""
-    if not portal.driver:
-        return
-    slug = "".join(c if c.isalnum() else "-" for c in name)[:60]
-    with contextlib.suppress(Exception):
-        portal.driver.save_screenshot(os.path.join(portal.artifacts, f"failed-{slug}.png"))
-        with open(os.path.join(portal.artifacts, f"failed-{slug}.html"), "w", encoding="utf-8") as file:
-            file.write(portal.driver.page_source)
-        log(f"  page {portal.driver.current_url}; screenshot and source in {portal.artifacts}")
 
 
 def main():

@@ -36,7 +36,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ import yaml
 
 import api_client
 from api_client import request
+from common import check, failures, free_port
 
 BIN = os.environ["DESKPOOL_BIN"]
 STATE = os.environ["E2E_STATE"]
@@ -62,14 +62,6 @@ URI = "qemu:///system"
 PG = urllib.parse.urlsplit(os.environ.get("DESKPOOL_TEST_POSTGRES", ""))
 PG_PASSWORD_FILE = os.environ.get("DESKPOOL_TEST_POSTGRES_PASSWORD_FILE", "")
 
-failures = []
-
-
-def check(condition, what):
-    print(("ok   " if condition else "FAIL ") + what, flush=True)
-    if not condition:
-        failures.append(what)
-
 
 def login(base, user, password):
     return api_client.login(base, user, password, who="replicas")
@@ -78,12 +70,6 @@ def login(base, user, password):
 def get_json(base, path, token):
     status, _, body = request(base, "GET", path, token=token)
     return json.loads(body) if status == 200 else None
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def psql(sql, database="postgres"):
