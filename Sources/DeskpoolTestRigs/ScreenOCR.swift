@@ -25,10 +25,20 @@ public enum ScreenOCR {
     /// a console font: spaces inserted inside a word ("282479f 9"), a hyphen read as a dash,
     /// and one misread letter per 12 characters ("beskpool" for "Deskpool"; seen in CI). A
     /// different word of the text is more than that, so the check still tells texts apart.
+    ///
+    /// Glyphs tesseract takes for one another (O and 0, Z and 2, ? and 7 ...: "dpeZe-54f
+    /// 5cOd?-pO01" for "dpe2e-54f5c0d7-p01", seen in CI) are folded alike on both sides first.
     public static func line(of screen: String, shows text: String) -> Bool {
-        let wanted = Array(normalized(text))
+        let wanted = Array(folded(normalized(text)))
         let allowed = max(1, wanted.count / 12)
-        return screen.split(separator: "\n").contains { approximateDistance(of: wanted, in: Array(normalized(String($0)))) <= allowed }
+        return screen.split(separator: "\n").contains { approximateDistance(of: wanted, in: Array(folded(normalized(String($0))))) <= allowed }
+    }
+
+    /// Confusable glyphs as one: O, o, Q as 0; Z, z as 2; I, l, | as 1; S as 5; B as 8; ? as 7.
+    public static func folded(_ text: String) -> String {
+        let map: [Character: Character] = ["O": "0", "o": "0", "Q": "0", "Z": "2", "z": "2", "I": "1", "l": "1", "|": "1",
+                                           "S": "5", "B": "8", "?": "7"]
+        return String(text.map { map[$0] ?? $0 })
     }
 
     /// The fewest edits that turn `pattern` into some substring of `text` (Sellers' algorithm:

@@ -102,12 +102,19 @@ def relay_status(port, token, display_port, origin, host="127.0.0.1"):
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else line
 
 
+# Glyphs tesseract takes for one another on a console font scaled into a canvas (seen in CI:
+# "dpeZe-54f 5cOd?-pO01" for "dpe2e-54f5c0d7-p01"): folded alike on both sides of a comparison.
+CONFUSABLE = str.maketrans({"O": "0", "o": "0", "Q": "0", "Z": "2", "z": "2", "I": "1", "l": "1", "|": "1",
+                            "S": "5", "B": "8", "?": "7"})
+
+
 def screen_shows(screen, text):
-    """Whether a line of the OCR output shows text, allowing one misread letter per 12 (as
-    Sources/DeskpoolTestRigs/ScreenOCR.swift does for the Swift tiers)."""
-    wanted = normalized(text)
+    """Whether a line of the OCR output shows text, allowing one misread letter per 12 and
+    glyphs tesseract confuses (as Sources/DeskpoolTestRigs/ScreenOCR.swift does for the Swift
+    tiers)."""
+    wanted = normalized(text).translate(CONFUSABLE)
     allowed = max(1, len(wanted) // 12)
-    return any(distance_in(wanted, normalized(line)) <= allowed for line in screen.splitlines())
+    return any(distance_in(wanted, normalized(line).translate(CONFUSABLE)) <= allowed for line in screen.splitlines())
 
 
 def log(message):
