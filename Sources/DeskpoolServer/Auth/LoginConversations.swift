@@ -280,9 +280,6 @@ public actor LoginConversations {
         try? await services.broker.store.putChallengeOutcome(key: challenge.key, outcome: sealed)
     }
 
-    /// Conversations held here (for tests and metrics).
-    public var held: Int { local.count }
-
     // MARK: - Sealing
 
     /// A challenge id as handed out: 44 base64url characters.

@@ -167,9 +167,6 @@ public actor LoginGate {
         open.removeValue(forKey: id)?.conversation.cancel()
     }
 
-    /// Conversations waiting for their user's answers (for tests and metrics).
-    public var openConversations: Int { open.count }
-
     /// A place in line for a step of `user`'s login, after the throttle (again once the turn
     /// came: actors are reentrant, and while this login waited another for the same user may
     /// have failed; its backoff applies to this one too).
