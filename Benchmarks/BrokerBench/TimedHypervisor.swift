@@ -106,6 +106,10 @@ final class TimedHypervisor: Hypervisor {
         try await timed("stopDesktop") { () async throws(DeskpoolError) in try await inner.stopDesktop(named: name, timeout: timeout) }
     }
 
+    func saveDesktop(named name: String) async throws(DeskpoolError) {
+        try await timed("saveDesktop") { () async throws(DeskpoolError) in try await inner.saveDesktop(named: name) }
+    }
+
     func rebootDesktop(named name: String) async throws(DeskpoolError) {
         try await timed("rebootDesktop") { () async throws(DeskpoolError) in try await inner.rebootDesktop(named: name) }
     }

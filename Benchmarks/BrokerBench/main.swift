@@ -20,6 +20,9 @@ import BenchSupport
 //   BrokerBench console --uri qemu:///system --storage-pool P --image FILE --template DIR
 //                       --state-dir DIR [--desktops 4] [--sequential 200] [--concurrent 50]
 //       time to console (request -> .vv) vs libvirt's live graphics update on the same desktops
+//   BrokerBench time-to-desktop --uri qemu:///system --storage-pool P --image FILE --template DIR
+//                               --state-dir DIR [--users 4] [--idle 10]
+//       N users at once on a pool of running spares, of saved spares, and of none; a fresh boot
 //
 // Machine-readable results are `key=value` lines on standard output; progress goes to
 // standard error.
@@ -33,10 +36,11 @@ do {
     case "refill": try await RefillBench(arguments).run()
     case "scale": try await ScaleBench(arguments).run()
     case "console": try await ConsoleBench(arguments).run()
+    case "time-to-desktop": try await TimeToDesktopBench(arguments).run()
     case "replica-setup": try await ReplicaScaleSetup(arguments).run()
     case "replica": try await ReplicaScaleRun(arguments).run()
     default:
-        FileHandle.standardError.write(Data("usage: BrokerBench xml|refill|scale|console|replica-setup|replica [--key value ...] (see main.swift)\n".utf8))
+        FileHandle.standardError.write(Data("usage: BrokerBench xml|refill|scale|console|time-to-desktop|replica-setup|replica [--key value ...] (see main.swift)\n".utf8))
         exit(2)
     }
 } catch {

@@ -85,6 +85,9 @@ final class StandInConsoles: Hypervisor {
     func stopDesktop(named name: String, timeout: Duration) async throws(DeskpoolError) {
         try await inner.stopDesktop(named: name, timeout: timeout)
     }
+    func saveDesktop(named name: String) async throws(DeskpoolError) {
+        try await inner.saveDesktop(named: name)
+    }
     func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
         try await inner.destroyDesktop(named: name, volume: volume)
     }

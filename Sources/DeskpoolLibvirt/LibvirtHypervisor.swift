@@ -148,7 +148,13 @@ public final class LibvirtHypervisor: Hypervisor {
         guard let domain = try await domain(named: name, operation) else {
             throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)")
         }
-        guard try await libvirt(operation, { () async throws(LibvirtError) in try await domain.isActive() }) else { return }
+        let active = try await libvirt(operation) { () async throws(LibvirtError) -> Bool in
+            if try await domain.isActive() { return true }
+            // A saved guest's memory image would bring it back as it was: a stop forgets it.
+            if try await domain.hasManagedSave() { try await domain.removeManagedSave() }
+            return false
+        }
+        guard active else { return }
         // The agent's guest-shutdown never answers (the guest goes down at once): no error is
         // an answer here. Without an agent, ACPI.
         do throws(LibvirtError) {
@@ -170,6 +176,26 @@ public final class LibvirtHypervisor: Hypervisor {
         } catch {
             throw failure(operation, error)
         }
+    }
+
+    public func saveDesktop(named name: String) async throws(DeskpoolError) {
+        let operation = "saving desktop \(name)"
+        guard let domain = try await domain(named: name, operation) else {
+            throw DeskpoolError(.notFound, "desktop \(name) has no domain on \(host)")
+        }
+        let saved = try await libvirt(operation) { () async throws(LibvirtError) -> Bool in
+            if try await domain.isActive() {
+                do throws(LibvirtError) {
+                    try await domain.managedSave()
+                } catch where error.code == .operationInvalid {
+                    // Saved (or stopped) by someone else meanwhile: what counts is the image.
+                    return try await domain.hasManagedSave()
+                }
+                return true
+            }
+            return try await domain.hasManagedSave()  // saved before (a crash after the save)
+        }
+        guard saved else { throw DeskpoolError(.conflict, "desktop \(name) on \(host) is stopped and has no saved memory to keep") }
     }
 
     public func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {

@@ -21,6 +21,8 @@ public final class FakeHypervisor: Hypervisor {
         /// balloon's memory.
         var hardware: DesktopHardware?
         var live: (hardware: DesktopHardware, memoryMiB: Int)?
+        /// Stopped by a save: the next start resumes (no boot probes).
+        var saved = false
     }
 
     struct State {
@@ -210,7 +212,9 @@ public final class FakeHypervisor: Hypervisor {
             guard domain.run != .running else { return false }
             domain.run = .running
             if let base = domain.base, let reason = s.brokenBases[base] { domain.run = .broken(reason) }
-            domain.probes = 0
+            // A saved guest resumes where it was: it answers at once.
+            domain.probes = domain.saved ? bootProbes : 0
+            domain.saved = false
             domain.port = s.nextPort
             s.nextPort += 1
             domain.live = domain.hardware.map { ($0, $0.memoryMiB) }
@@ -241,7 +245,11 @@ public final class FakeHypervisor: Hypervisor {
         let stopped = try state.withLock { (s: inout State) throws(DeskpoolError) -> Bool in
             s.operations.append("stop \(name)")
             guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "no domain \(name) on \(host)") }
-            guard domain.run != .stopped else { return false }
+            domain.saved = false
+            guard domain.run != .stopped else {
+                s.domains[name] = domain
+                return false
+            }
             domain.run = .stopped
             domain.port = nil
             domain.live = nil
@@ -250,6 +258,28 @@ public final class FakeHypervisor: Hypervisor {
         }
         if stopped { emit(name, .stopped("shutdown")) }
     }
+
+    public func saveDesktop(named name: String) async throws(DeskpoolError) {
+        try reachable("saving desktop \(name)")
+        let saved = try state.withLock { (s: inout State) throws(DeskpoolError) -> Bool in
+            s.operations.append("save \(name)")
+            guard var domain = s.domains[name] else { throw DeskpoolError(.notFound, "no domain \(name) on \(host)") }
+            if domain.run == .stopped, domain.saved { return false }
+            guard domain.run == .running else {
+                throw DeskpoolError(.conflict, "desktop \(name) on \(host) is stopped and has no saved memory to keep")
+            }
+            domain.run = .stopped
+            domain.saved = true
+            domain.port = nil
+            domain.live = nil
+            s.domains[name] = domain
+            return true
+        }
+        if saved { emit(name, .stopped("saved")) }
+    }
+
+    /// Whether the desktop's domain is stopped with its memory saved.
+    public func isSaved(_ name: String) -> Bool { state.withLock { $0.domains[name]?.saved == true } }
 
     /// Whether the desktop's domain runs.
     public func isRunning(_ name: String) -> Bool { state.withLock { $0.domains[name]?.run == .running } }

@@ -83,6 +83,25 @@ public enum HypervisorConformance {
         try expect("listsClone", volumes.allSatisfy { $0.hasPrefix("dp-") && $0.hasSuffix(".qcow2") }, "foreign names in \(volumes)")
     }
 
+    /// A running desktop saved to disk stops (observed stopped, not broken); saving it again is
+    /// fine; a start resumes it and it probes ready; a stop of a saved desktop forgets its
+    /// memory; and a stopped desktop without saved memory cannot be saved (`.conflict`).
+    public static func saveAndResume(_ hypervisor: any Hypervisor, desktop: DesktopIdentity, deadline: Duration) async throws {
+        try await hypervisor.saveDesktop(named: desktop.name)
+        let saved = try await hypervisor.observe().first { $0.name == desktop.name }
+        try expect("saveAndResume", saved?.run == .stopped, "a saved desktop is observed \(saved.map { "\($0.run)" } ?? "missing")")
+        try await hypervisor.saveDesktop(named: desktop.name)
+        try await hypervisor.startDesktop(named: desktop.name)
+        _ = try await waitUntilReady(hypervisor, name: desktop.name, deadline: deadline)
+        try await hypervisor.saveDesktop(named: desktop.name)
+        try await hypervisor.stopDesktop(named: desktop.name, timeout: .seconds(5))
+        try await expectError("saveAndResume", .conflict, "a save of a stopped desktop without saved memory") {
+            try await hypervisor.saveDesktop(named: desktop.name)
+        }
+        try await hypervisor.startDesktop(named: desktop.name)
+        _ = try await waitUntilReady(hypervisor, name: desktop.name, deadline: deadline)
+    }
+
     /// Destroying removes the domain and the volume; destroying again is fine, and the
     /// desktop then probes as broken (its domain is missing).
     public static func destroyRemovesEverything(_ hypervisor: any Hypervisor, desktop: DesktopIdentity) async throws {

@@ -52,6 +52,22 @@ public final class Domain: @unchecked Sendable {
         try await run { pointer throws(LibvirtError) in _ = try check(virDomainDestroyFlags(pointer, flags)) }
     }
 
+    /// Saves the running guest's memory to the host's managed save file and stops the domain;
+    /// the next `start` restores it (running) instead of booting.
+    public func managedSave() async throws(LibvirtError) {
+        try await run { pointer throws(LibvirtError) in _ = try check(virDomainManagedSave(pointer, VIR_DOMAIN_SAVE_RUNNING.rawValue)) }
+    }
+
+    /// Whether a managed save image waits for the domain's next start.
+    public func hasManagedSave() async throws(LibvirtError) -> Bool {
+        try await run { pointer throws(LibvirtError) in try check(virDomainHasManagedSaveImage(pointer, 0)) == 1 }
+    }
+
+    /// Discards the managed save image (the next start boots afresh); none is fine.
+    public func removeManagedSave() async throws(LibvirtError) {
+        try await run { pointer throws(LibvirtError) in _ = try check(virDomainManagedSaveRemove(pointer, 0)) }
+    }
+
     /// What `undefine` removes besides the definition.
     public struct UndefineOptions: OptionSet, Sendable {
         public let rawValue: UInt32

@@ -24,12 +24,15 @@ struct DesktopLifecycleTests {
         (.booted(at: now), "starting>ready"),
         (.restarted, "restarting>starting"),
         (.stopped, "stopping>off"),
+        (.parked, "ready>saving"),
+        (.saved, "saving>saved"),
+        (.resumed, "saved>starting"),
         (.recloned(version: 4, generation: 6, keepUser: false), "refreshing>provisioning"),
-        (.retired, "ready>deleting refreshing>deleting off>deleting"),
+        (.retired, "ready>deleting saved>deleting refreshing>deleting off>deleting"),
         (.discarded, "failed>deleting"),
-        (.failed(reason: "boom"), "provisioning>failed starting>failed refreshing>failed restarting>failed stopping>failed"),
-        (.lost(reason: "domain vanished"), "ready>failed assigned>failed connected>failed disconnected>failed"),
-        (.claimed(user: "carol", session: session), "ready>assigned"),
+        (.failed(reason: "boom"), "provisioning>failed starting>failed refreshing>failed restarting>failed stopping>failed saving>failed"),
+        (.lost(reason: "domain vanished"), "ready>failed saved>failed assigned>failed connected>failed disconnected>failed"),
+        (.claimed(user: "carol", session: session), "ready>assigned saved>starting"),
         (.woken(session: session), "off>starting"),
         (.sessionBegun(session), "assigned>assigned connected>connected disconnected>disconnected"),
         (.consoleConnected(client: "10.0.0.1:4000"), "assigned>connected disconnected>connected"),
@@ -38,27 +41,27 @@ struct DesktopLifecycleTests {
         (.loggedOff(action: .shutdown, floating: false, reason: nil), "assigned>stopping connected>stopping disconnected>stopping"),
         (.loggedOff(action: .keep, floating: false, reason: nil), "assigned>assigned connected>assigned disconnected>assigned"),
         (.adminRefreshed(by: "root", keepUser: false),
-         "ready>refreshing assigned>refreshing connected>refreshing disconnected>refreshing off>refreshing failed>refreshing"),
+         "ready>refreshing saved>refreshing assigned>refreshing connected>refreshing disconnected>refreshing off>refreshing failed>refreshing"),
         (.adminDeleted(by: "root"),
-         "provisioning>deleting starting>deleting ready>deleting assigned>deleting connected>deleting disconnected>deleting "
+         "provisioning>deleting starting>deleting ready>deleting saving>deleting saved>deleting assigned>deleting connected>deleting disconnected>deleting "
             + "refreshing>deleting restarting>deleting stopping>deleting off>deleting failed>deleting"),
         (.adminAssigned(user: "carol", by: "root", session: session), "ready>assigned"),
-        (.rolloutRefreshed(policy: "p", version: 4, rollingBack: false), "ready>refreshing off>refreshing"),
-        (.rolloutRefreshed(policy: "p", version: 4, rollingBack: true), "ready>refreshing off>refreshing failed>refreshing starting>refreshing"),
+        (.rolloutRefreshed(policy: "p", version: 4, rollingBack: false), "ready>refreshing saved>refreshing off>refreshing"),
+        (.rolloutRefreshed(policy: "p", version: 4, rollingBack: true), "ready>refreshing saved>refreshing off>refreshing failed>refreshing starting>refreshing"),
         (.redefined(policy: "p", generation: 6, restart: true),
-         "provisioning>provisioning starting>starting ready>restarting assigned>restarting connected>connected disconnected>disconnected "
+         "provisioning>provisioning starting>starting ready>restarting saving>saving saved>restarting assigned>restarting connected>connected disconnected>disconnected "
             + "refreshing>refreshing restarting>restarting deleting>deleting stopping>stopping off>off failed>failed"),
         (.redefined(policy: "p", generation: 6, restart: false),
-         "provisioning>provisioning starting>starting ready>ready assigned>assigned connected>connected disconnected>disconnected "
+         "provisioning>provisioning starting>starting ready>ready saving>saving saved>saved assigned>assigned connected>connected disconnected>disconnected "
             + "refreshing>refreshing restarting>restarting deleting>deleting stopping>stopping off>off failed>failed"),
         (.rolloutRestarted(policy: "p"), "ready>restarting assigned>restarting"),
         (.remediated(policy: "c"), "ready>refreshing"),
         (.targeted(version: 4), "assigned>assigned connected>connected disconnected>disconnected"),
         (.untargeted(version: nil),
-         "provisioning>provisioning starting>starting ready>ready assigned>assigned connected>connected disconnected>disconnected "
+         "provisioning>provisioning starting>starting ready>ready saving>saving saved>saved assigned>assigned connected>connected disconnected>disconnected "
             + "refreshing>refreshing restarting>restarting deleting>deleting stopping>stopping off>off failed>failed"),
         (.regenerated(6),
-         "provisioning>provisioning starting>starting ready>ready assigned>assigned connected>connected disconnected>disconnected "
+         "provisioning>provisioning starting>starting ready>ready saving>saving saved>saved assigned>assigned connected>connected disconnected>disconnected "
             + "refreshing>refreshing restarting>restarting deleting>deleting stopping>stopping off>off failed>failed"),
     ]
 
@@ -90,7 +93,7 @@ struct DesktopLifecycleTests {
     @Test("every event has a row")
     func everyEventHasARow() {
         let names = Set(Self.table.map(\.0.name))
-        let all: [DesktopEvent] = [.provisioned, .booted(at: Self.now), .restarted, .stopped, .recloned(version: 1, generation: nil, keepUser: true),
+        let all: [DesktopEvent] = [.provisioned, .booted(at: Self.now), .restarted, .stopped, .parked, .saved, .resumed, .recloned(version: 1, generation: nil, keepUser: true),
                                    .retired, .discarded, .failed(reason: ""), .lost(reason: ""), .claimed(user: "u", session: Self.session),
                                    .woken(session: Self.session), .sessionBegun(Self.session), .consoleConnected(client: ""), .consoleClosed,
                                    .loggedOff(action: .keep, floating: false, reason: nil), .adminRefreshed(by: "", keepUser: true),
@@ -103,7 +106,7 @@ struct DesktopLifecycleTests {
 
     @Test("unassign: only a desktop with a user, from a settled state; nothing of the user stays")
     func unassign() {
-        let settled: Set<DesktopState> = [.ready, .assigned, .connected, .disconnected, .off, .failed]
+        let settled: Set<DesktopState> = [.ready, .saved, .assigned, .connected, .disconnected, .off, .failed]
         for state in DesktopState.allCases {
             let result = DesktopLifecycle.apply(.adminUnassigned(by: "root"), to: Self.desktop(state, user: "carol", sessionID: "s1"))
             if settled.contains(state) {
@@ -120,6 +123,11 @@ struct DesktopLifecycleTests {
 
     @Test("what each event writes besides the state")
     func fields() throws {
+        // A saved spare claimed is the user's at once, and resumes (`starting`) with its session begun.
+        let resumed = try DesktopLifecycle.apply(.claimed(user: "carol", session: Self.session), to: Self.desktop(.saved)).get()
+        #expect(resumed.state == .starting && resumed.user == "carol" && resumed.sessionID == "s-new")
+        // Only a free spare is saved.
+        #expect(throws: DesktopLifecycle.Refusal.self) { try DesktopLifecycle.apply(.parked, to: Self.desktop(.ready, user: "carol")).get() }
         // A boot: a reservation's session counts from the boot; a user's desktop is assigned.
         let reserved = try DesktopLifecycle.apply(.booted(at: Self.now), to: Self.desktop(.starting, user: "carol", sessionID: "s1")).get()
         #expect(reserved.state == .assigned && reserved.sessionStartedAt == Self.now && reserved.reason == nil)

@@ -28,6 +28,7 @@ struct FakeHypervisorTests {
         try await HypervisorConformance.createIsIdempotent(fake, desktop: desktop, base: Self.base, template: Self.template)
         try await HypervisorConformance.listsClone(fake, desktop: desktop, base: Self.base)
         try await HypervisorConformance.reconfigureShowsInFacts(fake, desktop: desktop, hardware: DesktopHardware(template: Self.template))
+        try await HypervisorConformance.saveAndResume(fake, desktop: desktop, deadline: .seconds(5))
         try await HypervisorConformance.destroyRemovesEverything(fake, desktop: desktop)
         try await HypervisorConformance.seedGoesWithTheDesktop(fake, desktop: HypervisorConformance.desktop("eng-003", template: Self.template),
                                                               base: Self.base, template: Self.template)

@@ -339,6 +339,42 @@ struct PolicyPlannerTests {
         #expect(nothing.desktops.map(\.to) == ["generation 1"])
     }
 
+    @Test("a ConfigPolicy plans schedules and saved spares: the plan names the change, the pool gets it, a schedule that breaks the pool is refused")
+    func configSchedule() throws {
+        let entry = ScheduleEntry(days: [.mon, .tue], from: 7 * 60 + 30, to: 18 * 60, timezone: "Europe/Berlin", spare: 4)
+        let spec = ConfigPolicySpec(selector: PoolSelector(pools: ["eng"]), sizes: PoolSizes(saved: 2), schedule: [entry])
+        let plan = try Self.plan(.config(spec), desktops: [Self.desktop("eng-001", .ready)], facts: ["eng-001": Self.running])
+        #expect(plan.pools == [PolicyPlan.PoolChange(pool: "eng", changes: [
+            "sizes min 0 max 10 spare 1 -> min 0 max 10 spare 1 saved 2 (at once)",
+            "schedule none -> mon,tue 07:30-18:00 Europe/Berlin (at the next reconcile pass; desktops in use stay)",
+        ])])
+        let applied = try spec.applied(to: Self.pool())
+        #expect(applied.schedule == [entry] && applied.savedSpare == 2)
+        // An empty list removes the schedule.
+        #expect(try ConfigPolicySpec(selector: PoolSelector(pools: ["eng"]), schedule: []).applied(to: applied).schedule.isEmpty)
+        // An entry whose spare exceeds the pool's max is refused with the pool named.
+        let tooMany = ConfigPolicySpec(selector: PoolSelector(pools: ["eng"]), schedule: [ScheduleEntry(days: [.mon], from: 0, to: 60, spare: 40)])
+        let refused = #expect(throws: DeskpoolError.self) { try Self.plan(.config(tooMany), desktops: []) }
+        #expect(refused?.field == "spec.set" && refused?.message.contains("schedule[0]") == true, "\(refused?.message ?? "")")
+        // The policy file form.
+        let policy = try PolicyFile.decode(yaml: """
+            apiVersion: deskpool/v1
+            kind: ConfigPolicy
+            metadata: {name: office-hours}
+            spec:
+              selector: {pools: [eng]}
+              set:
+                sizes: {saved: 2}
+                schedule:
+                  - {days: [mon, tue], from: "07:30", to: "18:00", timezone: Europe/Berlin, spare: 4}
+            """)
+        guard case .config(let parsed) = policy.spec else {
+            Issue.record("expected a ConfigPolicy")
+            return
+        }
+        #expect(parsed.schedule == [entry] && parsed.sizes == PoolSizes(saved: 2))
+    }
+
     @Test("a ConfigPolicy whose pool's template is gone, or that breaks the pool, is refused")
     func configRefused() {
         let missing = #expect(throws: DeskpoolError.self) {

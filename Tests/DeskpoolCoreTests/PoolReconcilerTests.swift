@@ -7,8 +7,10 @@ struct PoolReconcilerTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
     static let version = TemplateVersion(template: "tiny", number: 2, volume: "dp-base-tiny-v2.qcow2", note: "", createdAt: now, createdBy: "admin")
 
-    static func pool(min: Int = 0, max: Int = 10, spare: Int = 3, hosts: [String] = []) -> PoolSpec {
-        PoolSpec(name: "eng", template: "tiny", min: min, max: max, spare: spare, naming: NamePattern("eng-{n:03}"), hosts: hosts)
+    static func pool(min: Int = 0, max: Int = 10, spare: Int = 3, saved: Int = 0, hosts: [String] = []) -> PoolSpec {
+        var spec = PoolSpec(name: "eng", template: "tiny", min: min, max: max, spare: spare, naming: NamePattern("eng-{n:03}"), hosts: hosts)
+        spec.savedSpare = saved
+        return spec
     }
 
     static func desktops(_ states: [(DesktopState, String?)], version: Int = 2) -> [Desktop] {
@@ -32,6 +34,8 @@ struct PoolReconcilerTests {
             case .drive(let d): "drive \(d.name)"
             case .retire(let d): "retire \(d.name)"
             case .discardFailed(let d): "discard \(d.name)"
+            case .save(let d): "save \(d.name)"
+            case .resume(let d): "resume \(d.name)"
             case .blocked(let reason): "blocked: \(reason)"
             }
         }
@@ -64,6 +68,41 @@ struct PoolReconcilerTests {
         ("deleting", input(pool(spare: 1), desktops: desktops([(.deleting, nil)])), ["drive eng-001", "provision eng-002@a v2"]),
     ])
     func sizing(name: String, input: PoolReconciler.Input, expected: [String]) {
+        #expect(Self.summary(PoolReconciler.plan(input)) == expected, "\(name)")
+    }
+
+    @Test("saved spares: the tiers, table-driven", arguments: [
+        // A new pool makes running and saved spares alike; they boot first.
+        ("empty", input(pool(spare: 1, saved: 2)), ["provision eng-001@a v2", "provision eng-002@a v2", "provision eng-003@a v2"]),
+        // Booted: the ready spares beyond the running ones are saved, the lowest names kept running.
+        ("save the extras", input(pool(spare: 1, saved: 2), desktops: desktops([(.ready, nil), (.ready, nil), (.ready, nil)])),
+         ["save eng-003", "save eng-002"]),
+        // Being saved counts as saved: nothing more to do.
+        ("saving", input(pool(spare: 1, saved: 2), desktops: desktops([(.ready, nil), (.saving, nil), (.saved, nil)]), busy: ["d2"]), []),
+        // A user took the running spare: a saved one resumes at once, and a new desktop is made
+        // (it will be saved once it has booted).
+        ("claimed", input(pool(spare: 1, saved: 2), desktops: desktops([(.assigned, "u1"), (.saved, nil), (.saved, nil)])),
+         ["resume eng-002", "provision eng-004@a v2"]),
+        // A resumed spare is a running one to come: not resumed twice.
+        ("resuming", input(pool(spare: 1, saved: 2), desktops: desktops([(.assigned, "u1"), (.starting, nil), (.saved, nil), (.provisioning, nil)])),
+         ["drive eng-002", "drive eng-004"]),
+        // Balanced again: running 1, saved 2, one in use.
+        ("balanced", input(pool(spare: 1, saved: 2), desktops: desktops([(.assigned, "u1"), (.ready, nil), (.saved, nil), (.saved, nil)])), []),
+        // Fewer saved spares asked for: the saved ones go first.
+        ("fewer saved", input(pool(spare: 1, saved: 1), desktops: desktops([(.ready, nil), (.saved, nil), (.saved, nil)])), ["retire eng-003"]),
+        // Fewer running spares asked for: the running ones go first.
+        ("fewer running", input(pool(spare: 0, saved: 2), desktops: desktops([(.ready, nil), (.saved, nil), (.saved, nil)])), ["retire eng-001"]),
+        // Saved spares only: every ready spare is saved.
+        ("saved only", input(pool(spare: 0, saved: 2), desktops: desktops([(.ready, nil), (.ready, nil)])), ["save eng-002", "save eng-001"]),
+        // An old version's spare is not saved (it would be refreshed anyway) and goes first.
+        ("stale not saved", input(pool(spare: 0, saved: 1), desktops: desktops([(.ready, nil)], version: 1) + desktops([(.ready, nil)]).map {
+            var d = $0; d.id = "new"; d.name = "eng-002"; return d
+        }), ["retire eng-001", "save eng-002"]),
+        // A draining pool retires its saved spares too.
+        ("draining", input({ var p = pool(spare: 1, saved: 2); p.draining = true; return p }(), desktops: desktops([(.saved, nil), (.assigned, "u1")])),
+         ["retire eng-001"]),
+    ])
+    func savedSpares(name: String, input: PoolReconciler.Input, expected: [String]) {
         #expect(Self.summary(PoolReconciler.plan(input)) == expected, "\(name)")
     }
 

@@ -291,7 +291,7 @@ struct PortalTests {
                 #expect(html.contains("<tr data-pool=\"eng\">"))
                 let c = PoolCapacity(try await rig.harness.store.desktops(pool: "eng"))
                 #expect(c.ready == 2)
-                #expect(html.contains("<div class=\"capacity\" data-total=\"\(c.total)\" data-ready=\"\(c.ready)\" data-assigned=\"\(c.assigned)\" "
+                #expect(html.contains("<div class=\"capacity\" data-total=\"\(c.total)\" data-ready=\"\(c.ready)\" data-saved=\"\(c.saved)\" data-assigned=\"\(c.assigned)\" "
                     + "data-connected=\"\(c.connected)\" data-disconnected=\"\(c.disconnected)\" data-provisioning=\"\(c.provisioning)\" "
                     + "data-failed=\"\(c.failed)\">"))
                 #expect(html.contains("<rect class=\"seg-ready\" x=\"0.00\" y=\"0\" width=\"50.00\" height=\"10\">"))  // 2 of max 4

@@ -38,6 +38,7 @@ struct HypervisorTestDriverTests {
             try await HypervisorConformance.createIsIdempotent(hypervisor, desktop: desktop, base: Self.base, template: template)
             try await HypervisorConformance.listsClone(hypervisor, desktop: desktop, base: Self.base)
             try await HypervisorConformance.reconfigureShowsInFacts(hypervisor, desktop: desktop, hardware: DesktopHardware(template: template))
+            try await HypervisorConformance.saveAndResume(hypervisor, desktop: desktop, deadline: .seconds(10))
             try await HypervisorConformance.destroyRemovesEverything(hypervisor, desktop: desktop)
             try await HypervisorConformance.seedGoesWithTheDesktop(hypervisor, desktop: HypervisorConformance.desktop("eng-003", template: template),
                                                                   base: Self.base, template: template)

@@ -52,7 +52,7 @@ public struct PreparingAnswer: Sendable, Hashable, Codable {
 public struct UserPoolView: Sendable, Hashable, Codable {
     public var name: String
     public var assignment: PoolSpec.Assignment
-    /// Ready desktops waiting for users.
+    /// Spares waiting for users: ready ones, and saved ones (resumed in seconds).
     public var available: Int
     /// Seconds to prepare a new desktop when none is ready.
     public var estimateSeconds: Int

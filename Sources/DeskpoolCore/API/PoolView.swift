@@ -2,6 +2,8 @@
 public struct PoolCapacity: Sendable, Hashable, Codable {
     public var total = 0
     public var ready = 0
+    /// Spares saved to disk, and being saved.
+    public var saved = 0
     public var assigned = 0
     public var connected = 0
     public var disconnected = 0
@@ -18,6 +20,7 @@ public struct PoolCapacity: Sendable, Hashable, Codable {
         for desktop in desktops {
             switch desktop.state {
             case .ready: ready += 1
+            case .saving, .saved: saved += 1
             case .assigned: assigned += 1
             case .connected: connected += 1
             case .disconnected: disconnected += 1

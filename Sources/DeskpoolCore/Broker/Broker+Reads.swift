@@ -35,7 +35,8 @@ extension Broker {
             let desktops = all.filter { $0.pool == pool.name }
             return UserPoolView(
                 name: pool.name, assignment: pool.assignment,
-                available: desktops.filter { $0.state == .ready && $0.user == nil }.count,
+                // Saved spares are a request away too (resumed in seconds).
+                available: desktops.filter { ($0.state == .ready || $0.state == .saved) && $0.user == nil }.count,
                 estimateSeconds: estimator.estimate(pool: pool.name),
                 desktops: desktops.filter { $0.user == principal.user && $0.state != .deleting }.map(DesktopView.init),
                 browserConsole: consoles.offersBrowser(pool),

@@ -41,8 +41,13 @@ public protocol Hypervisor: Sendable {
     /// domain runs). A domain that stopped, crashed or paused on an error is `.broken`.
     func probe(named name: String) async throws(DeskpoolError) -> GuestProbe
     /// Shuts the guest down and keeps its domain and disk: through its agent (or ACPI), hard
-    /// after `timeout`. A domain already stopped is fine.
+    /// after `timeout`. A domain already stopped is fine; a saved one's memory image is
+    /// discarded (its next start boots afresh).
     func stopDesktop(named name: String, timeout: Duration) async throws(DeskpoolError)
+    /// Saves a running guest's memory to the host's disk and stops its domain (libvirt's
+    /// managed save): the next `startDesktop` resumes the guest where it was, without a boot.
+    /// A domain already saved is fine; one stopped without a saved image is `.conflict`.
+    func saveDesktop(named name: String) async throws(DeskpoolError)
     /// Stops (hard) and undefines the domain and deletes `volume`; parts already gone are fine.
     func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError)
     /// Sets a new console password on the desktop's SPICE display, valid until `validUntil`

@@ -10,6 +10,11 @@ public enum DesktopState: String, Sendable, Hashable, Codable, CaseIterable {
     case starting
     /// Running, guest agent answering, nobody assigned.
     case ready
+    /// A ready spare whose memory is being saved to the host's disk (libvirt managed save).
+    case saving
+    /// A spare saved to disk: stopped, using no memory or CPU; a claim resumes it where it
+    /// was (`starting`, then the user's), without a boot.
+    case saved
     /// Handed to a user; no console connected.
     case assigned
     /// A console client is connected.
@@ -34,7 +39,7 @@ public enum DesktopState: String, Sendable, Hashable, Codable, CaseIterable {
     /// States the reconciler drives forward with side effects.
     public var isTransitional: Bool {
         switch self {
-        case .provisioning, .starting, .refreshing, .restarting, .deleting, .stopping: true
+        case .provisioning, .starting, .refreshing, .restarting, .deleting, .stopping, .saving: true
         default: false
         }
     }

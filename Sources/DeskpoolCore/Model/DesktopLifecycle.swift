@@ -14,11 +14,18 @@ public enum DesktopEvent: Sendable, Hashable {
     case restarted
     /// Shut down at logoff: `stopping` → `off`.
     case stopped
+    /// A ready spare the pool keeps saved to disk rather than running: `ready` and free →
+    /// `saving`.
+    case parked
+    /// Its memory is on disk and its domain stopped: `saving` → `saved`.
+    case saved
+    /// A saved spare the pool wants running again: `saved` → `starting` (then `ready`).
+    case resumed
     /// Destroyed, to be cloned again: `refreshing` → `provisioning`, the next incarnation, on
     /// the rollout's target version or else `version`, at `generation`; a floating desktop
     /// (`keepUser` false) goes back to the pool.
     case recloned(version: Int, generation: Int?, keepUser: Bool)
-    /// The pool has too many: `ready`, `refreshing` or `off` → `deleting`.
+    /// The pool has too many: `ready`, `saved`, `refreshing` or `off` → `deleting`.
     case retired
     /// A failed desktop the pool gives up: `failed` → `deleting`.
     case discarded
@@ -29,7 +36,8 @@ public enum DesktopEvent: Sendable, Hashable {
     case lost(reason: String)
 
     // MARK: Users
-    /// Handed to a user from the ready desktops: `ready` and free → `assigned`, a new session.
+    /// Handed to a user from the spares: `ready` and free → `assigned`, a new session; a
+    /// `saved` one → `starting` (resumed; the session's start moves to when it is up).
     case claimed(user: String, session: DesktopSession)
     /// A dedicated desktop shut down at logoff is asked for again: `off` → `starting`, a new
     /// session (its start moves to when the desktop is up).
@@ -59,8 +67,9 @@ public enum DesktopEvent: Sendable, Hashable {
     /// A rollout refreshes the desktop to `version` (`ready` or `off`; when rolling back, also
     /// `failed` or `starting`).
     case rolloutRefreshed(policy: String, version: Int, rollingBack: Bool)
-    /// A ConfigPolicy changed the definition to `generation`; with `restart`, a `ready` or
-    /// `assigned` desktop restarts into it (any other keeps its state and gets it later).
+    /// A ConfigPolicy changed the definition to `generation`; with `restart`, a `ready`,
+    /// `saved` or `assigned` desktop restarts into it (any other keeps its state and gets it
+    /// later).
     case redefined(policy: String, generation: Int, restart: Bool)
     /// A desktop whose user logged off restarts into its changed definition (`ready` or
     /// `assigned` → `restarting`).
@@ -82,6 +91,9 @@ public enum DesktopEvent: Sendable, Hashable {
         case .booted: "booted"
         case .restarted: "restarted"
         case .stopped: "stopped"
+        case .parked: "parked"
+        case .saved: "saved"
+        case .resumed: "resumed"
         case .recloned: "recloned"
         case .retired: "retired"
         case .discarded: "discarded"
@@ -145,25 +157,29 @@ public enum DesktopLifecycle {
     public static func states(for event: DesktopEvent) -> Set<DesktopState> {
         let all = Set(DesktopState.allCases)
         let session: Set<DesktopState> = [.assigned, .connected, .disconnected]
-        let settled: Set<DesktopState> = [.ready, .assigned, .connected, .disconnected, .off, .failed]
+        let settled: Set<DesktopState> = [.ready, .saved, .assigned, .connected, .disconnected, .off, .failed]
         switch event {
         case .provisioned: return [.provisioning]
         case .booted: return [.starting]
         case .restarted: return [.restarting]
         case .stopped: return [.stopping]
         case .recloned: return [.refreshing]
-        case .retired: return [.ready, .refreshing, .off]
+        case .parked: return [.ready]
+        case .saved: return [.saving]
+        case .resumed: return [.saved]
+        case .retired: return [.ready, .saved, .refreshing, .off]
         case .discarded: return [.failed]
-        case .failed: return [.provisioning, .starting, .refreshing, .restarting, .stopping]
-        case .lost: return session.union([.ready])
-        case .claimed, .adminAssigned: return [.ready]
+        case .failed: return [.provisioning, .starting, .refreshing, .restarting, .stopping, .saving]
+        case .lost: return session.union([.ready, .saved])
+        case .claimed: return [.ready, .saved]
+        case .adminAssigned: return [.ready]
         case .woken: return [.off]
         case .sessionBegun, .loggedOff, .targeted: return session
         case .consoleConnected: return [.assigned, .disconnected]
         case .consoleClosed: return [.connected]
         case .adminRefreshed, .adminUnassigned: return settled
         case .adminDeleted: return all.subtracting([.deleting])
-        case .rolloutRefreshed(_, _, let rollingBack): return rollingBack ? [.ready, .off, .failed, .starting] : [.ready, .off]
+        case .rolloutRefreshed(_, _, let rollingBack): return rollingBack ? [.ready, .saved, .off, .failed, .starting] : [.ready, .saved, .off]
         case .rolloutRestarted: return [.ready, .assigned]
         case .remediated: return [.ready]
         case .redefined, .untargeted, .regenerated: return all
@@ -189,6 +205,13 @@ public enum DesktopLifecycle {
             if d.sessionID != nil { d.sessionStartedAt = at }
         case .stopped:
             d.state = .off
+        case .parked:
+            guard d.user == nil else { return .failure(refusal(event, desktop, "desktop \(desktop.name) is not free")) }
+            d.state = .saving
+        case .saved:
+            d.state = .saved
+        case .resumed:
+            d.state = .starting
         case .recloned(let version, let generation, let keepUser):
             d.incarnation += 1
             d.version = d.targetVersion ?? version
@@ -216,7 +239,8 @@ public enum DesktopLifecycle {
             d.reason = reason
         case .claimed(let user, let session), .adminAssigned(let user, _, let session):
             guard d.user == nil else { return .failure(refusal(event, desktop, "desktop \(desktop.name) is not free")) }
-            d.state = .assigned
+            // A saved spare is the user's at once, and theirs to use once it has resumed.
+            d.state = d.state == .saved ? .starting : .assigned
             d.user = user
             d.begin(session)
         case .woken(let session):
@@ -260,7 +284,8 @@ public enum DesktopLifecycle {
             d.reason = "rollout \(policy): to v\(version)"
         case .redefined(let policy, let generation, let restart):
             d.generation = generation
-            if restart, d.state == .ready || d.state == .assigned {
+            // A saved spare would resume its old live definition: it restarts (boots) instead.
+            if restart, d.state == .ready || d.state == .assigned || d.state == .saved {
                 d.state = .restarting
                 d.reason = "rollout \(policy): restarting into generation \(generation)"
             }

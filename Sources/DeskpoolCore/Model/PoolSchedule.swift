@@ -26,15 +26,18 @@ public struct ScheduleEntry: Sendable, Hashable, Codable {
     public var timezone: String
     public var min: Int?
     public var spare: Int?
+    /// Spares kept saved to disk in the window (nil: the pool's).
+    public var saved: Int?
     public var max: Int?
 
-    public init(days: [Day], from: Int, to: Int, timezone: String = "UTC", min: Int? = nil, spare: Int? = nil, max: Int? = nil) {
+    public init(days: [Day], from: Int, to: Int, timezone: String = "UTC", min: Int? = nil, spare: Int? = nil, saved: Int? = nil, max: Int? = nil) {
         self.days = days
         self.from = from
         self.to = to
         self.timezone = timezone
         self.min = min
         self.spare = spare
+        self.saved = saved
         self.max = max
     }
 
@@ -65,7 +68,7 @@ public struct ScheduleEntry: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case days, from, to, timezone, min, spare, max
+        case days, from, to, timezone, min, spare, saved, max
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,13 +98,14 @@ public struct ScheduleEntry: Sendable, Hashable, Codable {
         guard timezone.utf8.count <= 64, TimeZone(identifier: timezone) != nil else {
             throw try c.superDecoder(forKey: .timezone).invalid("timezone must be an IANA time zone such as Europe/Berlin, not '\(timezone)'")
         }
-        for key in [CodingKeys.min, .spare, .max] {
+        for key in [CodingKeys.min, .spare, .saved, .max] {
             if let value = try c.decodeIfPresent(Int.self, forKey: key), value < 0 {
                 throw try c.superDecoder(forKey: key).invalid("\(key.stringValue) must not be negative, not \(value)")
             }
         }
         min = try c.decodeIfPresent(Int.self, forKey: .min)
         spare = try c.decodeIfPresent(Int.self, forKey: .spare)
+        saved = try c.decodeIfPresent(Int.self, forKey: .saved)
         max = try c.decodeIfPresent(Int.self, forKey: .max)
     }
 
@@ -113,6 +117,7 @@ public struct ScheduleEntry: Sendable, Hashable, Codable {
         try c.encode(timezone, forKey: .timezone)
         try c.encodeIfPresent(min, forKey: .min)
         try c.encodeIfPresent(spare, forKey: .spare)
+        try c.encodeIfPresent(saved, forKey: .saved)
         try c.encodeIfPresent(max, forKey: .max)
     }
 }
@@ -130,6 +135,9 @@ extension PoolSpec {
         var sized = self
         sized.min = entry.min ?? min
         sized.spare = entry.spare ?? spare
+        sized.savedSpare = entry.saved ?? savedSpare
+        // A window with its own running spares holds them: the forecast rests.
+        if entry.spare != nil { sized.forecast = nil }
         sized.max = entry.max ?? max
         return sized
     }
@@ -139,13 +147,16 @@ extension PoolSpec {
     func validateSchedule() throws(DeskpoolError) {
         guard schedule.count <= 50 else { throw DeskpoolError(.invalidInput, "at most 50 entries", field: "schedule") }
         for (index, entry) in schedule.enumerated() {
-            let (low, spares, high) = (entry.min ?? min, entry.spare ?? spare, entry.max ?? max)
+            let (low, spares, saved, high) = (entry.min ?? min, entry.spare ?? spare, entry.saved ?? savedSpare, entry.max ?? max)
             let field = "schedule[\(index)]"
             guard high >= 1, high <= Self.maxDesktops else {
                 throw DeskpoolError(.invalidInput, "max must be between 1 and \(Self.maxDesktops)", field: field)
             }
             guard low <= high else { throw DeskpoolError(.invalidInput, "min (\(low)) must not exceed max (\(high))", field: field) }
             guard spares <= high else { throw DeskpoolError(.invalidInput, "spare (\(spares)) must not exceed max (\(high))", field: field) }
+            guard spares + saved <= high else {
+                throw DeskpoolError(.invalidInput, "running and saved spares (\(spares) + \(saved)) must not exceed max (\(high))", field: field)
+            }
         }
     }
 }

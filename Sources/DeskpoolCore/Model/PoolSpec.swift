@@ -29,8 +29,15 @@ public struct PoolSpec: Sendable, Hashable, Codable {
     public var min = 0
     /// Desktops that may exist at most; requests beyond it are told the pool is exhausted.
     public var max = 10
-    /// Ready, running, unassigned desktops kept waiting for users.
+    /// Ready, running, unassigned desktops kept waiting for users (`spare: N`, or `spare:
+    /// {running: N, saved: M}`); with `forecast`, what the forecast asks for instead.
     public var spare = 1
+    /// Spares kept saved to the host's disk (libvirt managed save) rather than running: no
+    /// memory or CPU while they wait, resumed in seconds when a user asks (`spare: {saved: M}`).
+    public var savedSpare = 0
+    /// `spare: auto`: the running spares follow the forecast of the pool's usage history
+    /// (`forecast:` tunes it); nil: a fixed `spare`.
+    public var forecast: SpareForecastSettings?
     public var naming: NamePattern
     /// PAM users entitled to the pool.
     public var users: [String] = []
@@ -105,6 +112,9 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         guard spare >= 0 else { throw DeskpoolError(.invalidInput, "must not be negative", field: "spare") }
         guard min <= max else { throw DeskpoolError(.invalidInput, "min (\(min)) must not exceed max (\(max))", field: "min") }
         guard spare <= max else { throw DeskpoolError(.invalidInput, "spare (\(spare)) must not exceed max (\(max))", field: "spare") }
+        guard savedSpare >= 0, spare + savedSpare <= max else {
+            throw DeskpoolError(.invalidInput, "running and saved spares (\(spare) + \(savedSpare)) must not exceed max (\(max))", field: "spare")
+        }
         guard maxPerUser >= 1, maxPerUser <= 100 else { throw DeskpoolError(.invalidInput, "must be between 1 and 100", field: "maxPerUser") }
         if assignment == .floating, let action = session.logoffAction, action != .refresh {
             throw DeskpoolError(.invalidInput, "a floating pool's desktops are refreshed at logoff; \(action.rawValue) is for dedicated pools", field: "session")
@@ -130,7 +140,43 @@ public struct PoolSpec: Sendable, Hashable, Codable {
 extension PoolSpec {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, template, version, assignment, min, max, spare, naming, users, groups, maxPerUser, hosts, console, session, desktop, labels, generation
-        case identity, factor, schedule
+        case identity, factor, schedule, forecast
+    }
+
+    /// `spare:` as a pool file writes it: `N`, `auto`, or `{running: N|auto, saved: M}`.
+    struct SpareValue: Decodable {
+        var running: Int?  // nil: auto
+        var saved = 0
+
+        enum Keys: String, CodingKey, CaseIterable { case running, saved }
+
+        init(from decoder: any Decoder) throws {
+            if let single = try? decoder.singleValueContainer() {
+                if let count = try? single.decode(Int.self) {
+                    guard count >= 0 else { throw decoder.invalid("spare must not be negative, not \(count)") }
+                    running = count
+                    return
+                }
+                if let text = try? single.decode(String.self) {
+                    guard text == "auto" else { throw decoder.invalid("spare must be a number, auto, or {running: N|auto, saved: M}, not '\(text)'") }
+                    return
+                }
+            }
+            try decoder.rejectUnknownKeys(Keys.self, in: "spare")
+            let c = try decoder.container(keyedBy: Keys.self)
+            if (try? c.decodeIfPresent(String.self, forKey: .running)) == "auto" {
+                running = nil
+            } else if let count = try c.decodeIfPresent(Int.self, forKey: .running) {
+                guard count >= 0 else { throw try c.superDecoder(forKey: .running).invalid("running must not be negative, not \(count)") }
+                running = count
+            } else {
+                running = 0
+            }
+            if let count = try c.decodeIfPresent(Int.self, forKey: .saved) {
+                guard count >= 0 else { throw try c.superDecoder(forKey: .saved).invalid("saved must not be negative, not \(count)") }
+                saved = count
+            }
+        }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -150,7 +196,16 @@ extension PoolSpec {
             }
             assignment = value
         }
-        for (key, path) in [(CodingKeys.min, \PoolSpec.min), (.max, \.max), (.spare, \.spare), (.maxPerUser, \.maxPerUser)] {
+        if let value = try c.decodeIfPresent(SpareValue.self, forKey: .spare) {
+            spare = value.running ?? 0
+            savedSpare = value.saved
+            if value.running == nil { forecast = SpareForecastSettings() }
+        }
+        if let settings = try c.decodeIfPresent(SpareForecastSettings.self, forKey: .forecast) {
+            guard forecast != nil else { throw try c.superDecoder(forKey: .forecast).invalid("forecast is for a pool with spare: auto") }
+            forecast = settings
+        }
+        for (key, path) in [(CodingKeys.min, \PoolSpec.min), (.max, \.max), (.maxPerUser, \.maxPerUser)] {
             if let value = try c.decodeIfPresent(Int.self, forKey: key) {
                 guard value >= 0 else { throw try c.superDecoder(forKey: key).invalid("\(key.stringValue) must not be negative, not \(value)") }
                 self[keyPath: path] = value
@@ -191,7 +246,14 @@ extension PoolSpec {
         try c.encode(assignment.rawValue, forKey: .assignment)
         try c.encode(min, forKey: .min)
         try c.encode(max, forKey: .max)
-        try c.encode(spare, forKey: .spare)
+        if savedSpare == 0, forecast == nil {
+            try c.encode(spare, forKey: .spare)
+        } else {
+            var nested = c.nestedContainer(keyedBy: SpareValue.Keys.self, forKey: .spare)
+            if forecast == nil { try nested.encode(spare, forKey: .running) } else { try nested.encode("auto", forKey: .running) }
+            try nested.encode(savedSpare, forKey: .saved)
+        }
+        try c.encodeIfPresent(forecast, forKey: .forecast)
         try c.encode(naming, forKey: .naming)
         try c.encode(users, forKey: .users)
         try c.encode(groups, forKey: .groups)

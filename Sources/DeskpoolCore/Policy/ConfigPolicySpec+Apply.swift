@@ -10,8 +10,13 @@ extension ConfigPolicySpec {
         if let sizes {
             changed.min = sizes.min ?? changed.min
             changed.max = sizes.max ?? changed.max
-            changed.spare = sizes.spare ?? changed.spare
+            if let spare = sizes.spare {
+                changed.spare = spare
+                changed.forecast = nil  // a number given: fixed spares
+            }
+            changed.savedSpare = sizes.saved ?? changed.savedSpare
         }
+        if let schedule { changed.schedule = schedule }
         do {
             try changed.validate()
         } catch {

@@ -7,7 +7,9 @@
 ///     desktop: {memoryMiB: 1024}          # the keys of a pool's desktop: section
 ///     console: {ticketSeconds: 20}        # any keys of a pool's console: section
 ///     session: {disconnectTimeoutSeconds: 600}
-///     sizes: {min: 1, max: 8, spare: 2}
+///     sizes: {min: 1, max: 8, spare: 2, saved: 2}
+///     schedule:                            # replaces the pools' schedules ([] removes them)
+///       - {days: [mon, tue, wed, thu, fri], from: "07:30", to: "18:00", timezone: Europe/Berlin, spare: 4}
 ///   logoff: {mode: waitForLogoff}
 ///   strategy: {canary: 1, waveSize: 25%}
 /// ```
@@ -17,7 +19,7 @@ extension ConfigPolicySpec: Codable {
     }
 
     enum SetKeys: String, CodingKey, CaseIterable {
-        case desktop, console, session, sizes
+        case desktop, console, session, sizes, schedule
     }
 
     public init(from decoder: any Decoder) throws {
@@ -32,15 +34,16 @@ extension ConfigPolicySpec: Codable {
         let console = try set.decodeIfPresent(Patch<ConsoleSettings>.self, forKey: .console)
         let session = try set.decodeIfPresent(Patch<SessionSettings>.self, forKey: .session)
         let sizes = try set.decodeIfPresent(PoolSizes.self, forKey: .sizes)
+        let schedule = try set.decodeIfPresent([ScheduleEntry].self, forKey: .schedule)
         for (key, empty) in [(SetKeys.desktop, set.contains(.desktop) && desktop == DesktopSettings()),
                              (.console, console?.keys.isEmpty == true), (.session, session?.keys.isEmpty == true),
                              (.sizes, sizes == PoolSizes())] where empty {
             throw try set.superDecoder(forKey: key).invalid("set.\(key.stringValue) names no setting; give one or leave the section out")
         }
         try setDecoder.require(
-            desktop != DesktopSettings() || console != nil || session != nil || sizes != nil,
-            "set changes nothing: give desktop, console, session or sizes settings")
-        self.init(selector: selector, desktop: desktop, console: console, session: session, sizes: sizes,
+            desktop != DesktopSettings() || console != nil || session != nil || sizes != nil || schedule != nil,
+            "set changes nothing: give desktop, console, session, sizes or schedule settings")
+        self.init(selector: selector, desktop: desktop, console: console, session: session, sizes: sizes, schedule: schedule,
                   logoff: try c.decodeIfPresent(LogoffMode.self, forKey: .logoff) ?? .waitForLogoff,
                   strategy: try c.decodeIfPresent(RolloutStrategy.self, forKey: .strategy) ?? RolloutStrategy())
     }
@@ -53,6 +56,7 @@ extension ConfigPolicySpec: Codable {
         try set.encodeIfPresent(console, forKey: .console)
         try set.encodeIfPresent(session, forKey: .session)
         try set.encodeIfPresent(sizes, forKey: .sizes)
+        try set.encodeIfPresent(schedule, forKey: .schedule)
         try c.encode(logoff, forKey: .logoff)
         try c.encode(strategy, forKey: .strategy)
     }
@@ -61,7 +65,7 @@ extension ConfigPolicySpec: Codable {
 /// `set.sizes`: each of min, max and spare is optional; given ones must fit together.
 extension PoolSizes: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case min, max, spare
+        case min, max, spare, saved
     }
 
     public init(from decoder: any Decoder) throws {
@@ -69,7 +73,8 @@ extension PoolSizes: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(min: try c.decodeBounded(.min, 0...PoolSpec.maxDesktops),
                   max: try c.decodeBounded(.max, 1...PoolSpec.maxDesktops),
-                  spare: try c.decodeBounded(.spare, 0...PoolSpec.maxDesktops))
+                  spare: try c.decodeBounded(.spare, 0...PoolSpec.maxDesktops),
+                  saved: try c.decodeBounded(.saved, 0...PoolSpec.maxDesktops))
         if let min, let max, min > max {
             throw try c.superDecoder(forKey: .min).invalid("sizes.min (\(min)) must not exceed sizes.max (\(max))")
         }
@@ -83,5 +88,6 @@ extension PoolSizes: Codable {
         try c.encodeIfPresent(min, forKey: .min)
         try c.encodeIfPresent(max, forKey: .max)
         try c.encodeIfPresent(spare, forKey: .spare)
+        try c.encodeIfPresent(saved, forKey: .saved)
     }
 }

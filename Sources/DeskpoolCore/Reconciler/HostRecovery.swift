@@ -79,6 +79,11 @@ public enum HostRecovery {
         }
 
         for record in input.records where !input.busy.contains(record.id) {
+            if record.state == .saved {
+                // A saved spare's domain is stopped (its memory on disk); it must still be there.
+                if domainsByName[record.name] == nil { actions.append(.markFailed(record, reason: "domain vanished")) }
+                continue
+            }
             guard record.state == .ready || record.state.isInSession else { continue }  // others are driven
             guard let domain = domainsByName[record.name] else {
                 actions.append(.markFailed(record, reason: "domain vanished"))

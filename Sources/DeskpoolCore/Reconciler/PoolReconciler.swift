@@ -49,8 +49,15 @@ public enum PoolReconciler {
         case provision(Desktop)
         /// Carry a provisioning, starting, refreshing or deleting desktop to its next stable state.
         case drive(Desktop)
-        /// Mark an unneeded ready (or logged-off, refreshing) desktop `deleting` and destroy it.
+        /// Mark an unneeded ready or saved (or logged-off, refreshing) desktop `deleting` and
+        /// destroy it.
         case retire(Desktop)
+        /// Save a ready spare to disk (the pool keeps more running than it asks for, and fewer
+        /// saved).
+        case save(Desktop)
+        /// Resume a saved spare (the pool has fewer running than it asks for): it is ready in
+        /// seconds, and a new desktop takes its place among the saved.
+        case resume(Desktop)
         /// Destroy a failed, unassigned desktop so a fresh one can replace it.
         case discardFailed(Desktop)
         /// The pool is short of desktops and nothing can be done now, with the reason.
@@ -63,7 +70,7 @@ public enum PoolReconciler {
         let live = input.desktops.filter { $0.state != .failed && $0.state != .deleting }
         let inSession = live.filter { $0.user != nil }.count
         // A draining pool (being deleted) wants nothing: what is idle goes now, the rest after logoff.
-        let want = pool.draining ? 0 : min(pool.max, max(pool.min, inSession + pool.spare))
+        let want = pool.draining ? 0 : min(pool.max, max(pool.min, inSession + pool.spare + pool.savedSpare))
         var excess = max(0, live.count - want)
 
         // A logged-off desktop the pool does not need is retired rather than re-cloned.
@@ -84,10 +91,40 @@ public enum PoolReconciler {
         if pool.draining {
             actions += idle.filter { $0.state == .off }.map(Action.retire)
         }
-        if excess > 0 {
-            let spares = idle.filter { $0.state == .ready && $0.user == nil }
-                .sorted { ($0.version == input.version?.number ? 1 : 0, $1.name) < ($1.version == input.version?.number ? 1 : 0, $0.name) }
-            actions += spares.prefix(excess).map(Action.retire)
+        // Spares by tier: running (ready) and saved (or being saved), busy or not.
+        let current = { (d: Desktop) in d.version == input.version?.number }
+        var ready = live.filter { $0.state == .ready && $0.user == nil }.count
+        var saved = live.filter { $0.state == .saving || $0.state == .saved }.count
+        var readyIdle = idle.filter { $0.state == .ready && $0.user == nil }
+            .sorted { (current($0) ? 1 : 0, $1.name) < (current($1) ? 1 : 0, $0.name) }
+        var savedIdle = idle.filter { $0.state == .saved }
+            .sorted { (current($0) ? 1 : 0, $1.name) < (current($1) ? 1 : 0, $0.name) }
+        // Retired first: spares of an older version, then from the tier with more above its
+        // target (the newest names first, so that the lowest stay).
+        while excess > 0, !readyIdle.isEmpty || !savedIdle.isEmpty {
+            let oldReady = readyIdle.first.map { !current($0) } ?? false, oldSaved = savedIdle.first.map { !current($0) } ?? false
+            let fromSaved = savedIdle.isEmpty ? false
+                : readyIdle.isEmpty || (oldSaved && !oldReady) || (oldSaved == oldReady && saved - pool.savedSpare > ready - pool.spare)
+            if fromSaved {
+                actions.append(.retire(savedIdle.removeFirst()))
+                saved -= 1
+            } else {
+                actions.append(.retire(readyIdle.removeFirst()))
+                ready -= 1
+            }
+            excess -= 1
+        }
+        if !pool.draining {
+            // Running spares to come: free desktops being made, started or refreshed.
+            let coming = live.filter { $0.user == nil && [.provisioning, .starting, .refreshing, .restarting].contains($0.state) }.count
+            if ready + coming < pool.spare, !savedIdle.isEmpty {
+                // Short of running spares: saved ones are the fastest to bring back.
+                actions += savedIdle.suffix(pool.spare - ready - coming).map(Action.resume)
+            } else if ready > pool.spare, saved < pool.savedSpare {
+                // More running than asked for, fewer saved: spares on the current version are
+                // saved, the newest names first (older versions are refreshed or retired anyway).
+                actions += readyIdle.filter(current).prefix(min(ready - pool.spare, pool.savedSpare - saved)).map(Action.save)
+            }
         }
 
         var count = min(want - live.count, pool.max - holding)

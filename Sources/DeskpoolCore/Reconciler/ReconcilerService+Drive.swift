@@ -27,6 +27,14 @@ extension ReconcilerService {
                 if let d = try await under(.pools, { try await store.transition(desktop.id, .discarded, actor: Self.actor) }) ?? nil {
                     await drive(d)
                 }
+            case .pool(.save(let desktop)):
+                if let d = try await under(.pools, { try await store.transition(desktop.id, .parked, actor: Self.actor) }) ?? nil {
+                    await drive(d)
+                }
+            case .pool(.resume(let desktop)):
+                if let d = try await under(.pools, { try await store.transition(desktop.id, .resumed, actor: Self.actor) }) ?? nil {
+                    await drive(d)
+                }
             case .pool(.blocked):
                 break
             case .host(let host, let action):
@@ -90,6 +98,7 @@ extension ReconcilerService {
                 case .refreshing: current = try await refresh(d)
                 case .restarting: current = try await restart(d)
                 case .stopping: current = try await stop(d)
+                case .saving: current = try await save(d)
                 case .deleting:
                     try await destroy(d)
                     current = nil
@@ -199,6 +208,15 @@ extension ReconcilerService {
     private func stop(_ d: Desktop) async throws -> Desktop? {
         try await limited(d.host) { try await $0.stopDesktop(named: d.name, timeout: .seconds(60)) }
         _ = try await store.transition(d.id, .stopped, actor: Self.actor)
+        return nil
+    }
+
+    /// Saves a ready spare's memory to the host's disk; it waits `saved`, without memory or CPU.
+    private func save(_ d: Desktop) async throws -> Desktop? {
+        let began = now()
+        try await limited(d.host) { try await $0.saveDesktop(named: d.name) }
+        logger.info("spare saved", metadata: ["desktop": "\(d.name)", "pool": "\(d.pool)", "seconds": "\(now().timeIntervalSince(began))"])
+        _ = try await store.transition(d.id, .saved, actor: Self.actor)
         return nil
     }
 

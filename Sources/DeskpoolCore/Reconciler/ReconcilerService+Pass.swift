@@ -7,7 +7,8 @@ extension ReconcilerService {
 
         var desktopID: String? {
             switch self {
-            case .pool(.provision(let d)), .pool(.drive(let d)), .pool(.retire(let d)), .pool(.discardFailed(let d)): d.id
+            case .pool(.provision(let d)), .pool(.drive(let d)), .pool(.retire(let d)), .pool(.discardFailed(let d)),
+                 .pool(.save(let d)), .pool(.resume(let d)): d.id
             case .host(_, .adopt(let identity)): identity.id
             case .host(_, .markFailed(let d, _)): d.id
             default: nil
@@ -104,9 +105,9 @@ extension ReconcilerService {
                 if sizing { noteOutcomes(pool: pool.name, poolDesktops.filter { !owned.contains($0.host) }) }
                 let health = health(pool: pool.name)
                 let allowed = Placement.allowed(for: pool, among: free.keys)
-                // Sized by the schedule entry that holds now, if any.
+                // Sized by the schedule entry that holds now, if any, and by the forecast.
                 let actions = PoolReconciler.plan(PoolReconciler.Input(
-                    pool: pool.scheduled(at: now), version: chosen, versionProblem: problem, memoryMiB: memoryMiB,
+                    pool: sizing ? await sized(pool, at: now) : pool.scheduled(at: now), version: chosen, versionProblem: problem, memoryMiB: memoryMiB,
                     desktops: poolDesktops, busy: busy,
                     hosts: allowed.map { Placement.Candidate(name: $0, freeMemoryMiB: free[$0] ?? 0) },
                     takenNames: taken, failures: health.failures, retryAt: health.retryAt, now: now))
@@ -121,7 +122,7 @@ extension ReconcilerService {
                         work.append(.pool(action))
                     case .drive(let desktop):
                         if owned.contains(desktop.host) { work.append(.pool(action)) }
-                    case .retire, .discardFailed:
+                    case .retire, .discardFailed, .save, .resume:
                         if sizing { work.append(.pool(action)) }
                     }
                 }
@@ -138,6 +139,31 @@ extension ReconcilerService {
             memory.withLock { $0.passes += 1 }
             return []
         }
+    }
+
+    /// A forecast holds this long before the pool's history is read again.
+    static let forecastEvery: TimeInterval = 300
+
+    /// The pool sized at `now`: its schedule, and for `spare: auto` its forecast (read from the
+    /// usage history at most every `forecastEvery`; without it, the buffer alone).
+    func sized(_ pool: PoolSpec, at now: Date) async -> PoolSpec {
+        guard let settings = pool.scheduled(at: now).forecast else { return pool.sized(at: now, forecast: nil) }
+        var forecast = memory.withLock { $0.forecasts[pool.name] }
+        if forecast.map({ now.timeIntervalSince($0.from) >= Self.forecastEvery || $0.from > now }) ?? true {
+            do {
+                let records = try await store.usage(UsageQuery(pool: pool.name, from: SpareForecaster.historyStart(at: now, settings: settings), to: now))
+                let made = SpareForecaster.forecast(records, at: now, settings: settings)
+                memory.withLock { $0.forecasts[pool.name] = made }
+                if made.spares != forecast?.spares {
+                    logger.info("pool forecast", metadata: ["pool": "\(pool.name)", "expected": "\(made.expected.map(String.init) ?? "no history")",
+                                                            "perWeek": "\(made.perWeek)", "spares": "\(made.spares)"])
+                }
+                forecast = made
+            } catch {
+                logger.warning("pool forecast failed; its last one holds", metadata: ["pool": "\(pool.name)", "error": "\(error)"])
+            }
+        }
+        return pool.sized(at: now, forecast: forecast)
     }
 
     /// The host's desktops whose domain died or broke while it was away are marked failed now,

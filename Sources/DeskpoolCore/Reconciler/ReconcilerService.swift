@@ -50,6 +50,8 @@ public final class ReconcilerService: Service, Sendable {
         var countedFailures: Set<String> = []
         var orphans: [String: [String: Date]] = [:]
         var passes = 0
+        /// The last forecast of each `spare: auto` pool (made again every `forecastEvery`).
+        var forecasts: [String: SpareForecast] = [:]
     }
 
     let store: any Store

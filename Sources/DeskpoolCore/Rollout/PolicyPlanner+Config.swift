@@ -26,8 +26,19 @@ extension PolicyPlanner {
     /// Pool-level changes a ConfigPolicy makes (console, session, sizes, desktop settings).
     static func poolLevelChanges(_ old: PoolSpec, _ new: PoolSpec) -> [String] {
         var changes: [String] = []
-        if old.min != new.min || old.max != new.max || old.spare != new.spare {
-            changes.append("sizes min \(old.min) max \(old.max) spare \(old.spare) -> min \(new.min) max \(new.max) spare \(new.spare) (at once)")
+        func spares(_ pool: PoolSpec) -> String {
+            "spare \(pool.forecast == nil ? String(pool.spare) : "auto")" + (pool.savedSpare > 0 ? " saved \(pool.savedSpare)" : "")
+        }
+        if old.min != new.min || old.max != new.max || old.spare != new.spare || old.savedSpare != new.savedSpare || (old.forecast == nil) != (new.forecast == nil) {
+            changes.append("sizes min \(old.min) max \(old.max) \(spares(old)) -> min \(new.min) max \(new.max) \(spares(new)) (at once)")
+        }
+        if old.schedule != new.schedule {
+            let describe = { (schedule: [ScheduleEntry]) in
+                schedule.isEmpty ? "none" : schedule.map { entry in
+                    "\(entry.days.map(\.rawValue).joined(separator: ",")) \(ScheduleEntry.clock(entry.from))-\(ScheduleEntry.clock(entry.to)) \(entry.timezone)"
+                }.joined(separator: "; ")
+            }
+            changes.append("schedule \(describe(old.schedule)) -> \(describe(new.schedule)) (at the next reconcile pass; desktops in use stay)")
         }
         if old.console != new.console { changes.append("console policy (live: the next console request and the gateway)") }
         if old.session != new.session { changes.append("session policy (live: the next session review)") }

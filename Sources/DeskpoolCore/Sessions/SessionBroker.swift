@@ -104,6 +104,9 @@ public struct SessionBroker: Sendable {
             if let claimed = try await store.claimReady(pool: name, user: principal.user, actor: principal.user, onHosts: connected) {
                 return (.assigned(claimed), pool)
             }
+            if let resumed = try await claimSaved(pool: name, user: principal.user, onHosts: connected) {
+                return (.preparing(resumed, estimateSeconds: estimator.estimate(pool: name)), pool)
+            }
             switch try await reserve(pool, for: principal.user, taken: Set(try await store.desktops(pool: nil).map(\.name))) {
             case .reserved(let answer): return (answer, pool)
             case .full: return (.exhausted, pool)
@@ -111,6 +114,20 @@ public struct SessionBroker: Sendable {
             }
         }
         throw DeskpoolError(.conflict, "the pool changed too often while choosing a desktop; try again", field: "pool")
+    }
+
+    /// Claims a spare saved to disk, if the pool has one on a connected host: it is the user's
+    /// at once and resumes (no boot); the session starts when it runs. Nil when there is none
+    /// (or others took them all meanwhile).
+    private func claimSaved(pool: String, user: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop? {
+        let saved = try await store.desktops(pool: pool).filter { $0.state == .saved && hosts?.contains($0.host) != false }
+        for desktop in saved.sorted(by: { $0.name < $1.name }).prefix(3) {
+            if let claimed = try await store.transition(desktop.id, .claimed(user: user, session: .new(at: now())), actor: user) {
+                onNewDesktop()
+                return claimed
+            }
+        }
+        return nil
     }
 
     /// Starts a dedicated desktop that was shut down at logoff: a new session begins when it is up.

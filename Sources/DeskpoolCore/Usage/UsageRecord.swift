@@ -114,7 +114,10 @@ public enum UsageLedger {
         }
         if let after, after != before, let new, let user = new.user {
             changes.append(.begin(UsageRecord(session: after, pool: new.pool, desktopID: new.id, desktop: new.name, user: user,
-                                              version: new.version, requestedAt: at, readyAt: new.state.isInSession ? at : nil)))
+                                              version: new.version, requestedAt: at,
+                                              // A saved spare's resume is its boot phase.
+                                              provisionedAt: old?.state == .saved ? at : nil,
+                                              readyAt: new.state.isInSession ? at : nil)))
         } else if let after, after == before, let old, let new, !old.state.isInSession, new.state.isInSession {
             changes.append(.ready(session: after, at: at))
         }

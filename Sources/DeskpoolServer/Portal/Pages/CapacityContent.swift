@@ -12,6 +12,7 @@ struct CapacityContent {
 
     var total: Int
     var ready: Int
+    var saved: Int
     var assigned: Int
     var connected: Int
     var disconnected: Int
@@ -24,13 +25,14 @@ struct CapacityContent {
     init(_ capacity: PoolCapacity, max: Int) {
         total = capacity.total
         ready = capacity.ready
+        saved = capacity.saved
         assigned = capacity.assigned
         connected = capacity.connected
         disconnected = capacity.disconnected
         provisioning = capacity.provisioning
         failed = capacity.failed
         limit = Swift.max(max, capacity.total)
-        let counts = [("ready", capacity.ready), ("assigned", capacity.assigned), ("connected", capacity.connected),
+        let counts = [("ready", capacity.ready), ("saved", capacity.saved), ("assigned", capacity.assigned), ("connected", capacity.connected),
                       ("disconnected", capacity.disconnected), ("provisioning", capacity.provisioning),
                       ("failed", capacity.failed), ("other", capacity.other)]
         let scale = 100 / Double(Swift.max(limit, 1))

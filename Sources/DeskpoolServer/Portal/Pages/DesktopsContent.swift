@@ -42,7 +42,7 @@ struct DesktopsContent {
         case .assigned: ("ready", "ready")
         case .disconnected: ("ready (disconnected)", "disconnected")
         case .ready: ("ready", "ready")
-        case .provisioning, .starting, .refreshing: ("preparing: about \(estimate) s", "preparing")
+        case .provisioning, .starting, .refreshing, .saving, .saved: ("preparing: about \(estimate) s", "preparing")
         case .restarting: ("restarting for an update", "preparing")
         case .off: ("off: starts when you connect", "off")
         case .stopping: ("shutting down", "stopping")
