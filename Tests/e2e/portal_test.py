@@ -11,7 +11,8 @@ and a command typed into the page runs on the guest's console shell and its outp
 The user logs the desktop off and logs out. The pool's kiosk page (/kiosk/POOL) logs in, opens
 the desktop full window, and goes back to the login page when an admin logs the session off.
 An admin logs in: the admin pools page shows the capacity
-the API reports, the pool page lists the pool's desktops, and a non-admin gets 403 on /admin.
+the API reports, the pool page lists the pool's desktops, the pool's usage page draws (SVG) the
+sessions the usage API reports for the same hours, and a non-admin gets 403 on /admin.
 
 Environment (scripts/e2e sets it):
   DESKPOOL_URL                    the broker, e.g. http://127.0.0.1:8080
@@ -30,6 +31,7 @@ Exits 0 when every step passed; prints one line per step.
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -569,6 +571,37 @@ def run(portal, args):
         else:
             raise Failure(f"table#desktops shows {sorted(shown)}, the API {sorted(reported)}")
         portal.screenshot("admin-pool.png")
+
+    with step("the pool's usage page charts the sessions the usage API reports for the same hours"):
+        link = portal.find("a#usage-charts-link").get_attribute("href")
+        if urllib.parse.urlsplit(link).path != f"/admin/pools/{portal.pool}/usage":
+            raise Failure(f"the pool page's usage link goes to {link}")
+        portal.open(f"/admin/pools/{portal.pool}/usage?days=1")
+        period = portal.wait_for("div#usage-period", lambda: portal.find("div#usage-period"))
+        start, end, bucket = (period.get_attribute(f"data-{key}") for key in ["from", "to", "bucket"])
+        if not start or not end or bucket != "hour":
+            raise Failure(f"div#usage-period has from={start!r} to={end!r} bucket={bucket!r}, not a period by hour")
+        chart = portal.find("section#sessions-chart svg")
+        if chart.get_attribute("role") != "img" or not chart.get_attribute("aria-label"):
+            raise Failure("the sessions chart is not an image with a name (role=img, aria-label)")
+
+        def instant(text):
+            return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+        # The page's period to the second, so the API sums the same sessions into the same hours.
+        shown = {instant(c.get_attribute("data-start")): float(c.get_attribute("data-value"))
+                 for c in portal.find_all('section#sessions-chart circle[data-series="sessions"]')}
+        query = urllib.parse.urlencode({"pool": portal.pool, "from": start, "to": end, "bucket": "hour"})
+        reported = {instant(b["start"]): float(b["peakSessions"])
+                    for b in portal.api(f"/api/v1/admin/usage?{query}", admin_cookie)["buckets"]}
+        if shown != reported:
+            differ = sorted(set(shown.items()) ^ set(reported.items()))
+            raise Failure(f"the chart's sessions differ from the API's peakSessions ({len(shown)} points, {len(reported)} hours): "
+                          f"{[(t.isoformat(), v) for t, v in differ][:10]}")
+        if max(reported.values(), default=0) < 1:
+            raise Failure(f"no hour of the last day had a session of {portal.pool}, though {args.user} had some: the chart is empty")
+        busiest = max(reported, key=reported.get)
+        log(f"  {len(shown)} hours; the most at once {reported[busiest]:.0f} at {busiest.isoformat()}")
 
     with step("/admin/hosts, /admin/templates and /admin/audit answer"):
         for path in ["/admin/hosts", "/admin/templates", "/admin/audit"]:

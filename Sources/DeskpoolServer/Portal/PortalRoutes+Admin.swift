@@ -1,7 +1,8 @@
 import DeskpoolCore
+import Foundation
 import Hummingbird
 
-/// The admin pages: pools with their capacity, one pool's desktops and sessions, hosts,
+/// The admin pages: pools with their capacity, one pool's desktops and sessions (and its use in charts), hosts,
 /// templates, the audit log (read-only), and rollouts and policies (`PortalRoutes+Rollouts`).
 extension PortalRoutes {
     func addAdmin(to router: Router<DeskpoolRequestContext>) {
@@ -22,6 +23,25 @@ extension PortalRoutes {
             content.usage = UsageContent(pool: name, days: days, summary: UsageReport.summary(records, from: from, to: now, now: now))
             content.showSchedule(of: pool, at: now)
             return renderer.response("admin-pool", adminChrome("Pool \(name)", login, tab: \.pools, content))
+        })
+        router.get("admin/pools/:name/usage", use: adminPage { request, context, login in
+            let name = try context.name("name")
+            guard let pool = try await services.broker.pool(named: name) else {
+                throw APIFailure(.notFound, code: "notFound", "no pool named \(name)")
+            }
+            let days = PoolUsageContent.days(request.uri.queryParameters["days"])
+            let interval = PoolUsageContent.interval(days: days)
+            // The period ends at the next whole second: the page gives it (data-from, data-to) to
+            // the second, so the API asked for it sums the same sessions, this second's included.
+            let now = services.now(), to = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.up))
+            let from = to.addingTimeInterval(-Double(days) * 86_400)
+            // The query and the sums `GET /api/v1/admin/usage?bucket=` makes (AdminUsageRoutes).
+            let records = try await services.broker.usage(UsageQuery(pool: name, from: from, to: to, limit: Int.max))
+            guard let buckets = UsageReport.buckets(records, from: from, to: to, interval: interval, now: now) else {
+                throw APIFailure(.badRequest, code: "invalidInput", "too many \(interval.rawValue)s in the period", field: "days")
+            }
+            let content = PoolUsageContent(pool: pool, days: days, from: from, to: to, interval: interval, buckets: buckets)
+            return renderer.response("admin-pool-usage", adminChrome("Use of pool \(name)", login, tab: \.pools, content))
         })
         router.get("admin/hosts", use: adminPage { _, _, login in
             let content = HostsContent(try await services.broker.hostViews(), replicas: try await services.broker.replicasView())

@@ -114,6 +114,8 @@ struct UsageContent {
     /// Medians of the wait's phases: making a desktop, booting it, and the first connection.
     var phases: String
     var csvLink: String
+    /// The period's charts (`/admin/pools/NAME/usage`).
+    var chartsLink: String
 
     static let choices = [(1, "day"), (7, "7 days"), (30, "30 days"), (90, "90 days")]
 
@@ -130,6 +132,7 @@ struct UsageContent {
             .map { "\($0.0) \($0.1.map { Self.seconds($0) } ?? "—")" }.joined(separator: ", ")
         let from = summary.start.formatted(.iso8601).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         csvLink = "/api/v1/admin/usage?pool=\(pool)&from=\(from)&format=csv"
+        chartsLink = "/admin/pools/\(pool)/usage?days=\(days)"
     }
 
     static func seconds(_ value: Double) -> String {
