@@ -65,6 +65,38 @@ struct PoolUsagePageTests {
         }
     }
 
+    @Test("spare: auto: the pool page shows the forecast and the spares it asks for; the usage page adds today's forecast by hour")
+    func forecast() async throws {
+        let rig = try await ServerTestRig()
+        try await rig.withEngPool(ready: 2, configure: { pool in
+            pool.forecast = SpareForecastSettings(weeks: 4, minutes: 30, buffer: 2)
+            pool.savedSpare = 1
+        }) {
+            try await rig.test { client in
+                let root = try await client.login("root")
+                let alice = try await client.login("alice")
+                #expect(try await client.call(.post, "/api/v1/pools/eng/desktop", alice.bearer).status == .ok)
+
+                let pool = try await client.page(.get, "/admin/pools/eng", as: root).body.text
+                #expect(pool.contains("<dd id=\"pool-sizes\">0 / 4 / auto + 1 saved</dd>"), "\(pool)")
+                // No week before today in the history: the buffer alone.
+                #expect(pool.contains("<dd id=\"forecast-weeks\">no history yet</dd>"))
+                #expect(pool.contains("<dd id=\"forecast-spares\">2 (expected + buffer 2, within max)</dd>"))
+
+                let html = try await client.page(.get, "/admin/pools/eng/usage?days=1", as: root).body.text
+                let svgs = Markup.tags("svg", in: html)
+                #expect(svgs.count == 3 && html.contains("<table id=\"forecast-chart-table\">"))
+                let circles = Markup.tags("circle", in: html)
+                func values(_ series: String) -> [String] {
+                    circles.filter { Markup.attribute("data-series", $0) == series }.compactMap { Markup.attribute("data-value", $0) }
+                }
+                #expect(values("running spares asked") == Array(repeating: "2", count: 24), "every hour of today asks the buffer")
+                #expect(values("expected requests").isEmpty, "nothing is expected without history")
+                #expect(values("requests").compactMap(Int.init).reduce(0, +) == 1, "alice's request, in its hour")
+            }
+        }
+    }
+
     static func encoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
     }

@@ -116,6 +116,13 @@ public enum SpareForecaster {
 }
 
 extension PoolSpec {
+    /// The spares in words: `2`, `auto`, `1 running + 3 saved`, `auto + 2 saved`.
+    public var sparesText: String {
+        let running = forecast == nil ? String(spare) : "auto"
+        guard savedSpare > 0 else { return running }
+        return forecast == nil ? "\(running) running + \(savedSpare) saved" : "\(running) + \(savedSpare) saved"
+    }
+
     /// The pool as the reconciler sizes it at `date`: its schedule's sizes where an entry
     /// holds, and with `spare: auto` the running spares `forecast` asks for (within max, less
     /// the saved spares).

@@ -22,6 +22,12 @@ extension PortalRoutes {
             let records = try await services.broker.usage(UsageQuery(pool: name, from: from, to: now))
             content.usage = UsageContent(pool: name, days: days, summary: UsageReport.summary(records, from: from, to: now, now: now))
             content.showSchedule(of: pool, at: now)
+            if let settings = pool.forecast {
+                // What the reconciler forecasts now (it reads the same history every few minutes).
+                let history = try await services.broker.usage(UsageQuery(pool: name, from: SpareForecaster.historyStart(at: now, settings: settings), to: now))
+                content.forecast = ForecastContent(SpareForecaster.forecast(history, at: now, settings: settings), settings: settings, pool: pool,
+                                                   at: now, capacity: PoolCapacity(try await services.broker.desktops(pool: name)))
+            }
             return renderer.response("admin-pool", adminChrome("Pool \(name)", login, tab: \.pools, content))
         })
         router.get("admin/pools/:name/usage", use: adminPage { request, context, login in
@@ -40,7 +46,14 @@ extension PortalRoutes {
             guard let buckets = UsageReport.buckets(records, from: from, to: to, interval: interval, now: now) else {
                 throw APIFailure(.badRequest, code: "invalidInput", "too many \(interval.rawValue)s in the period", field: "days")
             }
-            let content = PoolUsageContent(pool: pool, days: days, from: from, to: to, interval: interval, buckets: buckets)
+            var content = PoolUsageContent(pool: pool, days: days, from: from, to: to, interval: interval, buckets: buckets)
+            if let settings = pool.forecast {
+                // Today's forecast, hour by hour, from the weeks before today.
+                let today = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
+                let history = try await services.broker.usage(UsageQuery(pool: name, from: SpareForecaster.historyStart(at: today, settings: settings),
+                                                                         to: now, limit: Int.max))
+                content.charts.append(PoolUsageContent.forecastChart(pool: pool, settings: settings, history: history, day: today, now: now))
+            }
             return renderer.response("admin-pool-usage", adminChrome("Use of pool \(name)", login, tab: \.pools, content))
         })
         router.get("admin/hosts", use: adminPage { _, _, login in

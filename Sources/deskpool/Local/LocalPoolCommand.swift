@@ -19,7 +19,7 @@ struct LocalPoolCommand: AsyncParsableCommand {
             let context = try await CommandContext.open(options, hosts: .none)
             let admin = Administration(store: context.store, hypervisors: [], hostNames: context.configuration.hosts.map(\.name))
             let stored = try await admin.applyPool(spec, actor: adminActor())
-            print("pool \(stored.name): generation \(stored.generation), \(stored.assignment.rawValue), min \(stored.min), max \(stored.max), spare \(stored.spare)")
+            print("pool \(stored.name): generation \(stored.generation), \(stored.assignment.rawValue), min \(stored.min), max \(stored.max), spare \(stored.sparesText)")
         }
     }
 
@@ -33,7 +33,7 @@ struct LocalPoolCommand: AsyncParsableCommand {
             for pool in try await context.store.pools() {
                 let states = Dictionary(grouping: desktops.filter { $0.pool == pool.name }, by: \.state)
                     .map { "\($0.key.rawValue)=\($0.value.count)" }.sorted().joined(separator: " ")
-                print("\(pool.name)\t\(pool.template)@\(pool.version)\t\(pool.assignment.rawValue)\tmin \(pool.min) max \(pool.max) spare \(pool.spare)\t\(states)")
+                print("\(pool.name)\t\(pool.template)@\(pool.version)\t\(pool.assignment.rawValue)\tmin \(pool.min) max \(pool.max) spare \(pool.sparesText)\t\(states)")
             }
         }
     }

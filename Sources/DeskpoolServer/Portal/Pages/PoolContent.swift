@@ -21,7 +21,7 @@ struct PoolContent {
     var assignment: String
     var min: Int
     var max: Int
-    var spare: Int
+    var spare: String
     var maxPerUser: Int
     var naming: String
     var users: String
@@ -38,6 +38,8 @@ struct PoolContent {
     /// The pool's further login, when it has one.
     var factor: String?
     var usage: UsageContent?
+    /// `spare: auto`: the forecast now and the spares it asks for.
+    var forecast: ForecastContent?
     /// The schedule's entries, the one that holds now marked.
     var schedule: [ScheduleRow] = []
     var hasSchedule = false
@@ -57,7 +59,8 @@ struct PoolContent {
             ScheduleRow(days: entry.days.map(\.rawValue).joined(separator: ", "),
                         window: "\(ScheduleEntry.clock(entry.from))–\(ScheduleEntry.clock(entry.to))",
                         timezone: entry.timezone,
-                        sizes: "\(entry.min ?? pool.min) / \(entry.max ?? pool.max) / \(entry.spare ?? pool.spare)",
+                        sizes: "\(entry.min ?? pool.min) / \(entry.max ?? pool.max) / \(entry.spare.map(String.init) ?? (pool.forecast == nil ? String(pool.spare) : "auto"))"
+                            + ((entry.saved ?? pool.savedSpare) > 0 ? " + \(entry.saved ?? pool.savedSpare) saved" : ""),
                         active: index == holding)
         }
         hasSchedule = !schedule.isEmpty
@@ -71,7 +74,7 @@ struct PoolContent {
         assignment = pool.assignment.rawValue
         min = pool.min
         max = pool.max
-        spare = pool.spare
+        spare = pool.sparesText
         maxPerUser = pool.maxPerUser
         naming = pool.naming.description
         users = list(pool.users, none: "none")
@@ -137,5 +140,31 @@ struct UsageContent {
 
     static func seconds(_ value: Double) -> String {
         value < 10 ? String(format: "%.1f s", value) : String(format: "%.0f s", value)
+    }
+}
+
+/// What `spare: auto` forecasts for a pool now, and what the reconciler makes of it.
+struct ForecastContent {
+    var window: String
+    var weeks: String
+    var expected: String
+    var spares: Int
+    var buffer: Int
+    /// A schedule entry's own spare holds now (the forecast rests).
+    var resting: Bool
+    var ready: Int
+    var saved: Int
+
+    init(_ forecast: SpareForecast, settings: SpareForecastSettings, pool: PoolSpec, at now: Date, capacity: PoolCapacity) {
+        let clock = { (date: Date) in String(Stamp(date).iso.dropFirst(11).prefix(5)) }  // 2026-12-07T08:45:00Z
+        window = "\(clock(forecast.from))–\(clock(forecast.to)) UTC"
+        weeks = forecast.perWeek.isEmpty ? "no history yet"
+            : forecast.perWeek.map(String.init).joined(separator: ", ") + " (the last week first, over \(settings.weeks) weeks)"
+        expected = forecast.expected.map(String.init) ?? "—"
+        spares = pool.sized(at: now, forecast: forecast).spare
+        buffer = settings.buffer
+        resting = pool.scheduled(at: now).forecast == nil
+        ready = capacity.ready
+        saved = capacity.saved
     }
 }

@@ -101,6 +101,31 @@ struct PoolUsageContent {
                      columns: series.map { Chart.Column(name: unit.isEmpty ? $0.name : "\($0.name) (\(unit))") }, rows: rows)
     }
 
+    /// `spare: auto`: today by hour (UTC), what the forecast expects of each hour (the same
+    /// hour of the same weekday in the weeks before), the running spares it asks for at the
+    /// hour's start, and the requests so far.
+    static func forecastChart(pool: PoolSpec, settings: SpareForecastSettings, history: [UsageRecord], day: Date, now: Date) -> Chart {
+        let hours = (0..<24).map { day.addingTimeInterval(Double($0) * 3600) }
+        var hourly = settings
+        hourly.minutes = 60
+        let before = history.filter { $0.requestedAt < day }
+        let expected = hours.map { SpareForecaster.forecast(before, at: $0, settings: hourly).expected.map(Double.init) }
+        let spares = hours.map { Double(pool.sized(at: $0, forecast: SpareForecaster.forecast(before, at: $0, settings: settings)).spare) }
+        let requests = hours.map { hour -> Double? in
+            hour > now ? nil : Double(history.count { $0.requestedAt >= hour && $0.requestedAt < hour.addingTimeInterval(3600) })
+        }
+        let buckets = hours.map { UsageBucket(start: $0, end: $0.addingTimeInterval(3600)) }
+        let values = Dictionary(uniqueKeysWithValues: zip(hours, zip(expected, zip(spares, requests))).map { ($0.0, $0.1) })
+        let series = [
+            Series(name: "expected requests", cssClass: "series-forecast") { values[$0.start]?.0 },
+            Series(name: "running spares asked", cssClass: "series-max") { values[$0.start]?.1.0 },
+            Series(name: "requests", cssClass: "series-sessions") { values[$0.start]?.1.1 },
+        ]
+        return chart(id: "forecast-chart", heading: "Today's forecast (spare: auto)",
+                     title: "Forecast of pool \(pool.name) for today by hour: expected requests, running spares asked, requests so far",
+                     buckets: buckets, interval: .hour, series: series, wholeNumbers: true)
+    }
+
     /// A value in a table: whole numbers as they are, others to a tenth.
     static func cell(_ value: Double) -> String {
         value == value.rounded() ? SVGChart.number(value) : String(format: "%.1f", value)

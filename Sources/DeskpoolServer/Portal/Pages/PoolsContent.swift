@@ -9,7 +9,7 @@ struct PoolsContent {
         var assignment: String
         var min: Int
         var max: Int
-        var spare: Int
+        var spare: String
         var draining: Bool
         var capacity: CapacityContent
     }
@@ -20,7 +20,7 @@ struct PoolsContent {
     init(_ pools: [PoolSpec], desktops: [Desktop]) {
         self.pools = pools.map { pool in
             Row(poolName: pool.name, template: pool.template, version: pool.version.description, assignment: pool.assignment.rawValue,
-                min: pool.min, max: pool.max, spare: pool.spare, draining: pool.draining,
+                min: pool.min, max: pool.max, spare: pool.sparesText, draining: pool.draining,
                 capacity: CapacityContent(PoolCapacity(desktops.filter { $0.pool == pool.name }), max: pool.max))
         }
         hasPools = !pools.isEmpty

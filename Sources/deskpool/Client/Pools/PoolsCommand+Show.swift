@@ -18,13 +18,13 @@ extension PoolsCommand {
                 ("status", pool.draining ? "draining (no new sessions; goes when empty)" : "active"),
                 ("template", "\(spec.template), version \(spec.version)"),
                 ("assignment", spec.assignment.rawValue),
-                ("size", "min \(spec.min), max \(spec.max), spare \(spec.spare), \(spec.maxPerUser) per user"),
+                ("size", "min \(spec.min), max \(spec.max), spare \(spec.sparesText), \(spec.maxPerUser) per user"),
                 ("naming", "\(spec.naming)"),
                 ("users", Display.list(spec.users)),
                 ("groups", Display.list(spec.groups)),
                 ("hosts", spec.hosts.isEmpty ? "any" : Display.list(spec.hosts)),
                 ("generation", "\(spec.generation)"),
-                ("desktops", "\(c.total): \(c.ready) ready, \(c.assigned) assigned, \(c.connected) connected, \(c.disconnected) disconnected, "
+                ("desktops", "\(c.total): \(c.ready) ready, \(c.saved) saved, \(c.assigned) assigned, \(c.connected) connected, \(c.disconnected) disconnected, "
                     + "\(c.provisioning) preparing, \(c.failed) failed, \(c.other) other"),
                 ("progress", PoolReadiness(pool).line()),
             ]), terminator: "")

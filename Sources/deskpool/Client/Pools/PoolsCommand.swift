@@ -24,7 +24,7 @@ extension PoolsCommand {
             let spec = pool.spec, capacity = pool.capacity
             table.append([
                 spec.name, "\(spec.template)@\(spec.version)", spec.assignment.rawValue, "\(spec.min)", "\(spec.max)",
-                "\(spec.spare)", "\(capacity.ready)", "\(capacity.assigned + capacity.connected + capacity.disconnected)",
+                spec.sparesText, "\(capacity.ready)", "\(capacity.assigned + capacity.connected + capacity.disconnected)",
                 "\(capacity.provisioning)", "\(capacity.failed)", "\(capacity.total)", pool.draining ? "draining" : "active",
             ])
         }
@@ -34,7 +34,7 @@ extension PoolsCommand {
     /// One line after a change: `pool tiny: generation 3, min 0, max 10, spare 2; 2 ready of 2`.
     static func summary(_ pool: PoolView) -> String {
         let spec = pool.spec
-        return "pool \(spec.name): generation \(spec.generation), \(spec.assignment.rawValue), min \(spec.min), max \(spec.max), spare \(spec.spare)"
+        return "pool \(spec.name): generation \(spec.generation), \(spec.assignment.rawValue), min \(spec.min), max \(spec.max), spare \(spec.sparesText)"
             + "; \(PoolReadiness(pool).summary)" + (pool.draining ? "; draining" : "")
     }
 
