@@ -181,6 +181,20 @@ enum Migrations {
             try db.create(index: "usageSession_user", on: "usageSession", columns: ["user", "requestedAt"])
             try db.create(index: "usageSession_endedAt", on: "usageSession", columns: ["endedAt"])
         }
+        migrator.registerMigration("v12") { db in
+            // Pools' capacity over time (ready, saved, in use, preparing), sampled by the
+            // reconciler for the usage page; kept as long as the usage history.
+            try db.create(table: "capacitySample") { t in
+                t.column("pool", .text).notNull()
+                t.column("at", .integer).notNull()
+                t.column("ready", .integer).notNull()
+                t.column("saved", .integer).notNull()
+                t.column("inUse", .integer).notNull()
+                t.column("preparing", .integer).notNull()
+                t.primaryKey(["pool", "at"])
+            }
+            try db.create(index: "capacitySample_at", on: "capacitySample", columns: ["at"])
+        }
         return migrator
     }
 

@@ -84,6 +84,14 @@ enum PostgresSchema {
             "CREATE INDEX usage_session_user ON usage_session (\"user\", requested_at)",
             "CREATE INDEX usage_session_ended_at ON usage_session (ended_at)",
         ]),
+        ("v8", [
+            // Pools' capacity over time, sampled by the reconciler for the usage page.
+            """
+            CREATE TABLE capacity_sample (pool TEXT NOT NULL, at BIGINT NOT NULL, ready BIGINT NOT NULL, saved BIGINT NOT NULL,
+                in_use BIGINT NOT NULL, preparing BIGINT NOT NULL, PRIMARY KEY (pool, at))
+            """,
+            "CREATE INDEX capacity_sample_at ON capacity_sample (at)",
+        ]),
     ]
 
     /// Applies the pending migrations.

@@ -60,6 +60,12 @@ extension PostgresStore {
             try await Self.execute("SELECT setval(pg_get_serial_sequence('audit', 'id'), GREATEST((SELECT MAX(id) FROM audit), 1))", on: connection)
             // The usage history as it was: each record whole.
             for record in snapshot.usage { try await Self.applyUsage(connection, [.begin(record)]) }
+            for sample in snapshot.capacity {
+                try await Self.execute("""
+                    INSERT INTO capacity_sample (pool, at, ready, saved, in_use, preparing)
+                    VALUES (\(sample.pool), \(StoreCoding.millis(sample.at)), \(sample.ready), \(sample.saved), \(sample.inUse), \(sample.preparing))
+                    """, on: connection)
+            }
             try await Self.appendAudit(connection, actor: actor, action: "store.copy", subject: "store",
                                        detail: "copied from \(source): \(snapshot.summary)")
         }

@@ -30,6 +30,46 @@ extension PostgresStore {
         }
     }
 
+    public func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError) {
+        guard !samples.isEmpty else { return }
+        try await write { connection in
+            for sample in samples {
+                _ = try await Self.execute("""
+                    INSERT INTO capacity_sample (pool, at, ready, saved, in_use, preparing)
+                    VALUES (\(sample.pool), \(StoreCoding.millis(sample.at)), \(sample.ready), \(sample.saved), \(sample.inUse), \(sample.preparing))
+                    ON CONFLICT (pool, at) DO UPDATE SET ready = EXCLUDED.ready, saved = EXCLUDED.saved, in_use = EXCLUDED.in_use,
+                        preparing = EXCLUDED.preparing
+                    """, on: connection)
+            }
+        }
+    }
+
+    public func capacitySamples(pool: String, from: Date, to: Date, limit: Int) async throws(DeskpoolError) -> [CapacitySample] {
+        let limit = min(max(0, limit), Int(Int32.max))
+        return try await read { connection in
+            try await Self.rows("""
+                SELECT * FROM capacity_sample WHERE pool = \(pool) AND at >= \(StoreCoding.millis(from)) AND at < \(StoreCoding.millis(to))
+                ORDER BY at LIMIT \(limit)
+                """, on: connection).map(Self.capacitySample)
+        }
+    }
+
+    @discardableResult
+    public func deleteCapacitySamples(before: Date) async throws(DeskpoolError) -> Int {
+        try await write { connection in
+            try await Self.rows("""
+                WITH gone AS (DELETE FROM capacity_sample WHERE at < \(StoreCoding.millis(before)) RETURNING 1)
+                SELECT COUNT(*) AS n FROM gone
+                """, on: connection)[0]["n"].decode(Int.self)
+        }
+    }
+
+    static func capacitySample(_ row: PostgresRandomAccessRow) throws -> CapacitySample {
+        CapacitySample(pool: try row["pool"].decode(String.self), at: StoreCoding.date(try row["at"].decode(Int64.self)),
+                       ready: try row["ready"].decode(Int.self), saved: try row["saved"].decode(Int.self),
+                       inUse: try row["in_use"].decode(Int.self), preparing: try row["preparing"].decode(Int.self))
+    }
+
     /// Applies a desktop change's usage changes (`UsageLedger.changes`) inside the caller's
     /// transaction. A session begun twice keeps its first record; the first provisioning,
     /// readiness, connection and end are kept.

@@ -27,6 +27,7 @@ extension SQLiteStore {
                            subject: row["subject"], result: row["result"], detail: row["detail"])
             }
             snapshot.usage = try Row.fetchAll(db, sql: "SELECT * FROM usageSession ORDER BY requestedAt, session").map(Self.usageRecord)
+            snapshot.capacity = try Row.fetchAll(db, sql: "SELECT * FROM capacitySample ORDER BY at, pool").map(Self.capacitySample)
             return snapshot
         }
     }

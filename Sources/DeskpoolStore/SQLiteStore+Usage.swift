@@ -40,6 +40,39 @@ extension SQLiteStore {
         }
     }
 
+    public func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError) {
+        guard !samples.isEmpty else { return }
+        try await write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO capacitySample (pool, at, ready, saved, inUse, preparing) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for sample in samples {
+                try statement.execute(arguments: [sample.pool, StoreCoding.millis(sample.at), sample.ready, sample.saved, sample.inUse, sample.preparing])
+            }
+        }
+    }
+
+    public func capacitySamples(pool: String, from: Date, to: Date, limit: Int) async throws(DeskpoolError) -> [CapacitySample] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM capacitySample WHERE pool = ? AND at >= ? AND at < ? ORDER BY at LIMIT ?",
+                             arguments: [pool, StoreCoding.millis(from), StoreCoding.millis(to), min(max(0, limit), Int(Int32.max))])
+                .map(Self.capacitySample)
+        }
+    }
+
+    @discardableResult
+    public func deleteCapacitySamples(before: Date) async throws(DeskpoolError) -> Int {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM capacitySample WHERE at < ?", arguments: [StoreCoding.millis(before)])
+            return db.changesCount
+        }
+    }
+
+    static func capacitySample(_ row: Row) -> CapacitySample {
+        CapacitySample(pool: row["pool"], at: StoreCoding.date(row["at"]), ready: row["ready"], saved: row["saved"],
+                       inUse: row["inUse"], preparing: row["preparing"])
+    }
+
     /// Applies a desktop change's usage changes (`UsageLedger.changes`) inside the caller's
     /// transaction. A session begun twice keeps its first record; the first provisioning,
     /// readiness, connection and end are kept.

@@ -39,12 +39,14 @@ public struct StoreSnapshot: Sendable {
     public var audit: [AuditEntry] = []
     /// The usage history, oldest request first.
     public var usage: [UsageRecord] = []
+    /// Pools' capacity samples, oldest first.
+    public var capacity: [CapacitySample] = []
 
     public init() {}
 
     /// What it holds, for the command's report.
     public var summary: String {
         "\(templates.count) template(s), \(versions.count) version(s), \(pools.count) pool(s), \(desktops.count) desktop(s), "
-            + "\(rollouts.count) rollout(s) with \(items.count) item(s), \(audit.count) audit entries, \(usage.count) session(s) of usage history"
+            + "\(rollouts.count) rollout(s) with \(items.count) item(s), \(audit.count) audit entries, \(usage.count) session(s) of usage history, \(capacity.count) capacity sample(s)"
     }
 }

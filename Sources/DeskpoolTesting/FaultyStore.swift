@@ -225,6 +225,15 @@ public final class FaultyStore: Store {
         return try await base.deleteUsage(endedBefore: before)
     }
 
+    public func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError) { try await base.recordCapacity(samples) }
+
+    public func capacitySamples(pool: String, from: Date, to: Date, limit: Int) async throws(DeskpoolError) -> [CapacitySample] {
+        try await base.capacitySamples(pool: pool, from: from, to: to, limit: limit)
+    }
+
+    @discardableResult
+    public func deleteCapacitySamples(before: Date) async throws(DeskpoolError) -> Int { try await base.deleteCapacitySamples(before: before) }
+
     public func secret(named name: String, orCreate create: @Sendable () -> [UInt8]) async throws(DeskpoolError) -> [UInt8] {
         try await base.secret(named: name, orCreate: create)
     }

@@ -174,4 +174,26 @@ extension StoreConformance {
         try expectEqual(try await all().map(\.session), [c.session], "an open session is kept")
         try expectEqual(try await store.deleteUsage(endedBefore: later), 0, "nothing left to forget")
     }
+
+    /// Capacity samples: recorded in one call, read by pool and period oldest first (at most
+    /// `limit`), a sample of the same pool and time replaced, and forgotten before a time.
+    public static func capacitySamples(_ store: any Store) async throws {
+        let eng = (0..<4).map { CapacitySample(pool: "eng", at: t0.addingTimeInterval(Double($0) * 300), ready: $0, saved: 1, inUse: 2 * $0, preparing: 0) }
+        let art = CapacitySample(pool: "art", at: t0, ready: 5, saved: 0, inUse: 0, preparing: 3)
+        try await store.recordCapacity(eng + [art])
+        try await store.recordCapacity([])
+        let day = t0.addingTimeInterval(86_400)
+        try expectEqual(try await store.capacitySamples(pool: "eng", from: t0, to: day, limit: 100), eng, "eng's samples, oldest first")
+        try expectEqual(try await store.capacitySamples(pool: "art", from: t0, to: day, limit: 100), [art], "art's sample")
+        try expectEqual(try await store.capacitySamples(pool: "eng", from: eng[1].at, to: eng[3].at, limit: 100), Array(eng[1...2]),
+                        "a period: from included, to not")
+        try expectEqual(try await store.capacitySamples(pool: "eng", from: t0, to: day, limit: 2), Array(eng[0...1]), "at most limit")
+        var again = eng[2]
+        again.ready = 9
+        try await store.recordCapacity([again])
+        try expectEqual(try await store.capacitySamples(pool: "eng", from: t0, to: day, limit: 100), [eng[0], eng[1], again, eng[3]],
+                        "a sample of the same pool and time replaces the one recorded")
+        try expectEqual(try await store.deleteCapacitySamples(before: eng[2].at), 3, "samples before a time forgotten (eng's two, art's)")
+        try expectEqual(try await store.capacitySamples(pool: "eng", from: t0, to: day, limit: 100), [again, eng[3]], "what is left")
+    }
 }

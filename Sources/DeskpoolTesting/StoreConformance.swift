@@ -40,6 +40,7 @@ public enum StoreConformance {
         ("loginFailures", loginFailures),
         ("challenges", challenges),
         ("usage", usage),
+        ("capacitySamples", capacitySamples),
         ("leases", leases),
     ]
 

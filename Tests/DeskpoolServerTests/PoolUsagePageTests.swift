@@ -83,6 +83,12 @@ struct PoolUsagePageTests {
                 #expect(pool.contains("<dd id=\"forecast-weeks\">no history yet</dd>"))
                 #expect(pool.contains("<dd id=\"forecast-spares\">2 (expected + buffer 2, within max)</dd>"))
 
+                // Two capacity samples in the hour two hours ago: the chart shows their averages there.
+                let hour = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600 - 7200)
+                try await rig.harness.store.recordCapacity([
+                    CapacitySample(pool: "eng", at: hour.addingTimeInterval(300), ready: 3, saved: 1, inUse: 0, preparing: 0),
+                    CapacitySample(pool: "eng", at: hour.addingTimeInterval(600), ready: 2, saved: 2, inUse: 1, preparing: 0),
+                ])
                 let html = try await client.page(.get, "/admin/pools/eng/usage?days=1", as: root).body.text
                 let svgs = Markup.tags("svg", in: html)
                 #expect(svgs.count == 3 && html.contains("<table id=\"forecast-chart-table\">"))
@@ -93,6 +99,12 @@ struct PoolUsagePageTests {
                 #expect(values("running spares asked") == Array(repeating: "2", count: 24), "every hour of today asks the buffer")
                 #expect(values("expected requests").isEmpty, "nothing is expected without history")
                 #expect(values("requests").compactMap(Int.init).reduce(0, +) == 1, "alice's request, in its hour")
+                func point(_ series: String, at start: Date) -> String? {
+                    circles.first { Markup.attribute("data-series", $0) == series && Markup.attribute("data-start", $0) == start.formatted(.iso8601) }
+                        .flatMap { Markup.attribute("data-value", $0) }
+                }
+                #expect(point("ready (average)", at: hour) == "2.5" && point("saved (average)", at: hour) == "1.5", "the samples' averages")
+                #expect(point("ready (average)", at: hour.addingTimeInterval(-3600)) == nil, "no sample, no point")
             }
         }
     }

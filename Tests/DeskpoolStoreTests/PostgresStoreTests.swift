@@ -48,7 +48,7 @@ struct PostgresStoreTests {
                 return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
             }
             defer { stores.forEach { $0.close() } }
-            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]) }
+            for store in stores { #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"]) }
         }
     }
 

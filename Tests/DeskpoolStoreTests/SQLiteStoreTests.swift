@@ -175,12 +175,12 @@ import Testing
             let path = "\(directory)/deskpool.sqlite"
             do {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"])
                 try await store.putPool(PoolSpec(name: "eng", template: "tiny"), actor: "admin:alice")
             }
             for _ in 1...2 {
                 let store = try SQLiteStore(path: path)
-                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11"])
+                #expect(try await store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"])
                 #expect(try await store.pool(named: "eng")?.generation == 1)
             }
         }

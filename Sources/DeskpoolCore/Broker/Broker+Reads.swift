@@ -133,6 +133,10 @@ extension Broker {
     public func auditLog(_ query: AuditQuery) async throws(DeskpoolError) -> [AuditEntry] { try await store.auditLog(query) }
     /// The usage history's sessions matching `query`.
     public func usage(_ query: UsageQuery) async throws(DeskpoolError) -> [UsageRecord] { try await store.usage(query) }
+    /// A pool's capacity samples in a period (at most 30,000: 100 days of one every 5 minutes).
+    public func capacitySamples(pool: String, from: Date, to: Date) async throws(DeskpoolError) -> [CapacitySample] {
+        try await store.capacitySamples(pool: pool, from: from, to: to, limit: 30_000)
+    }
     /// Records what happened at the edge (logins, logouts, unlocks) in the audit log.
     public func audit(_ entry: AuditEntry) async throws(DeskpoolError) { try await store.audit(entry) }
     /// Proves the store takes writes now (for `/readyz`).

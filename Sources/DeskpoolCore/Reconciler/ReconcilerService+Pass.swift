@@ -38,10 +38,13 @@ extension ReconcilerService {
         do {
             // The usage history's retention, once an hour (by whichever replica sizes the pools).
             if sizing, usageSweep.due(at: now()) {
-                _ = try? await store.deleteUsage(endedBefore: now().addingTimeInterval(-Double(options.broker.usageRetentionDays) * 86_400))
+                let before = now().addingTimeInterval(-Double(options.broker.usageRetentionDays) * 86_400)
+                _ = try? await store.deleteUsage(endedBefore: before)
+                _ = try? await store.deleteCapacitySamples(before: before)
             }
             let pools = try await store.pools()
             let desktops = try await store.desktops(pool: nil)
+            if sizing { await sampleCapacity(pools, desktops) }
             var templates: [String: TemplateDefinition] = [:]
             var versions: [String: [TemplateVersion]] = [:]
             for template in try await store.templates() {
@@ -138,6 +141,21 @@ extension ReconcilerService {
             if !Task.isCancelled { logger.error("reconcile pass failed", metadata: ["error": "\(error)"]) }
             memory.withLock { $0.passes += 1 }
             return []
+        }
+    }
+
+    /// Records each pool's capacity once per `CapacitySample.interval`, stamped with the
+    /// interval's start (a replica that takes the pools over writes the same stamp again).
+    private func sampleCapacity(_ pools: [PoolSpec], _ desktops: [Desktop]) async {
+        let now = now()
+        let slot = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / CapacitySample.interval).rounded(.down) * CapacitySample.interval)
+        guard memory.withLock({ $0.sampledSlot != slot }) else { return }
+        let samples = pools.map { pool in CapacitySample(pool: pool.name, at: slot, desktops: desktops.filter { $0.pool == pool.name }) }
+        do {
+            try await store.recordCapacity(samples)
+            memory.withLock { $0.sampledSlot = slot }
+        } catch {
+            logger.warning("capacity samples not recorded; the next pass tries again", metadata: ["error": "\(error)"])
         }
     }
 

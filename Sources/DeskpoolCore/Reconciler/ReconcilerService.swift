@@ -52,6 +52,8 @@ public final class ReconcilerService: Service, Sendable {
         var passes = 0
         /// The last forecast of each `spare: auto` pool (made again every `forecastEvery`).
         var forecasts: [String: SpareForecast] = [:]
+        /// The start of the last interval whose capacity samples were recorded.
+        var sampledSlot: Date?
     }
 
     let store: any Store

@@ -144,6 +144,14 @@ public protocol Store: Sendable {
     /// Forgets the records of sessions that ended before `before`; returns how many.
     @discardableResult
     func deleteUsage(endedBefore before: Date) async throws(DeskpoolError) -> Int
+    /// Records pools' capacity samples, in one transaction; a sample of the same pool and time
+    /// replaces the one recorded.
+    func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError)
+    /// The pool's samples taken in `from` ..< `to`, oldest first (at most `limit`).
+    func capacitySamples(pool: String, from: Date, to: Date, limit: Int) async throws(DeskpoolError) -> [CapacitySample]
+    /// Forgets the samples taken before `before`; returns how many.
+    @discardableResult
+    func deleteCapacitySamples(before: Date) async throws(DeskpoolError) -> Int
 
     // MARK: Secrets shared by the brokers
     /// The secret named `name` (the console-token key), made from `create` and kept by the

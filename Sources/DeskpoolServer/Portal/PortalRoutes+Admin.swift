@@ -46,7 +46,9 @@ extension PortalRoutes {
             guard let buckets = UsageReport.buckets(records, from: from, to: to, interval: interval, now: now) else {
                 throw APIFailure(.badRequest, code: "invalidInput", "too many \(interval.rawValue)s in the period", field: "days")
             }
-            var content = PoolUsageContent(pool: pool, days: days, from: from, to: to, interval: interval, buckets: buckets)
+            // The reconciler's capacity samples (one per pool every 5 minutes): at most 90 days' worth.
+            let samples = try await services.broker.capacitySamples(pool: name, from: from, to: to)
+            var content = PoolUsageContent(pool: pool, days: days, from: from, to: to, interval: interval, buckets: buckets, samples: samples)
             if let settings = pool.forecast {
                 // Today's forecast, hour by hour, from the weeks before today.
                 let today = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)

@@ -46,7 +46,8 @@ struct PoolUsageContent {
         text.flatMap { Int($0) }.flatMap { d in UsageContent.choices.contains { $0.0 == d } ? d : nil } ?? 7
     }
 
-    init(pool: PoolSpec, days: Int, from: Date, to: Date, interval: UsageReport.Interval, buckets: [UsageBucket]) {
+    init(pool: PoolSpec, days: Int, from: Date, to: Date, interval: UsageReport.Interval, buckets: [UsageBucket],
+         samples: [CapacitySample] = []) {
         poolName = pool.name
         periods = UsageContent.choices.map { UsageContent.Period(days: $0.0, label: $0.1, current: $0.0 == days) }
         self.from = from.formatted(.iso8601)
@@ -57,18 +58,30 @@ struct PoolUsageContent {
         charts = [
             Self.chart(id: "sessions-chart", heading: "Sessions against capacity",
                        title: "Sessions against capacity of pool \(pool.name) over \(label), by \(interval.rawValue)",
-                       buckets: buckets, interval: interval, series: Self.capacitySeries(pool), wholeNumbers: true),
+                       buckets: buckets, interval: interval, series: Self.capacitySeries(pool, samples: samples, buckets: buckets), wholeNumbers: true),
             Self.chart(id: "wait-chart", heading: "Time to desktop",
                        title: "Time to desktop in pool \(pool.name) over \(label), by \(interval.rawValue), in seconds",
                        buckets: buckets, interval: interval, series: Self.waitSeries, unit: "s"),
         ]
     }
 
-    /// The most sessions open at once in each interval, and the sizes the pool's schedule (as
-    /// it is now) gives at the interval's start.
-    static func capacitySeries(_ pool: PoolSpec) -> [Series] {
-        [
+    /// The most sessions open at once in each interval; the ready and saved spares the
+    /// reconciler's capacity samples saw in it, on average (where it has samples); and the sizes
+    /// the pool's schedule (as it is now) gives at the interval's start.
+    static func capacitySeries(_ pool: PoolSpec, samples: [CapacitySample] = [], buckets: [UsageBucket] = []) -> [Series] {
+        let averages = Dictionary(uniqueKeysWithValues: buckets.compactMap { bucket -> (Date, (ready: Double, saved: Double))? in
+            let within = samples.filter { $0.at >= bucket.start && $0.at < bucket.end }
+            guard !within.isEmpty else { return nil }
+            let count = Double(within.count)
+            return (bucket.start, (Double(within.map(\.ready).reduce(0, +)) / count, Double(within.map(\.saved).reduce(0, +)) / count))
+        })
+        let spares = averages.isEmpty ? [] : [
+            Series(name: "ready (average)", cssClass: "series-ready") { averages[$0.start]?.ready },
+            Series(name: "saved (average)", cssClass: "series-saved") { averages[$0.start]?.saved },
+        ]
+        return [
             Series(name: "sessions", cssClass: "series-sessions") { Double($0.peakSessions) },
+        ] + spares + [
             Series(name: "max (schedule)", cssClass: "series-max") { Double(pool.scheduled(at: $0.start).max) },
             Series(name: "min (schedule)", cssClass: "series-min") { Double(pool.scheduled(at: $0.start).min) },
         ]
