@@ -194,6 +194,8 @@ enum Migrations {
                 t.primaryKey(["pool", "at"])
             }
             try db.create(index: "capacitySample_at", on: "capacitySample", columns: ["at"])
+            // The first console ticket of a session: the wait's ticket phase.
+            try db.alter(table: "usageSession") { t in t.add(column: "ticketAt", .integer) }
         }
         return migrator
     }

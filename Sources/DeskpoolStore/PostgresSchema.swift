@@ -91,6 +91,8 @@ enum PostgresSchema {
                 in_use BIGINT NOT NULL, preparing BIGINT NOT NULL, PRIMARY KEY (pool, at))
             """,
             "CREATE INDEX capacity_sample_at ON capacity_sample (at)",
+            // The first console ticket of a session: the wait's ticket phase.
+            "ALTER TABLE usage_session ADD COLUMN ticket_at BIGINT",
         ]),
     ]
 

@@ -30,6 +30,14 @@ extension PostgresStore {
         }
     }
 
+    public func noteUsageTicket(session: String, at: Date) async throws(DeskpoolError) {
+        try await write { connection in
+            _ = try await Self.execute("""
+                UPDATE usage_session SET ticket_at = COALESCE(ticket_at, \(StoreCoding.millis(at))) WHERE session = \(session)
+                """, on: connection)
+        }
+    }
+
     public func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError) {
         guard !samples.isEmpty else { return }
         try await write { connection in
@@ -80,10 +88,10 @@ extension PostgresStore {
             case .begin(let r):
                 query = """
                     INSERT INTO usage_session (session, pool, desktop_id, desktop, "user", version, requested_at, provisioned_at, ready_at,
-                        first_connected_at, last_disconnected_at, ended_at, connects, end_reason)
+                        first_connected_at, last_disconnected_at, ended_at, connects, end_reason, ticket_at)
                     VALUES (\(r.session), \(r.pool), \(r.desktopID), \(r.desktop), \(r.user), \(r.version), \(StoreCoding.millis(r.requestedAt)),
                         \(millis(r.provisionedAt)), \(millis(r.readyAt)), \(millis(r.firstConnectedAt)), \(millis(r.lastDisconnectedAt)),
-                        \(millis(r.endedAt)), \(r.connects), \(r.endReason))
+                        \(millis(r.endedAt)), \(r.connects), \(r.endReason), \(millis(r.ticketAt)))
                     ON CONFLICT (session) DO NOTHING
                     """
             case .provisioned(let session, let at):
@@ -123,6 +131,6 @@ extension PostgresStore {
             firstConnectedAt: try row["first_connected_at"].decode(Int64?.self).map(StoreCoding.date),
             lastDisconnectedAt: try row["last_disconnected_at"].decode(Int64?.self).map(StoreCoding.date),
             connects: try row["connects"].decode(Int.self), endedAt: try row["ended_at"].decode(Int64?.self).map(StoreCoding.date),
-            endReason: try row["end_reason"].decode(String?.self))
+            endReason: try row["end_reason"].decode(String?.self), ticketAt: try row["ticket_at"].decode(Int64?.self).map(StoreCoding.date))
     }
 }

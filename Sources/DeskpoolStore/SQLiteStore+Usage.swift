@@ -40,6 +40,13 @@ extension SQLiteStore {
         }
     }
 
+    public func noteUsageTicket(session: String, at: Date) async throws(DeskpoolError) {
+        try await write { db in
+            try db.cachedStatement(sql: "UPDATE usageSession SET ticketAt = COALESCE(ticketAt, ?) WHERE session = ?")
+                .execute(arguments: [StoreCoding.millis(at), session])
+        }
+    }
+
     public func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError) {
         guard !samples.isEmpty else { return }
         try await write { db in
@@ -83,12 +90,13 @@ extension SQLiteStore {
             case .begin(let r):
                 try db.cachedStatement(sql: """
                     INSERT INTO usageSession (session, pool, desktopID, desktop, user, version, requestedAt, provisionedAt, readyAt,
-                        firstConnectedAt, lastDisconnectedAt, endedAt, connects, endReason)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        firstConnectedAt, lastDisconnectedAt, endedAt, connects, endReason, ticketAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (session) DO NOTHING
                     """).execute(arguments: [
                         r.session, r.pool, r.desktopID, r.desktop, r.user, r.version, StoreCoding.millis(r.requestedAt), millis(r.provisionedAt),
                         millis(r.readyAt), millis(r.firstConnectedAt), millis(r.lastDisconnectedAt), millis(r.endedAt), r.connects, r.endReason,
+                        millis(r.ticketAt),
                     ])
             case .provisioned(let session, let at):
                 try db.cachedStatement(sql: "UPDATE usageSession SET provisionedAt = ? WHERE session = ? AND provisionedAt IS NULL")
@@ -119,6 +127,7 @@ extension SQLiteStore {
                     readyAt: (row["readyAt"] as Int64?).map(StoreCoding.date),
                     firstConnectedAt: (row["firstConnectedAt"] as Int64?).map(StoreCoding.date),
                     lastDisconnectedAt: (row["lastDisconnectedAt"] as Int64?).map(StoreCoding.date), connects: row["connects"],
-                    endedAt: (row["endedAt"] as Int64?).map(StoreCoding.date), endReason: row["endReason"])
+                    endedAt: (row["endedAt"] as Int64?).map(StoreCoding.date), endReason: row["endReason"],
+                    ticketAt: (row["ticketAt"] as Int64?).map(StoreCoding.date))
     }
 }

@@ -225,6 +225,8 @@ public final class FaultyStore: Store {
         return try await base.deleteUsage(endedBefore: before)
     }
 
+    public func noteUsageTicket(session: String, at: Date) async throws(DeskpoolError) { try await base.noteUsageTicket(session: session, at: at) }
+
     public func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError) { try await base.recordCapacity(samples) }
 
     public func capacitySamples(pool: String, from: Date, to: Date, limit: Int) async throws(DeskpoolError) -> [CapacitySample] {

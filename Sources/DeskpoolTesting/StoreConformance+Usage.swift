@@ -175,6 +175,19 @@ extension StoreConformance {
         try expectEqual(try await store.deleteUsage(endedBefore: later), 0, "nothing left to forget")
     }
 
+    /// A session's first console ticket is kept; a later one, or one of an unknown session,
+    /// changes nothing.
+    public static func usageTicket(_ store: any Store) async throws {
+        _ = try await store.insertDesktop(desktop("eng-001", state: .ready), actor: admin, limit: nil)
+        let claimed = try require(try await store.claimReady(pool: "eng", user: "bob", actor: "bob"), "bob's claim")
+        let session = try require(claimed.sessionID, "the claim's session")
+        try await store.noteUsageTicket(session: session, at: t0)
+        try await store.noteUsageTicket(session: session, at: t0.addingTimeInterval(60))
+        try await store.noteUsageTicket(session: "no-such-session", at: t0)
+        let records = try await store.usage(UsageQuery(limit: .max))
+        try expectEqual(records.map(\.ticketAt), [t0], "the first ticket, once")
+    }
+
     /// Capacity samples: recorded in one call, read by pool and period oldest first (at most
     /// `limit`), a sample of the same pool and time replaced, and forgotten before a time.
     public static func capacitySamples(_ store: any Store) async throws {

@@ -41,6 +41,7 @@ public enum StoreConformance {
         ("challenges", challenges),
         ("usage", usage),
         ("capacitySamples", capacitySamples),
+        ("usageTicket", usageTicket),
         ("leases", leases),
     ]
 

@@ -32,6 +32,9 @@ struct UsageAPITests {
                 #expect(record.session == held.sessionID && record.version == held.version)
                 #expect(record.readyAt == record.requestedAt, "a ready desktop is running at once")
                 #expect(record.connects == 2 && record.firstConnectedAt != nil && record.lastDisconnectedAt != nil)
+                // The request's .vv carried the session's first ticket: the wait's ticket phase.
+                let ticketAt = try #require(record.ticketAt, "the first ticket's time")
+                #expect(ticketAt >= record.readyAt! && ticketAt <= record.firstConnectedAt!)
                 #expect(record.endedAt != nil && record.endReason == "logged off by the user")
 
                 let csv = try await client.call(.get, "/api/v1/admin/usage?pool=eng&format=csv", root.bearer)
@@ -43,6 +46,7 @@ struct UsageAPITests {
                 let field = { (name: String) in header.firstIndex(of: name).map { row[$0] } }
                 #expect(field("session") == record.session && field("user") == "alice" && field("pool") == "eng")
                 #expect(field("requestedAt") == record.requestedAt.formatted(.iso8601) && field("connects") == "2")
+                #expect(field("ticketAt") == ticketAt.formatted(.iso8601))
                 #expect(field("endReason") == "logged off by the user")
                 #expect(try await client.call(.get, "/api/v1/admin/usage?pool=eng", [.authorization: "Bearer \(root.token)", .accept: "text/csv"])
                     .body.text == csv.body.text)

@@ -71,6 +71,7 @@ public struct ConsoleBroker: Sendable {
         try await store.audit(AuditEntry(at: now(), actor: user, action: "console.open", subject: "desktop/\(desktop.name)",
                                          detail: "ticket valid \(policy.ticketSeconds) s, \(viaGateway ? "through the gateway" : "direct")"))
         logger.info("console ticket issued", metadata: ["desktop": "\(desktop.name)", "user": "\(user)", "gateway": "\(viaGateway)"])
+        await noteTicket(desktop)
         return Grant(desktop: desktop, file: file, expires: expires, viaGateway: viaGateway)
     }
 
@@ -137,8 +138,21 @@ public struct ConsoleBroker: Sendable {
         try await store.audit(AuditEntry(at: now(), actor: user, action: "console.open", subject: "desktop/\(desktop.name)",
                                          detail: "browser console, password valid \(policy.ticketSeconds) s, through the gateway"))
         logger.info("browser console password issued", metadata: ["desktop": "\(desktop.name)", "user": "\(user)"])
+        await noteTicket(desktop)
         return BrowserGrant(desktop: desktop, pool: pool, relayHost: relay.host, relayPort: relay.port, token: token.signed(with: tokenKey),
                             displayPort: displayPort, password: password, expires: expires)
+    }
+
+    /// The session's first ticket, for the usage history's ticket phase: written while no
+    /// client has connected in the session yet (the store keeps the first). A failure only
+    /// loses the phase, never the console.
+    private func noteTicket(_ desktop: Desktop) async {
+        guard desktop.state == .assigned, desktop.client == nil, let session = desktop.sessionID else { return }
+        do {
+            try await store.noteUsageTicket(session: session, at: now())
+        } catch {
+            logger.warning("the ticket's time is not in the usage history", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+        }
     }
 
     /// Checks that the desktop can have a console now (and with `takeover: refuse`, that

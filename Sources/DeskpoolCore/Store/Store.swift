@@ -144,6 +144,9 @@ public protocol Store: Sendable {
     /// Forgets the records of sessions that ended before `before`; returns how many.
     @discardableResult
     func deleteUsage(endedBefore before: Date) async throws(DeskpoolError) -> Int
+    /// Records when the session's first console ticket was issued (a later one changes nothing;
+    /// an unknown session, nothing).
+    func noteUsageTicket(session: String, at: Date) async throws(DeskpoolError)
     /// Records pools' capacity samples, in one transaction; a sample of the same pool and time
     /// replaces the one recorded.
     func recordCapacity(_ samples: [CapacitySample]) async throws(DeskpoolError)

@@ -19,6 +19,8 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     public var provisionedAt: Date?
     /// The desktop was running and the user's (at once for a claim; after the boot otherwise).
     public var readyAt: Date?
+    /// The session's first console ticket (a `.vv` file or a browser console) was issued.
+    public var ticketAt: Date?
     public var firstConnectedAt: Date?
     public var lastDisconnectedAt: Date?
     /// Console connections (reconnects included).
@@ -30,7 +32,7 @@ public struct UsageRecord: Sendable, Hashable, Codable {
 
     public init(session: String, pool: String, desktopID: String, desktop: String, user: String, version: Int, requestedAt: Date,
                 provisionedAt: Date? = nil, readyAt: Date? = nil, firstConnectedAt: Date? = nil, lastDisconnectedAt: Date? = nil,
-                connects: Int = 0, endedAt: Date? = nil, endReason: String? = nil) {
+                connects: Int = 0, endedAt: Date? = nil, endReason: String? = nil, ticketAt: Date? = nil) {
         self.session = session
         self.pool = pool
         self.desktopID = desktopID
@@ -40,6 +42,7 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         self.requestedAt = requestedAt
         self.provisionedAt = provisionedAt
         self.readyAt = readyAt
+        self.ticketAt = ticketAt
         self.firstConnectedAt = firstConnectedAt
         self.lastDisconnectedAt = lastDisconnectedAt
         self.connects = connects
@@ -56,6 +59,11 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     public var bootSeconds: Double? {
         guard let provisionedAt, let readyAt else { return nil }
         return readyAt.timeIntervalSince(provisionedAt)
+    }
+    /// From running to the first console ticket (the user's client asking for the console).
+    public var ticketSeconds: Double? {
+        guard let readyAt, let ticketAt, ticketAt >= readyAt else { return nil }
+        return ticketAt.timeIntervalSince(readyAt)
     }
     public var connectSeconds: Double? {
         guard let readyAt, let firstConnectedAt else { return nil }

@@ -24,6 +24,8 @@ public struct UsageBucket: Sendable, Hashable, Codable {
     public var provisioningP50Seconds: Double?
     public var bootP50Seconds: Double?
     public var connectP50Seconds: Double?
+    /// Of those, from running to the first console ticket (median, seconds).
+    public var ticketP50Seconds: Double?
 
     public init(start: Date, end: Date, sessions: Int = 0, users: Int = 0, peakSessions: Int = 0, sessionHours: Double = 0,
                 waitP50Seconds: Double? = nil, waitP95Seconds: Double? = nil) {
@@ -79,7 +81,7 @@ public enum UsageReport {
         var result = UsageBucket(start: start, end: end)
         var users = Set<String>()
         var edges: [(at: Date, delta: Int)] = []
-        var waits: [Double] = [], provisioning: [Double] = [], boots: [Double] = [], connects: [Double] = []
+        var waits: [Double] = [], provisioning: [Double] = [], boots: [Double] = [], connects: [Double] = [], tickets: [Double] = []
         for record in records {
             let opened = record.requestedAt, closed = record.endedAt ?? max(now, record.requestedAt)
             if opened >= start, opened < end {
@@ -88,6 +90,7 @@ public enum UsageReport {
                 if let value = record.provisioningSeconds { provisioning.append(value) }
                 if let value = record.bootSeconds { boots.append(value) }
                 if let value = record.connectSeconds { connects.append(value) }
+                if let value = record.ticketSeconds { tickets.append(value) }
             }
             let from = max(opened, start), to = min(closed, end)
             // Open in the interval: overlapping it, or a session of no length inside it.
@@ -112,6 +115,7 @@ public enum UsageReport {
         result.provisioningP50Seconds = percentile(provisioning.sorted(), 0.5)
         result.bootP50Seconds = percentile(boots.sorted(), 0.5)
         result.connectP50Seconds = percentile(connects.sorted(), 0.5)
+        result.ticketP50Seconds = percentile(tickets.sorted(), 0.5)
         return result
     }
 

@@ -110,20 +110,20 @@ struct AdminUsageRoutes {
 public enum UsageCSV {
     public static func sessions(_ records: [UsageRecord]) -> String {
         let header = ["session", "pool", "desktop", "desktopID", "user", "version", "requestedAt", "provisionedAt", "readyAt", "waitSeconds",
-                      "firstConnectedAt", "lastDisconnectedAt", "connects", "endedAt", "endReason"]
+                      "firstConnectedAt", "lastDisconnectedAt", "connects", "endedAt", "endReason", "ticketAt"]
         return table(header, records.map { r in
             [r.session, r.pool, r.desktop, r.desktopID, r.user, String(r.version), time(r.requestedAt), time(r.provisionedAt), time(r.readyAt),
-             seconds(r.waitSeconds), time(r.firstConnectedAt), time(r.lastDisconnectedAt), String(r.connects), time(r.endedAt), r.endReason ?? ""]
+             seconds(r.waitSeconds), time(r.firstConnectedAt), time(r.lastDisconnectedAt), String(r.connects), time(r.endedAt), r.endReason ?? "", time(r.ticketAt)]
         })
     }
 
     public static func buckets(_ buckets: [UsageBucket]) -> String {
         let header = ["start", "end", "sessions", "users", "peakSessions", "sessionHours", "waitP50Seconds", "waitP95Seconds",
-                      "provisioningP50Seconds", "bootP50Seconds", "connectP50Seconds"]
+                      "provisioningP50Seconds", "bootP50Seconds", "connectP50Seconds", "ticketP50Seconds"]
         return table(header, buckets.map { b in
             [time(b.start), time(b.end), String(b.sessions), String(b.users), String(b.peakSessions), String(format: "%.3f", b.sessionHours),
              seconds(b.waitP50Seconds), seconds(b.waitP95Seconds), seconds(b.provisioningP50Seconds), seconds(b.bootP50Seconds),
-             seconds(b.connectP50Seconds)]
+             seconds(b.connectP50Seconds), seconds(b.ticketP50Seconds)]
         })
     }
 

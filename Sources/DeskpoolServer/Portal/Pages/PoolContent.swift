@@ -131,7 +131,8 @@ struct UsageContent {
         sessionHours = String(format: "%.1f", summary.sessionHours)
         waitP50 = summary.waitP50Seconds.map { Self.seconds($0) } ?? "—"
         waitP95 = summary.waitP95Seconds.map { Self.seconds($0) } ?? "—"
-        phases = [("making", summary.provisioningP50Seconds), ("booting", summary.bootP50Seconds), ("to the first connection", summary.connectP50Seconds)]
+        phases = [("making", summary.provisioningP50Seconds), ("booting", summary.bootP50Seconds), ("to the first ticket", summary.ticketP50Seconds),
+                  ("to the first connection", summary.connectP50Seconds)]
             .map { "\($0.0) \($0.1.map { Self.seconds($0) } ?? "—")" }.joined(separator: ", ")
         let from = summary.start.formatted(.iso8601).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         csvLink = "/api/v1/admin/usage?pool=\(pool)&from=\(from)&format=csv"
