@@ -39,6 +39,28 @@ struct AdminAPITests {
         }
     }
 
+    @Test("pools: spare as auto with saved spares through the API; scale sets a fixed number and keeps the saved ones")
+    func sparesForms() async throws {
+        let rig = try await ServerTestRig()
+        try await rig.test { client in
+            let root = try await client.login("root")
+            let body = #"{"name":"art","template":"tiny","max":5,"spare":{"running":"auto","saved":1},"forecast":{"weeks":2,"buffer":2}}"#
+            let created = try await client.call(.post, "/api/v1/admin/pools", root.bearer, raw: body)
+            #expect(created.status == .created, "\(created.body.text)")
+            let spec = try created.body.decoded(PoolView.self).spec
+            #expect(spec.forecast == SpareForecastSettings(weeks: 2, minutes: 30, buffer: 2) && spec.savedSpare == 1)
+            #expect(created.body.text.contains(#""spare":{"running":"auto","saved":1}"#), "\(created.body.text)")
+            let scaled = try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, json: ScaleRequest(spare: 2))
+            let fixed = try scaled.body.decoded(PoolView.self).spec
+            #expect(fixed.forecast == nil && fixed.spare == 2 && fixed.savedSpare == 1)
+            let tooMany = #"{"name":"big","template":"tiny","max":2,"spare":{"running":2,"saved":1}}"#
+            let refused = try await client.call(.post, "/api/v1/admin/pools", root.bearer, raw: tooMany)
+            #expect(refused.status == .badRequest && refused.body.text.contains("running and saved spares (2 + 1) must not exceed max (2)"))
+            let lone = #"{"name":"big","template":"tiny","forecast":{"weeks":2}}"#
+            #expect(try await client.call(.post, "/api/v1/admin/pools", root.bearer, raw: lone).status == .badRequest)
+        }
+    }
+
     @Test("pools: create, read, update, scale, entitle, list with capacity, delete with drain")
     func pools() async throws {
         let rig = try await ServerTestRig()

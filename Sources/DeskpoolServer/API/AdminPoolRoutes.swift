@@ -45,7 +45,10 @@ struct AdminPoolRoutes {
             }
             spec.min = scale.min ?? spec.min
             spec.max = scale.max ?? spec.max
-            spec.spare = scale.spare ?? spec.spare
+            if let spare = scale.spare {
+                spec.spare = spare
+                spec.forecast = nil  // a number given: fixed running spares, not the forecast's
+            }
             return try jsonResponse(try await apply(spec, by: login))
         }
         admin.put("pools/:name/entitlements") { request, context -> Response in
