@@ -104,7 +104,9 @@ public struct SessionBroker: Sendable {
             if let claimed = try await store.claimReady(pool: name, user: principal.user, actor: principal.user, onHosts: connected) {
                 return (.assigned(claimed), pool)
             }
-            if let resumed = try await claimSaved(pool: name, user: principal.user, onHosts: connected) {
+            // Saved spares, where the pool keeps any (one more read on this path otherwise).
+            if pool.savedSpare > 0 || pool.schedule.contains(where: { ($0.saved ?? 0) > 0 }),
+               let resumed = try await claimSaved(pool: name, user: principal.user, onHosts: connected) {
                 return (.preparing(resumed, estimateSeconds: estimator.estimate(pool: name)), pool)
             }
             switch try await reserve(pool, for: principal.user, taken: Set(try await store.desktops(pool: nil).map(\.name))) {
