@@ -78,6 +78,20 @@ struct SavedSparesTests {
         #expect(usage.provisioningSeconds != nil && usage.bootSeconds != nil && usage.waitSeconds != nil)
     }
 
+    @Test("8 users at once on a pool of 8 saved spares: each gets one (none is told the pool is exhausted)")
+    func concurrentClaims() async throws {
+        let (h, _) = try await BrokerTests.harness(hosts: [FakeHypervisor(host: "a")])
+        var pool = Self.pool(running: 0, saved: 8, max: 8)
+        pool.users = (1...8).map { "user\($0)" }
+        try await h.admin.applyPool(pool, actor: "admin:test")
+        try await h.running {
+            try await h.wait(for: "8 saved", timeout: .seconds(20)) { try await h.desktops("eng", in: [.saved]).count == 8 }
+        }
+        let answers = try await h.requestConcurrently(pool: "eng", users: (1...8).map { "user\($0)" }, groups: [])
+        #expect(answers.exhausted == 0 && answers.preparing.count == 8, "\(answers)")
+        #expect(Set(answers.preparing.map(\.id)).count == 8, "8 distinct desktops")
+    }
+
     @Test("a saved spare whose domain vanished is marked failed and replaced")
     func vanished() async throws {
         let fake = FakeHypervisor(host: "a")

@@ -123,7 +123,9 @@ public struct SessionBroker: Sendable {
     /// (or others took them all meanwhile).
     private func claimSaved(pool: String, user: String, onHosts hosts: Set<String>?) async throws(DeskpoolError) -> Desktop? {
         let saved = try await store.desktops(pool: pool).filter { $0.state == .saved && hosts?.contains($0.host) != false }
-        for desktop in saved.sorted(by: { $0.name < $1.name }).prefix(3) {
+        // Users arriving at once try them in different orders (the same order would have them
+        // all race for the first, and lose to each other while spares wait).
+        for desktop in saved.shuffled().prefix(32) {
             if let claimed = try await store.transition(desktop.id, .claimed(user: user, session: .new(at: now())), actor: user) {
                 onNewDesktop()
                 return claimed
