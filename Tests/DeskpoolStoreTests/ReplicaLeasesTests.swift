@@ -38,7 +38,9 @@ struct ReplicaLeasesTests {
         let runs = replicas.map { replica in Task { try await replica.running { try await Task.sleep(for: .seconds(3600)) } } }
         defer { runs.forEach { $0.cancel() } }
         // Three replicas, three pieces of work: the host and the pools are run by two of them.
-        try await first.wait(for: "one piece of work each", timeout: .seconds(10)) {
+        // (Set-up, not what is tested: the leases spread in about 5 s alone, and took longer than
+        // 10 s once in CI's first pass, with every other suite running beside it.)
+        try await first.wait(for: "one piece of work each", timeout: .seconds(30)) {
             let live = try await first.store.leases().filter { $0.live && !$0.name.hasPrefix("replica/") }
             return live.count == 3 && Set(live.map(\.holder)).count == 3
         }

@@ -169,7 +169,10 @@ extension ReconcilerService {
         var forecast = memory.withLock { $0.forecasts[pool.name] }
         if forecast.map({ now.timeIntervalSince($0.from) >= Self.forecastEvery || $0.from > now }) ?? true {
             do {
-                let records = try await store.usage(UsageQuery(pool: pool.name, from: SpareForecaster.historyStart(at: now, settings: settings), to: now))
+                // Every session of the weeks looked at (a limit would keep the oldest and drop
+                // the last weeks of a busy pool).
+                let records = try await store.usage(UsageQuery(pool: pool.name, from: SpareForecaster.historyStart(at: now, settings: settings),
+                                                               to: now, limit: Int.max))
                 let made = SpareForecaster.forecast(records, at: now, settings: settings)
                 memory.withLock { $0.forecasts[pool.name] = made }
                 if made.spares != forecast?.spares {

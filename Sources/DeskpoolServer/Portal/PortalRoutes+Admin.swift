@@ -24,7 +24,8 @@ extension PortalRoutes {
             content.showSchedule(of: pool, at: now)
             if let settings = pool.forecast {
                 // What the reconciler forecasts now (it reads the same history every few minutes).
-                let history = try await services.broker.usage(UsageQuery(pool: name, from: SpareForecaster.historyStart(at: now, settings: settings), to: now))
+                let history = try await services.broker.usage(UsageQuery(pool: name, from: SpareForecaster.historyStart(at: now, settings: settings),
+                                                                         to: now, limit: Int.max))
                 content.forecast = ForecastContent(SpareForecaster.forecast(history, at: now, settings: settings), settings: settings, pool: pool,
                                                    at: now, capacity: PoolCapacity(try await services.broker.desktops(pool: name)))
             }
