@@ -15,9 +15,10 @@ extension PortalRoutes {
             guard let pool = try await services.broker.pool(named: name) else {
                 throw APIFailure(.notFound, code: "notFound", "no pool named \(name)")
             }
-            var content = PoolContent(pool, desktops: try await services.broker.desktops(pool: name))
+            let desktops = try await services.broker.desktops(pool: name)
+            var content = PoolContent(pool, desktops: desktops)
             // The pool's use over the chosen period (`?days=`), from the usage history.
-            let days = request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { d in UsageContent.choices.contains { $0.0 == d } ? d : nil } ?? 7
+            let days = PoolUsageContent.days(request.uri.queryParameters["days"])
             let now = services.now(), from = now.addingTimeInterval(-Double(days) * 86_400)
             let records = try await services.broker.usage(UsageQuery(pool: name, from: from, to: now))
             content.usage = UsageContent(pool: name, days: days, summary: UsageReport.summary(records, from: from, to: now, now: now))
@@ -27,7 +28,7 @@ extension PortalRoutes {
                 let history = try await services.broker.usage(UsageQuery(pool: name, from: SpareForecaster.historyStart(at: now, settings: settings),
                                                                          to: now, limit: Int.max))
                 content.forecast = ForecastContent(SpareForecaster.forecast(history, at: now, settings: settings), settings: settings, pool: pool,
-                                                   at: now, capacity: PoolCapacity(try await services.broker.desktops(pool: name)))
+                                                   at: now, capacity: PoolCapacity(desktops))
             }
             return renderer.response("admin-pool", adminChrome("Pool \(name)", login, tab: \.pools, content))
         })
