@@ -286,13 +286,18 @@ public final class FakeHypervisor: Hypervisor {
 
     public func destroyDesktop(named name: String, volume: String) async throws(DeskpoolError) {
         try reachable("destroying desktop \(name)")
-        state.withLock { s in
+        let wasRunning = state.withLock { s in
             s.operations.append("destroy \(name)")
-            s.domains.removeValue(forKey: name)
+            let domain = s.domains.removeValue(forKey: name)
             s.volumes.removeValue(forKey: volume)
             s.volumes.removeValue(forKey: DesktopIdentity.seedVolumeName(ofVolume: volume))
             s.seeds.removeValue(forKey: name)
+            // Its qemu is gone, and its display's clients with it (no disconnect events).
+            s.consoleClients.removeValue(forKey: name)
+            return domain?.run == .running
         }
+        // libvirt reports a running domain destroyed as stopped.
+        if wasRunning { emit(name, .stopped("destroyed")) }
     }
 
     /// The seed's host name once the guest runs, unless `ignoreIdentity` said the image does

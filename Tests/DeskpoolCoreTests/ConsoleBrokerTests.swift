@@ -207,6 +207,29 @@ struct ConsoleBrokerTests {
         }
     }
 
+    @Test("a desktop refreshed while its client was still on (no disconnect event comes from a destroyed qemu): its next user, same domain name, is connected")
+    func refreshedWhileConnected() async throws {
+        let fake = FakeHypervisor(host: "a")
+        let h = try await Self.harness(fake)
+        try await h.admin.applyPool(Self.pool { $0.max = 1 }, actor: "admin:test")
+        try await Self.withAssigned(h) { desktop in
+            for phase in [ConsolePhase.connect, .initialize] { fake.emit(desktop.name, .console(phase, client: "10.0.0.1:1")) }
+            try await h.wait(for: "alice connected", timeout: .seconds(5)) { try await h.store.desktop(id: desktop.id)?.state == .connected }
+            // Logged off with the viewer still open: the domain is destroyed under it.
+            _ = try await h.broker.logoff(desktop: desktop.id, by: "alice")
+            try await h.wait(for: "the desktop refreshed", timeout: .seconds(10)) {
+                try await h.desktops("eng", in: [.ready]).contains { $0.name == desktop.name }
+            }
+            guard case .assigned(let again) = try await h.broker.request(.init(user: "bob"), pool: "eng") else {
+                throw TimeoutError(what: "bob's desktop", duration: .zero)
+            }
+            #expect(again.name == desktop.name, "the pool's one desktop, under its name")
+            for phase in [ConsolePhase.connect, .initialize] { fake.emit(again.name, .console(phase, client: "10.0.0.2:1")) }
+            try await h.wait(for: "bob connected", timeout: .seconds(5)) { try await h.store.desktop(id: again.id)?.state == .connected }
+            #expect(try await h.store.desktop(id: again.id)?.client == "10.0.0.2:1")
+        }
+    }
+
     @Test("a broker restarted while users were connected: a session whose client left meanwhile is disconnected at start, one still connected stays; so after a host reconnect")
     func staleSessions() async throws {
         let fake = FakeHypervisor(host: "a")

@@ -107,4 +107,24 @@ struct ConsoleTrackerTests {
         var idle = ConsoleTracker(debounce: 2)
         #expect(idle.noClients(on: Self.key).isEmpty)
     }
+
+    @Test("the domain stopped while a client was connected (no disconnect comes): forgotten, and the next client of that name connects")
+    func domainRestarted() {
+        let at = { (s: Double) in Self.t0.addingTimeInterval(s) }
+        var tracker = ConsoleTracker(debounce: 2)
+        _ = tracker.handle(.connect, on: Self.key, channel: "c:1", client: "c:1", at: at(0))
+        #expect(tracker.handle(.initialize, on: Self.key, channel: "c:1", client: "c:1", at: at(0.1)) == [.connected(Self.key, client: "c:1")])
+        #expect(tracker.reported(onHost: "a") == [Self.key])
+        #expect(tracker.reported(onHost: "b").isEmpty)
+        // Destroyed at logoff with the client still on: qemu is gone, no disconnect follows.
+        #expect(tracker.domainRestarted(Self.key) == [.disconnected(Self.key)])
+        #expect(tracker.tick(at: at(10)).isEmpty)
+        #expect(tracker.reported(onHost: nil).isEmpty)
+        // The refreshed desktop, same domain name, its next user's client.
+        _ = tracker.handle(.connect, on: Self.key, channel: "c:2", client: "c:2", at: at(20))
+        #expect(tracker.handle(.initialize, on: Self.key, channel: "c:2", client: "c:2", at: at(20.1)) == [.connected(Self.key, client: "c:2")])
+        // A domain never connected: nothing to say.
+        var idle = ConsoleTracker(debounce: 2)
+        #expect(idle.domainRestarted(Self.key).isEmpty)
+    }
 }

@@ -106,6 +106,21 @@ public struct ConsoleTracker: Sendable {
         return [.disconnected(key)]
     }
 
+    /// The desktop's domain stopped or started anew (a new qemu): its display and every
+    /// channel of it are gone, and qemu sends no disconnect for channels of a process that
+    /// ended. Forgotten, so that the next client of a domain of that name (a refreshed desktop
+    /// keeps its name) connects its session; a session reported connected is disconnected.
+    public mutating func domainRestarted(_ key: Key) -> [Action] {
+        guard let desktop = desktops.removeValue(forKey: key) else { return [] }
+        return desktop.reported ? [.disconnected(key)] : []
+    }
+
+    /// Desktops on `host` reported connected (their disconnects may have been missed while
+    /// the host's connection was away).
+    public func reported(onHost host: String?) -> [Key] {
+        desktops.filter { $0.value.reported && (host == nil || $0.key.host == host) }.map(\.key).sorted { $0.domain < $1.domain }
+    }
+
     /// Takes over a session that was connected before this tracker started (the store says
     /// so after a broker restart). Its channels are unknown: when one of them closes and no
     /// new one comes up within the debounce, the session is reported disconnected.

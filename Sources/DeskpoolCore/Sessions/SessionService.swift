@@ -65,6 +65,8 @@ public final class SessionService: Service, Sendable {
         /// A host's connection was made again (console events of the gap were missed), or
         /// this replica took the host over: its connected sessions are checked.
         case hostConnected(String)
+        /// A domain stopped or started (a new qemu): its display's channels are gone.
+        case domainRestarted(host: String, domain: String)
         case tick
     }
 
@@ -86,6 +88,8 @@ public final class SessionService: Service, Sendable {
                             continuation.yield(.console(event, phase: phase, channel: channel, client: addresses.client(behind: channel)))
                         case .hostConnected:
                             continuation.yield(.hostConnected(event.host))
+                        case .started, .stopped:
+                            continuation.yield(.domainRestarted(host: event.host, domain: event.domain))
                         default:
                             continue
                         }
@@ -115,6 +119,9 @@ public final class SessionService: Service, Sendable {
                 case .hostConnected(let host):
                     guard ownership.holding(.host(host)) != nil else { continue }
                     for action in await checkConnectedSessions(host: host, tracker: &tracker) { await perform(action) }
+                case .domainRestarted(let host, let domain):
+                    guard ownership.holding(.host(host)) != nil else { continue }
+                    for action in tracker.domainRestarted(ConsoleTracker.Key(host: host, domain: domain)) { await perform(action) }
                 case .tick:
                     for action in tracker.tick(at: now()) { await perform(action) }
                     if now().timeIntervalSince(lastReview) >= options.reviewInterval {
@@ -128,25 +135,35 @@ public final class SessionService: Service, Sendable {
     }
 
     /// Adopts the sessions the store says are connected (on `host`, or everywhere) and asks
-    /// each desktop's display for its clients: a session without any is disconnected. A host
-    /// that cannot be asked now keeps its sessions as they are (asked again when it is back).
+    /// each desktop's display for its clients, and so for the sessions the tracker holds
+    /// connected there: a session without any is disconnected (a domain gone has none). A
+    /// host that cannot be asked now keeps its sessions as they are (asked again when it is
+    /// back).
     private func checkConnectedSessions(host: String?, tracker: inout ConsoleTracker) async -> [ConsoleTracker.Action] {
         let connected = ((try? await store.desktops(pool: nil)) ?? []).filter {
             $0.state == .connected && (host == nil || $0.host == host) && ownership.holding(.host($0.host)) != nil
         }
-        var actions: [ConsoleTracker.Action] = []
+        var keys: [ConsoleTracker.Key] = []
         for desktop in connected {
             let key = ConsoleTracker.Key(host: desktop.host, domain: desktop.name)
             tracker.adopt(key)
-            guard let hypervisor = hypervisors.first(where: { $0.host == desktop.host }) else { continue }
+            keys.append(key)
+        }
+        let adopted = Set(keys)
+        keys += tracker.reported(onHost: host).filter { !adopted.contains($0) }
+        var actions: [ConsoleTracker.Action] = []
+        for key in keys {
+            guard let hypervisor = hypervisors.first(where: { $0.host == key.host }) else { continue }
             do throws(DeskpoolError) {
-                if try await hypervisor.consoleClients(ofDesktop: desktop.name).isEmpty {
+                if try await hypervisor.consoleClients(ofDesktop: key.domain).isEmpty {
                     logger.notice("console client gone while its events could not be seen; the session is disconnected",
-                                  metadata: ["desktop": "\(desktop.name)", "user": "\(desktop.user ?? "")"])
+                                  metadata: ["desktop": "\(key.domain)", "host": "\(key.host)"])
                     actions += tracker.noClients(on: key)
                 }
+            } catch where error.code == .notFound {
+                actions += tracker.domainRestarted(key)
             } catch {
-                logger.warning("cannot ask a desktop for its console clients", metadata: ["desktop": "\(desktop.name)", "error": "\(error)"])
+                logger.warning("cannot ask a desktop for its console clients", metadata: ["desktop": "\(key.domain)", "error": "\(error)"])
             }
         }
         return actions
