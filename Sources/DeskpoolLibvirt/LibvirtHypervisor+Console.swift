@@ -56,7 +56,30 @@ extension LibvirtHypervisor {
         guard let clients = Self.spiceClients(fromQuerySpice: answer) else {
             throw DeskpoolError(.hypervisorFailed, "\(operation) on \(host): unexpected query-spice answer")
         }
-        return clients
+        // And the browser display's (VNC) clients: a browser console is a session too.
+        let vnc = try await libvirt(operation) { () async throws(LibvirtError) in
+            try await domain.qemuMonitorCommand(#"{"execute":"query-vnc-servers"}"#)
+        }
+        guard let browsers = Self.vncClients(fromQueryVncServers: vnc) else {
+            throw DeskpoolError(.hypervisorFailed, "\(operation) on \(host): unexpected query-vnc-servers answer")
+        }
+        return clients + browsers.filter { !clients.contains($0) }
+    }
+
+    /// The distinct `host:port` of the clients of every VNC server in a QMP
+    /// `query-vnc-servers` answer; nil when the answer is not one.
+    public static func vncClients(fromQueryVncServers json: String) -> [String]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let servers = object["return"] as? [[String: Any]] else { return nil }
+        var seen: [String] = []
+        for server in servers {
+            for client in server["clients"] as? [[String: Any]] ?? [] {
+                guard let host = client["host"] as? String, let port = client["service"] as? String else { continue }
+                let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+                if !seen.contains(address) { seen.append(address) }
+            }
+        }
+        return seen
     }
 
     /// The distinct `host:port` of the channels in a QMP `query-spice` answer; nil when the

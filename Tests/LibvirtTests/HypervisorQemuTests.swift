@@ -222,6 +222,16 @@ struct HypervisorQemuTests {
                 while try await hypervisor.probe(named: desktop.name) != .ready { try await Task.sleep(for: .seconds(1)) }
             }
             #expect(try await hypervisor.consoleClients(ofDesktop: desktop.name) == [], "query-spice: no client yet")
+            // A client of the browser display (VNC) counts too: a bare TCP connection is one
+            // for qemu until it closes.
+            let browserPort = try #require(try await hypervisor.consoleEndpoint(ofDesktop: desktop.name).browserPort)
+            let socket = try Self.connectLoopback(port: browserPort)
+            let browserClients = try await hypervisor.consoleClients(ofDesktop: desktop.name)
+            close(socket)
+            #expect(browserClients.count == 1 && browserClients.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "query-vnc-servers: \(browserClients)")
+            try await withTimeout(.seconds(10), "the browser display's client to leave") {
+                while try await !hypervisor.consoleClients(ofDesktop: desktop.name).isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            }
             // The kernel panics at once; the command never answers.
             let crash = Task {
                 try? await hypervisor.runGuestCommand(GuestCommand(path: "/bin/sh", arguments: ["-c", "echo c > /proc/sysrq-trigger"]),
@@ -294,5 +304,25 @@ struct HypervisorQemuTests {
             #expect(try await hypervisor.observe().first { $0.name == desktop.name }?.run == .broken(reason))
             try await HypervisorConformance.destroyRemovesEverything(hypervisor, desktop: desktop)
         }
+    }
+
+    struct SocketFailure: Error { var message: String }
+
+    /// A TCP connection to 127.0.0.1:`port` (its descriptor; `close` it).
+    static func connectLoopback(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw SocketFailure(message: "socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw SocketFailure(message: "connect to 127.0.0.1:\(port): errno \(errno)")
+        }
+        return descriptor
     }
 }

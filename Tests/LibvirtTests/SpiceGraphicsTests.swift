@@ -67,4 +67,13 @@ struct SpiceGraphicsTests {
         #expect(LibvirtHypervisor.spiceClients(fromQuerySpice: #"{"return":{"enabled":true,"channels":[]}}"#) == [])
         #expect(LibvirtHypervisor.spiceClients(fromQuerySpice: #"{"error":{"class":"GenericError","desc":"no"}}"#) == nil)
     }
+
+    @Test("query-vnc-servers: the distinct clients of every VNC server (the browser display)")
+    func queryVncClients() {
+        let answer = #"{"return":[{"auth":"vnc","clients":[{"family":"ipv4","service":"60544","host":"127.0.0.1","websocket":false},{"family":"ipv6","service":"60550","host":"::1","websocket":false}],"server":[{"auth":"vnc","family":"ipv4","service":"5902","host":"127.0.0.1","websocket":false}],"id":"default"}],"id":"libvirt-424"}"#
+        #expect(LibvirtHypervisor.vncClients(fromQueryVncServers: answer) == ["127.0.0.1:60544", "[::1]:60550"])
+        #expect(LibvirtHypervisor.vncClients(fromQueryVncServers: #"{"return":[{"auth":"vnc","clients":[],"server":[],"id":"default"}]}"#) == [])
+        #expect(LibvirtHypervisor.vncClients(fromQueryVncServers: #"{"return":[]}"#) == [])
+        #expect(LibvirtHypervisor.vncClients(fromQueryVncServers: #"{"error":{"class":"CommandNotFound","desc":"no"}}"#) == nil)
+    }
 }

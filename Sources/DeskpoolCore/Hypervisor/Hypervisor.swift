@@ -63,9 +63,10 @@ public protocol Hypervisor: Sendable {
                             onDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
     /// Where the desktop's SPICE display (and its browser display, if any) listens now.
     func consoleEndpoint(ofDesktop name: String) async throws(DeskpoolError) -> ConsoleEndpoint
-    /// The clients connected to the desktop's SPICE display now (`host:port` each; the
-    /// gateway's own address for tunnelled ones); empty when none is or the domain is not
-    /// running. A session recorded `connected` across a broker restart is checked with it.
+    /// The clients connected to the desktop's SPICE display and its browser display now
+    /// (`host:port` each; the gateway's own address for tunnelled ones); empty when none is or
+    /// the domain is not running. A session recorded `connected` across a broker restart or
+    /// a host reconnect is checked with it; `notFound` when the domain is gone.
     func consoleClients(ofDesktop name: String) async throws(DeskpoolError) -> [String]
     /// Reboots a running desktop's guest (ACPI, or the agent), as a user's "restart" would.
     func rebootDesktop(named name: String) async throws(DeskpoolError)
