@@ -247,6 +247,15 @@ def main():
                 mine = {w for w, o in owners.items() if o == replica.name}
                 check(held == mine, f"{replica.name}'s /metrics: deskpool_lease_held for what it runs ({sorted(held)}, owns {sorted(mine)})")
 
+        # The pool is full now: nothing below min, and no spare refill once a user takes a
+        # desktop (min the ready desktops, spare 0). Scaled before anyone takes one, so the
+        # pool's last two places go to the users who ask, not to a refill the pools' holder
+        # would start meanwhile (it did, when the scale came after the first console).
+        check(len(pool_desktops(replicas[0].base, admin, pool)) == DESKTOPS, f"the pool holds its {DESKTOPS} spares, no more")
+        status, _, body = request(replicas[0].base, "POST", f"/api/v1/admin/pools/{pool}/scale", {"min": DESKTOPS, "spare": 0}, token=admin)
+        check(status == 200, f"the pool scaled to min {DESKTOPS}, spare 0 ({status} {body[:120]!r})")
+        time.sleep(SWEEP_SECONDS + 1)  # a reconcile pass begun on the old sizes has ended
+
         # A console through a replica that will survive (not the host's owner): remote-viewer.
         owners = {w["work"]: w.get("owner") for w in (get_json(replicas[0].base, "/api/v1/admin/replicas", admin) or {"work": []})["work"]}
         victim = next(r for r in replicas if r.name == owners.get("host/local"))
@@ -263,11 +272,7 @@ def main():
             f.write(vv)
         viewer = subprocess.Popen(["remote-viewer", vv_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for("the console connected", 90, lambda: next((d["state"] for d in pool_desktops(survivors[0].base, admin, pool) if d["id"] == desktop_id), "") == "connected")
-
-        # No spare refill from now on (min the ready desktops, spare 0): the pool's last two
-        # places go to the users who ask, not to a spare the pools' holder would add meanwhile.
-        status, _, body = request(replicas[0].base, "POST", f"/api/v1/admin/pools/{pool}/scale", {"min": DESKTOPS, "spare": 0}, token=admin)
-        check(status == 200, f"the pool scaled to min {DESKTOPS}, spare 0 ({status} {body[:120]!r})")
+        check(len(pool_desktops(replicas[0].base, admin, pool)) == DESKTOPS, "no refill: min is met and spare is 0")
 
         # 2. Everyone else at once, spread over the three, on the ready desktops left.
         others = users[1:]
