@@ -75,7 +75,10 @@ struct LoginGateTests {
     @Test("100 parallel wrong passwords for one user reach the authenticator at most twice; the rest are 429s")
     func burstOfWrongPasswords() async {
         let authenticator = SlowAuthenticator(["alice": "alice-pw"])
-        let gate = Self.gate(authenticator)
+        // A minute's delay after a failure: a task the loaded machine starts late (seconds
+        // after the first answer) still meets the throttle (with the 1 s default it could be
+        // a third call once, in CI).
+        let gate = Self.gate(authenticator) { $0.baseDelaySeconds = 60; $0.maxDelaySeconds = 600 }
         let answers = await Self.burst(gate, count: 100, user: { _ in "alice" }, password: "guess", address: "203.0.113.9")
         #expect(authenticator.calls <= 2)
         #expect(answers.filter { $0 == "unauthenticated" }.count == authenticator.calls)
