@@ -53,6 +53,16 @@ struct AdminAPITests {
             let scaled = try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, json: ScaleRequest(spare: 2))
             let fixed = try scaled.body.decoded(PoolView.self).spec
             #expect(fixed.forecast == nil && fixed.spare == 2 && fixed.savedSpare == 1)
+            // Saved spares alone: the running ones stay.
+            let saved = try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, raw: #"{"saved":3}"#)
+            let resized = try saved.body.decoded(PoolView.self).spec
+            #expect(saved.status == .ok && resized.savedSpare == 3 && resized.spare == 2, "\(saved.body.text)")
+            // Beyond max with the running ones, or negative: refused, nothing changed.
+            let over = try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, json: ScaleRequest(saved: 4))
+            #expect(over.status == .badRequest && over.body.text.contains("running and saved spares (2 + 4) must not exceed max (5)"), "\(over.body.text)")
+            #expect(try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, json: ScaleRequest(saved: -1)).status == .badRequest)
+            let after = try await client.call(.get, "/api/v1/admin/pools/art", root.bearer).body.decoded(PoolView.self).spec
+            #expect(after.savedSpare == 3 && after.spare == 2)
             let tooMany = #"{"name":"big","template":"tiny","max":2,"spare":{"running":2,"saved":1}}"#
             let refused = try await client.call(.post, "/api/v1/admin/pools", root.bearer, raw: tooMany)
             #expect(refused.status == .badRequest && refused.body.text.contains("running and saved spares (2 + 1) must not exceed max (2)"))

@@ -49,11 +49,15 @@ public struct PoolView: Sendable, Hashable, Codable {
 public struct ScaleRequest: Sendable, Hashable, Codable {
     public var min: Int?
     public var max: Int?
+    /// Running spares (a number: a `spare: auto` pool gets fixed ones).
     public var spare: Int?
-    public init(min: Int? = nil, max: Int? = nil, spare: Int? = nil) {
+    /// Saved spares.
+    public var saved: Int?
+    public init(min: Int? = nil, max: Int? = nil, spare: Int? = nil, saved: Int? = nil) {
         self.min = min
         self.max = max
         self.spare = spare
+        self.saved = saved
     }
 }
 

@@ -40,8 +40,8 @@ struct AdminPoolRoutes {
             let login = try context.requireAdmin(request)
             var spec = try await pool(context)
             let scale = try await request.decodeJSON(ScaleRequest.self, context: context)
-            guard scale.min != nil || scale.max != nil || scale.spare != nil else {
-                throw APIFailure(.badRequest, code: "invalidInput", "give at least one of min, max and spare")
+            guard scale.min != nil || scale.max != nil || scale.spare != nil || scale.saved != nil else {
+                throw APIFailure(.badRequest, code: "invalidInput", "give at least one of min, max, spare and saved")
             }
             spec.min = scale.min ?? spec.min
             spec.max = scale.max ?? spec.max
@@ -49,6 +49,7 @@ struct AdminPoolRoutes {
                 spec.spare = spare
                 spec.forecast = nil  // a number given: fixed running spares, not the forecast's
             }
+            spec.savedSpare = scale.saved ?? spec.savedSpare
             return try jsonResponse(try await apply(spec, by: login))
         }
         admin.put("pools/:name/entitlements") { request, context -> Response in

@@ -5,12 +5,12 @@ import DeskpoolCore
 extension PoolsCommand {
     struct Scale: APICommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a pool's min, max or spare; with --wait, until its ready desktops match.",
+            abstract: "Change a pool's min, max, spare or saved spares; with --wait, until its ready desktops match.",
             discussion: """
                 Sizes not given stay. With --wait, polls the pool every 2 s and shows \
                 [#####.....] 3/5 ready, 2 provisioning on standard error until the ready desktops are what \
-                the pool keeps: min(max, max(min, in use + spare)) less those in use. Exits 1 if that is \
-                not reached within --timeout seconds.
+                the pool keeps: min(max, max(min, in use + spare + saved)) less those in use (saved \
+                spares count as ready). Exits 1 if that is not reached within --timeout seconds.
                 """
         )
         @OptionGroup var client: ClientOptions
@@ -18,17 +18,20 @@ extension PoolsCommand {
         @Argument(help: "The pool's name.") var name: String
         @Option(help: "Desktops that exist at least.") var min: Int?
         @Option(help: "Desktops that may exist at most.") var max: Int?
-        @Option(help: "Ready, unassigned desktops kept waiting for users.") var spare: Int?
+        @Option(help: "Ready, unassigned desktops kept waiting for users (running spares).") var spare: Int?
+        @Option(help: "Spares kept stopped with their memory on disk, resumed in seconds.") var saved: Int?
         @Flag(help: "Wait until the pool's ready desktops reach the new size.") var wait = false
         @Option(help: "Seconds to wait with --wait.") var timeout = 900
 
         func validate() throws {
-            guard min != nil || max != nil || spare != nil else { throw ValidationError("give at least one of --min, --max, --spare") }
+            guard min != nil || max != nil || spare != nil || saved != nil else {
+                throw ValidationError("give at least one of --min, --max, --spare, --saved")
+            }
             guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         }
 
         func run(_ api: APIClient) async throws {
-            var pool = try await api.scalePool(name, ScaleRequest(min: min, max: max, spare: spare))
+            var pool = try await api.scalePool(name, ScaleRequest(min: min, max: max, spare: spare, saved: saved))
             if wait {
                 guard let reached = try await PoolsCommand.wait(for: name, api: api, timeout: timeout, what: "not at its new size",
                                                                 line: { PoolReadiness($0).line() }, done: { PoolReadiness($0).isReached })
