@@ -61,6 +61,15 @@ struct AdminAPITests {
             let over = try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, json: ScaleRequest(saved: 4))
             #expect(over.status == .badRequest && over.body.text.contains("running and saved spares (2 + 4) must not exceed max (5)"), "\(over.body.text)")
             #expect(try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, json: ScaleRequest(saved: -1)).status == .badRequest)
+            // A number that would overflow the sum (schemathesis sent it, and the broker trapped).
+            let huge = try await client.call(.post, "/api/v1/admin/pools/art/scale", root.bearer, raw: #"{"spare":3,"saved":9223372036854775806}"#)
+            #expect(huge.status == .badRequest && huge.body.errorCode == "invalidInput", "\(huge.body.text)")
+            let hugePool = #"{"name":"huge","template":"tiny","max":5,"spare":{"running":1,"saved":9223372036854775807}}"#
+            let hugePoolAnswer = try await client.call(.post, "/api/v1/admin/pools", root.bearer, raw: hugePool)
+            #expect(hugePoolAnswer.status == .badRequest && hugePoolAnswer.body.text.contains("running and saved spares"), "\(hugePoolAnswer.body.text)")
+            let hugeEntry = #"{"name":"huge","template":"tiny","max":5,"schedule":[{"days":["mon"],"from":"08:00","to":"18:00","spare":1,"saved":9223372036854775807}]}"#
+            let hugeEntryAnswer = try await client.call(.post, "/api/v1/admin/pools", root.bearer, raw: hugeEntry)
+            #expect(hugeEntryAnswer.status == .badRequest && hugeEntryAnswer.body.text.contains("running and saved spares"), "\(hugeEntryAnswer.body.text)")
             let after = try await client.call(.get, "/api/v1/admin/pools/art", root.bearer).body.decoded(PoolView.self).spec
             #expect(after.savedSpare == 3 && after.spare == 2)
             let tooMany = #"{"name":"big","template":"tiny","max":2,"spare":{"running":2,"saved":1}}"#

@@ -154,7 +154,8 @@ extension PoolSpec {
             }
             guard low <= high else { throw DeskpoolError(.invalidInput, "min (\(low)) must not exceed max (\(high))", field: field) }
             guard spares <= high else { throw DeskpoolError(.invalidInput, "spare (\(spares)) must not exceed max (\(high))", field: field) }
-            guard spares + saved <= high else {
+            // Subtracted, not added: a huge number must be refused, not overflow.
+            guard spares >= 0, saved >= 0, saved <= high - spares else {
                 throw DeskpoolError(.invalidInput, "running and saved spares (\(spares) + \(saved)) must not exceed max (\(high))", field: field)
             }
         }

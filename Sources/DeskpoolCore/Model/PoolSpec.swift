@@ -112,7 +112,8 @@ public struct PoolSpec: Sendable, Hashable, Codable {
         guard spare >= 0 else { throw DeskpoolError(.invalidInput, "must not be negative", field: "spare") }
         guard min <= max else { throw DeskpoolError(.invalidInput, "min (\(min)) must not exceed max (\(max))", field: "min") }
         guard spare <= max else { throw DeskpoolError(.invalidInput, "spare (\(spare)) must not exceed max (\(max))", field: "spare") }
-        guard savedSpare >= 0, spare + savedSpare <= max else {
+        // Subtracted, not added: a huge number must be refused, not overflow (spare <= max here).
+        guard savedSpare >= 0, savedSpare <= max - spare else {
             throw DeskpoolError(.invalidInput, "running and saved spares (\(spare) + \(savedSpare)) must not exceed max (\(max))", field: "spare")
         }
         guard maxPerUser >= 1, maxPerUser <= 100 else { throw DeskpoolError(.invalidInput, "must be between 1 and 100", field: "maxPerUser") }
