@@ -18,7 +18,13 @@ struct SavedSparesTests {
     @Test("spare {running: 1, saved: 2}: one ready and two saved (stopped, memory on disk); a claim resumes a saved one and the tiers fill again")
     func tiers() async throws {
         let fake = FakeHypervisor(host: "a", bootProbes: 2)
-        let (h, _) = try await BrokerTests.harness(hosts: [fake])
+        // A pass every second: the tiers settle over several passes, and one the events did not
+        // start waits for the sweep (10 s by default, as long as the wait below was: CI's
+        // loaded first pass timed out there once).
+        var configuration = BrokerConfiguration()
+        configuration.backoffBaseSeconds = 60
+        configuration.sweepIntervalSeconds = 1
+        let (h, _) = try await BrokerTests.harness(hosts: [fake], broker: configuration)
         try await h.admin.applyPool(Self.pool(running: 1, saved: 2), actor: "admin:test")
         try await h.running {
             try await h.wait(for: "1 ready, 2 saved", timeout: .seconds(10)) {
@@ -46,7 +52,7 @@ struct SavedSparesTests {
         // pool that made a new running spare instead of resuming a saved one never reaches.
         let savedIDs = Set(saved.map(\.id))
         try await h.running {
-            try await h.wait(for: "1 ready (a resumed saved spare), 2 saved, 1 assigned", timeout: .seconds(10)) {
+            try await h.wait(for: "1 ready (a resumed saved spare), 2 saved, 1 assigned", timeout: .seconds(30)) {
                 let all = try await h.store.desktops(pool: "eng")
                 return all.count { $0.state == .ready } == 1 && all.count { $0.state == .saved } == 2 && all.count { $0.state == .assigned } == 1
                     && all.contains { $0.state == .ready && savedIDs.contains($0.id) }
