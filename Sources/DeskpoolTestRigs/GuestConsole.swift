@@ -94,8 +94,10 @@ public enum GuestConsole {
     static func namesShown(on screen: String) -> [String] {
         screen.split(separator: "\n").compactMap { line in
             let text = ScreenOCR.normalized(String(line))
-            guard let range = text.range(of: "DESKPOOL-GUESTname=") else { return nil }
-            return String(text[range.upperBound...])
+            // tesseract reads the '=' as '-' now and then (CI saw "DESKPOOL-GUEST name-...").
+            guard let range = text.range(of: "DESKPOOL-GUESTname"), let sign = text[range.upperBound...].first,
+                  sign == "=" || sign == "-" else { return nil }
+            return String(text[range.upperBound...].dropFirst())
         }
     }
 

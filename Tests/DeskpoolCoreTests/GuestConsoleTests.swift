@@ -34,4 +34,12 @@ struct ScreenOCRMatchingTests {
         #expect(ScreenOCR.approximateDistance(of: Array("abc"), in: Array("xxabcxx")) == 0)
         #expect(ScreenOCR.approximateDistance(of: Array("abc"), in: Array("xxabxx")) == 1)
     }
+
+    @Test("the name line is found with its '=' read as '-' (as CI once read it), not without its marker")
+    func nameLine() {
+        #expect(GuestConsole.shows(name: "kestrel-pepper-desk-1", on: "SYSLINUX 6.04\nDESKPOOL-GUEST name=kestrel-pepper-desk-1\n"))
+        #expect(GuestConsole.shows(name: "kestrel-pepper-desk-1", on: "SYSLINUX 6.04\nDESKPOOL-GUEST name-kestrel-pepper-desk-1\n"))
+        #expect(!GuestConsole.shows(name: "kestrel-pepper-desk-1", on: "DESKPOOL-GUEST kestrel-pepper-desk-1\n"))
+        #expect(!GuestConsole.shows(name: "kestrel-pepper-desk-1", on: "DESKPOOL-GUEST name=kestrel-pepper-desk-2\n"))
+    }
 }
