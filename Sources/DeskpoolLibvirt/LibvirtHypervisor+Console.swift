@@ -66,6 +66,11 @@ extension LibvirtHypervisor {
         return clients + browsers.filter { !clients.contains($0) }
     }
 
+    /// `host:port`, an IPv6 host in brackets (as libvirt's graphics events give it).
+    private static func address(host: String, port: String) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
     /// The distinct `host:port` of the clients of every VNC server in a QMP
     /// `query-vnc-servers` answer; nil when the answer is not one.
     public static func vncClients(fromQueryVncServers json: String) -> [String]? {
@@ -75,7 +80,7 @@ extension LibvirtHypervisor {
         for server in servers {
             for client in server["clients"] as? [[String: Any]] ?? [] {
                 guard let host = client["host"] as? String, let port = client["service"] as? String else { continue }
-                let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+                let address = Self.address(host: host, port: port)
                 if !seen.contains(address) { seen.append(address) }
             }
         }
@@ -91,7 +96,7 @@ extension LibvirtHypervisor {
         var seen: [String] = []
         for channel in channels {
             guard let host = channel["host"] as? String, let port = channel["port"] as? String else { continue }
-            let client = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            let client = Self.address(host: host, port: port)
             if !seen.contains(client) { seen.append(client) }
         }
         return seen

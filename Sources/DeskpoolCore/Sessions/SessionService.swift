@@ -143,16 +143,10 @@ public final class SessionService: Service, Sendable {
         let connected = ((try? await store.desktops(pool: nil)) ?? []).filter {
             $0.state == .connected && (host == nil || $0.host == host) && ownership.holding(.host($0.host)) != nil
         }
-        var keys: [ConsoleTracker.Key] = []
-        for desktop in connected {
-            let key = ConsoleTracker.Key(host: desktop.host, domain: desktop.name)
-            tracker.adopt(key)
-            keys.append(key)
-        }
-        let adopted = Set(keys)
-        keys += tracker.reported(onHost: host).filter { !adopted.contains($0) }
+        for desktop in connected { tracker.adopt(ConsoleTracker.Key(host: desktop.host, domain: desktop.name)) }
+        // Adopted ones count as reported: this is every session held connected on `host`.
         var actions: [ConsoleTracker.Action] = []
-        for key in keys {
+        for key in tracker.reported(onHost: host) {
             guard let hypervisor = hypervisors.first(where: { $0.host == key.host }) else { continue }
             do throws(DeskpoolError) {
                 if try await hypervisor.consoleClients(ofDesktop: key.domain).isEmpty {
